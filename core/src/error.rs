@@ -1,0 +1,106 @@
+//! The one error type of the core, with the exit code sops uses for each failure.
+
+use thiserror::Error;
+
+/// A failure in the format engine or a key source.
+///
+/// Messages begin like sops's own (so scripts that grep them keep working) and name the
+/// key path where there is one. The file name is added by the front end.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// The input could not be parsed. `line` is 1-based where the parser knows it.
+    #[error("Error unmarshalling input {format}{}: {message}", line.map(|l| format!(" (line {l})")).unwrap_or_default())]
+    Parse {
+        /// Store name: `yaml`, `json`, `dotenv`, `ini`, `binary`.
+        format: &'static str,
+        /// 1-based line of the problem, if known.
+        line: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
+    /// A YAML file with no document at all.
+    #[error("File cannot be completely empty, it must contain at least one document")]
+    EmptyFile,
+    /// A plaintext that already contains a `sops` entry.
+    #[error("The file you have provided contains a top-level entry called 'sops', or for flat file formats top-level entries starting with 'sops_'. This is reserved for use by sops and leafcrypt; the file may already be encrypted")]
+    AlreadyEncrypted,
+    /// The file has no (or unusable) `sops` metadata.
+    #[error("sops metadata not found{}", if .0.is_empty() { String::new() } else { format!(": {}", .0) })]
+    MetadataNotFound(String),
+    /// The `sops` metadata is present but invalid.
+    #[error("invalid sops metadata: {0}")]
+    Metadata(String),
+    /// A tree that cannot be encrypted (non-string key, unsupported value).
+    #[error("Error encrypting tree: {message}{}", at(path))]
+    EncryptTree {
+        /// Key path of the offending node.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value that cannot be decrypted (bad format, GCM failure, bad type).
+    #[error("Error decrypting tree: Error walking tree: Could not decrypt value: {message}{}", at(path))]
+    DecryptValue {
+        /// Key path of the offending value.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The stored MAC does not decrypt under the data key and `lastmodified`.
+    #[error("Cannot decrypt MAC: {0}")]
+    MacDecrypt(String),
+    /// The MAC computed over the values differs from the stored one.
+    #[error("MAC mismatch. File has {}, computed {computed}", if stored.is_empty() { "no MAC".to_string() } else { stored.clone() })]
+    MacMismatch {
+        /// The stored MAC (empty: none).
+        stored: String,
+        /// The MAC computed from the tree.
+        computed: String,
+    },
+    /// No key group could provide the data key.
+    #[error("Failed to get the data key required to decrypt the SOPS file.\n{0}")]
+    DataKey(String),
+    /// Beyond sops: `--strict` rejected a tampering sops lets through.
+    #[error("Strict check failed: {0}")]
+    Strict(String),
+    /// A key source failed.
+    #[error(transparent)]
+    Key(#[from] crate::keysource::KeyError),
+    /// Invalid configuration (`.sops.yaml`, selectors, thresholds).
+    #[error("{0}")]
+    Config(String),
+    /// A tree path (`["a"][0]`) that is malformed or does not exist.
+    #[error("{0}")]
+    TreePath(String),
+}
+
+fn at(path: &str) -> String {
+    if path.is_empty() {
+        String::new()
+    } else {
+        format!(" (at key path '{path}')")
+    }
+}
+
+impl Error {
+    /// The process exit code sops uses for this failure.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Parse { .. } => 2,
+            Error::EmptyFile => 92,
+            Error::AlreadyEncrypted => 203,
+            Error::MetadataNotFound(_) | Error::Metadata(_) => 1,
+            Error::EncryptTree { .. } => 23,
+            Error::DecryptValue { .. } => 25,
+            Error::MacDecrypt(_) | Error::MacMismatch { .. } => 51,
+            Error::DataKey(_) => 128,
+            Error::Strict(_) => 51,
+            Error::Key(_) => 128,
+            Error::Config(_) => 1,
+            Error::TreePath(_) => 91,
+        }
+    }
+}
+
+/// Result alias for the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

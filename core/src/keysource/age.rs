@@ -1,0 +1,1 @@
+//! age X25519 recipients and identities (the `age` metadata kind).

@@ -1,0 +1,139 @@
+//! Key sources: the key-encryption keys (KEKs) that wrap a file's data key.
+//!
+//! Every backend implements [`KeySource`] and knows nothing of the others. A
+//! [`KeyEntry`] is one record of the `sops` metadata (`age`, `azure_kv`, `pkcs11`, …);
+//! before wrapping it names the key (e.g. `recipient`) and after wrapping it also holds
+//! `enc`. Entries round-trip unchanged, unknown fields and unknown kinds included.
+
+pub mod age;
+
+use crate::secret::Secret;
+use crate::tree::Value;
+use async_trait::async_trait;
+use thiserror::Error;
+
+/// A key source failed to wrap or unwrap.
+#[derive(Debug, Error)]
+pub enum KeyError {
+    /// This source cannot handle the entry (wrong kind or no matching identity).
+    #[error("{kind}: no identity for {key}")]
+    NoIdentity {
+        /// Entry kind, e.g. `age`.
+        kind: String,
+        /// The key's public name (recipient, URL); never secret material.
+        key: String,
+    },
+    /// The key description is invalid (bad recipient, bad URI).
+    #[error("{kind}: invalid key {key}: {message}")]
+    InvalidKey {
+        /// Entry kind.
+        kind: String,
+        /// The key's public name.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Wrapping or unwrapping failed.
+    #[error("{kind}: {message}")]
+    Failed {
+        /// Entry kind.
+        kind: String,
+        /// What went wrong (never contains secret material).
+        message: String,
+    },
+}
+
+/// One key record of the `sops` metadata: its kind and its fields in order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeyEntry {
+    /// Metadata name of the kind: `age`, `pgp`, `kms`, `gcp_kms`, `hckms`, `azure_kv`,
+    /// `hc_vault`, `pkcs11`, …
+    pub kind: String,
+    /// Fields in stored order (strings for every kind sops writes; kept as read).
+    pub fields: Vec<(String, Value)>,
+}
+
+impl KeyEntry {
+    /// A new entry of `kind` with no fields.
+    pub fn new(kind: impl Into<String>) -> Self {
+        Self { kind: kind.into(), fields: Vec::new() }
+    }
+
+    /// The string value of `field`, if present and a string.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.fields.iter().find(|(k, _)| k == field).and_then(|(_, v)| v.as_str())
+    }
+
+    /// Sets `field` to the string `value`, replacing an existing one in place.
+    pub fn set(&mut self, field: &str, value: impl Into<String>) {
+        let value = Value::Str(value.into());
+        match self.fields.iter_mut().find(|(k, _)| k == field) {
+            Some(slot) => slot.1 = value,
+            None => self.fields.push((field.to_string(), value)),
+        }
+    }
+
+    /// Builder form of [`KeyEntry::set`].
+    pub fn with(mut self, field: &str, value: impl Into<String>) -> Self {
+        self.set(field, value);
+        self
+    }
+
+    /// The key's public identity, used to compare keys across files and configs
+    /// (`age1…`, `https://vault/keys/name/version`, a PKCS#11 URI).
+    pub fn identity(&self) -> String {
+        match self.kind.as_str() {
+            "age" => self.get("recipient").unwrap_or_default().to_string(),
+            "pgp" => self.get("fp").unwrap_or_default().to_string(),
+            "kms" => self.get("arn").unwrap_or_default().to_string(),
+            "gcp_kms" => self.get("resource_id").unwrap_or_default().to_string(),
+            "hckms" => self.get("key_id").unwrap_or_default().to_string(),
+            "azure_kv" => format!(
+                "{}/keys/{}/{}",
+                self.get("vault_url").unwrap_or_default(),
+                self.get("name").unwrap_or_default(),
+                self.get("version").unwrap_or_default()
+            ),
+            "hc_vault" => format!(
+                "{}/v1/{}/keys/{}",
+                self.get("vault_address").unwrap_or_default(),
+                self.get("engine_path").unwrap_or_default(),
+                self.get("key_name").unwrap_or_default()
+            ),
+            _ => self
+                .get("uri")
+                .or_else(|| self.get("id"))
+                .unwrap_or_default()
+                .to_string(),
+        }
+    }
+
+    /// This entry without its wrapped key (`enc`) and `created_at`: the key description.
+    pub fn description(&self) -> KeyEntry {
+        KeyEntry {
+            kind: self.kind.clone(),
+            fields: self
+                .fields
+                .iter()
+                .filter(|(k, _)| k != "enc" && k != "created_at")
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+/// A backend that wraps and unwraps data keys (or Shamir shares).
+///
+/// Async so that network KEKs (Key Vault) work on wasm32, where futures are not `Send`.
+#[async_trait(?Send)]
+pub trait KeySource {
+    /// The metadata kind this source handles (`age`).
+    fn kind(&self) -> &'static str;
+
+    /// Wraps `secret` for the key that `key` describes; returns the complete entry
+    /// (with `enc` and, for kinds that have it, `created_at` set to `now`).
+    async fn wrap(&self, key: &KeyEntry, secret: &[u8], now: &str) -> Result<KeyEntry, KeyError>;
+
+    /// Recovers the secret wrapped in `entry`.
+    async fn unwrap(&self, entry: &KeyEntry) -> Result<Secret, KeyError>;
+}

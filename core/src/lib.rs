@@ -1,0 +1,20 @@
+//! # leafcrypt-core
+//!
+//! A SOPS 3.x compatible format engine: parse a configuration file into a [`tree::Tree`],
+//! encrypt its values one by one with AES-256-GCM under a fresh data key, cover them with a
+//! MAC, and wrap the data key with one or more key-encryption keys ([`keysource`]).
+//!
+//! The crate does no file, process or network I/O of its own beyond what a key source
+//! needs, and builds for `wasm32-unknown-unknown`.
+
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod keysource;
+pub mod numfmt;
+pub mod metadata;
+pub mod secret;
+pub mod stores;
+pub mod tree;
+
+pub use error::{Error, Result};

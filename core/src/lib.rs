@@ -9,9 +9,11 @@
 
 #![warn(missing_docs)]
 
+pub mod cipher;
 pub mod error;
 pub mod keysource;
 pub mod numfmt;
+pub mod ops;
 pub mod metadata;
 pub mod secret;
 pub mod stores;

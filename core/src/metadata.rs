@@ -105,3 +105,39 @@ pub struct Metadata {
 
 /// The sops version leafcrypt writes into new files (the format it is compatible with).
 pub const SOPS_VERSION: &str = "3.11.0";
+
+/// Layout differences between the YAML and JSON renderings of the metadata
+/// (an empty `hc_vault` in a key group is `[]` in YAML, `null` in JSON).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    /// YAML layout.
+    Yaml,
+    /// JSON layout (also the base of the dotenv/INI flattening).
+    Json,
+}
+
+impl Metadata {
+    /// The `sops` block as a tree map, in sops 3.11's field order.
+    pub fn to_map(&self, flavor: Flavor) -> crate::tree::Map {
+        let _ = flavor;
+        todo!("metadata to_map")
+    }
+
+    /// Reads a `sops` block (3.11 or legacy layout).
+    pub fn from_map(map: &crate::tree::Map) -> crate::Result<Metadata> {
+        let _ = map;
+        todo!("metadata from_map")
+    }
+
+    /// The flattened form used by dotenv and INI: `(key, value)` pairs without the
+    /// `sops_` prefix (e.g. `age__list_0__map_recipient`), sorted by key.
+    pub fn to_flat(&self) -> Vec<(String, String)> {
+        todo!("metadata to_flat")
+    }
+
+    /// Reads the flattened form (keys without the `sops_` prefix).
+    pub fn from_flat(pairs: &[(String, String)]) -> crate::Result<Metadata> {
+        let _ = pairs;
+        todo!("metadata from_flat")
+    }
+}

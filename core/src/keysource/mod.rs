@@ -137,3 +137,57 @@ pub trait KeySource {
     /// Recovers the secret wrapped in `entry`.
     async fn unwrap(&self, entry: &KeyEntry) -> Result<Secret, KeyError>;
 }
+
+/// The key sources available to one operation, dispatched by entry kind.
+#[derive(Default)]
+pub struct Keyring {
+    sources: Vec<Box<dyn KeySource>>,
+}
+
+impl Keyring {
+    /// An empty keyring.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a source; later sources of the same kind are tried after earlier ones.
+    pub fn add(&mut self, source: Box<dyn KeySource>) {
+        self.sources.push(source);
+    }
+
+    /// Builder form of [`Keyring::add`].
+    pub fn with(mut self, source: Box<dyn KeySource>) -> Self {
+        self.add(source);
+        self
+    }
+
+    /// Wraps `secret` for the key `key` describes, with the first source of its kind.
+    pub async fn wrap(&self, key: &KeyEntry, secret: &[u8], now: &str) -> Result<KeyEntry, KeyError> {
+        let mut last = None;
+        for source in self.sources.iter().filter(|s| s.kind() == key.kind) {
+            match source.wrap(key, secret, now).await {
+                Ok(entry) => return Ok(entry),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| KeyError::Failed {
+            kind: key.kind.clone(),
+            message: format!("no key source for '{}' keys is available", key.kind),
+        }))
+    }
+
+    /// Unwraps `entry` with the sources of its kind, first success wins.
+    pub async fn unwrap(&self, entry: &KeyEntry) -> Result<Secret, KeyError> {
+        let mut last = None;
+        for source in self.sources.iter().filter(|s| s.kind() == entry.kind) {
+            match source.unwrap(entry).await {
+                Ok(secret) => return Ok(secret),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| KeyError::Failed {
+            kind: entry.kind.clone(),
+            message: format!("no key source for '{}' keys is available", entry.kind),
+        }))
+    }
+}

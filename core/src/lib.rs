@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod cipher;
+pub mod config;
 pub mod error;
 pub mod keysource;
 pub mod numfmt;

@@ -19,5 +19,6 @@ pub mod metadata;
 pub mod secret;
 pub mod stores;
 pub mod tree;
+pub mod treepath;
 
 pub use error::{Error, Result};

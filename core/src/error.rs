@@ -39,7 +39,10 @@ pub enum Error {
         message: String,
     },
     /// A value that cannot be decrypted (bad format, GCM failure, bad type).
-    #[error("Error decrypting tree: Error walking tree: Could not decrypt value: {message}{}", at(path))]
+    #[error(
+        "Error decrypting tree: Error walking tree: Could not decrypt value: {message}{}",
+        at(path)
+    )]
     DecryptValue {
         /// Key path of the offending value.
         path: String,
@@ -72,6 +75,10 @@ pub enum Error {
     /// A tree path (`["a"][0]`) that is malformed or does not exist.
     #[error("{0}")]
     TreePath(String),
+    /// The tree cannot be written in the output format (a nested value in dotenv, a
+    /// non-finite number in JSON).
+    #[error("Error dumping file: {0}")]
+    Emit(String),
 }
 
 fn at(path: &str) -> String {
@@ -98,6 +105,7 @@ impl Error {
             Error::Key(_) => 128,
             Error::Config(_) => 1,
             Error::TreePath(_) => 91,
+            Error::Emit(_) => 4,
         }
     }
 }

@@ -1,0 +1,192 @@
+//! INI store against the sops 3.11 vectors.
+
+use leafcrypt_core::stores::ini::IniStore;
+use leafcrypt_core::stores::{Format, Store};
+use leafcrypt_core::tree::{Entry, Map, Tree, Value};
+use leafcrypt_core::Error;
+
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/vectors");
+
+fn read(path: &str) -> Vec<u8> {
+    std::fs::read(format!("{VECTORS}/{path}")).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn round_trip(path: &str) -> String {
+    let doc = IniStore
+        .parse(&read(path))
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+    text(&IniStore.emit(&doc.tree, doc.metadata.as_ref()).unwrap())
+}
+
+/// Splits an INI file into its data part and its `[sops]` lines sorted by key (sops
+/// writes them in random order; leafcrypt sorts them).
+fn with_sorted_sops_section(file: &str) -> String {
+    let Some((data, sops)) = file.split_once("[sops]\n") else {
+        return file.to_string();
+    };
+    let mut lines: Vec<&str> = sops.lines().collect();
+    lines.sort_by_key(|l| l.split(' ').next().unwrap_or_default().to_string());
+    format!("{data}[sops]\n{}\n", lines.join("\n"))
+}
+
+#[test]
+fn plain_files_emit_as_sops_decrypt_does() {
+    assert_eq!(
+        round_trip("ini/plain.ini"),
+        text(&read("ini/decrypted.ini"))
+    );
+    assert_eq!(
+        round_trip("shamir/plain.ini"),
+        text(&read("shamir/decrypted.ini"))
+    );
+}
+
+#[test]
+fn encrypted_files_round_trip_with_the_sops_section_sorted() {
+    for path in [
+        "ini/encrypted.ini",
+        "shamir/shamir-2of3.ini",
+        "metadata/all-kinds.ini",
+    ] {
+        let expected = with_sorted_sops_section(&text(&read(path)));
+        assert_eq!(round_trip(path), expected, "{path}");
+    }
+}
+
+#[test]
+fn tree_shape_matches_sops() {
+    let doc = IniStore.parse(&read("ini/plain.ini")).unwrap();
+    assert!(doc.metadata.is_none());
+    let branch = &doc.tree.branches[0];
+    let names: Vec<&str> = branch.pairs().map(|(k, _)| k).collect();
+    assert_eq!(names, ["DEFAULT", "database", "server"]);
+    let db = branch.get("database").and_then(Value::as_map).unwrap();
+    let expected = vec![
+        Entry::Comment("top comment".into()),
+        Entry::Pair("user".into(), Value::Str("admin".into())),
+        Entry::Pair("password".into(), Value::Str("s3cr3t".into())),
+        Entry::Comment("comment before password".into()),
+        Entry::Pair("port".into(), Value::Str("5432".into())),
+        Entry::Pair("empty".into(), Value::Str(String::new())),
+        Entry::Pair("quoted".into(), Value::Str("a b".into())),
+    ];
+    assert_eq!(db.entries, expected);
+    let server = branch.get("server").and_then(Value::as_map).unwrap();
+    assert_eq!(server.entries[0], Entry::Comment("hash comment".into()));
+}
+
+#[test]
+fn go_ini_value_rules() {
+    let input = "; c0\n[a]\nk = v ; inl\n; c1\n# c2\nj = \"\"\"x\ny\"\"\"\nm = `p;q`\nz = \\\n  cont\nt = \"  sp \"\nu = a\\\nb\nw : colon\n[a]\nk2=1\n";
+    let doc = IniStore.parse(input.as_bytes()).unwrap();
+    let branch = &doc.tree.branches[0];
+    assert_eq!(branch.get("DEFAULT"), Some(&Value::Map(Map::new())));
+    let sections: Vec<&Map> = branch
+        .pairs()
+        .filter(|(k, _)| *k == "a")
+        .filter_map(|(_, v)| v.as_map())
+        .collect();
+    assert_eq!(sections.len(), 2, "duplicate sections stay apart");
+    let a = sections[0];
+    let get = |k: &str| {
+        a.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("{k}"))
+    };
+    assert_eq!(get("k"), "v");
+    assert_eq!(get("j"), "x\ny");
+    assert_eq!(get("m"), "p;q");
+    assert_eq!(get("z"), "cont");
+    assert_eq!(get("t"), "  sp ");
+    assert_eq!(get("u"), "ab");
+    assert_eq!(get("w"), "colon");
+    // sops's own output for this input (with every value left plain).
+    let out = text(&IniStore.emit(&doc.tree, None).unwrap());
+    assert_eq!(
+        out,
+        "; c0\n[a]\n; inl\nk = v\n; c1\n# c2\nj = \"\"\"x\ny\"\"\"\nm = `p;q`\nz = cont\nt = \"  sp \"\nu = ab\nw = colon\n\n[a]\nk2 = 1\n"
+    );
+}
+
+#[test]
+fn a_line_without_delimiter_is_an_error() {
+    let err = IniStore.parse(b"[a]\nnoeq\n").unwrap_err();
+    match &err {
+        Error::Parse {
+            format: "ini",
+            line: Some(2),
+            message,
+        } => {
+            assert_eq!(message, "key-value delimiter not found: noeq")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn top_level_scalars_cannot_be_written() {
+    let mut map = Map::new();
+    map.push("a", Value::Str("x".into()));
+    let err = IniStore
+        .emit(
+            &Tree {
+                branches: vec![map],
+            },
+            None,
+        )
+        .unwrap_err();
+    assert!(err
+        .to_string()
+        .ends_with("Section values should always be TreeBranches"));
+    assert_eq!(err.exit_code(), 4);
+}
+
+#[test]
+fn typed_and_nested_values_print_as_go_does() {
+    let mut nested = Map::new();
+    nested.push("h", Value::Int(1));
+    let mut x = Map::new();
+    x.push("a", Value::Time("2024-01-02T03:04:05+02:00".into()));
+    x.push("b", Value::Float(f64::INFINITY));
+    x.push("c", Value::Float(1e21));
+    x.push("d", Value::Null);
+    x.push("e", Value::Bool(true));
+    x.push("f", Value::List(vec![Value::Int(1), Value::Int(2)]));
+    x.push("g", Value::Map(nested));
+    let mut map = Map::new();
+    map.push("x", Value::Map(x));
+    let out = Format::Ini
+        .store(None)
+        .emit(
+            &Tree {
+                branches: vec![map],
+            },
+            None,
+        )
+        .unwrap();
+    assert_eq!(
+        text(&out),
+        "[x]\na = 2024-01-02T03:04:05+02:00\nb = +Inf\nc = 1E+21\nd = <nil>\ne = true\nf = [1 2]\ng = [{h 1}]\n"
+    );
+}
+
+#[test]
+fn metadata_section_is_taken_out() {
+    let doc = IniStore.parse(&read("metadata/all-kinds.ini")).unwrap();
+    let md = doc.metadata.expect("metadata");
+    let kinds: Vec<&str> = md.key_groups[0]
+        .keys
+        .iter()
+        .map(|k| k.kind.as_str())
+        .collect();
+    for kind in [
+        "kms", "gcp_kms", "hckms", "azure_kv", "hc_vault", "age", "pgp",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
+    assert!(doc.tree.branches[0].get("sops").is_none());
+}

@@ -13,12 +13,17 @@ pub mod cipher;
 pub mod config;
 pub mod error;
 pub mod keysource;
+pub mod mac;
 pub mod numfmt;
 pub mod ops;
 pub mod metadata;
 pub mod secret;
+pub mod selectors;
+pub mod shamir;
 pub mod stores;
+pub mod time;
 pub mod tree;
 pub mod treepath;
+pub mod walk;
 
 pub use error::{Error, Result};

@@ -1,13 +1,43 @@
 //! The operations every front end runs: encrypt, decrypt, rotate, re-key.
 //!
 //! They work on a parsed [`Tree`] and its [`Metadata`]; parsing and emitting are the
-//! stores' job, file and terminal I/O the front end's.
+//! stores' job, file and terminal I/O the front end's. On error the tree may be partly
+//! processed and must not be emitted.
+//!
+//! # `--strict`
+//!
+//! [`DecryptOptions::strict`] rejects, with [`Error::Strict`] (exit 51), tamperings that
+//! sops 3.11 accepts. The file format cannot carry an extra authenticator without
+//! breaking compatibility, so these are consistency checks on what the file already
+//! binds:
+//!
+//! 1. **Envelope form**: every decrypted `ENC[…]` must be exactly the text leafcrypt
+//!    (and sops) writes for its fields: no text after the closing `]`, no second line,
+//!    canonical base64 (zero padding bits), a 32-byte IV.
+//! 2. **Type tags** (the `type:` field is not authenticated by GCM or the MAC): the
+//!    plaintext must be the canonical form of its declared type (an `int` is `42`, not
+//!    `042`; a `bool` is `True`/`False`; a `float` is Go's shortest `'f'` form; a `time`
+//!    is RFC 3339 with trimmed nanoseconds), the legacy `bytes` type is refused, a
+//!    comment entry must decrypt to `type:comment`, and `type:comment` is refused for a
+//!    map value. A tag swap between types whose canonical forms coincide (`str` ⇄ `int`
+//!    for `5`) remains undetectable.
+//! 3. **Encrypted comments**: a selected comment that looks encrypted but does not
+//!    decrypt is an error (sops keeps it verbatim with a warning).
+//! 4. **Key entries**: each key source must unwrap with the key the entry names (age:
+//!    only the identity whose recipient equals the entry's `recipient` is tried), so an
+//!    entry whose recipient was edited fails instead of being opened by another identity.
 
+use crate::cipher::{self, Cipher, IvSource, IvStash, Opened, ValueType};
 use crate::error::Result;
-use crate::keysource::Keyring;
-use crate::metadata::{KeyGroup, Metadata, Selector};
+use crate::keysource::{KeyEntry, KeyError, Keyring};
+use crate::mac::{self, MacHasher};
+use crate::metadata::{KeyGroup, Metadata, Selector, DEFAULT_UNENCRYPTED_SUFFIX, SOPS_VERSION};
 use crate::secret::Secret;
-use crate::tree::Tree;
+use crate::selectors::Rules;
+use crate::shamir;
+use crate::tree::{Tree, Value};
+use crate::walk::{walk_tree, Leaf, LeafInfo, Position};
+use crate::Error;
 
 /// What `encrypt` needs besides the tree.
 #[derive(Clone, Debug, Default)]
@@ -32,7 +62,7 @@ pub struct EncryptOptions {
 pub struct DecryptOptions {
     /// Skip MAC verification (`--ignore-mac`).
     pub ignore_mac: bool,
-    /// Beyond sops: also reject tamperings sops lets through.
+    /// Beyond sops: also reject tamperings sops lets through (see the module docs).
     pub strict: bool,
 }
 
@@ -41,14 +71,59 @@ pub struct DecryptOptions {
 pub struct Session {
     /// The data key.
     pub data_key: Secret,
-    /// Per (AAD, plaintext) the IV the value was encrypted with.
-    pub iv_stash: crate::cipher::IvStash,
+    /// Per (AAD, type, plaintext) the IV the value was encrypted with.
+    pub iv_stash: IvStash,
+    /// Non-fatal findings, e.g. comments that did not decrypt and were kept verbatim
+    /// (the front end prints them as warnings).
+    pub warnings: Vec<String>,
 }
 
 /// Encrypts `tree` in place under a fresh data key; returns the new metadata.
-pub async fn encrypt(tree: &mut Tree, opts: &EncryptOptions, keyring: &Keyring) -> Result<Metadata> {
-    let _ = (tree, opts, keyring);
-    todo!("ops::encrypt")
+pub async fn encrypt(
+    tree: &mut Tree,
+    opts: &EncryptOptions,
+    keyring: &Keyring,
+) -> Result<Metadata> {
+    if opts.key_groups.iter().all(|g| g.keys.is_empty()) {
+        return Err(Error::Config(
+            "config file not found, or has no creation rules, and no keys provided through command line options"
+                .into(),
+        ));
+    }
+    // Validate the selector before any key source is contacted.
+    Rules::compile(opts.selector.as_ref())?;
+    let groups = opts.key_groups.len();
+    let threshold = if groups > 1 && opts.shamir_threshold == 0 {
+        groups
+    } else {
+        opts.shamir_threshold
+    };
+    let data_key = new_data_key()?;
+    let key_groups =
+        wrap_groups(&data_key, &opts.key_groups, threshold, keyring, &opts.now).await?;
+    let selector = opts.store_selector.then(|| {
+        opts.selector
+            .clone()
+            .unwrap_or_else(|| Selector::UnencryptedSuffix(DEFAULT_UNENCRYPTED_SUFFIX.to_string()))
+    });
+    let mut metadata = Metadata {
+        key_groups,
+        shamir_threshold: threshold,
+        last_modified: String::new(),
+        mac: String::new(),
+        selector,
+        mac_only_encrypted: opts.mac_only_encrypted,
+        version: SOPS_VERSION.to_string(),
+    };
+    seal_tree(
+        tree,
+        &mut metadata,
+        &data_key,
+        &IvStash::new(),
+        &opts.now,
+        opts.selector.as_ref(),
+    )?;
+    Ok(metadata)
 }
 
 /// Decrypts `tree` in place: recovers the data key, decrypts every selected value, then
@@ -59,15 +134,121 @@ pub async fn decrypt(
     keyring: &Keyring,
     opts: DecryptOptions,
 ) -> Result<Session> {
-    let _ = (tree, metadata, keyring, opts);
-    todo!("ops::decrypt")
+    let data_key = recover(metadata, keyring, opts.strict).await?;
+    open_tree(tree, metadata, data_key, opts)
+}
+
+/// Decrypts `tree` with an already recovered `data_key` (see [`decrypt`]).
+pub fn open_tree(
+    tree: &mut Tree,
+    metadata: &Metadata,
+    data_key: Secret,
+    opts: DecryptOptions,
+) -> Result<Session> {
+    let rules = Rules::compile(metadata.selector.as_ref())?;
+    let cipher = Cipher::new(&data_key)?;
+    let mut opener = Opener {
+        cipher: &cipher,
+        strict: opts.strict,
+        mac: MacHasher::new(metadata.mac_only_encrypted),
+        stash: IvStash::new(),
+        warnings: Vec::new(),
+    };
+    walk_tree(tree, &rules, |leaf, info| opener.leaf(leaf, info))?;
+    let Opener {
+        mac,
+        stash,
+        warnings,
+        ..
+    } = opener;
+    if !opts.ignore_mac {
+        mac::verify(
+            &cipher,
+            &metadata.mac,
+            &metadata.last_modified,
+            mac.finish(),
+        )?;
+    }
+    Ok(Session {
+        data_key,
+        iv_stash: stash,
+        warnings,
+    })
 }
 
 /// Re-encrypts a decrypted `tree` with the session's data key (reusing stashed IVs) and
 /// updates `metadata` (`lastmodified = now`, new MAC; key entries untouched).
-pub fn reencrypt(tree: &mut Tree, metadata: &mut Metadata, session: &Session, now: &str) -> Result<()> {
-    let _ = (tree, metadata, session, now);
-    todo!("ops::reencrypt")
+pub fn reencrypt(
+    tree: &mut Tree,
+    metadata: &mut Metadata,
+    session: &Session,
+    now: &str,
+) -> Result<()> {
+    let selector = metadata.selector.clone();
+    seal_tree(
+        tree,
+        metadata,
+        &session.data_key,
+        &session.iv_stash,
+        now,
+        selector.as_ref(),
+    )
+}
+
+/// Rotates the data key of a decrypted `tree`: a fresh key, wrapped for the key
+/// descriptions of `metadata`'s groups (edit them first to add or remove keys), every
+/// value re-encrypted reusing its old IV, new `lastmodified` and MAC. `version` is kept.
+/// Returns the session for the new key.
+pub async fn rotate(
+    tree: &mut Tree,
+    metadata: &mut Metadata,
+    session: &Session,
+    keyring: &Keyring,
+    now: &str,
+) -> Result<Session> {
+    let data_key = new_data_key()?;
+    let descriptions = describe(&metadata.key_groups);
+    let threshold = effective_threshold(metadata.shamir_threshold, descriptions.len());
+    metadata.key_groups = wrap_groups(&data_key, &descriptions, threshold, keyring, now).await?;
+    let selector = metadata.selector.clone();
+    seal_tree(
+        tree,
+        metadata,
+        &data_key,
+        &session.iv_stash,
+        now,
+        selector.as_ref(),
+    )?;
+    Ok(Session {
+        data_key,
+        iv_stash: session.iv_stash.clone(),
+        warnings: Vec::new(),
+    })
+}
+
+/// Re-wraps the file's existing data key for `groups` (key descriptions), as
+/// `updatekeys` does: values, `mac` and `lastmodified` stay untouched. `threshold` is the
+/// requested Shamir threshold (0: keep the file's); it is capped at the group count.
+pub async fn update_keys(
+    metadata: &mut Metadata,
+    groups: &[KeyGroup],
+    threshold: usize,
+    keyring: &Keyring,
+    now: &str,
+) -> Result<()> {
+    let data_key = recover_data_key(metadata, keyring).await?;
+    let requested = if threshold == 0 {
+        metadata.shamir_threshold
+    } else {
+        threshold
+    };
+    let threshold = match requested {
+        0 => effective_threshold(0, groups.len()),
+        t => t.min(groups.len()),
+    };
+    metadata.key_groups = wrap_groups(&data_key, groups, threshold, keyring, now).await?;
+    metadata.shamir_threshold = threshold;
+    Ok(())
 }
 
 /// Re-wraps `data_key` for `groups` (key descriptions), splitting it with Shamir when there
@@ -79,12 +260,426 @@ pub async fn wrap_groups(
     keyring: &Keyring,
     now: &str,
 ) -> Result<Vec<KeyGroup>> {
-    let _ = (data_key, groups, threshold, keyring, now);
-    todo!("ops::wrap_groups")
+    let secrets = match groups.len() {
+        0 => {
+            return Err(Error::Config(
+                "no key groups to wrap the data key for".into(),
+            ))
+        }
+        1 => vec![data_key.clone()],
+        n => {
+            shamir::split(data_key.expose(), n, effective_threshold(threshold, n)).map_err(|e| {
+                Error::Config(format!(
+                "Could not generate data key: [could not split data key into parts for Shamir: {e}]"
+            ))
+            })?
+        }
+    };
+    let mut wrapped = Vec::with_capacity(groups.len());
+    for (group, secret) in groups.iter().zip(&secrets) {
+        let mut keys = Vec::with_capacity(group.keys.len());
+        for key in &group.keys {
+            keys.push(
+                keyring
+                    .wrap(&key.description(), secret.expose(), now)
+                    .await?,
+            );
+        }
+        wrapped.push(KeyGroup { keys });
+    }
+    Ok(wrapped)
 }
 
 /// Recovers the data key from `metadata`'s key groups (Shamir when several).
 pub async fn recover_data_key(metadata: &Metadata, keyring: &Keyring) -> Result<Secret> {
-    let _ = (metadata, keyring);
-    todo!("ops::recover_data_key")
+    recover(metadata, keyring, false).await
+}
+
+/// [`recover_data_key`], optionally with the key sources' strict entry checks.
+///
+/// Groups are tried in order; within a group age keys first, then pgp, then the rest in
+/// stored order, and the group's first key that unwraps wins. Trying stops once enough
+/// groups succeeded. On failure the error carries a per-group report like sops's.
+pub async fn recover(metadata: &Metadata, keyring: &Keyring, strict: bool) -> Result<Secret> {
+    let groups = &metadata.key_groups;
+    if groups.is_empty() {
+        return Err(Error::Metadata("No keys found in file".into()));
+    }
+    let needed = if groups.len() > 1 {
+        effective_threshold(metadata.shamir_threshold, groups.len())
+    } else {
+        1
+    };
+    let mut parts = Vec::new();
+    let mut report = Vec::with_capacity(groups.len());
+    for group in groups {
+        if parts.len() >= needed {
+            break;
+        }
+        let mut failures = Vec::new();
+        let mut part = None;
+        for key in try_order(&group.keys) {
+            match keyring.unwrap_verified(key, strict).await {
+                Ok(secret) => {
+                    part = Some(secret);
+                    break;
+                }
+                Err(e) => failures.push((key.identity(), key_error_message(&e))),
+            }
+        }
+        report.push(GroupResult {
+            failures,
+            success: part.is_some(),
+        });
+        parts.extend(part);
+    }
+    if parts.len() < needed || parts.is_empty() {
+        return Err(Error::DataKey(data_key_report(
+            &report,
+            metadata.shamir_threshold,
+            parts.len(),
+        )));
+    }
+    if groups.len() == 1 {
+        return parts.pop().ok_or_else(|| Error::DataKey(String::new()));
+    }
+    shamir::combine(&parts)
+        .map_err(|e| Error::DataKey(format!("\ncould not get data key from shamir parts: {e}")))
+}
+
+/// The threshold in force for `groups` groups: `threshold`, or all groups when unset.
+fn effective_threshold(threshold: usize, groups: usize) -> usize {
+    if threshold == 0 {
+        groups
+    } else {
+        threshold
+    }
+}
+
+fn new_data_key() -> Result<Secret> {
+    Secret::random(cipher::KEY_LEN).map_err(mac::random_failed)
+}
+
+fn describe(groups: &[KeyGroup]) -> Vec<KeyGroup> {
+    groups
+        .iter()
+        .map(|g| KeyGroup {
+            keys: g.keys.iter().map(KeyEntry::description).collect(),
+        })
+        .collect()
+}
+
+/// age first, then pgp, then every other kind in stored order.
+fn try_order(keys: &[KeyEntry]) -> Vec<&KeyEntry> {
+    let rank = |k: &KeyEntry| match k.kind.as_str() {
+        "age" => 0,
+        "pgp" => 1,
+        _ => 2,
+    };
+    let mut ordered: Vec<&KeyEntry> = keys.iter().collect();
+    ordered.sort_by_key(|k| rank(k));
+    ordered
+}
+
+fn key_error_message(e: &KeyError) -> String {
+    match e {
+        KeyError::Failed { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+struct GroupResult {
+    failures: Vec<(String, String)>,
+    success: bool,
+}
+
+/// sops's report: one block per group tried, then the verdict, wrapped like sops's.
+fn data_key_report(groups: &[GroupResult], threshold: usize, recovered: usize) -> String {
+    let mut out = String::new();
+    for (i, group) in groups.iter().enumerate() {
+        out.push('\n');
+        if group.success {
+            out.push_str(&format!("Group {i}: SUCCESS\n"));
+            continue;
+        }
+        out.push_str(&format!("Group {i}: FAILED\n"));
+        for (id, message) in &group.failures {
+            out.push_str(&format!("  {id}: FAILED\n"));
+            for (n, line) in wrap(message, 60).iter().enumerate() {
+                out.push_str(if n == 0 { "    - | " } else { "      | " });
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    let verdict = if threshold == 0 {
+        "Recovery failed because no master key was able to decrypt the file. In order for SOPS to recover the \
+         file, at least one key has to be successful, but none were."
+            .to_string()
+    } else {
+        format!(
+            "Recovery failed because the file was encrypted with a Shamir threshold of {threshold}, but only \
+             {recovered} part(s) were successfully recovered, one for each successful key group. In order for \
+             SOPS to recover the file, at least {threshold} groups have to be successful. In order for a group \
+             to be successful, decryption has to succeed with any of the keys in that key group."
+        )
+    };
+    out.push('\n');
+    out.push_str(&wrap(&verdict, 75).join("\n"));
+    out
+}
+
+/// Greedy word wrap at `width` columns (long words stay whole), keeping line breaks.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    for paragraph in text.split('\n') {
+        let mut line = String::new();
+        for word in paragraph.split(' ').filter(|w| !w.is_empty()) {
+            if !line.is_empty() && line.len() + 1 + word.len() > width {
+                lines.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+/// Encrypts every selected leaf of a plaintext tree and sets `lastmodified` and `mac`.
+fn seal_tree(
+    tree: &mut Tree,
+    metadata: &mut Metadata,
+    data_key: &Secret,
+    stash: &IvStash,
+    now: &str,
+    selector: Option<&Selector>,
+) -> Result<()> {
+    let rules = Rules::compile(selector)?;
+    let cipher = Cipher::new(data_key)?;
+    let mut ivs = IvSource::new();
+    let mut hasher = MacHasher::new(metadata.mac_only_encrypted);
+    walk_tree(tree, &rules, |leaf, info| {
+        let mut seal = |plain: &[u8], ty: ValueType| -> Result<String> {
+            let aad = info.aad.as_bytes();
+            let iv = match stash.get(aad, ty, plain) {
+                Some(iv) => iv,
+                None => ivs.next_iv().map_err(mac::random_failed)?,
+            };
+            let sealed = cipher.seal(plain, ty, aad, &iv);
+            if ty == ValueType::Comment && rules.unencrypted_comment_matches(&sealed) {
+                return Err(Error::EncryptTree {
+                    path: info.path().to_string(),
+                    message: format!(
+                        "Error walking tree: Encrypted comment \"{sealed}\" matches UnencryptedCommentRegex! Make \
+                         sure that UnencryptedCommentRegex cannot match an encrypted comment."
+                    ),
+                });
+            }
+            Ok(sealed)
+        };
+        match leaf {
+            Leaf::MapComment(text) => {
+                if info.selected {
+                    *text = seal(text.as_bytes(), ValueType::Comment)?;
+                }
+            }
+            Leaf::Value(value) => {
+                let Some((plain, ty)) = cipher::plaintext(value) else {
+                    return Ok(());
+                };
+                hasher.leaf(&plain, ty, info.selected);
+                if info.selected {
+                    let sealed = seal(&plain, ty)?;
+                    // A list comment becomes a plain string item, as in sops.
+                    *value = Value::Str(sealed);
+                }
+            }
+        }
+        Ok(())
+    })?;
+    metadata.last_modified = now.to_string();
+    metadata.mac = mac::seal(&cipher, &hasher.finish(), now, &mut ivs)?;
+    Ok(())
+}
+
+/// The decrypting visitor.
+struct Opener<'c> {
+    cipher: &'c Cipher,
+    strict: bool,
+    mac: MacHasher,
+    stash: IvStash,
+    warnings: Vec<String>,
+}
+
+impl Opener<'_> {
+    fn leaf(&mut self, leaf: Leaf<'_>, info: &LeafInfo<'_>) -> Result<()> {
+        match leaf {
+            Leaf::MapComment(text) => {
+                if info.selected && !text.is_empty() {
+                    if let Some(opened) = self.open_comment(text, info)? {
+                        *text = match opened.value {
+                            Value::Comment(c) | Value::Str(c) => c,
+                            _ => String::from_utf8_lossy(&opened.plain).into_owned(),
+                        };
+                    }
+                }
+            }
+            Leaf::Value(value) => {
+                if !info.selected {
+                    self.mac.value(value, false);
+                    return Ok(());
+                }
+                match value {
+                    Value::Str(s) if s.is_empty() => {}
+                    Value::Str(s) => {
+                        let opened = self.cipher.open(s, info.aad.as_bytes()).map_err(|e| {
+                            Error::DecryptValue {
+                                path: info.path().to_string(),
+                                message: e.to_string(),
+                            }
+                        })?;
+                        self.check_strict(&opened, info)?;
+                        self.mac.leaf(&opened.plain, opened.ty, true);
+                        self.remember(&opened, info);
+                        *value = opened.value;
+                    }
+                    Value::Comment(text) => {
+                        if let Some(opened) = self.open_comment(text, info)? {
+                            *value = opened.value;
+                        }
+                    }
+                    other => {
+                        let shown = cipher::plaintext(other)
+                            .map(|(p, _)| String::from_utf8_lossy(&p).into_owned())
+                            .unwrap_or_default();
+                        return Err(Error::DecryptValue {
+                            path: info.path().to_string(),
+                            message: cipher::CipherError::Format(shown).to_string(),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Decrypts a comment; one that does not decrypt is kept verbatim with a warning
+    /// (an error under `--strict` when it looks encrypted).
+    fn open_comment(&mut self, text: &str, info: &LeafInfo<'_>) -> Result<Option<Opened>> {
+        match self.cipher.open(text, info.aad.as_bytes()) {
+            Ok(opened) => {
+                self.check_strict(&opened, info)?;
+                self.remember(&opened, info);
+                Ok(Some(opened))
+            }
+            Err(e) if self.strict && cipher::looks_encrypted(text) => Err(Error::Strict(format!(
+                "an encrypted comment at key path '{}' does not decrypt: {e}",
+                info.path()
+            ))),
+            Err(_) => {
+                self.warnings.push(format!(
+                    "Found possibly unencrypted comment in file at key path '{}'. This is to be expected if the \
+                     file being decrypted was created with an older version of SOPS.",
+                    info.path()
+                ));
+                Ok(None)
+            }
+        }
+    }
+
+    fn remember(&mut self, opened: &Opened, info: &LeafInfo<'_>) {
+        if let Some(iv) = opened.iv {
+            self.stash
+                .insert(info.aad.as_bytes(), opened.ty, &opened.plain, iv);
+        }
+    }
+
+    fn check_strict(&self, opened: &Opened, info: &LeafInfo<'_>) -> Result<()> {
+        if !self.strict {
+            return Ok(());
+        }
+        let fail = |what: String| {
+            Err(Error::Strict(format!(
+                "{what} at key path '{}'",
+                info.path()
+            )))
+        };
+        if !opened.canonical_envelope {
+            return fail(
+                "an encrypted value is not in canonical form (extra text or non-canonical base64)"
+                    .into(),
+            );
+        }
+        if opened.ty == ValueType::Bytes {
+            return fail(
+                "an encrypted value has the legacy type 'bytes', which sops never writes".into(),
+            );
+        }
+        let misplaced = match info.position {
+            Position::MapComment => opened.ty != ValueType::Comment,
+            Position::MapValue => opened.ty == ValueType::Comment,
+            Position::ListItem => false,
+        };
+        if misplaced {
+            return fail(format!(
+                "an encrypted value of type '{}' is in a place where it cannot be",
+                opened.ty.name()
+            ));
+        }
+        if !cipher::is_canonical(&opened.plain, &opened.value) {
+            return fail(format!(
+                "a decrypted value is not in the canonical form of its declared type '{}' (was the type tag changed?)",
+                opened.ty.name()
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_like_sops() {
+        let lines = wrap(
+            "failed to create reader for decrypting sops data key with age: identity did not match any of the \
+             recipients: incorrect identity for recipient block",
+            60,
+        );
+        assert_eq!(
+            lines,
+            [
+                "failed to create reader for decrypting sops data key with",
+                "age: identity did not match any of the recipients: incorrect",
+                "identity for recipient block"
+            ]
+        );
+    }
+
+    #[test]
+    fn report_matches_the_shamir_vector_layout() {
+        let groups = [
+            GroupResult {
+                failures: vec![],
+                success: true,
+            },
+            GroupResult {
+                failures: vec![("age1x".into(), "boom".into())],
+                success: false,
+            },
+        ];
+        let text = Error::DataKey(data_key_report(&groups, 2, 1)).to_string();
+        let expected = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/vectors/tamper/shamir-one-group.stderr"
+        ))
+        .unwrap();
+        let tail = expected.split("\nRecovery failed").nth(1).unwrap();
+        assert!(text.starts_with("Failed to get the data key required to decrypt the SOPS file.\n\nGroup 0: SUCCESS\n\nGroup 1: FAILED\n  age1x: FAILED\n    - | boom\n\nRecovery failed"), "{text}");
+        assert!(text.ends_with(tail.trim_end()), "{text}");
+    }
 }

@@ -136,6 +136,13 @@ pub trait KeySource {
 
     /// Recovers the secret wrapped in `entry`.
     async fn unwrap(&self, entry: &KeyEntry) -> Result<Secret, KeyError>;
+
+    /// [`KeySource::unwrap`] that, for `--strict`, also proves the entry's public key
+    /// description (e.g. age `recipient`) names the key that unwraps it. Sources without
+    /// such a check keep the default, which is plain `unwrap`.
+    async fn unwrap_verified(&self, entry: &KeyEntry) -> Result<Secret, KeyError> {
+        self.unwrap(entry).await
+    }
 }
 
 /// The key sources available to one operation, dispatched by entry kind.
@@ -178,9 +185,15 @@ impl Keyring {
 
     /// Unwraps `entry` with the sources of its kind, first success wins.
     pub async fn unwrap(&self, entry: &KeyEntry) -> Result<Secret, KeyError> {
+        self.unwrap_verified(entry, false).await
+    }
+
+    /// [`Keyring::unwrap`], with [`KeySource::unwrap_verified`] when `strict`.
+    pub async fn unwrap_verified(&self, entry: &KeyEntry, strict: bool) -> Result<Secret, KeyError> {
         let mut last = None;
         for source in self.sources.iter().filter(|s| s.kind() == entry.kind) {
-            match source.unwrap(entry).await {
+            let result = if strict { source.unwrap_verified(entry).await } else { source.unwrap(entry).await };
+            match result {
                 Ok(secret) => return Ok(secret),
                 Err(e) => last = Some(e),
             }

@@ -1,0 +1,229 @@
+//! RFC 3339 timestamps as Go's `time` package parses and formats them.
+//!
+//! The core has no clock: callers pass `now` in. This module only converts text, for the
+//! MAC's additional data (`lastmodified` re-formatted with seconds precision) and for
+//! `type:time` values (RFC 3339 with nanoseconds, trailing zeros trimmed).
+
+use std::fmt::Write as _;
+
+/// A parsed RFC 3339 timestamp, kept in its own offset (not converted to UTC).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timestamp {
+    year: u32,
+    month: u32,
+    day: u32,
+    hour: u32,
+    minute: u32,
+    second: u32,
+    nanos: u32,
+    /// Offset from UTC in minutes (`+02:00` → 120).
+    offset_minutes: i32,
+}
+
+/// Why a timestamp did not parse (the text itself is left out: it may be a secret value).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("parsing time as \"2006-01-02T15:04:05Z07:00\": {0}")]
+pub struct TimeError(&'static str);
+
+impl Timestamp {
+    /// Parses `s` the way Go's `time.Parse(time.RFC3339, s)` does: `YYYY-MM-DDTHH:MM:SS`,
+    /// an optional fraction (`.` or `,`, at most 9 digits kept), then `Z` or `±hh:mm`.
+    pub fn parse(s: &str) -> Result<Self, TimeError> {
+        let mut rest = s.as_bytes();
+        let year = digits(&mut rest, 4).ok_or(TimeError("bad year"))?;
+        lit(&mut rest, b'-').ok_or(TimeError("expected '-'"))?;
+        let month = digits(&mut rest, 2).ok_or(TimeError("bad month"))?;
+        lit(&mut rest, b'-').ok_or(TimeError("expected '-'"))?;
+        let day = digits(&mut rest, 2).ok_or(TimeError("bad day"))?;
+        lit(&mut rest, b'T').ok_or(TimeError("expected 'T'"))?;
+        let hour = digits(&mut rest, 2).ok_or(TimeError("bad hour"))?;
+        lit(&mut rest, b':').ok_or(TimeError("expected ':'"))?;
+        let minute = digits(&mut rest, 2).ok_or(TimeError("bad minute"))?;
+        lit(&mut rest, b':').ok_or(TimeError("expected ':'"))?;
+        let second = digits(&mut rest, 2).ok_or(TimeError("bad second"))?;
+        let mut nanos = 0;
+        if let [b'.' | b',', tail @ ..] = rest {
+            let n = tail.iter().take_while(|b| b.is_ascii_digit()).count();
+            if n > 0 {
+                // Go keeps nine digits and ignores the rest.
+                let mut scale = 100_000_000;
+                for &d in tail.iter().take(n.min(9)) {
+                    nanos += u32::from(d - b'0') * scale;
+                    scale /= 10;
+                }
+                rest = &tail[n..];
+            }
+        }
+        let offset_minutes = match rest {
+            [b'Z', tail @ ..] => {
+                rest = tail;
+                0
+            }
+            [sign @ (b'+' | b'-'), tail @ ..] => {
+                rest = tail;
+                let h = digits(&mut rest, 2).ok_or(TimeError("bad zone offset"))?;
+                lit(&mut rest, b':').ok_or(TimeError("bad zone offset"))?;
+                let m = digits(&mut rest, 2).ok_or(TimeError("bad zone offset"))?;
+                if h >= 24 || m >= 60 {
+                    return Err(TimeError("time zone offset out of range"));
+                }
+                let minutes = (h * 60 + m) as i32;
+                if *sign == b'-' {
+                    -minutes
+                } else {
+                    minutes
+                }
+            }
+            _ => return Err(TimeError("missing zone offset")),
+        };
+        if !rest.is_empty() {
+            return Err(TimeError("extra text after the timestamp"));
+        }
+        if !(1..=12).contains(&month) {
+            return Err(TimeError("month out of range"));
+        }
+        if day < 1 || day > days_in_month(year, month) {
+            return Err(TimeError("day out of range"));
+        }
+        if hour > 23 || minute > 59 || second > 59 {
+            return Err(TimeError("time of day out of range"));
+        }
+        Ok(Self {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            nanos,
+            offset_minutes,
+        })
+    }
+
+    /// Go's `time.RFC3339` form: seconds precision, offset kept, `Z` for UTC.
+    pub fn format_seconds(&self) -> String {
+        let mut out = String::with_capacity(25);
+        self.write_date_time(&mut out);
+        self.write_offset(&mut out);
+        out
+    }
+
+    /// Go's `time.RFC3339Nano` form: fractional seconds with trailing zeros trimmed.
+    pub fn format_nanos(&self) -> String {
+        let mut out = String::with_capacity(35);
+        self.write_date_time(&mut out);
+        if self.nanos != 0 {
+            let frac = format!("{:09}", self.nanos);
+            out.push('.');
+            out.push_str(frac.trim_end_matches('0'));
+        }
+        self.write_offset(&mut out);
+        out
+    }
+
+    fn write_date_time(&self, out: &mut String) {
+        // Writing into a String cannot fail.
+        let _ = write!(
+            out,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            self.year, self.month, self.day, self.hour, self.minute, self.second
+        );
+    }
+
+    fn write_offset(&self, out: &mut String) {
+        if self.offset_minutes == 0 {
+            out.push('Z');
+        } else {
+            let sign = if self.offset_minutes < 0 { '-' } else { '+' };
+            let abs = self.offset_minutes.unsigned_abs();
+            let _ = write!(out, "{sign}{:02}:{:02}", abs / 60, abs % 60);
+        }
+    }
+}
+
+/// The MAC's additional data for a stored `lastmodified`: parsed, then formatted again
+/// with seconds precision (`…00.123Z` → `…00Z`).
+pub fn mac_aad(last_modified: &str) -> Result<String, TimeError> {
+    Timestamp::parse(last_modified).map(|t| t.format_seconds())
+}
+
+fn digits(rest: &mut &[u8], n: usize) -> Option<u32> {
+    let head = rest.get(..n)?;
+    if !head.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    *rest = &rest[n..];
+    Some(head.iter().fold(0, |acc, d| acc * 10 + u32::from(d - b'0')))
+}
+
+fn lit(rest: &mut &[u8], byte: u8) -> Option<()> {
+    let (first, tail) = rest.split_first()?;
+    (*first == byte).then(|| *rest = tail)
+}
+
+fn days_in_month(year: u32, month: u32) -> u32 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reformats_like_go() {
+        let cases = [
+            (
+                "2026-11-29T01:26:53Z",
+                "2026-11-29T01:26:53Z",
+                "2026-11-29T01:26:53Z",
+            ),
+            (
+                "2025-01-01T00:00:00.123Z",
+                "2025-01-01T00:00:00Z",
+                "2025-01-01T00:00:00.123Z",
+            ),
+            (
+                "2024-01-02T03:04:05.500000000+02:00",
+                "2024-01-02T03:04:05+02:00",
+                "2024-01-02T03:04:05.5+02:00",
+            ),
+            (
+                "2024-01-02T03:04:05+00:00",
+                "2024-01-02T03:04:05Z",
+                "2024-01-02T03:04:05Z",
+            ),
+            (
+                "2024-01-02T03:04:05.1234567891-07:30",
+                "2024-01-02T03:04:05-07:30",
+                "2024-01-02T03:04:05.123456789-07:30",
+            ),
+        ];
+        for (input, secs, nanos) in cases {
+            let t = Timestamp::parse(input).unwrap();
+            assert_eq!(t.format_seconds(), secs, "{input}");
+            assert_eq!(t.format_nanos(), nanos, "{input}");
+        }
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        for bad in [
+            "",
+            "2024-01-02",
+            "2024-01-02T03:04:05",
+            "2024-01-02T03:04:05Zx",
+            "2023-02-29T00:00:00Z",
+            "2024-13-01T00:00:00Z",
+            "2024-01-01T24:00:00Z",
+            "2024-01-01T00:00:00+24:00",
+            "2024-01-01t00:00:00z",
+        ] {
+            assert!(Timestamp::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

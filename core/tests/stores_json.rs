@@ -246,6 +246,60 @@ fn hundred_thousand_values_parse_and_emit_quickly() {
     let out = store.emit(&doc.tree, None).unwrap();
     let elapsed = start.elapsed();
     assert!(out.len() > src.len());
+    eprintln!("100k entries / 200k leaves parse+emit: {elapsed:?}");
     // 200k leaves; generous bound so debug builds pass too (release is ~20x faster).
     assert!(elapsed.as_secs_f64() < 2.0, "took {elapsed:?}");
+}
+
+/// A small deterministic generator (xorshift) for the round-trip property tests.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn string(&mut self) -> String {
+        const PICKS: [char; 16] = [
+            'a', '"', '\\', '/', '<', '>', '&', '\n', '\t', '\u{1}', '\u{7f}', '\u{2028}',
+            '\u{2029}', 'é', '😀', '\u{8}',
+        ];
+        let len = (self.next() % 12) as usize;
+        (0..len)
+            .map(|_| PICKS[(self.next() % 16) as usize])
+            .collect()
+    }
+
+    fn float(&mut self) -> f64 {
+        let bits = self.next();
+        let v = f64::from_bits(bits);
+        if v.is_finite() {
+            v
+        } else {
+            (bits % 1_000_000) as f64 / 7.0
+        }
+    }
+}
+
+#[test]
+fn emit_then_parse_round_trips_strings_and_floats() {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let store = JsonStore::new(None);
+    for _ in 0..300 {
+        let mut map = Map::new();
+        for _ in 0..8 {
+            map.push(rng.string(), Value::Str(rng.string()));
+            map.push(rng.string(), Value::Float(rng.float()));
+        }
+        let tree = Tree {
+            branches: vec![map],
+        };
+        let out = store.emit(&tree, None).unwrap();
+        let back = store.parse(&out).unwrap();
+        assert_eq!(back.tree, tree, "{}", text(&out));
+        assert_eq!(store.emit(&back.tree, None).unwrap(), out);
+    }
 }

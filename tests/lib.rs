@@ -1,1 +1,10 @@
-//! Shared helpers for the cross-crate tests.
+//! Shared helpers for the cross-crate and interop tests: running sops and leafcrypt
+//! ([`harness`]), masking the random parts of encrypted files ([`mask`]), generating
+//! plaintext files ([`gen`]), describing and running interop cases ([`cases`]), and line
+//! diffs for failure messages ([`textdiff`]).
+
+pub mod cases;
+pub mod gen;
+pub mod harness;
+pub mod mask;
+pub mod textdiff;

@@ -1,1 +1,70 @@
-fn main() {}
+//! `leafcrypt`: the native command-line tool. Thin: argument parsing, file I/O and
+//! reporting; the format engine lives in `leafcrypt-core`.
+
+mod atomic;
+mod cli;
+mod clock;
+mod commands;
+mod discovery;
+mod failure;
+mod identities;
+mod io;
+mod keygen;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    use commands::tree_edit::{self, ValueSource};
+    match &cli.command {
+        Some(cli::Command::AgeKeygen(args)) => {
+            return exit(keygen::run(args.out.as_deref(), &clock::now_rfc3339()))
+        }
+        Some(cli::Command::Set(a)) => {
+            let source = match (&a.value, a.value_file, a.value_stdin) {
+                (_, _, true) => ValueSource::Stdin,
+                (Some(v), true, _) => ValueSource::File(std::path::Path::new(v)),
+                (Some(v), false, _) => ValueSource::Arg(v),
+                (None, _, _) => {
+                    eprintln!("leafcrypt set: a VALUE is required unless --value-stdin is given");
+                    return ExitCode::from(failure::BAD_ARGS as u8);
+                }
+            };
+            return exit(tree_edit::set(
+                &a.file,
+                &a.path,
+                source,
+                a.idempotent,
+                &cli.opts,
+            ));
+        }
+        Some(cli::Command::Unset(a)) => {
+            return exit(tree_edit::unset(&a.file, &a.path, a.idempotent, &cli.opts))
+        }
+        Some(cli::Command::Filestatus(f)) => match &f.file {
+            Some(file) => return exit(tree_edit::filestatus(file, &cli.opts)),
+            None => {
+                eprintln!("leafcrypt filestatus: a FILE is required");
+                return ExitCode::from(failure::BAD_ARGS as u8);
+            }
+        },
+        _ => {}
+    }
+    let Some((action, file)) = cli.action() else {
+        eprintln!("leafcrypt: no action given. Use `leafcrypt encrypt|decrypt|rotate FILE` or -e/-d/-r (see --help).");
+        return ExitCode::from(failure::BAD_ARGS as u8);
+    };
+    exit(commands::run(action, file, &cli.opts))
+}
+
+/// Reports a failure on stderr and turns it into the process exit code.
+fn exit(result: failure::CliResult<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("{}", f.message);
+            ExitCode::from(u8::try_from(f.code).unwrap_or(1))
+        }
+    }
+}

@@ -34,6 +34,12 @@ impl JsonStore {
     }
 }
 
+/// Parses a JSON text holding exactly one value of any kind (`set`'s VALUE argument).
+/// Numbers become floats, as in every JSON input sops reads.
+pub fn parse_value(input: &[u8]) -> Result<Value> {
+    parse::parse_single_value(input)
+}
+
 /// Parses a JSON document into one branch, taking out the `sops` entry as metadata.
 pub(crate) fn parse_document(input: &[u8]) -> Result<Document> {
     let mut map = parse::parse_object(input)?;

@@ -12,6 +12,22 @@ use crate::tree::{Map, Value};
 /// builds).
 const MAX_DEPTH: usize = 256;
 
+/// Parses one JSON value (any kind) that makes up the whole of `input`, as `set` takes it.
+pub(crate) fn parse_single_value(input: &[u8]) -> Result<Value> {
+    let mut p = Parser {
+        s: input,
+        pos: 0,
+        depth: 0,
+    };
+    p.skip_ws();
+    let value = p.value()?;
+    p.skip_ws();
+    if p.pos != input.len() {
+        return Err(p.error_at(p.pos, "invalid character after top-level value".into()));
+    }
+    Ok(value)
+}
+
 /// Parses the first JSON object of `input`.
 pub(crate) fn parse_object(input: &[u8]) -> Result<Map> {
     let mut p = Parser {

@@ -1,0 +1,201 @@
+//! Command-line arguments, flag-compatible with sops 3.11.
+//!
+//! Every option is global: it may be given before or after the subcommand, and with the
+//! legacy action flags (`-e`, `-d`, `-r`) as well as with the subcommands.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// leafcrypt: encrypt values in YAML, JSON, dotenv, INI and binary files, SOPS-compatible.
+#[derive(Debug, Parser)]
+#[command(name = "leafcrypt", version, about, long_about = None, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// The subcommand (`encrypt`, `decrypt`, `rotate`); without one the legacy flags apply.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Legacy action: encrypt the file and print the result.
+    #[arg(short = 'e', long)]
+    pub encrypt: bool,
+    /// Legacy action: decrypt the file and print the result.
+    #[arg(short = 'd', long, conflicts_with = "encrypt")]
+    pub decrypt: bool,
+    /// Legacy action: new data key, every value re-encrypted with it.
+    #[arg(short = 'r', long, conflicts_with_all = ["encrypt", "decrypt"])]
+    pub rotate: bool,
+    /// The file to operate on (stdin when omitted).
+    pub file: Option<PathBuf>,
+    /// Options shared by every action.
+    #[command(flatten)]
+    pub opts: Opts,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Encrypt a file and print the result (stdin when no file is given).
+    Encrypt(FileArg),
+    /// Decrypt a file and print the result (stdin when no file is given).
+    Decrypt(FileArg),
+    /// Generate a new data key and re-encrypt every value with it.
+    Rotate(FileArg),
+    /// Set one value (JSON) at a tree path, keeping the data key: `set FILE '["a"][0]' '"v"'`.
+    Set(SetArgs),
+    /// Remove the value at a tree path, keeping the data key: `unset FILE '["a"]'`.
+    Unset(UnsetArgs),
+    /// Print whether a file is encrypted, as JSON: `{"encrypted":true}`.
+    Filestatus(FileArg),
+    /// Generate an age X25519 identity (like `age-keygen`); the recipient goes to stderr.
+    AgeKeygen(KeygenArgs),
+}
+
+/// Arguments of `set`.
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    /// The encrypted file (changed in place).
+    pub file: PathBuf,
+    /// Where to set, e.g. '["somekey"][0]'.
+    pub path: String,
+    /// The value as JSON (a file name with --value-file; omitted with --value-stdin).
+    pub value: Option<String>,
+    /// Treat VALUE as a file to read the JSON value from (keeps secrets out of process lists).
+    #[arg(long, conflicts_with = "value_stdin")]
+    pub value_file: bool,
+    /// Read the JSON value from stdin.
+    #[arg(long)]
+    pub value_stdin: bool,
+    /// Leave the file untouched when the value is already there.
+    #[arg(long)]
+    pub idempotent: bool,
+}
+
+/// Arguments of `unset`.
+#[derive(Debug, Args)]
+pub struct UnsetArgs {
+    /// The encrypted file (changed in place).
+    pub file: PathBuf,
+    /// What to remove, e.g. '["somekey"][0]'.
+    pub path: String,
+    /// Succeed without change when the path does not exist.
+    #[arg(long)]
+    pub idempotent: bool,
+}
+
+/// Arguments of `age-keygen`.
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Write the identity to this file (created with mode 0600; refuses to overwrite).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// The file argument of a subcommand.
+#[derive(Debug, Args)]
+pub struct FileArg {
+    /// The file to operate on (stdin when omitted).
+    pub file: Option<PathBuf>,
+}
+
+/// Options shared by every action.
+#[derive(Debug, Args, Default)]
+pub struct Opts {
+    /// Write the output back to the input file (atomically, keeping its mode).
+    #[arg(short = 'i', long, global = true)]
+    pub in_place: bool,
+    /// Write the output to this file (atomically) instead of stdout.
+    #[arg(long, global = true, value_name = "FILE", conflicts_with = "in_place")]
+    pub output: Option<PathBuf>,
+    /// Input format: yaml, json, dotenv, ini or binary (default: from the file extension).
+    #[arg(long, global = true, value_name = "TYPE")]
+    pub input_type: Option<String>,
+    /// Output format (default: the input format).
+    #[arg(long, global = true, value_name = "TYPE")]
+    pub output_type: Option<String>,
+    /// Spaces of indentation for YAML or JSON output (0: the format's default).
+    #[arg(long, global = true, value_name = "N")]
+    pub indent: Option<usize>,
+    /// Decrypt only this value, e.g. '["somekey"][0]'.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub extract: Option<String>,
+    /// Do not verify the MAC when decrypting.
+    #[arg(long, global = true)]
+    pub ignore_mac: bool,
+    /// Beyond sops: also reject tamperings sops lets through (changed type tags, recipients,
+    /// corrupted encrypted comments).
+    #[arg(long, global = true, conflicts_with = "ignore_mac")]
+    pub strict: bool,
+    /// Comma-separated age recipients to encrypt to.
+    #[arg(
+        short = 'a',
+        long,
+        global = true,
+        env = "SOPS_AGE_RECIPIENTS",
+        value_name = "RECIPIENTS"
+    )]
+    pub age: Option<String>,
+    /// Rotate: add these comma-separated age recipients (to the first key group).
+    #[arg(long, global = true, value_name = "RECIPIENTS")]
+    pub add_age: Option<String>,
+    /// Rotate: remove these comma-separated age recipients.
+    #[arg(long, global = true, value_name = "RECIPIENTS")]
+    pub rm_age: Option<String>,
+    /// Keys whose path has a component ending with this suffix stay plain.
+    #[arg(long, global = true, value_name = "SUFFIX")]
+    pub unencrypted_suffix: Option<String>,
+    /// Only keys whose path has a component ending with this suffix are encrypted.
+    #[arg(long, global = true, value_name = "SUFFIX")]
+    pub encrypted_suffix: Option<String>,
+    /// Keys matching this regex stay plain.
+    #[arg(long, global = true, value_name = "REGEX")]
+    pub unencrypted_regex: Option<String>,
+    /// Only keys matching this regex are encrypted.
+    #[arg(long, global = true, value_name = "REGEX")]
+    pub encrypted_regex: Option<String>,
+    /// Entries after a comment matching this regex stay plain.
+    #[arg(long, global = true, value_name = "REGEX")]
+    pub unencrypted_comment_regex: Option<String>,
+    /// Only entries after a comment matching this regex are encrypted.
+    #[arg(long, global = true, value_name = "REGEX")]
+    pub encrypted_comment_regex: Option<String>,
+    /// Cover only the encrypted values with the MAC.
+    #[arg(long, global = true)]
+    pub mac_only_encrypted: bool,
+    /// Number of key groups needed to recover the data key.
+    #[arg(long, global = true, value_name = "N")]
+    pub shamir_secret_sharing_threshold: Option<usize>,
+    /// Path of the .sops.yaml to use (default: searched from the working directory up).
+    #[arg(long, global = true, env = "SOPS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Use this name instead of the file's for config rules and format detection.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub filename_override: Option<PathBuf>,
+    /// Print diagnostics (never secret material) to stderr.
+    #[arg(long, global = true)]
+    pub verbose: bool,
+}
+
+/// What the invocation asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Encrypt a plaintext file.
+    Encrypt,
+    /// Decrypt an encrypted file.
+    Decrypt,
+    /// Rotate the data key.
+    Rotate,
+}
+
+impl Cli {
+    /// The action and the file, from the subcommand or the legacy flags.
+    pub fn action(&self) -> Option<(Action, Option<PathBuf>)> {
+        match &self.command {
+            Some(Command::Encrypt(f)) => Some((Action::Encrypt, f.file.clone())),
+            Some(Command::Decrypt(f)) => Some((Action::Decrypt, f.file.clone())),
+            Some(Command::Rotate(f)) => Some((Action::Rotate, f.file.clone())),
+            Some(_) => None,
+            None if self.encrypt => Some((Action::Encrypt, self.file.clone())),
+            None if self.decrypt => Some((Action::Decrypt, self.file.clone())),
+            None if self.rotate => Some((Action::Rotate, self.file.clone())),
+            None => None,
+        }
+    }
+}

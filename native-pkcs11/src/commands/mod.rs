@@ -1,0 +1,348 @@
+//! The actions: encrypt, decrypt, rotate. Each one reads, runs the core, and writes.
+
+pub mod tree_edit;
+
+use crate::cli::{Action, Opts};
+use crate::discovery;
+use crate::failure::{CliResult, Failure, BAD_ARGS, GENERIC};
+use crate::identities;
+use crate::io::{read_input, Destination, Input};
+use leafcrypt_core::keysource::age::AgeSource;
+use leafcrypt_core::keysource::{KeyEntry, Keyring};
+use leafcrypt_core::metadata::{KeyGroup, Selector};
+use leafcrypt_core::ops::{self, DecryptOptions, EncryptOptions, Session};
+use leafcrypt_core::stores::{Format, Store};
+use leafcrypt_core::treepath;
+use std::path::{Path, PathBuf};
+
+/// Runs `action` on `file`.
+pub fn run(action: Action, file: Option<PathBuf>, opts: &Opts) -> CliResult<()> {
+    let input = read_input(file.as_deref(), opts.filename_override.as_deref())?;
+    match action {
+        Action::Encrypt => encrypt(&input, opts),
+        Action::Decrypt => decrypt(&input, opts),
+        Action::Rotate => rotate(&input, opts),
+    }
+}
+
+fn verbose(opts: &Opts, msg: impl FnOnce() -> String) {
+    if opts.verbose {
+        eprintln!("[leafcrypt] {}", msg());
+    }
+}
+
+/// Input and output formats from the flags, else the file name.
+pub(crate) fn formats(input: &Input, opts: &Opts) -> CliResult<(Format, Format)> {
+    let parse = |name: &str| {
+        Format::from_name(name).ok_or_else(|| {
+            Failure::new(
+                BAD_ARGS,
+                format!("unknown format '{name}': use yaml, json, dotenv, ini or binary"),
+            )
+        })
+    };
+    let input_format =
+        match &opts.input_type {
+            Some(t) => parse(t)?,
+            None if input.name.is_empty() => return Err(Failure::new(
+                BAD_ARGS,
+                "reading from stdin needs --input-type or --filename-override to know the format",
+            )),
+            None => Format::from_path(&input.name),
+        };
+    let output_format = match &opts.output_type {
+        Some(t) => parse(t)?,
+        None => input_format,
+    };
+    Ok((input_format, output_format))
+}
+
+pub(crate) fn store(
+    format: Format,
+    opts: &Opts,
+    config: Option<&discovery::Loaded>,
+) -> Box<dyn Store> {
+    let from_config = config.and_then(|c| match format {
+        Format::Yaml => c.config.yaml_indent,
+        Format::Json => c.config.json_indent,
+        Format::Binary => c.config.json_binary_indent,
+        _ => None,
+    });
+    format.store(opts.indent.filter(|i| *i > 0).or(from_config))
+}
+
+fn destination(input: &Input, opts: &Opts, private: bool) -> CliResult<Destination> {
+    if opts.in_place {
+        let path = input
+            .path
+            .clone()
+            .ok_or_else(|| Failure::new(BAD_ARGS, "--in-place needs a file, not stdin"))?;
+        Ok(Destination::File { path, private })
+    } else if let Some(path) = &opts.output {
+        Ok(Destination::File {
+            path: path.clone(),
+            private,
+        })
+    } else {
+        Ok(Destination::Stdout)
+    }
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+fn age_entries(list: &str) -> Vec<KeyEntry> {
+    split_list(list)
+        .into_iter()
+        .map(|r| KeyEntry::new("age").with("recipient", r))
+        .collect()
+}
+
+/// The selector given on the command line, if any (at most one).
+fn cli_selector(opts: &Opts) -> CliResult<Option<Selector>> {
+    let given: Vec<Selector> = [
+        opts.unencrypted_suffix
+            .clone()
+            .map(Selector::UnencryptedSuffix),
+        opts.encrypted_suffix.clone().map(Selector::EncryptedSuffix),
+        opts.unencrypted_regex
+            .clone()
+            .map(Selector::UnencryptedRegex),
+        opts.encrypted_regex.clone().map(Selector::EncryptedRegex),
+        opts.unencrypted_comment_regex
+            .clone()
+            .map(Selector::UnencryptedCommentRegex),
+        opts.encrypted_comment_regex
+            .clone()
+            .map(Selector::EncryptedCommentRegex),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if given.len() > 1 {
+        return Err(Failure::new(
+            BAD_ARGS,
+            "Cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex in the same file",
+        ));
+    }
+    Ok(given.into_iter().next())
+}
+
+/// A keyring with every key source this build supports, identities from the environment.
+pub(crate) fn keyring(opts: &Opts) -> CliResult<Keyring> {
+    let ids = identities::load()?;
+    verbose(opts, || {
+        format!(
+            "age identities from: {}",
+            if ids.origins.is_empty() {
+                "none".into()
+            } else {
+                ids.origins.join(", ")
+            }
+        )
+    });
+    let age = AgeSource::from_identities_text(&ids.text)
+        .map_err(|e| Failure::new(128, format!("Error loading age identities: {e}")))?;
+    Ok(Keyring::new().with(Box::new(age)))
+}
+
+fn encrypt(input: &Input, opts: &Opts) -> CliResult<()> {
+    let (in_fmt, out_fmt) = formats(input, opts)?;
+    let config = discovery::load(opts.config.as_deref())?;
+    let rule = match &config {
+        Some(c) => {
+            let rel = c.relative_path(Path::new(&input.name));
+            verbose(opts, || {
+                format!("config {} (rule path '{rel}')", c.path.display())
+            });
+            c.config
+                .matching_rule(&rel)
+                .map_err(|e| Failure::core(&input.name, e))?
+                .cloned()
+        }
+        None => None,
+    };
+    let doc = store(in_fmt, opts, config.as_ref())
+        .parse(&input.bytes)
+        .map_err(|e| Failure::core(&input.name, e))?;
+    if doc.metadata.is_some() {
+        return Err(Failure::core(
+            &input.name,
+            leafcrypt_core::Error::AlreadyEncrypted,
+        ));
+    }
+    let mut tree = doc.tree;
+
+    let key_groups: Vec<KeyGroup> = match opts.age.as_deref().map(age_entries) {
+        Some(keys) if !keys.is_empty() => vec![KeyGroup { keys }],
+        _ => rule
+            .as_ref()
+            .map(|r| r.key_groups.clone())
+            .unwrap_or_default(),
+    };
+    if key_groups.iter().all(|g| g.keys.is_empty()) {
+        return Err(Failure::new(
+            GENERIC,
+            "config file not found, or has no creation rules, and no keys provided through command line options",
+        ));
+    }
+    let mut selector =
+        cli_selector(opts)?.or_else(|| rule.as_ref().and_then(|r| r.selector.clone()));
+    let binary = in_fmt == Format::Binary;
+    if binary && selector.is_some() {
+        eprintln!("[leafcrypt] warning: selectors are ignored for binary files");
+        selector = None;
+    }
+    let options = EncryptOptions {
+        key_groups,
+        shamir_threshold: opts
+            .shamir_secret_sharing_threshold
+            .filter(|t| *t > 0)
+            .or(rule.as_ref().map(|r| r.shamir_threshold))
+            .unwrap_or(0),
+        selector,
+        store_selector: !binary,
+        mac_only_encrypted: opts.mac_only_encrypted
+            || rule.as_ref().is_some_and(|r| r.mac_only_encrypted),
+        now: crate::clock::now_rfc3339(),
+    };
+    verbose(opts, || {
+        format!("encrypting for {} key group(s)", options.key_groups.len())
+    });
+    let keyring = keyring(opts)?;
+    let metadata = pollster::block_on(ops::encrypt(&mut tree, &options, &keyring))
+        .map_err(|e| Failure::core(&input.name, e))?;
+    let out = store(out_fmt, opts, config.as_ref())
+        .emit(&tree, Some(&metadata))
+        .map_err(|e| Failure::core(&input.name, e))?;
+    destination(input, opts, false)?.write(&out)
+}
+
+/// Parses an encrypted input and decrypts it (MAC checked unless `--ignore-mac`).
+pub(crate) fn open(
+    input: &Input,
+    opts: &Opts,
+    in_fmt: Format,
+    keyring: &Keyring,
+) -> CliResult<(
+    leafcrypt_core::tree::Tree,
+    leafcrypt_core::metadata::Metadata,
+    Session,
+)> {
+    let doc = in_fmt
+        .store(None)
+        .parse(&input.bytes)
+        .map_err(|e| Failure::core(&input.name, e))?;
+    let metadata = doc.metadata.ok_or_else(|| {
+        Failure::core(
+            &input.name,
+            leafcrypt_core::Error::MetadataNotFound(String::new()),
+        )
+    })?;
+    let mut tree = doc.tree;
+    let session = pollster::block_on(ops::decrypt(
+        &mut tree,
+        &metadata,
+        keyring,
+        DecryptOptions {
+            ignore_mac: opts.ignore_mac,
+            strict: opts.strict,
+        },
+    ))
+    .map_err(|e| Failure::core(&input.name, e))?;
+    for w in &session.warnings {
+        eprintln!("[leafcrypt] warning: {w}");
+    }
+    Ok((tree, metadata, session))
+}
+
+fn decrypt(input: &Input, opts: &Opts) -> CliResult<()> {
+    let (in_fmt, out_fmt) = formats(input, opts)?;
+    let keyring = keyring(opts)?;
+    let (tree, _metadata, _session) = open(input, opts, in_fmt, &keyring)?;
+    let config = if opts.indent.is_none() {
+        discovery::load(opts.config.as_deref()).ok().flatten()
+    } else {
+        None
+    };
+    let out_store = store(out_fmt, opts, config.as_ref());
+    let out = match &opts.extract {
+        Some(path) => {
+            let steps = treepath::parse(path).map_err(|e| Failure::core(&input.name, e))?;
+            let root = tree.branches.first().cloned().unwrap_or_default();
+            let value = treepath::get(&root, &steps).map_err(|e| Failure::core(&input.name, e))?;
+            out_store.emit_value(value)
+        }
+        None => out_store.emit(&tree, None),
+    }
+    .map_err(|e| Failure::core(&input.name, e))?;
+    destination(input, opts, true)?.write(&out)
+}
+
+fn rotate(input: &Input, opts: &Opts) -> CliResult<()> {
+    let (in_fmt, out_fmt) = formats(input, opts)?;
+    let keyring = keyring(opts)?;
+    let (mut tree, mut metadata, session) = open(input, opts, in_fmt, &keyring)?;
+
+    let mut groups: Vec<KeyGroup> = metadata
+        .key_groups
+        .iter()
+        .map(|g| KeyGroup {
+            keys: g.keys.iter().map(KeyEntry::description).collect(),
+        })
+        .collect();
+    if let Some(rm) = opts.rm_age.as_deref() {
+        let rm = split_list(rm);
+        for g in &mut groups {
+            g.keys
+                .retain(|k| !(k.kind == "age" && rm.contains(&k.identity())));
+        }
+    }
+    if let Some(add) = opts.add_age.as_deref() {
+        if groups.is_empty() {
+            groups.push(KeyGroup::default());
+        }
+        for entry in age_entries(add) {
+            if !groups[0]
+                .keys
+                .iter()
+                .any(|k| k.kind == "age" && k.identity() == entry.identity())
+            {
+                groups[0].keys.push(entry);
+            }
+        }
+    }
+    groups.retain(|g| !g.keys.is_empty());
+    if groups.is_empty() {
+        return Err(Failure::new(
+            GENERIC,
+            "rotate would leave the file with no keys; add one with --add-age",
+        ));
+    }
+
+    let now = crate::clock::now_rfc3339();
+    metadata.key_groups = groups;
+    pollster::block_on(ops::rotate(
+        &mut tree,
+        &mut metadata,
+        &session,
+        &keyring,
+        &now,
+    ))
+    .map_err(|e| Failure::core(&input.name, e))?;
+    if in_fmt == Format::Binary && metadata.selector.is_none() {
+        // sops writes the default selector when it rewrites a binary file.
+        metadata.selector = Some(Selector::UnencryptedSuffix(
+            leafcrypt_core::metadata::DEFAULT_UNENCRYPTED_SUFFIX.into(),
+        ));
+    }
+    let out = store(out_fmt, opts, None)
+        .emit(&tree, Some(&metadata))
+        .map_err(|e| Failure::core(&input.name, e))?;
+    destination(input, opts, false)?.write(&out)
+}

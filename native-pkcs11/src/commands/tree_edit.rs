@@ -1,0 +1,114 @@
+//! `set`, `unset` and `filestatus`: single-value edits with the file's own data key, and
+//! whether a file is encrypted.
+
+use super::{formats, keyring, open, store};
+use crate::failure::{CliResult, Failure, BAD_ARGS, IO};
+use crate::io::{read_input, Destination};
+use leafcrypt_core::stores::json::parse_value;
+use leafcrypt_core::treepath;
+use std::io::Read;
+use std::path::Path;
+
+/// Where `set` takes the value from.
+pub enum ValueSource<'a> {
+    /// The JSON text given on the command line.
+    Arg(&'a str),
+    /// A file holding the JSON text (`--value-file`).
+    File(&'a Path),
+    /// Standard input (`--value-stdin`).
+    Stdin,
+}
+
+/// `set FILE PATH VALUE`: the value is JSON; the file keeps its data key and key groups.
+/// With `idempotent`, an unchanged value leaves the file untouched.
+pub fn set(
+    file: &Path,
+    path: &str,
+    value: ValueSource<'_>,
+    idempotent: bool,
+    opts: &crate::cli::Opts,
+) -> CliResult<()> {
+    let text = match value {
+        ValueSource::Arg(v) => v.as_bytes().to_vec(),
+        ValueSource::File(p) => std::fs::read(p).map_err(|e| {
+            Failure::new(IO, format!("cannot read value file {}: {e}", p.display()))
+        })?,
+        ValueSource::Stdin => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .map_err(|e| Failure::new(IO, format!("cannot read the value from stdin: {e}")))?;
+            buf
+        }
+    };
+    let value = parse_value(&text).map_err(|e| {
+        Failure::new(
+            BAD_ARGS,
+            format!("Error parsing value: the value must be JSON ({e})"),
+        )
+    })?;
+    let steps = treepath::parse(path).map_err(|e| Failure::core(&file.display().to_string(), e))?;
+    edit(file, opts, idempotent, |root| {
+        treepath::set(root, &steps, value)
+    })
+}
+
+/// `unset FILE PATH`: removes a key or list element.
+pub fn unset(file: &Path, path: &str, idempotent: bool, opts: &crate::cli::Opts) -> CliResult<()> {
+    let steps = treepath::parse(path).map_err(|e| Failure::core(&file.display().to_string(), e))?;
+    edit(file, opts, idempotent, |root| {
+        match treepath::unset(root, &steps) {
+            Ok(()) => Ok(true),
+            Err(_) if idempotent => Ok(false),
+            Err(e) => Err(e),
+        }
+    })
+}
+
+/// Decrypts `file`, applies `change` to its first document, re-encrypts with the same data
+/// key and writes it back atomically, unless the change reports no difference and
+/// `idempotent` is set.
+fn edit(
+    file: &Path,
+    opts: &crate::cli::Opts,
+    idempotent: bool,
+    change: impl FnOnce(&mut leafcrypt_core::tree::Map) -> leafcrypt_core::Result<bool>,
+) -> CliResult<()> {
+    let input = read_input(Some(file), opts.filename_override.as_deref())?;
+    let (in_fmt, _) = formats(&input, opts)?;
+    let keyring = keyring(opts)?;
+    let (mut tree, mut metadata, session) = open(&input, opts, in_fmt, &keyring)?;
+    if tree.branches.is_empty() {
+        tree.branches.push(Default::default());
+    }
+    let changed = change(&mut tree.branches[0]).map_err(|e| Failure::core(&input.name, e))?;
+    if !changed && idempotent {
+        return Ok(());
+    }
+    let now = crate::clock::now_rfc3339();
+    leafcrypt_core::ops::reencrypt(&mut tree, &mut metadata, &session, &now)
+        .map_err(|e| Failure::core(&input.name, e))?;
+    let out = store(in_fmt, opts, None)
+        .emit(&tree, Some(&metadata))
+        .map_err(|e| Failure::core(&input.name, e))?;
+    Destination::File {
+        path: file.to_path_buf(),
+        private: false,
+    }
+    .write(&out)
+}
+
+/// `filestatus FILE`: prints `{"encrypted":true}` or `{"encrypted":false}` as sops does.
+pub fn filestatus(file: &Path, opts: &crate::cli::Opts) -> CliResult<()> {
+    let input = read_input(Some(file), opts.filename_override.as_deref())?;
+    let (in_fmt, _) = formats(&input, opts)?;
+    let encrypted = in_fmt
+        .store(None)
+        .parse(&input.bytes)
+        .map(|doc| {
+            doc.metadata
+                .is_some_and(|m| !m.mac.is_empty() || !m.key_groups.is_empty())
+        })
+        .unwrap_or(false);
+    Destination::Stdout.write(format!("{{\"encrypted\":{encrypted}}}\n").as_bytes())
+}

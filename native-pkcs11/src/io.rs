@@ -1,0 +1,92 @@
+//! Reading the input and writing the output of a command.
+
+use crate::atomic;
+use crate::failure::{CliResult, Failure, IO, NO_FILE};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+/// Where the input comes from.
+pub struct Input {
+    /// The file, or `None` for stdin.
+    pub path: Option<PathBuf>,
+    /// The name used for messages, config rules and format detection.
+    pub name: String,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Reads `path` (stdin when `None` or `-`).
+pub fn read_input(path: Option<&Path>, name_override: Option<&Path>) -> CliResult<Input> {
+    let path = path.filter(|p| p.as_os_str() != "-");
+    let bytes = match path {
+        Some(p) => {
+            if !p.exists() {
+                return Err(Failure::new(
+                    NO_FILE,
+                    format!(
+                        "Error: cannot operate on non-existent file \"{}\"",
+                        p.display()
+                    ),
+                ));
+            }
+            std::fs::read(p)
+                .map_err(|e| Failure::new(IO, format!("Error reading {}: {e}", p.display())))?
+        }
+        None => {
+            let mut buf = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .map_err(|e| Failure::new(IO, format!("Error reading stdin: {e}")))?;
+            buf
+        }
+    };
+    let name = name_override
+        .or(path)
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    Ok(Input {
+        path: path.map(Path::to_path_buf),
+        name,
+        bytes,
+    })
+}
+
+/// Where the output goes.
+pub enum Destination {
+    /// Standard output.
+    Stdout,
+    /// A file, written atomically; `private` selects 0600 for a new file.
+    File {
+        /// The target.
+        path: PathBuf,
+        /// Whether the content is plaintext (new file gets mode 0600).
+        private: bool,
+    },
+}
+
+impl Destination {
+    /// Writes `data` to this destination.
+    pub fn write(&self, data: &[u8]) -> CliResult<()> {
+        match self {
+            Destination::Stdout => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(data)
+                    .and_then(|_| out.flush())
+                    .map_err(|e| Failure::new(IO, format!("Error writing output: {e}")))
+            }
+            Destination::File { path, private } => {
+                let mode = if *private {
+                    atomic::PRIVATE
+                } else {
+                    atomic::SHAREABLE
+                };
+                atomic::write(path, data, mode).map_err(|e| {
+                    Failure::new(
+                        IO,
+                        format!("Could not write output file {}: {e}", path.display()),
+                    )
+                })
+            }
+        }
+    }
+}

@@ -78,6 +78,16 @@ pub struct Session {
     pub warnings: Vec<String>,
 }
 
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("data_key", &self.data_key)
+            .field("iv_stash", &self.iv_stash)
+            .field("warnings", &self.warnings)
+            .finish()
+    }
+}
+
 /// Encrypts `tree` in place under a fresh data key; returns the new metadata.
 pub async fn encrypt(
     tree: &mut Tree,

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 /// leafcrypt: encrypt values in YAML, JSON, dotenv, INI and binary files, SOPS-compatible.
 #[derive(Debug, Parser)]
-#[command(name = "leafcrypt", version, about, long_about = None, args_conflicts_with_subcommands = true)]
+#[command(name = "leafcrypt", version, about, long_about = None)]
 pub struct Cli {
     /// The subcommand (`encrypt`, `decrypt`, `rotate`); without one the legacy flags apply.
     #[command(subcommand)]
@@ -42,6 +42,8 @@ pub enum Command {
     Set(SetArgs),
     /// Remove the value at a tree path, keeping the data key: `unset FILE '["a"]'`.
     Unset(UnsetArgs),
+    /// Bring files' key groups in line with their .sops.yaml rule (same data key).
+    Updatekeys(UpdatekeysArgs),
     /// Print whether a file is encrypted, as JSON: `{"encrypted":true}`.
     Filestatus(FileArg),
     /// Generate an age X25519 identity (like `age-keygen`); the recipient goes to stderr.
@@ -78,6 +80,17 @@ pub struct UnsetArgs {
     /// Succeed without change when the path does not exist.
     #[arg(long)]
     pub idempotent: bool,
+}
+
+/// Arguments of `updatekeys`.
+#[derive(Debug, Args)]
+pub struct UpdatekeysArgs {
+    /// The encrypted files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Apply the changes without asking.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
 }
 
 /// Arguments of `age-keygen`.

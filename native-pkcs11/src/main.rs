@@ -39,6 +39,9 @@ fn main() -> ExitCode {
                 &cli.opts,
             ));
         }
+        Some(cli::Command::Updatekeys(a)) => {
+            return exit(commands::updatekeys::run(&a.files, a.yes, &cli.opts))
+        }
         Some(cli::Command::Unset(a)) => {
             return exit(tree_edit::unset(&a.file, &a.path, a.idempotent, &cli.opts))
         }

@@ -1,6 +1,7 @@
 //! The actions: encrypt, decrypt, rotate. Each one reads, runs the core, and writes.
 
 pub mod tree_edit;
+pub mod updatekeys;
 
 use crate::cli::{Action, Opts};
 use crate::discovery;

@@ -1,0 +1,150 @@
+//! `updatekeys FILE…`: bring each file's key groups in line with its `.sops.yaml` rule,
+//! re-wrapping the **same** data key (values, MAC and `lastmodified` stay as they are).
+
+use super::{formats, keyring};
+use crate::cli::Opts;
+use crate::discovery;
+use crate::failure::{CliResult, Failure, GENERIC};
+use crate::io::{read_input, Destination};
+use leafcrypt_core::keysource::KeyEntry;
+use leafcrypt_core::metadata::KeyGroup;
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+/// Updates every file; `yes` skips the confirmation prompt.
+pub fn run(files: &[PathBuf], yes: bool, opts: &Opts) -> CliResult<()> {
+    let loaded = discovery::load(opts.config.as_deref())?.ok_or_else(|| {
+        Failure::new(
+            GENERIC,
+            "config file not found: updatekeys needs a .sops.yaml (or --config)",
+        )
+    })?;
+    let keyring = keyring(opts)?;
+    for file in files {
+        let input = read_input(Some(file), opts.filename_override.as_deref())?;
+        let (fmt, _) = formats(&input, opts)?;
+        let store = fmt.store(None);
+        let doc = store
+            .parse(&input.bytes)
+            .map_err(|e| Failure::core(&input.name, e))?;
+        let mut metadata = doc.metadata.ok_or_else(|| {
+            Failure::core(
+                &input.name,
+                leafcrypt_core::Error::MetadataNotFound(String::new()),
+            )
+        })?;
+        let rule = loaded
+            .config
+            .matching_rule(&loaded.relative_path(file))
+            .map_err(|e| Failure::core(&input.name, e))?
+            .ok_or_else(|| {
+                Failure::new(
+                    GENERIC,
+                    format!("{}: no creation rule matches this file", input.name),
+                )
+            })?;
+        let wanted: Vec<KeyGroup> = rule.key_groups.clone();
+        let diff = describe_diff(&metadata.key_groups, &wanted);
+        let threshold = opts
+            .shamir_secret_sharing_threshold
+            .unwrap_or(rule.shamir_threshold);
+        let threshold_changes =
+            wanted.len() > 1 && threshold != 0 && threshold != metadata.shamir_threshold;
+        if diff.is_none() && !threshold_changes {
+            eprintln!("File {} already up to date", input.name);
+            continue;
+        }
+        eprintln!("The following changes will be made to the file's groups:");
+        eprint!("{}", diff.unwrap_or_default());
+        if threshold_changes {
+            eprintln!(
+                "Shamir threshold: {} -> {threshold}",
+                metadata.shamir_threshold
+            );
+        }
+        if !yes && !confirm()? {
+            eprintln!("File {} left unchanged", input.name);
+            continue;
+        }
+        let now = crate::clock::now_rfc3339();
+        pollster::block_on(leafcrypt_core::ops::update_keys(
+            &mut metadata,
+            &wanted,
+            threshold,
+            &keyring,
+            &now,
+        ))
+        .map_err(|e| Failure::core(&input.name, e))?;
+        let out = store
+            .emit(&doc.tree, Some(&metadata))
+            .map_err(|e| Failure::core(&input.name, e))?;
+        Destination::File {
+            path: file.clone(),
+            private: false,
+        }
+        .write(&out)?;
+        eprintln!("File {} synced with new keys", input.name);
+    }
+    Ok(())
+}
+
+/// sops's diff of key groups: unchanged keys indented, `+++` added, `---` removed.
+/// `None` when nothing changes.
+fn describe_diff(old: &[KeyGroup], new: &[KeyGroup]) -> Option<String> {
+    let ids = |g: Option<&KeyGroup>| -> Vec<String> {
+        g.map(|g| g.keys.iter().map(KeyEntry::identity).collect())
+            .unwrap_or_default()
+    };
+    let mut out = String::new();
+    let mut changed = false;
+    for i in 0..old.len().max(new.len()) {
+        let (o, n) = (ids(old.get(i)), ids(new.get(i)));
+        out.push_str(&format!("Group {}\n", i + 1));
+        for id in n.iter().filter(|id| o.contains(id)) {
+            out.push_str(&format!("    {id}\n"));
+        }
+        for id in n.iter().filter(|id| !o.contains(id)) {
+            changed = true;
+            out.push_str(&format!("+++ {id}\n"));
+        }
+        for id in o.iter().filter(|id| !n.contains(id)) {
+            changed = true;
+            out.push_str(&format!("--- {id}\n"));
+        }
+    }
+    changed.then_some(out)
+}
+
+fn confirm() -> CliResult<bool> {
+    eprint!("Is this okay? (y/n):");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Failure::new(GENERIC, format!("cannot read the answer: {e}")))?;
+    Ok(line.trim().eq_ignore_ascii_case("y"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(ids: &[&str]) -> KeyGroup {
+        KeyGroup {
+            keys: ids
+                .iter()
+                .map(|r| KeyEntry::new("age").with("recipient", *r))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn diff_lists_kept_added_and_removed_keys() {
+        let d = describe_diff(&[group(&["a", "b"])], &[group(&["a", "c"])]).unwrap();
+        assert_eq!(d, "Group 1\n    a\n+++ c\n--- b\n");
+        assert!(describe_diff(&[group(&["a"])], &[group(&["a"])]).is_none());
+        let d = describe_diff(&[group(&["a"])], &[group(&["a"]), group(&["z"])]).unwrap();
+        assert_eq!(d, "Group 1\n    a\nGroup 2\n+++ z\n");
+    }
+}

@@ -257,7 +257,8 @@ pub async fn update_keys(
         t => t.min(groups.len()),
     };
     metadata.key_groups = wrap_groups(&data_key, groups, threshold, keyring, now).await?;
-    metadata.shamir_threshold = threshold;
+    // sops stores min(requested, groups): an unset threshold stays unset.
+    metadata.shamir_threshold = requested.min(groups.len());
     Ok(())
 }
 

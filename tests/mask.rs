@@ -85,6 +85,25 @@ pub fn mask(text: &str) -> String {
     text.into_owned()
 }
 
+/// The `iv` of every `ENC[…]` value in the text, in order of appearance.
+pub fn ivs(text: &str) -> Vec<String> {
+    enc_re()
+        .captures_iter(text)
+        .map(|c| c[2].to_string())
+        .collect()
+}
+
+/// For each `ENC[…]` of `after`, whether its IV is the one at the same position in `before`
+/// (rotation keeps the IVs of values, sops's "IV stash", but not that of the MAC).
+pub fn kept_ivs(before: &str, after: &str) -> Vec<bool> {
+    let old = ivs(before);
+    ivs(after)
+        .iter()
+        .enumerate()
+        .map(|(i, iv)| old.get(i) == Some(iv))
+        .collect()
+}
+
 /// [`mask`], then sorts the lines of INI's `[sops]` section (written in random order).
 pub fn mask_ini(text: &str) -> String {
     sort_ini_sops_section(&mask(text))

@@ -13,7 +13,7 @@ use leafcrypt_tests::cases::{
     assert_no_failures, base_seed, Case, Checker, ConfigVia, Format, Selector,
 };
 use leafcrypt_tests::harness::{age_key_file, key_file, recipient, vectors_dir, Tool};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn generated(format: Format, cell: &str) -> Vec<u8> {
     format.generate(base_seed(cell), Selector::Default.gen_options())
@@ -41,7 +41,7 @@ fn identities(c: &Checker, keys: &[usize]) -> PathBuf {
 }
 
 /// Every tool decrypts every file with `identity` to the normalised plaintext.
-fn all_decrypt(c: &mut Checker, case: &Case, files: &[&str], identity: &PathBuf, plain: &[u8]) {
+fn all_decrypt(c: &mut Checker, case: &Case, files: &[&str], identity: &Path, plain: &[u8]) {
     for file in files {
         for tool in Tool::BOTH {
             let out = case.decrypt(c, tool, file, identity);
@@ -55,7 +55,7 @@ fn all_decrypt(c: &mut Checker, case: &Case, files: &[&str], identity: &PathBuf,
 }
 
 /// On every file, leafcrypt fails with `identity` exactly as sops does.
-fn all_fail_alike(c: &mut Checker, case: &Case, files: &[&str], identity: &PathBuf) {
+fn all_fail_alike(c: &mut Checker, case: &Case, files: &[&str], identity: &Path) {
     for file in files {
         let sops = case.decrypt(c, Tool::Sops, file, identity);
         let leaf = case.decrypt(c, Tool::Leafcrypt, file, identity);

@@ -78,3 +78,117 @@ fn vector_inputs() {
     }
     assert_no_failures(&failures);
 }
+
+/// Every encrypted vector made by sops (all formats, selectors, Shamir, all metadata kinds,
+/// legacy layouts, the Python-made file) decrypts in leafcrypt to sops's bytes; where sops
+/// fails (its list-comment bug), leafcrypt fails alike.
+#[test]
+fn vector_files_decrypt_alike() {
+    use leafcrypt_tests::cases::Checker;
+    use leafcrypt_tests::harness::{age_key_file, vectors_dir, Tool};
+    let files = [
+        "yaml/encrypted.yaml",
+        "yaml/multidoc.encrypted.yaml",
+        "yaml/multi-recipient.yaml",
+        "yaml/rotated.yaml",
+        "yaml/updatekeys.yaml",
+        "json/encrypted.json",
+        "dotenv/encrypted.env",
+        "ini/encrypted.ini",
+        "binary/encrypted.bin",
+        "selectors/encrypted-regex.yaml",
+        "selectors/unencrypted-regex.yaml",
+        "selectors/encrypted-suffix.yaml",
+        "selectors/unencrypted-suffix.yaml",
+        "selectors/encrypted-comment-regex.yaml",
+        "selectors/unencrypted-comment-regex.yaml",
+        "selectors/mac-only-encrypted.yaml",
+        "selectors/bug-list-comment.yaml",
+        "shamir/shamir-2of3.yaml",
+        "shamir/shamir-2of3.json",
+        "shamir/shamir-2of3.env",
+        "shamir/shamir-2of3.ini",
+        "metadata/all-kinds.yaml",
+        "metadata/all-kinds.json",
+        "metadata/all-kinds.env",
+        "metadata/all-kinds.ini",
+        "metadata/key-groups-all-kinds.yaml",
+        "metadata/key-groups-all-kinds.json",
+        "legacy/legacy-3.7-style.yaml",
+        "legacy/legacy-3.7-style.json",
+        "primitive/python-made.yaml",
+    ];
+    let mut c = Checker::new();
+    let identity = age_key_file("keys.txt");
+    for rel in files {
+        let src = vectors_dir().join(rel);
+        let bytes =
+            std::fs::read(&src).unwrap_or_else(|e| panic!("cannot read {}: {e}", src.display()));
+        let name = rel.replace('/', "--");
+        c.dir.write(&name, bytes);
+        let run = |tool| {
+            c.dir
+                .cmd(tool)
+                .args(["decrypt", &name])
+                .identity(&identity)
+                .run()
+        };
+        let (sops, leaf) = (run(Tool::Sops), run(Tool::Leafcrypt));
+        if sops.ok() {
+            c.same_bytes(&format!("decrypt {rel}"), &sops.stdout, &leaf);
+        } else {
+            c.same_failure(&format!("decrypt {rel}"), &sops, &leaf);
+        }
+    }
+    assert_no_failures(
+        &c.finish("vector files", b"(the vectors)")
+            .into_iter()
+            .collect::<Vec<_>>(),
+    );
+}
+
+/// `--extract` of single values, subtrees and a missing key, in YAML and JSON, like sops.
+#[test]
+fn extract_alike() {
+    use leafcrypt_tests::cases::Checker;
+    use leafcrypt_tests::harness::{key_file, vectors_dir, Tool};
+    let cases = [
+        ("yaml/encrypted.yaml", r#"["str"]"#),
+        ("yaml/encrypted.yaml", r#"["int"]"#),
+        ("yaml/encrypted.yaml", r#"["multi"]"#),
+        ("yaml/encrypted.yaml", r#"["nested"]"#),
+        ("yaml/encrypted.yaml", r#"["nested"]["list"][0]"#),
+        ("yaml/encrypted.yaml", r#"["no_such_key"]"#),
+        ("json/encrypted.json", r#"["str"]"#),
+        ("json/encrypted.json", r#"["float"]"#),
+        ("json/encrypted.json", r#"["nested"]"#),
+        ("json/encrypted.json", r#"["no_such_key"]"#),
+    ];
+    let mut c = Checker::new();
+    for (rel, path) in cases {
+        let src = vectors_dir().join(rel);
+        let bytes =
+            std::fs::read(&src).unwrap_or_else(|e| panic!("cannot read {}: {e}", src.display()));
+        let name = rel.replace('/', "--");
+        c.dir.write(&name, bytes);
+        let run = |tool| {
+            c.dir
+                .cmd(tool)
+                .args(["decrypt", "--extract", path, &name])
+                .identity(key_file(1))
+                .run()
+        };
+        let (sops, leaf) = (run(Tool::Sops), run(Tool::Leafcrypt));
+        let what = format!("decrypt --extract '{path}' {rel}");
+        if sops.ok() {
+            c.same_bytes(&what, &sops.stdout, &leaf);
+        } else {
+            c.same_failure(&what, &sops, &leaf);
+        }
+    }
+    assert_no_failures(
+        &c.finish("extract", b"(the vectors)")
+            .into_iter()
+            .collect::<Vec<_>>(),
+    );
+}

@@ -1,0 +1,502 @@
+//! The go-yaml v3 block emitter as sops drives it: block collections, `{}`/`[]` for empty
+//! ones, every comment on its own line, scalars in the style go-yaml picks, no line
+//! folding.
+
+use super::scalar::{needs_quotes_to_stay_string, resolve, Resolved};
+use crate::numfmt::go_float_yaml;
+use crate::tree::{Entry, Map, Value};
+use base64::Engine;
+
+/// go-yaml's limit for a key written in simple (`key:`) form.
+const MAX_SIMPLE_KEY_LEN: usize = 128;
+
+/// The presentation style of a string scalar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Style {
+    Plain,
+    Single,
+    Double,
+    Literal,
+    /// The string `<<`, which go-yaml writes as `!!merge <<`.
+    Merge,
+    /// A multi-line string starting with a TAB, which go-yaml v3 drops to `null`.
+    Null,
+}
+
+/// Writes YAML with go-yaml's column bookkeeping (`write_indent` semantics), which is what
+/// places a map's first key on the `- ` line and a complex key's value after `:   `.
+pub(crate) struct Emitter {
+    out: Vec<u8>,
+    column: usize,
+    /// The last character written is whitespace (or nothing was written on this line).
+    whitespace: bool,
+    /// Only indentation has been written on this line so far.
+    indention: bool,
+    best_indent: usize,
+}
+
+impl Emitter {
+    /// A new emitter indenting by `indent` spaces (at least 2, as go-yaml enforces).
+    pub(crate) fn new(indent: usize) -> Self {
+        let best_indent = if (2..=9).contains(&indent) { indent } else { 4 };
+        Emitter {
+            out: Vec::new(),
+            column: 0,
+            whitespace: true,
+            indention: true,
+            best_indent,
+        }
+    }
+
+    /// The bytes written so far.
+    pub(crate) fn finish(self) -> Vec<u8> {
+        self.out
+    }
+
+    /// Writes one document whose root is `map` followed by the pair `extra` (the `sops`
+    /// block); `{}` when there is nothing to write.
+    pub(crate) fn document(&mut self, map: &Map, extra: Option<(&str, &Value)>) {
+        if map.entries.is_empty() && extra.is_none() {
+            self.raw("{}");
+        } else {
+            self.map_entries(map, 0);
+            if let Some((key, value)) = extra {
+                self.pair(key, value, 0);
+            }
+        }
+        self.newline();
+    }
+
+    /// Writes the `---` line between two documents.
+    pub(crate) fn separator(&mut self) {
+        self.raw("---");
+        self.newline();
+    }
+
+    /// Writes a top-level value (`--extract`): a collection in block form, a scalar as a
+    /// one-line document.
+    pub(crate) fn top_value(&mut self, value: &Value) {
+        match value {
+            Value::Map(m) => self.document(m, None),
+            Value::List(items) if !items.is_empty() => {
+                self.list_items(items, 0);
+                self.newline();
+            }
+            other => {
+                self.value_after_indicator(other, 0, false);
+                self.newline();
+            }
+        }
+    }
+
+    fn raw(&mut self, s: &str) {
+        self.out.extend_from_slice(s.as_bytes());
+        self.column += s.chars().count();
+    }
+
+    fn newline(&mut self) {
+        self.out.push(b'\n');
+        self.column = 0;
+        self.whitespace = true;
+        self.indention = true;
+    }
+
+    fn write_indent(&mut self, indent: usize) {
+        if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
+            self.newline();
+        }
+        while self.column < indent {
+            self.out.push(b' ');
+            self.column += 1;
+        }
+        self.whitespace = true;
+        self.indention = true;
+    }
+
+    fn indicator(
+        &mut self,
+        s: &str,
+        need_whitespace: bool,
+        is_whitespace: bool,
+        is_indention: bool,
+    ) {
+        if need_whitespace && !self.whitespace {
+            self.raw(" ");
+        }
+        self.raw(s);
+        self.whitespace = is_whitespace;
+        self.indention = self.indention && is_indention;
+    }
+
+    /// The indent of content nested one level below `indent`: `+2` inside a sequence item,
+    /// otherwise rounded up to the next multiple of the indent (go-yaml's rule).
+    fn increase(&self, indent: usize, in_seq_item: bool) -> usize {
+        if in_seq_item {
+            indent + 2
+        } else {
+            self.best_indent * ((indent + self.best_indent) / self.best_indent)
+        }
+    }
+
+    fn comment(&mut self, text: &str, indent: usize) {
+        self.write_indent(indent);
+        self.raw("#");
+        self.raw(text);
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    fn map_entries(&mut self, map: &Map, indent: usize) {
+        for entry in &map.entries {
+            match entry {
+                Entry::Comment(text) => self.comment(text, indent),
+                Entry::Pair(key, value) => self.pair(key, value, indent),
+            }
+        }
+    }
+
+    fn pair(&mut self, key: &str, value: &Value, indent: usize) {
+        self.write_indent(indent);
+        if key.len() > MAX_SIMPLE_KEY_LEN {
+            self.indicator("?", true, false, true);
+            self.string(key, indent, false);
+            self.write_indent(indent);
+            self.indicator(":", true, false, true);
+        } else {
+            self.string(key, indent, true);
+            self.indicator(":", false, false, false);
+        }
+        self.value_after_indicator(value, indent, false);
+    }
+
+    fn list_items(&mut self, items: &[Value], indent: usize) {
+        for item in items {
+            if let Value::Comment(text) = item {
+                self.comment(text, indent);
+                continue;
+            }
+            self.write_indent(indent);
+            self.indicator("-", true, false, true);
+            self.value_after_indicator(item, indent, true);
+        }
+    }
+
+    /// Writes `value` after a `key:` or `-` indicator written at column `indent`.
+    fn value_after_indicator(&mut self, value: &Value, indent: usize, in_seq_item: bool) {
+        let child = self.increase(indent, in_seq_item);
+        match value {
+            Value::Map(m) if m.entries.is_empty() => self.indicator("{}", true, false, false),
+            Value::Map(m) => self.map_entries(m, child),
+            Value::List(l) if l.is_empty() => self.indicator("[]", true, false, false),
+            Value::List(l) => self.list_items(l, child),
+            Value::Str(s) => self.string(s, child, false),
+            Value::Bytes(b) => {
+                self.indicator("!!binary", true, false, false);
+                let encoded = base64::engine::general_purpose::STANDARD.encode(b);
+                self.plain(&encoded);
+            }
+            Value::Null => self.plain("null"),
+            Value::Bool(b) => self.plain(if *b { "true" } else { "false" }),
+            Value::Int(i) => self.plain(&i.to_string()),
+            Value::Float(f) => self.plain(&go_float_yaml(*f)),
+            Value::Time(t) => self.plain(t),
+            // A comment can only be a list element; written as its text if found elsewhere.
+            Value::Comment(c) => self.plain(&format!("#{c}")),
+        }
+    }
+
+    fn plain(&mut self, s: &str) {
+        if !self.whitespace {
+            self.raw(" ");
+        }
+        self.raw(s);
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    /// Writes a string scalar; `indent` is the block indent for literal bodies and line
+    /// continuations; `simple_key` selects key context.
+    fn string(&mut self, s: &str, indent: usize, simple_key: bool) {
+        match choose_style(s, simple_key) {
+            Style::Plain => self.plain(s),
+            Style::Merge => {
+                self.indicator("!!merge", true, false, false);
+                self.plain("<<");
+            }
+            Style::Null => self.plain("null"),
+            Style::Single => self.single_quoted(s, indent),
+            Style::Double => self.double_quoted(s),
+            Style::Literal => self.literal(s, indent),
+        }
+    }
+
+    fn single_quoted(&mut self, s: &str, indent: usize) {
+        self.indicator("'", true, false, false);
+        let mut after_break = false;
+        for c in s.chars() {
+            if after_break {
+                self.write_indent(indent);
+                after_break = false;
+            }
+            match c {
+                '\'' => self.raw("''"),
+                '\u{2028}' | '\u{2029}' => {
+                    // go-yaml writes the separator raw as a line break, then indents.
+                    let mut buf = [0u8; 4];
+                    self.out
+                        .extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                    self.column = 0;
+                    self.indention = true;
+                    self.whitespace = true;
+                    after_break = true;
+                }
+                _ => {
+                    let mut buf = [0u8; 4];
+                    self.raw(c.encode_utf8(&mut buf));
+                }
+            }
+        }
+        if after_break {
+            self.write_indent(indent);
+        }
+        self.indicator("'", false, false, false);
+    }
+
+    fn double_quoted(&mut self, s: &str) {
+        self.indicator("\"", true, false, false);
+        // go-yaml quirk: after a leading byte-order mark every character is escaped.
+        let escape_all = s.starts_with('\u{feff}');
+        let mut text = String::with_capacity(s.len() + 8);
+        for c in s.chars() {
+            if escape_all || needs_escape(c) {
+                push_escape(&mut text, c);
+            } else {
+                text.push(c);
+            }
+        }
+        self.raw(&text);
+        self.indicator("\"", false, false, false);
+    }
+
+    fn literal(&mut self, s: &str, indent: usize) {
+        self.indicator("|", true, false, false);
+        if s.starts_with([' ', '\n']) {
+            self.raw(&self.best_indent.to_string());
+        }
+        let trailing = s.len() - s.trim_end_matches('\n').len();
+        match trailing {
+            0 => self.raw("-"),
+            1 if s.len() > 1 => {}
+            _ => self.raw("+"),
+        }
+        let body = s.strip_suffix('\n').unwrap_or(s);
+        for line in body.split('\n') {
+            self.out.push(b'\n');
+            self.column = 0;
+            if !line.is_empty() {
+                for _ in 0..indent {
+                    self.out.push(b' ');
+                }
+                self.out.extend_from_slice(line.as_bytes());
+                self.column = indent + line.chars().count();
+            }
+        }
+        self.whitespace = false;
+        self.indention = false;
+    }
+}
+
+/// Characters go-yaml escapes inside a double-quoted scalar.
+fn needs_escape(c: char) -> bool {
+    !is_printable(c)
+        || matches!(
+            c,
+            '"' | '\\' | '\u{feff}' | '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}'
+        )
+}
+
+/// go-yaml's `is_printable` (TAB, CR and non-BMP characters are not printable).
+fn is_printable(c: char) -> bool {
+    matches!(c, '\n' | '\x20'..='\x7e' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}')
+        && c != '\u{feff}'
+}
+
+fn push_escape(out: &mut String, c: char) {
+    let short = match c {
+        '\0' => "\\0",
+        '\x07' => "\\a",
+        '\x08' => "\\b",
+        '\t' => "\\t",
+        '\n' => "\\n",
+        '\x0b' => "\\v",
+        '\x0c' => "\\f",
+        '\r' => "\\r",
+        '\x1b' => "\\e",
+        '"' => "\\\"",
+        '\\' => "\\\\",
+        '\u{85}' => "\\N",
+        '\u{a0}' => "\\_",
+        '\u{2028}' => "\\L",
+        '\u{2029}' => "\\P",
+        _ => "",
+    };
+    if !short.is_empty() {
+        out.push_str(short);
+        return;
+    }
+    let v = c as u32;
+    let escaped = if v <= 0xff {
+        format!("\\x{v:02X}")
+    } else if v <= 0xffff {
+        format!("\\u{v:04X}")
+    } else {
+        format!("\\U{v:08X}")
+    };
+    out.push_str(&escaped);
+}
+
+/// What go-yaml's scalar analysis allows for a string.
+struct Analysis {
+    block_plain: bool,
+    single: bool,
+    block: bool,
+    multiline: bool,
+}
+
+fn analyze(s: &str) -> Analysis {
+    let mut a = Analysis {
+        block_plain: true,
+        single: true,
+        block: true,
+        multiline: false,
+    };
+    if s.is_empty() {
+        return a;
+    }
+    let b = s.as_bytes();
+    let mut block_indicators = s.starts_with("---") || s.starts_with("...");
+    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
+        (false, false, false, false);
+    let (mut break_space, mut space_break, mut special, mut tabs) = (false, false, false, false);
+    let (mut prev_space, mut prev_break) = (false, false);
+    let mut preceded_by_ws = true;
+    let chars: Vec<char> = s.chars().collect();
+    let n = chars.len();
+    for (i, &c) in chars.iter().enumerate() {
+        let first = i == 0;
+        let last = i + 1 == n;
+        let followed_by_ws = chars
+            .get(i + 1)
+            .is_none_or(|&d| matches!(d, ' ' | '\t') || is_break(d));
+        if first {
+            match c {
+                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
+                | '%' | '@' | '`' => block_indicators = true,
+                '?' | ':' | '-' if followed_by_ws => block_indicators = true,
+                _ => {}
+            }
+        } else if (c == ':' && followed_by_ws) || (c == '#' && preceded_by_ws) {
+            block_indicators = true;
+        }
+        if c == '\t' {
+            tabs = true;
+        } else if !is_printable(c) {
+            special = true;
+        }
+        if is_break(c) {
+            a.multiline = true;
+        }
+        if c == ' ' {
+            leading_space |= first;
+            trailing_space |= last;
+            break_space |= prev_break;
+            prev_space = true;
+            prev_break = false;
+        } else if is_break(c) {
+            leading_break |= first;
+            trailing_break |= last;
+            space_break |= prev_space;
+            prev_break = true;
+            prev_space = false;
+        } else {
+            prev_space = false;
+            prev_break = false;
+        }
+        preceded_by_ws = matches!(c, ' ' | '\t') || is_break(c);
+    }
+    let _ = b;
+    if leading_space || leading_break || trailing_space || trailing_break {
+        a.block_plain = false;
+    }
+    if trailing_space {
+        a.block = false;
+    }
+    if break_space {
+        a.block_plain = false;
+        a.single = false;
+    }
+    if space_break || special {
+        a.block_plain = false;
+        a.single = false;
+        a.block = false;
+    }
+    if tabs {
+        a.block_plain = false;
+        a.single = false;
+    }
+    if a.multiline || block_indicators {
+        a.block_plain = false;
+    }
+    a
+}
+
+fn is_break(c: char) -> bool {
+    matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+fn choose_style(s: &str, simple_key: bool) -> Style {
+    if matches!(resolve(s), Resolved::Merge) {
+        return Style::Merge;
+    }
+    let analysis = analyze(s);
+    let mut style = if s.contains('\n') {
+        if s.starts_with('\t') && !simple_key {
+            return Style::Null;
+        }
+        Style::Literal
+    } else if needs_quotes_to_stay_string(s) {
+        Style::Double
+    } else {
+        Style::Plain
+    };
+    if simple_key && analysis.multiline {
+        return Style::Double;
+    }
+    if style == Style::Plain && !analysis.block_plain {
+        style = Style::Single;
+    }
+    if style == Style::Single && !analysis.single {
+        style = Style::Double;
+    }
+    if style == Style::Literal && (!analysis.block || simple_key) {
+        style = Style::Double;
+    }
+    style
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn styles() {
+        assert_eq!(choose_style("a: b", false), Style::Single);
+        assert_eq!(choose_style("a:b", false), Style::Plain);
+        assert_eq!(choose_style("y", true), Style::Double);
+        assert_eq!(choose_style("a\tb", false), Style::Double);
+        assert_eq!(choose_style("a\tb\nc", false), Style::Literal);
+        assert_eq!(choose_style("a \nb", false), Style::Double);
+        assert_eq!(choose_style("a\u{2028}b", false), Style::Single);
+        assert_eq!(choose_style("<<", true), Style::Merge);
+    }
+}

@@ -8,7 +8,7 @@
 //! 2. leafcrypt encrypts the same input with the same arguments; sops and leafcrypt both
 //!    decrypt it and must print the normalised plaintext;
 //! 3. layout: both encrypted files are equal once [`mask`](crate::mask) has hidden the
-//!    random parts.
+//!    random parts, and leafcrypt's age armor is well formed.
 //!
 //! When sops refuses the input, leafcrypt must refuse it too, with the same exit code and a
 //! first stderr line that starts with sops's. Every mismatch is collected (not just the first)
@@ -321,6 +321,14 @@ impl Checker {
         }
     }
 
+    /// Records a problem for each malformed age armor in `text` (see
+    /// [`armor_problems`](crate::mask::armor_problems)).
+    pub fn armor_ok(&mut self, what: &str, text: &str) {
+        for p in crate::mask::armor_problems(text) {
+            self.problem(format!("{what}: {p}"));
+        }
+    }
+
     /// Finishes: `None` when clean, else the failure (keeping the directory).
     pub fn finish(self, name: &str, input: &[u8]) -> Option<Failure> {
         if self.problems.is_empty() {
@@ -444,6 +452,7 @@ impl Case {
         c.dir.write(&leaf_file, &leaf_enc.stdout);
         let s = String::from_utf8_lossy(&sops_enc.stdout);
         let l = String::from_utf8_lossy(&leaf_enc.stdout);
+        c.armor_ok("leafcrypt's encrypted file", &l);
         let (ms, ml) = (self.format.mask(&s), self.format.mask(&l));
         if ms != ml {
             c.problem(format!(

@@ -3,9 +3,13 @@
 //!
 //! What is random in a sops file: the base64 `data`, `iv` and `tag` inside every
 //! `ENC[AES256_GCM,…]` (the MAC included), the body of every age armor, and the
-//! `lastmodified` time. Each is replaced character by character (`*` for base64, `#` for a
-//! digit), so lengths, line breaks, escapes (`\n` in JSON/dotenv/INI) and the type tags stay
-//! visible and are compared. INI's `[sops]` section is written in Go map order, which is
+//! `lastmodified` time. Ciphertexts and times are replaced character by character (`*` for
+//! base64 except the `=` padding, `#` for a digit), so exact byte lengths and type tags stay
+//! visible and are compared. An age
+//! armor body becomes `<age>` between its first and last line breaks (kept, so the escaping
+//! style shows): its length is not fixed, since an age header may carry a random "grease"
+//! stanza (the Rust `age` crate adds one; Go's age does not). [`armor_problems`] checks the
+//! armor's shape instead. INI's `[sops]` section is written in Go map order, which is
 //! random, so its lines are sorted.
 
 use regex::{Captures, Regex};
@@ -35,27 +39,63 @@ fn lastmodified_re() -> &'static Regex {
     })
 }
 
+/// Base64 with every character but the `=` padding masked: the length then still tells the
+/// exact number of bytes.
 fn stars(s: &str) -> String {
-    "*".repeat(s.len())
+    s.chars()
+        .map(|c| if c == '=' { '=' } else { '*' })
+        .collect()
 }
 
-/// Masks base64 characters, keeping `\n` escapes, real line breaks and indentation.
+fn is_base64(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '='
+}
+
+/// The armor body's leading and trailing separators (line break or `\n` escape, plus
+/// indentation) around `<age>`.
 fn mask_armor_body(body: &str) -> String {
-    let mut out = String::with_capacity(body.len());
-    let mut chars = body.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            out.push(c);
-            if let Some(next) = chars.next() {
-                out.push(next);
-            }
-        } else if c.is_ascii_alphanumeric() || c == '+' || c == '/' || c == '=' {
-            out.push('*');
+    let starts_escaped = body.starts_with("\\n");
+    let lead_end = if starts_escaped {
+        2
+    } else {
+        body.find(is_base64).unwrap_or(body.len())
+    };
+    let trail_start = if body.ends_with("\\n") {
+        body.len() - 2
+    } else {
+        body.rfind(is_base64).map_or(body.len(), |i| i + 1)
+    };
+    if lead_end > trail_start {
+        return body.to_string();
+    }
+    format!("{}<age>{}", &body[..lead_end], &body[trail_start..])
+}
+
+/// What is wrong with the shape of each age armor in `text` (empty when nothing): body
+/// lines of 64 base64 characters, the last one 1 to 64, as Go's and Rust's age write them.
+pub fn armor_problems(text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (n, c) in armor_re().captures_iter(text).enumerate() {
+        let body = &c[1];
+        let lines: Vec<&str> = if body.contains("\\n") {
+            body.split("\\n").collect()
         } else {
-            out.push(c);
+            body.split('\n').collect()
+        };
+        let lines: Vec<&str> = lines
+            .iter()
+            .map(|l| l.trim())
+            .filter(|l| !l.is_empty())
+            .collect();
+        let bad = lines.is_empty()
+            || lines.iter().any(|l| !l.chars().all(is_base64))
+            || lines[..lines.len() - 1].iter().any(|l| l.len() != 64)
+            || lines.last().is_some_and(|l| l.len() > 64);
+        if bad {
+            problems.push(format!("age armor #{n} is malformed: {lines:?}"));
         }
     }
-    out
+    problems
 }
 
 /// Masks the random parts of an encrypted file of any format (see the module docs).
@@ -145,10 +185,14 @@ mod tests {
         assert_eq!(mask(a), mask(b));
         let other_type = b.replace("type:int", "type:str");
         assert_ne!(mask(a), mask(&other_type));
+        let same = b.replace("data:IA==", "data:Iw==");
+        assert_eq!(mask(a), mask(&same), "same length stays equal");
         let longer = b.replace("data:IA==", "data:IAB=");
-        assert_eq!(mask(a), mask(&longer));
-        let longer = b.replace("data:IA==", "data:IABC");
-        assert_eq!(mask(a), mask(&longer), "same length stays equal");
+        assert_ne!(
+            mask(a),
+            mask(&longer),
+            "one more byte must show despite equal base64 length"
+        );
         let longer = b.replace("data:IA==", "data:IABCIA==");
         assert_ne!(mask(a), mask(&longer), "a different length must show");
     }
@@ -158,11 +202,42 @@ mod tests {
         let a = "sops_age__list_0__map_enc=-----BEGIN AGE ENCRYPTED FILE-----\\nYWdl\\nab+/\\n-----END AGE ENCRYPTED FILE-----\\n\nsops_lastmodified=2026-11-29T02:40:36Z\n";
         let b = "sops_age__list_0__map_enc=-----BEGIN AGE ENCRYPTED FILE-----\\nQWxx\\nzz09\\n-----END AGE ENCRYPTED FILE-----\\n\nsops_lastmodified=2027-01-01T00:00:00Z\n";
         assert_eq!(mask(a), mask(b));
-        assert!(mask(a).contains("\\n****\\n"), "{}", mask(a));
+        assert!(
+            mask(a).contains("FILE-----\\n<age>\\n-----END"),
+            "{}",
+            mask(a)
+        );
+        let yaml = "enc: |\n    -----BEGIN AGE ENCRYPTED FILE-----\n    YWdl\n    QQ==\n    -----END AGE ENCRYPTED FILE-----\n";
+        assert!(
+            mask(yaml).contains("FILE-----\n    <age>\n    -----END"),
+            "{}",
+            mask(yaml)
+        );
         let fractional = b.replace("00:00:00Z", "00:00:00.5Z");
         assert_ne!(mask(a), mask(&fractional));
         let json = "\"lastmodified\": \"2026-11-29T02:40:36Z\",";
         assert_eq!(mask(json), "\"lastmodified\": \"####-##-##T##:##:##Z\",");
+    }
+
+    #[test]
+    fn checks_armor_shape() {
+        let line = "A".repeat(64);
+        let good = format!(
+            "-----BEGIN AGE ENCRYPTED FILE-----\\n{line}\\nQQ==\\n-----END AGE ENCRYPTED FILE-----"
+        );
+        assert!(
+            armor_problems(&good).is_empty(),
+            "{:?}",
+            armor_problems(&good)
+        );
+        let short = good.replacen(&line, "AAAA", 1);
+        assert_eq!(armor_problems(&short).len(), 1);
+        let yaml = format!("    -----BEGIN AGE ENCRYPTED FILE-----\n    {line}\n    QQ==\n    -----END AGE ENCRYPTED FILE-----\n");
+        assert!(
+            armor_problems(&yaml).is_empty(),
+            "{:?}",
+            armor_problems(&yaml)
+        );
     }
 
     #[test]

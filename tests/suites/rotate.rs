@@ -58,6 +58,7 @@ fn same_rotation(
     }
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     let (src, s, l) = (text(source), text(&sops.stdout), text(&leaf.stdout));
+    c.armor_ok(what, &l);
     let (ms, ml) = (format.mask(&s), format.mask(&l));
     if ms != ml {
         c.problem(format!(

@@ -20,6 +20,7 @@ use aes_gcm::aes::Aes256;
 use aes_gcm::{AesGcm, Nonce, Tag};
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use zeroize::{Zeroize, Zeroizing};
 
 /// Length of the IVs sops writes.
@@ -292,7 +293,31 @@ impl Cipher {
 /// plaintext and are zeroized on drop.
 #[derive(Clone, Default)]
 pub struct IvStash {
-    ivs: HashMap<Vec<u8>, [u8; IV_LEN]>,
+    ivs: HashMap<Vec<u8>, [u8; IV_LEN], BuildHasherDefault<FoldHasher>>,
+}
+
+/// A fast multiply-fold hasher for the stash (its keys come from the file being
+/// decrypted, whose author could only slow down their own decryption).
+#[derive(Default)]
+struct FoldHasher(u64);
+
+impl Hasher for FoldHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl IvStash {

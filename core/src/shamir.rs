@@ -193,7 +193,10 @@ mod tests {
         );
         assert_eq!(split(&[], 2, 2).unwrap_err(), ShamirError::EmptySecret);
         let s = Secret::new(vec![1, 2, 1]);
-        assert_eq!(combine(&[s.clone()]).unwrap_err(), ShamirError::TooFewParts);
+        assert_eq!(
+            combine(std::slice::from_ref(&s)).unwrap_err(),
+            ShamirError::TooFewParts
+        );
         assert_eq!(
             combine(&[s.clone(), s.clone()]).unwrap_err(),
             ShamirError::DuplicatePart

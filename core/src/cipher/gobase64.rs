@@ -40,6 +40,19 @@ fn is_newline(b: u8) -> bool {
 
 /// Decodes `src` exactly as Go's `StdEncoding.DecodeString` does.
 pub fn decode(src: &[u8]) -> Result<Decoded, CorruptInput> {
+    use base64::prelude::{Engine, BASE64_STANDARD};
+    // Fast path: the strict engine accepts exactly the canonical encodings.
+    if let Ok(bytes) = BASE64_STANDARD.decode(src) {
+        return Ok(Decoded {
+            bytes,
+            canonical: true,
+        });
+    }
+    decode_go(src)
+}
+
+/// The quantum-by-quantum decoder that reproduces Go's acceptance and error offsets.
+fn decode_go(src: &[u8]) -> Result<Decoded, CorruptInput> {
     let mut out = Vec::with_capacity(src.len() / 4 * 3 + 3);
     let mut canonical = !src.iter().copied().any(is_newline);
     let mut si = 0;

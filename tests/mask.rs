@@ -125,19 +125,39 @@ pub fn mask(text: &str) -> String {
     text.into_owned()
 }
 
-/// The `iv` of every `ENC[…]` value in the text, in order of appearance.
-pub fn ivs(text: &str) -> Vec<String> {
+fn mac_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r#"mac"?\s*[:=]\s*"?ENC\[AES256_GCM,data:[A-Za-z0-9+/=]*,iv:([A-Za-z0-9+/=]*),"#)
+            .expect("valid regex")
+    })
+}
+
+/// The `iv` of every `ENC[…]` value in the text, in order of appearance, except the MAC's.
+pub fn value_ivs(text: &str) -> Vec<String> {
+    let mac = mac_iv(text);
     enc_re()
         .captures_iter(text)
         .map(|c| c[2].to_string())
+        .filter(|iv| Some(iv) != mac.as_ref())
         .collect()
 }
 
-/// For each `ENC[…]` of `after`, whether its IV is the one at the same position in `before`
-/// (rotation keeps the IVs of values, sops's "IV stash", but not that of the MAC).
+/// The `iv` of the encrypted MAC.
+pub fn mac_iv(text: &str) -> Option<String> {
+    mac_re().captures(text).map(|c| c[1].to_string())
+}
+
+/// The `lastmodified` time.
+pub fn lastmodified(text: &str) -> Option<String> {
+    lastmodified_re().captures(text).map(|c| c[2].to_string())
+}
+
+/// For each value's `ENC[…]` in `after`, whether its IV is the one at the same position in
+/// `before` (rotation keeps the IVs of unchanged values: sops's "IV stash").
 pub fn kept_ivs(before: &str, after: &str) -> Vec<bool> {
-    let old = ivs(before);
-    ivs(after)
+    let old = value_ivs(before);
+    value_ivs(after)
         .iter()
         .enumerate()
         .map(|(i, iv)| old.get(i) == Some(iv))

@@ -3,8 +3,9 @@
 //! Proves, for each format:
 //! - leafcrypt rotates sops's file (`rotate`, legacy `-r`, and `rotate -i`) → sops and
 //!   leafcrypt decrypt it to the original plaintext; the result has sops's layout (masked
-//!   comparison with sops rotating the same file) and keeps exactly the IVs sops keeps (the
-//!   values', not the MAC's); the bytes change (a new data key);
+//!   comparison with sops rotating the same file), keeps exactly the value IVs sops keeps, and
+//!   keeps the MAC's IV exactly when `lastmodified` is unchanged (sops's IV stash is keyed by
+//!   plaintext and AAD); the bytes change (a new data key);
 //! - sops rotates leafcrypt's file → leafcrypt decrypts it;
 //! - `--add-age R2` both ways: the other tool decrypts with R2's identity alone, layout equal;
 //! - `--rm-age R1` both ways on an R1,R2 file: R1's identity now fails in both tools alike,
@@ -14,7 +15,7 @@ use leafcrypt_tests::cases::{
     assert_no_failures, base_seed, Case, Checker, Encrypted, Failure, Format, Selector,
 };
 use leafcrypt_tests::harness::{indent, key_file, recipient, Output, Tool};
-use leafcrypt_tests::mask::kept_ivs;
+use leafcrypt_tests::mask::{kept_ivs, lastmodified, mac_iv};
 use leafcrypt_tests::textdiff::diff;
 
 /// Sets up a case: both tools encrypt the same generated input to `recipients`.
@@ -56,6 +57,16 @@ fn same_rotation(
         c.problem(format!("{what}: rotation failed\n{sops:?}\n{leaf:?}"));
         return;
     }
+    let slug: String = what
+        .chars()
+        .map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '-' })
+        .collect();
+    c.dir
+        .write(&format!("{slug}.by-sops.{}", format.ext()), &sops.stdout);
+    c.dir.write(
+        &format!("{slug}.by-leafcrypt.{}", format.ext()),
+        &leaf.stdout,
+    );
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     let (src, s, l) = (text(source), text(&sops.stdout), text(&leaf.stdout));
     c.armor_ok(what, &l);
@@ -71,6 +82,19 @@ fn same_rotation(
         c.problem(format!(
             "{what}: IVs kept from the source differ (per ENC value, in order)\n  sops      {ks:?}\n  leafcrypt {kl:?}"
         ));
+    }
+    // The stash is keyed by (plaintext, AAD): the MAC keeps its IV exactly when the
+    // rotation happens in the same second as the source's `lastmodified` (its AAD).
+    for (tool, out) in [("sops", &s), ("leafcrypt", &l)] {
+        let same_time = lastmodified(&src).is_some() && lastmodified(&src) == lastmodified(out);
+        let kept_mac = mac_iv(&src).is_some() && mac_iv(&src) == mac_iv(out);
+        if same_time != kept_mac {
+            c.problem(format!(
+                "{what}: {tool}'s MAC IV {} although lastmodified {} (the IV stash is keyed by plaintext and AAD)",
+                if kept_mac { "was kept" } else { "changed" },
+                if same_time { "is unchanged" } else { "changed" },
+            ));
+        }
     }
     if l == src {
         c.problem(format!(

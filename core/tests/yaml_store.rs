@@ -314,3 +314,28 @@ fn extract_prints_scalars_bare() {
     assert_eq!(s.emit_value(&Value::Map(Map::new())).unwrap(), b"{}\n");
     assert_eq!(s.emit_value(&Value::List(vec![])).unwrap(), b"[]\n");
 }
+
+/// `cargo test --release -p leafcrypt-core --test yaml_store -- --ignored perf`
+#[test]
+#[ignore = "timing; run in release"]
+fn perf_100k_values_parse_and_emit() {
+    let mut src = String::new();
+    for i in 0..10_000 {
+        src.push_str(&format!("# section {i}\nsection_{i}:\n"));
+        for j in 0..8 {
+            src.push_str(&format!(
+                "    key_{j}: value number {j} of section {i} with some text\n"
+            ));
+        }
+        src.push_str(&format!(
+            "    list:\n        - {i}\n        - \"quoted {i}\"\n"
+        ));
+    }
+    let start = std::time::Instant::now();
+    let doc = store().parse(src.as_bytes()).expect("parse");
+    let out = store().emit(&doc.tree, None).expect("emit");
+    let elapsed = start.elapsed();
+    assert!(out.len() > 4_000_000, "{}", out.len());
+    eprintln!("{} bytes in {elapsed:?}", src.len());
+    assert!(elapsed.as_secs_f64() < 0.3, "{elapsed:?}");
+}

@@ -76,12 +76,10 @@ pub(crate) fn classify(
         (false, true) => FootPlace::Previous,
         (false, false) => FootPlace::Next,
     };
-    let column_place = |related: bool| {
-        if related {
-            FootPlace::Previous
-        } else {
-            FootPlace::Next
-        }
+    let column_place = |cur: &[&GapComment], related: bool| match cur.first() {
+        _ if related => FootPlace::Previous,
+        Some(start) if start.col < next_indent => FootPlace::Column(start.col),
+        _ => FootPlace::Next,
     };
 
     // The blank-line rule: the first blank line after a comment run that starts right
@@ -106,7 +104,8 @@ pub(crate) fn classify(
         }
         if let Some(start) = cur.first() {
             if c.col != start.col && c.col < next_indent {
-                emit_foot(&mut cur, column_place(related));
+                let place = column_place(&cur, related);
+                emit_foot(&mut cur, place);
                 related = false;
             }
         }
@@ -121,7 +120,8 @@ pub(crate) fn classify(
     }
     if let Some(start) = cur.first() {
         if !eof && next_col != start.col && next_col < next_indent {
-            emit_foot(&mut cur, column_place(related));
+            let place = column_place(&cur, related);
+            emit_foot(&mut cur, place);
         }
     }
     if !cur.is_empty() {

@@ -256,9 +256,6 @@ impl Emitter {
                 }
             }
         }
-        if after_break {
-            self.write_indent(indent);
-        }
         self.indicator("'", false, false, false);
     }
 
@@ -373,21 +370,18 @@ fn analyze(s: &str) -> Analysis {
     if s.is_empty() {
         return a;
     }
-    let b = s.as_bytes();
     let mut block_indicators = s.starts_with("---") || s.starts_with("...");
     let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
         (false, false, false, false);
     let (mut break_space, mut space_break, mut special, mut tabs) = (false, false, false, false);
     let (mut prev_space, mut prev_break) = (false, false);
     let mut preceded_by_ws = true;
-    let chars: Vec<char> = s.chars().collect();
-    let n = chars.len();
-    for (i, &c) in chars.iter().enumerate() {
-        let first = i == 0;
-        let last = i + 1 == n;
-        let followed_by_ws = chars
-            .get(i + 1)
-            .is_none_or(|&d| matches!(d, ' ' | '\t') || is_break(d));
+    let mut iter = s.chars().peekable();
+    let mut first = true;
+    while let Some(c) = iter.next() {
+        let next = iter.peek().copied();
+        let last = next.is_none();
+        let followed_by_ws = next.is_none_or(|d| matches!(d, ' ' | '\t') || is_break(d));
         if first {
             match c {
                 '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
@@ -423,8 +417,8 @@ fn analyze(s: &str) -> Analysis {
             prev_break = false;
         }
         preceded_by_ws = matches!(c, ' ' | '\t') || is_break(c);
+        first = false;
     }
-    let _ = b;
     if leading_space || leading_break || trailing_space || trailing_break {
         a.block_plain = false;
     }

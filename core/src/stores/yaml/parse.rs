@@ -42,6 +42,8 @@ struct Frame {
     pending: Vec<String>,
     /// Line where the entry in progress started (0: none in progress).
     entry_line: usize,
+    /// A sequence (its entries are items).
+    is_seq: bool,
 }
 
 /// The next token after a gap.
@@ -257,11 +259,7 @@ impl<'a> Parser<'a> {
         for segment in segments {
             match segment {
                 Segment::Foot { place, texts } => {
-                    let next_frame = if eof {
-                        0
-                    } else {
-                        self.frame_for_col(self.next.col)
-                    };
+                    let next_frame = if eof { 0 } else { self.frame_of_next_token() };
                     let idx = match place {
                         FootPlace::Previous => self.frames.len().saturating_sub(1),
                         FootPlace::Column(col) => self.frame_for_col(col).max(next_frame),
@@ -282,6 +280,17 @@ impl<'a> Parser<'a> {
         self.frames
             .iter()
             .rposition(|f| f.indent <= col)
+            .unwrap_or(0)
+    }
+
+    /// The open block the next token belongs to: a key at the column of an indentless
+    /// sequence belongs to the mapping around it.
+    fn frame_of_next_token(&self) -> usize {
+        let col = self.next.col;
+        let dash = self.peek() == Some(b'-') && self.blank_or_end_at(1);
+        self.frames
+            .iter()
+            .rposition(|f| f.indent < col || (f.indent == col && f.is_seq == dash))
             .unwrap_or(0)
     }
 
@@ -370,7 +379,15 @@ impl<'a> Parser<'a> {
             }
             let doc = self.document(&docs)?;
             match doc {
-                Some(map) => docs.push(map),
+                Some(mut map) => {
+                    // Comments between the content and the next `---` end this document.
+                    map.entries.extend(
+                        std::mem::take(&mut self.heads)
+                            .into_iter()
+                            .map(Entry::Comment),
+                    );
+                    docs.push(map);
+                }
                 None => {
                     // An empty document: its comments belong to the previous one.
                     let heads = std::mem::take(&mut self.heads);
@@ -518,6 +535,7 @@ impl<'a> Parser<'a> {
             entries: Vec::new(),
             pending: Vec::new(),
             entry_line: 0,
+            is_seq: false,
         });
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut first = first;
@@ -601,6 +619,14 @@ impl<'a> Parser<'a> {
     }
 
     fn key_from_token(&mut self, tok: ScalarTok, props: &Props) -> PResult<String> {
+        if tok.plain && props.tag.is_none() {
+            if let Resolved::Uint(u) = resolve(&tok.text) {
+                self.record_walk_error(format!(
+                    "Error walking tree: Tree contains a non-string key (type uint64): %!s(uint64={u}). Only string keys aresupported"
+                ));
+                return Ok(tok.text);
+            }
+        }
         let value = self.typed_scalar(&tok, props)?;
         if let Some(anchor) = &props.anchor {
             self.anchors.insert(anchor.clone(), value.clone());
@@ -642,6 +668,7 @@ impl<'a> Parser<'a> {
             entries: Vec::new(),
             pending: Vec::new(),
             entry_line: 0,
+            is_seq: true,
         });
         loop {
             let line = self.line;
@@ -784,12 +811,6 @@ impl<'a> Parser<'a> {
                 let v = self.alias()?;
                 self.tok_line = self.line;
                 self.gap(false);
-                if self.key_after_alias() {
-                    return Err(perr(
-                        line,
-                        "mapping keys that are aliases are not supported",
-                    ));
-                }
                 Ok(v)
             }
             Some(b'-') if self.blank_or_end_at(1) => {
@@ -849,10 +870,6 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn key_after_alias(&mut self) -> bool {
-        false
-    }
-
     fn tagged_empty(&mut self, props: &Props) -> PResult<Value> {
         match props.tag.as_deref() {
             Some("!!str") => Ok(Value::Str(String::new())),
@@ -879,7 +896,7 @@ impl<'a> Parser<'a> {
                 plain: false,
                 line,
             },
-            Some(c) if matches!(c, b'@' | b'`') => {
+            Some(b'@' | b'`') => {
                 return Err(perr(line, "found character that cannot start any token"));
             }
             _ => ScalarTok {
@@ -899,10 +916,9 @@ impl<'a> Parser<'a> {
         loop {
             // Look ahead for a continuation line.
             let save = (self.pos, self.line, self.line_start);
-            let mut save_end = self.pos;
             self.skip_inline_ws();
             if !self.at_line_break() {
-                self.pos = save_end;
+                self.pos = save.0;
                 break;
             }
             let mut breaks = 0;
@@ -943,8 +959,6 @@ impl<'a> Parser<'a> {
                 out.extend(std::iter::repeat_n('\n', breaks - 1));
             }
             out.push_str(next);
-            save_end = self.pos;
-            let _ = save_end;
         }
         out
     }
@@ -1464,7 +1478,10 @@ impl<'a> Parser<'a> {
                 let bytes = base64::engine::general_purpose::STANDARD
                     .decode(cleaned)
                     .map_err(|_| {
-                        perr(line, format!("!!binary value contains invalid base64 data"))
+                        perr(
+                            line,
+                            "!!binary value contains invalid base64 data".to_string(),
+                        )
                     })?;
                 match String::from_utf8(bytes) {
                     Ok(s) => Value::Str(s),

@@ -1198,6 +1198,11 @@ impl<'a> Parser<'a> {
             // self.pos is at a line break ending the previous line.
             let save = (self.pos, self.line, self.line_start);
             self.consume_break();
+            if self.eof() {
+                // The final line break of the file does not start another line.
+                (self.pos, self.line, self.line_start) = save;
+                break;
+            }
             let start = self.pos;
             let mut spaces = 0;
             while self.peek() == Some(b' ') {

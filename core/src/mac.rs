@@ -2,7 +2,7 @@
 //! uppercase hex, stored encrypted under the data key with the re-formatted
 //! `lastmodified` as additional data.
 
-use crate::cipher::{Cipher, IvSource, ValueType};
+use crate::cipher::{Cipher, IvSource, IvStash, ValueType};
 use crate::time;
 use crate::tree::Value;
 use crate::{Error, Result};
@@ -68,34 +68,56 @@ fn aad(last_modified: &str) -> Result<String> {
         .map_err(|e| Error::Metadata(format!("invalid lastmodified {last_modified:?}: {e}")))
 }
 
-/// Encrypts `mac` for storage (`type:str`, AAD = `last_modified` re-formatted).
-pub fn seal(cipher: &Cipher, mac: &str, last_modified: &str, ivs: &mut IvSource) -> Result<String> {
+/// Encrypts `mac` for storage (`type:str`, AAD = `last_modified` re-formatted). Like
+/// every value, it reuses its stashed IV when the same MAC is stored under the same
+/// `lastmodified` again (sops's stash covers the MAC too).
+pub fn seal(
+    cipher: &Cipher,
+    mac: &str,
+    last_modified: &str,
+    ivs: &mut IvSource,
+    stash: &IvStash,
+) -> Result<String> {
     let aad = aad(last_modified)?;
-    let iv = ivs.next_iv().map_err(random_failed)?;
+    let iv = match stash.get(aad.as_bytes(), ValueType::Str, mac.as_bytes()) {
+        Some(iv) => iv,
+        None => ivs.next_iv().map_err(random_failed)?,
+    };
     Ok(cipher.seal(mac.as_bytes(), ValueType::Str, aad.as_bytes(), &iv))
 }
 
 /// Checks `computed` against the stored encrypted MAC, in sops's order: a stored MAC
 /// that does not decrypt is [`Error::MacDecrypt`]; a different one (or none) is
-/// [`Error::MacMismatch`].
-pub fn verify(cipher: &Cipher, stored: &str, last_modified: &str, computed: String) -> Result<()> {
+/// [`Error::MacMismatch`]. On success the stored MAC's IV is added to `stash`.
+pub fn verify(
+    cipher: &Cipher,
+    stored: &str,
+    last_modified: &str,
+    computed: &str,
+    stash: &mut IvStash,
+) -> Result<()> {
     let aad = aad(last_modified)?;
-    let stored_mac = if stored.is_empty() {
-        String::new()
+    let (stored_mac, iv) = if stored.is_empty() {
+        (String::new(), None)
     } else {
         let opened = cipher
             .open(stored, aad.as_bytes())
             .map_err(|e| Error::MacDecrypt(e.to_string()))?;
-        String::from_utf8_lossy(&opened.plain).into_owned()
+        (
+            String::from_utf8_lossy(&opened.plain).into_owned(),
+            opened.iv,
+        )
     };
-    if stored_mac == computed {
-        Ok(())
-    } else {
-        Err(Error::MacMismatch {
+    if stored_mac != computed {
+        return Err(Error::MacMismatch {
             stored: stored_mac,
-            computed,
-        })
+            computed: computed.to_string(),
+        });
     }
+    if let Some(iv) = iv {
+        stash.insert(aad.as_bytes(), ValueType::Str, computed.as_bytes(), iv);
+    }
+    Ok(())
 }
 
 pub(crate) fn random_failed(e: getrandom::Error) -> Error {
@@ -139,13 +161,30 @@ mod tests {
     fn verify_orders_decrypt_before_compare() {
         let cipher = Cipher::new(&Secret::new(vec![3; 32])).unwrap();
         let mut ivs = IvSource::new();
-        let sealed = seal(&cipher, "ABC", "2025-01-01T00:00:00Z", &mut ivs).unwrap();
-        verify(&cipher, &sealed, "2025-01-01T00:00:00.5Z", "ABC".into()).unwrap();
+        let mut stash = IvStash::new();
+        let sealed = seal(&cipher, "ABC", "2025-01-01T00:00:00Z", &mut ivs, &stash).unwrap();
+        verify(
+            &cipher,
+            &sealed,
+            "2025-01-01T00:00:00.5Z",
+            "ABC",
+            &mut stash,
+        )
+        .unwrap();
+        // The stashed IV makes re-sealing the same MAC at the same time reproducible.
+        assert_eq!(
+            seal(&cipher, "ABC", "2025-01-01T00:00:00Z", &mut ivs, &stash).unwrap(),
+            sealed
+        );
+        assert_ne!(
+            seal(&cipher, "ABC", "2025-01-01T00:00:01Z", &mut ivs, &stash).unwrap(),
+            sealed
+        );
         assert!(matches!(
-            verify(&cipher, &sealed, "2025-01-01T00:00:01Z", "ABC".into()),
+            verify(&cipher, &sealed, "2025-01-01T00:00:01Z", "ABC", &mut stash),
             Err(Error::MacDecrypt(_))
         ));
-        let err = verify(&cipher, "", "2025-01-01T00:00:00Z", "ABC".into()).unwrap_err();
+        let err = verify(&cipher, "", "2025-01-01T00:00:00Z", "ABC", &mut stash).unwrap_err();
         assert_eq!(
             err.to_string(),
             "MAC mismatch. File has no MAC, computed ABC"

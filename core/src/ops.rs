@@ -167,16 +167,18 @@ pub fn open_tree(
     walk_tree(tree, &rules, |leaf, info| opener.leaf(leaf, info))?;
     let Opener {
         mac,
-        stash,
+        mut stash,
         warnings,
         ..
     } = opener;
     if !opts.ignore_mac {
+        let computed = mac.finish();
         mac::verify(
             &cipher,
             &metadata.mac,
             &metadata.last_modified,
-            mac.finish(),
+            &computed,
+            &mut stash,
         )?;
     }
     Ok(Session {
@@ -512,7 +514,7 @@ fn seal_tree(
         Ok(())
     })?;
     metadata.last_modified = now.to_string();
-    metadata.mac = mac::seal(&cipher, &hasher.finish(), now, &mut ivs)?;
+    metadata.mac = mac::seal(&cipher, &hasher.finish(), now, &mut ivs, stash)?;
     Ok(())
 }
 

@@ -88,7 +88,15 @@ fn the_mac_vector() {
         &iv(field(f, "mac_iv_hex")),
     );
     assert_eq!(sealed, field(f, "mac_expected"));
-    mac::verify(&cipher, &sealed, last_modified, computed.clone()).unwrap();
-    let err = mac::verify(&cipher, &sealed, last_modified, "0".repeat(128)).unwrap_err();
+    let mut stash = leafcrypt_core::cipher::IvStash::new();
+    mac::verify(&cipher, &sealed, last_modified, &computed, &mut stash).unwrap();
+    let err = mac::verify(
+        &cipher,
+        &sealed,
+        last_modified,
+        &"0".repeat(128),
+        &mut stash,
+    )
+    .unwrap_err();
     assert_eq!(err.exit_code(), 51);
 }

@@ -192,3 +192,40 @@ fn extract_alike() {
             .collect::<Vec<_>>(),
     );
 }
+
+/// Small handwritten inputs for differences the generated cases found (see
+/// tests/KNOWN_FAILURES.md), so they run on every seed count.
+#[test]
+fn regressions() {
+    use leafcrypt_tests::cases::Case;
+    use leafcrypt_tests::harness::{key_file, recipient};
+    let inputs: [(&str, &str); 4] = [
+        ("keep-chomped block at end of input", "a: |+\n  x\n"),
+        ("foot comment before ---", "a: 1\n# foot\n---\nb: 2\n"),
+        (
+            "inline comment on a map in a list item",
+            "l:\n  - c: y # c\n",
+        ),
+        (
+            "inline comment after a nested list",
+            "l:\n  - - x\n  - n: x\n  - c: y # c\n",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (what, input) in inputs {
+        for extra in [&[][..], &["--encrypted-regex", "^nomatch$"][..]] {
+            let mut encrypt = vec!["encrypt".to_string(), "--age".into(), recipient(1).into()];
+            encrypt.extend(extra.iter().map(|s| s.to_string()));
+            let case = Case {
+                name: format!("regression: {what} {}", extra.join(" ")),
+                format: Format::Yaml,
+                input: input.as_bytes().to_vec(),
+                encrypt,
+                config: None,
+                identity: key_file(1),
+            };
+            failures.extend(case.check());
+        }
+    }
+    assert_no_failures(&failures);
+}

@@ -11,7 +11,12 @@
 //!   `lastmodified` are masked (same lengths, same type tags, same metadata layout);
 //! - where sops rejects an input, leafcrypt rejects it with the same exit code and message.
 //!
+//! Also: the same checks on the vendored plaintext vectors and on small regression inputs;
+//! every encrypted vector decrypts alike; `--extract`, `--output-type` and `--output` alike.
+//!
 //! `LEAFCRYPT_INTEROP_SEEDS=N` runs N seeds per cell (default 2; binary always 1).
+//! `LEAFCRYPT_BIN=<path to sops>` runs the suite sops-against-sops: a check of the harness
+//! itself (everything must pass).
 
 use leafcrypt_tests::cases::{assert_no_failures, matrix_cell, seed_count, Format, Selector};
 
@@ -228,4 +233,60 @@ fn regressions() {
         }
     }
     assert_no_failures(&failures);
+}
+
+/// `--output-type` conversions on decrypt, and `--output FILE`, give sops's bytes.
+#[test]
+fn conversions_and_output_file_alike() {
+    use leafcrypt_tests::cases::Checker;
+    use leafcrypt_tests::harness::{key_file, vectors_dir, Tool};
+    let cases: [(&str, &[&str]); 5] = [
+        ("yaml/encrypted.yaml", &["--output-type", "json"]),
+        ("json/encrypted.json", &["--output-type", "yaml"]),
+        ("dotenv/encrypted.env", &["--output-type", "yaml"]),
+        ("yaml/encrypted.yaml", &["--output", "out.yaml"]),
+        ("ini/encrypted.ini", &["--output", "out.ini"]),
+    ];
+    let mut c = Checker::new();
+    for (rel, extra) in cases {
+        let src = vectors_dir().join(rel);
+        let bytes =
+            std::fs::read(&src).unwrap_or_else(|e| panic!("cannot read {}: {e}", src.display()));
+        let name = rel.replace('/', "--");
+        c.dir.write(&name, bytes);
+        let output_file = extra
+            .iter()
+            .position(|a| *a == "--output")
+            .map(|i| extra[i + 1]);
+        let mut outputs = Vec::new();
+        for tool in Tool::BOTH {
+            let mut out = c
+                .dir
+                .cmd(tool)
+                .arg("decrypt")
+                .args(extra)
+                .arg(&name)
+                .identity(key_file(1))
+                .run();
+            if let Some(file) = output_file {
+                if out.ok() {
+                    out.stdout = c.dir.read(file);
+                    let _ = std::fs::remove_file(c.dir.join(file));
+                }
+            }
+            outputs.push(out);
+        }
+        let what = format!("decrypt {} {rel}", extra.join(" "));
+        if outputs[0].ok() {
+            let expected = outputs[0].stdout.clone();
+            c.same_bytes(&what, &expected, &outputs[1]);
+        } else {
+            c.same_failure(&what, &outputs[0], &outputs[1]);
+        }
+    }
+    assert_no_failures(
+        &c.finish("conversions", b"(the vectors)")
+            .into_iter()
+            .collect::<Vec<_>>(),
+    );
 }

@@ -45,7 +45,11 @@ impl Config {
             let rules = rules
                 .as_list()
                 .ok_or_else(|| bad("creation_rules must be a list"))?;
-            for (i, rule) in rules.iter().filter(|v| !matches!(v, Value::Comment(_))).enumerate() {
+            for (i, rule) in rules
+                .iter()
+                .filter(|v| !matches!(v, Value::Comment(_)))
+                .enumerate()
+            {
                 let rule = rule
                     .as_map()
                     .ok_or_else(|| bad(&format!("creation_rules[{i}] must be a map")))?;
@@ -57,14 +61,22 @@ impl Config {
         }
         if let Some(stores) = map.get("stores").and_then(Value::as_map) {
             let indent = |name: &str| -> Result<Option<i64>> {
-                match stores.get(name).and_then(Value::as_map).and_then(|m| m.get("indent")) {
+                match stores
+                    .get(name)
+                    .and_then(Value::as_map)
+                    .and_then(|m| m.get("indent"))
+                {
                     None => Ok(None),
-                    Some(v) => int(v).map(Some).ok_or_else(|| bad(&format!("stores.{name}.indent must be an integer"))),
+                    Some(v) => int(v)
+                        .map(Some)
+                        .ok_or_else(|| bad(&format!("stores.{name}.indent must be an integer"))),
                 }
             };
             config.yaml_indent = indent("yaml")?.map(|i| i.max(0) as usize);
             config.json_indent = indent("json")?.filter(|i| *i >= 0).map(|i| i as usize);
-            config.json_binary_indent = indent("json_binary")?.filter(|i| *i >= 0).map(|i| i as usize);
+            config.json_binary_indent = indent("json_binary")?
+                .filter(|i| *i >= 0)
+                .map(|i| i as usize);
         }
         Ok(config)
     }
@@ -80,9 +92,15 @@ impl Config {
         }
         self.creation_rules
             .iter()
-            .find(|r| r.path_regex.as_ref().is_none_or(|re| re.is_match(relative_path)))
+            .find(|r| {
+                r.path_regex
+                    .as_ref()
+                    .is_none_or(|re| re.is_match(relative_path))
+            })
             .map(Some)
-            .ok_or_else(|| Error::Config("error loading config: no matching creation rules found".into()))
+            .ok_or_else(|| {
+                Error::Config("error loading config: no matching creation rules found".into())
+            })
     }
 }
 
@@ -90,16 +108,22 @@ impl CreationRule {
     fn from_map(map: &Map) -> Result<CreationRule> {
         let mut rule = CreationRule::default();
         if let Some(re) = map.get("path_regex").and_then(Value::as_str) {
-            rule.path_regex = Some(Regex::new(re).map_err(|e| bad(&format!("invalid path_regex: {e}")))?);
+            rule.path_regex =
+                Some(Regex::new(re).map_err(|e| bad(&format!("invalid path_regex: {e}")))?);
         }
         if let Some(t) = map.get("shamir_threshold") {
             rule.shamir_threshold = int(t)
                 .filter(|t| *t >= 0)
-                .ok_or_else(|| bad("shamir_threshold must be a non-negative integer"))? as usize;
+                .ok_or_else(|| bad("shamir_threshold must be a non-negative integer"))?
+                as usize;
         }
         rule.mac_only_encrypted = matches!(map.get("mac_only_encrypted"), Some(Value::Bool(true)));
         for field in Selector::FIELDS {
-            if let Some(p) = map.get(field).and_then(Value::as_str).filter(|p| !p.is_empty()) {
+            if let Some(p) = map
+                .get(field)
+                .and_then(Value::as_str)
+                .filter(|p| !p.is_empty())
+            {
                 if rule.selector.is_some() {
                     return Err(bad("Cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex in the same file"));
                 }
@@ -107,9 +131,13 @@ impl CreationRule {
             }
         }
         if let Some(groups) = map.get("key_groups") {
-            let groups = groups.as_list().ok_or_else(|| bad("key_groups must be a list"))?;
+            let groups = groups
+                .as_list()
+                .ok_or_else(|| bad("key_groups must be a list"))?;
             for group in groups.iter().filter(|v| !matches!(v, Value::Comment(_))) {
-                let group = group.as_map().ok_or_else(|| bad("each key group must be a map"))?;
+                let group = group
+                    .as_map()
+                    .ok_or_else(|| bad("each key group must be a map"))?;
                 rule.key_groups.push(group_from_map(group)?);
             }
         } else {
@@ -125,14 +153,25 @@ impl CreationRule {
 /// Splits sops's "comma-separated string or list of strings" key fields.
 fn string_list(value: &Value) -> Result<Vec<String>> {
     match value {
-        Value::Str(s) => Ok(s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()),
+        Value::Str(s) => Ok(s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect()),
         Value::List(items) => items
             .iter()
             .filter(|v| !matches!(v, Value::Comment(_)))
-            .map(|v| v.as_str().map(|s| s.trim().to_string()).ok_or_else(|| bad("key lists must hold strings")))
+            .map(|v| {
+                v.as_str()
+                    .map(|s| s.trim().to_string())
+                    .ok_or_else(|| bad("key lists must hold strings"))
+            })
             .collect(),
         Value::Null => Ok(Vec::new()),
-        _ => Err(bad("keys must be a comma-separated string or a list of strings")),
+        _ => Err(bad(
+            "keys must be a comma-separated string or a list of strings",
+        )),
     }
 }
 
@@ -144,7 +183,12 @@ fn flat_group(map: &Map) -> Result<KeyGroup> {
             push_unique(&mut group, KeyEntry::new("age").with("recipient", r));
         }
     }
-    for (field, kind) in [("pgp", "pgp"), ("kms", "kms"), ("gcp_kms", "gcp_kms"), ("hckms", "hckms")] {
+    for (field, kind) in [
+        ("pgp", "pgp"),
+        ("kms", "kms"),
+        ("gcp_kms", "gcp_kms"),
+        ("hckms", "hckms"),
+    ] {
         if let Some(v) = map.get(field) {
             if !string_list(v)?.is_empty() {
                 return Err(unsupported(kind));
@@ -187,8 +231,15 @@ fn group_from_map(map: &Map) -> Result<KeyGroup> {
             }
             "azure_keyvault" => {
                 for item in value.as_list().unwrap_or_default() {
-                    let m = item.as_map().ok_or_else(|| bad("azure_keyvault entries must be maps"))?;
-                    let get = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+                    let m = item
+                        .as_map()
+                        .ok_or_else(|| bad("azure_keyvault entries must be maps"))?;
+                    let get = |k: &str| {
+                        m.get(k)
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string()
+                    };
                     let entry = KeyEntry::new("azure_kv")
                         .with("vault_url", get("vaultUrl"))
                         .with("name", get("key"))
@@ -198,15 +249,17 @@ fn group_from_map(map: &Map) -> Result<KeyGroup> {
             }
             "merge" => {
                 for sub in value.as_list().unwrap_or_default() {
-                    let sub = sub.as_map().ok_or_else(|| bad("merge entries must be key groups"))?;
+                    let sub = sub
+                        .as_map()
+                        .ok_or_else(|| bad("merge entries must be key groups"))?;
                     for key in group_from_map(sub)?.keys {
                         push_unique(&mut group, key);
                     }
                 }
             }
             "pgp" | "kms" | "gcp_kms" | "hckms" | "hc_vault" => {
-                let empty = matches!(value, Value::Null)
-                    || value.as_list().is_some_and(|l| l.is_empty());
+                let empty =
+                    matches!(value, Value::Null) || value.as_list().is_some_and(|l| l.is_empty());
                 if !empty {
                     return Err(unsupported(field));
                 }
@@ -220,7 +273,9 @@ fn group_from_map(map: &Map) -> Result<KeyGroup> {
 /// Parses `https://<vault-host>/keys/<name>[/<version>]` as sops does.
 pub fn azure_entry_from_url(url: &str) -> Result<KeyEntry> {
     let url = url.trim();
-    let invalid = || bad(&format!("invalid Azure Key Vault key URL '{url}': expected https://<vault>/keys/<name>[/<version>]"));
+    let invalid = || {
+        bad(&format!("invalid Azure Key Vault key URL '{url}': expected https://<vault>/keys/<name>[/<version>]"))
+    };
     let rest = url.strip_prefix("https://").ok_or_else(invalid)?;
     let (host, path) = rest.split_once("/keys/").ok_or_else(invalid)?;
     let mut parts = path.split('/');
@@ -274,34 +329,55 @@ mod tests {
 
     fn config(rules: Vec<Map>) -> Config {
         let mut root = Map::new();
-        root.push("creation_rules", Value::List(rules.into_iter().map(Value::Map).collect()));
+        root.push(
+            "creation_rules",
+            Value::List(rules.into_iter().map(Value::Map).collect()),
+        );
         Config::from_map(&root).expect("valid config")
     }
 
     #[test]
     fn first_matching_rule_wins_and_regex_is_unanchored() {
         let c = config(vec![
-            rule_map(vec![("path_regex", Value::Str("prod/.*\\.yaml".into())), ("age", Value::Str("age1a".into()))]),
+            rule_map(vec![
+                ("path_regex", Value::Str("prod/.*\\.yaml".into())),
+                ("age", Value::Str("age1a".into())),
+            ]),
             rule_map(vec![("age", Value::Str(" age1b , ,age1c".into()))]),
         ]);
         let r = c.matching_rule("deploy/prod/x.yaml").unwrap().unwrap();
         assert_eq!(r.key_groups[0].keys[0].get("recipient"), Some("age1a"));
         let r = c.matching_rule("dev/x.yaml").unwrap().unwrap();
-        let recips: Vec<_> = r.key_groups[0].keys.iter().map(|k| k.get("recipient").unwrap()).collect();
+        let recips: Vec<_> = r.key_groups[0]
+            .keys
+            .iter()
+            .map(|k| k.get("recipient").unwrap())
+            .collect();
         assert_eq!(recips, ["age1b", "age1c"]);
     }
 
     #[test]
     fn no_matching_rule_is_sops_error() {
-        let c = config(vec![rule_map(vec![("path_regex", Value::Str("^x$".into()))])]);
+        let c = config(vec![rule_map(vec![(
+            "path_regex",
+            Value::Str("^x$".into()),
+        )])]);
         let err = c.matching_rule("y").unwrap_err().to_string();
-        assert_eq!(err, "error loading config: no matching creation rules found");
+        assert_eq!(
+            err,
+            "error loading config: no matching creation rules found"
+        );
         assert!(Config::default().matching_rule("y").unwrap().is_none());
     }
 
     #[test]
     fn key_groups_with_merge_and_threshold() {
-        let group = |r: &str| Value::Map(rule_map(vec![("age", Value::List(vec![Value::Str(r.into())]))]));
+        let group = |r: &str| {
+            Value::Map(rule_map(vec![(
+                "age",
+                Value::List(vec![Value::Str(r.into())]),
+            )]))
+        };
         let merged = Value::Map(rule_map(vec![
             ("age", Value::List(vec![Value::Str("age1x".into())])),
             ("merge", Value::List(vec![group("age1y"), group("age1x")])),
@@ -314,7 +390,11 @@ mod tests {
         let r = c.matching_rule("f").unwrap().unwrap();
         assert_eq!(r.shamir_threshold, 2);
         assert_eq!(r.key_groups.len(), 2);
-        let ids: Vec<_> = r.key_groups[1].keys.iter().map(KeyEntry::identity).collect();
+        let ids: Vec<_> = r.key_groups[1]
+            .keys
+            .iter()
+            .map(KeyEntry::identity)
+            .collect();
         assert_eq!(ids, ["age1x", "age1y"]);
         assert_eq!(r.selector, Some(Selector::EncryptedRegex("^data$".into())));
     }
@@ -329,14 +409,22 @@ mod tests {
                 ("unencrypted_suffix", Value::Str("_u".into())),
             ]))]),
         );
-        assert!(Config::from_map(&root).unwrap_err().to_string().contains("Cannot use more than one"));
+        assert!(Config::from_map(&root)
+            .unwrap_err()
+            .to_string()
+            .contains("Cannot use more than one"));
     }
 
     #[test]
     fn azure_urls_parse_like_sops() {
         let e = azure_entry_from_url(" https://v.vault.azure.net/keys/k/abc ").unwrap();
         assert_eq!(e.identity(), "https://v.vault.azure.net/keys/k/abc");
-        assert_eq!(azure_entry_from_url("https://v/keys/k").unwrap().get("version"), Some(""));
+        assert_eq!(
+            azure_entry_from_url("https://v/keys/k")
+                .unwrap()
+                .get("version"),
+            Some("")
+        );
         assert!(azure_entry_from_url("http://v/keys/k").is_err());
         assert!(azure_entry_from_url("https://v/keys/k/1/2").is_err());
     }

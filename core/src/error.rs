@@ -39,7 +39,10 @@ pub enum Error {
         message: String,
     },
     /// A value that cannot be decrypted (bad format, GCM failure, bad type).
-    #[error("Error decrypting tree: Error walking tree: Could not decrypt value: {message}{}", at(path))]
+    #[error(
+        "Error decrypting tree: Error walking tree: Could not decrypt value: {message}{}",
+        at(path)
+    )]
     DecryptValue {
         /// Key path of the offending value.
         path: String,

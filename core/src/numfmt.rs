@@ -7,7 +7,10 @@
 fn shortest_exp(v: f64) -> (String, i32) {
     let s = format!("{:e}", v.abs());
     let (mant, exp) = s.split_once('e').expect("LowerExp always has an exponent");
-    (mant.to_string(), exp.parse().expect("exponent is an integer"))
+    (
+        mant.to_string(),
+        exp.parse().expect("exponent is an integer"),
+    )
 }
 
 fn with_exponent(v: f64, min_digits: usize) -> String {
@@ -23,7 +26,11 @@ pub fn go_float_plain(v: f64) -> String {
     if v.is_nan() {
         "NaN".into()
     } else if v.is_infinite() {
-        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else {
         format!("{v}")
     }
@@ -36,10 +43,18 @@ pub fn go_float_yaml(v: f64) -> String {
         return ".nan".into();
     }
     if v.is_infinite() {
-        return if v > 0.0 { ".inf".into() } else { "-.inf".into() };
+        return if v > 0.0 {
+            ".inf".into()
+        } else {
+            "-.inf".into()
+        };
     }
     if v == 0.0 {
-        return if v.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if v.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     // Shortest 'g' uses an exponent when exp < -4 or exp >= 6 (Go's eprec for shortest).
     let (_, exp) = shortest_exp(v);
@@ -70,7 +85,10 @@ mod tests {
         assert_eq!(go_float_plain(8080.0), "8080");
         assert_eq!(go_float_plain(1e21), "1000000000000000000000");
         assert_eq!(go_float_plain(1e-7), "0.0000001");
-        assert_eq!(go_float_plain(12345678901234567890.0), "12345678901234567000");
+        assert_eq!(
+            go_float_plain(12345678901234567890.0),
+            "12345678901234567000"
+        );
         assert_eq!(go_float_plain(f64::INFINITY), "+Inf");
         assert_eq!(go_float_plain(-0.0), "-0");
     }

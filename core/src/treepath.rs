@@ -26,18 +26,24 @@ pub fn parse(path: &str) -> Result<Vec<Step>> {
         return Err(bad("it is empty"));
     }
     while !rest.is_empty() {
-        rest = rest.strip_prefix('[').ok_or_else(|| bad("each step must start with '['"))?;
+        rest = rest
+            .strip_prefix('[')
+            .ok_or_else(|| bad("each step must start with '['"))?;
         if let Some(q) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') {
             let body = &rest[1..];
             let end = body.find(q).ok_or_else(|| bad("unterminated quoted key"))?;
             steps.push(Step::Key(body[..end].to_string()));
-            rest = body[end + 1..].strip_prefix(']').ok_or_else(|| bad("expected ']' after a quoted key"))?;
+            rest = body[end + 1..]
+                .strip_prefix(']')
+                .ok_or_else(|| bad("expected ']' after a quoted key"))?;
         } else {
             let end = rest.find(']').ok_or_else(|| bad("missing ']'"))?;
-            let index = rest[..end]
-                .trim()
-                .parse()
-                .map_err(|_| bad(&format!("'{}' is neither a quoted key nor a list index", &rest[..end])))?;
+            let index = rest[..end].trim().parse().map_err(|_| {
+                bad(&format!(
+                    "'{}' is neither a quoted key nor a list index",
+                    &rest[..end]
+                ))
+            })?;
             steps.push(Step::Index(index));
             rest = &rest[end + 1..];
         }
@@ -59,7 +65,11 @@ pub fn render(steps: &[Step]) -> String {
 /// The value at `steps` below `root`, comments skipped when indexing lists.
 pub fn get<'a>(root: &'a Map, steps: &[Step]) -> Result<&'a Value> {
     let not_found = |upto: usize| {
-        Error::TreePath(format!("component {} not found in the tree (path {})", render(&steps[..=upto]), render(steps)))
+        Error::TreePath(format!(
+            "component {} not found in the tree (path {})",
+            render(&steps[..=upto]),
+            render(steps)
+        ))
     };
     let mut current: Option<&Value> = None;
     for (i, step) in steps.iter().enumerate() {
@@ -79,9 +89,14 @@ pub fn get<'a>(root: &'a Map, steps: &[Step]) -> Result<&'a Value> {
 /// Sets the value at `steps`, creating missing map keys (appended) and, for an index one
 /// past the end of a list, appending. Returns whether the tree changed.
 pub fn set(root: &mut Map, steps: &[Step], value: Value) -> Result<bool> {
-    let (first, rest) = steps.split_first().ok_or_else(|| Error::TreePath("empty tree path".into()))?;
+    let (first, rest) = steps
+        .split_first()
+        .ok_or_else(|| Error::TreePath("empty tree path".into()))?;
     let Step::Key(key) = first else {
-        return Err(Error::TreePath(format!("path {} must start with a key", render(steps))));
+        return Err(Error::TreePath(format!(
+            "path {} must start with a key",
+            render(steps)
+        )));
     };
     if root.get(key).is_none() {
         root.push(key.clone(), Value::Null);
@@ -112,15 +127,19 @@ fn set_in(slot: &mut Value, steps: &[Step], value: Value, full: &[Step]) -> Resu
                 *slot = Value::List(Vec::new());
             }
             let Value::List(l) = slot else { unreachable!() };
-            let positions: Vec<usize> =
-                (0..l.len()).filter(|i| !matches!(l[*i], Value::Comment(_))).collect();
+            let positions: Vec<usize> = (0..l.len())
+                .filter(|i| !matches!(l[*i], Value::Comment(_)))
+                .collect();
             if *n == positions.len() {
                 l.push(Value::Null);
                 let last = l.len() - 1;
                 return set_in(&mut l[last], rest, value, full).map(|_| true);
             }
             let pos = *positions.get(*n).ok_or_else(|| {
-                Error::TreePath(format!("index {n} is out of range in path {}", render(full)))
+                Error::TreePath(format!(
+                    "index {n} is out of range in path {}",
+                    render(full)
+                ))
             })?;
             set_in(&mut l[pos], rest, value, full)
         }
@@ -129,17 +148,24 @@ fn set_in(slot: &mut Value, steps: &[Step], value: Value, full: &[Step]) -> Resu
 
 /// Removes the value at `steps`. Errors when it does not exist.
 pub fn unset(root: &mut Map, steps: &[Step]) -> Result<()> {
-    let (last, parents) = steps.split_last().ok_or_else(|| Error::TreePath("empty tree path".into()))?;
+    let (last, parents) = steps
+        .split_last()
+        .ok_or_else(|| Error::TreePath("empty tree path".into()))?;
     let missing = || Error::TreePath(format!("component {} not found in the tree", render(steps)));
     if parents.is_empty() {
-        let Step::Key(k) = last else { return Err(missing()) };
+        let Step::Key(k) = last else {
+            return Err(missing());
+        };
         return root.remove(k).map(|_| ()).ok_or_else(missing);
     }
     let parent = get_mut(root, parents).ok_or_else(missing)?;
     match (parent, last) {
         (Value::Map(m), Step::Key(k)) => m.remove(k).map(|_| ()).ok_or_else(missing),
         (Value::List(l), Step::Index(n)) => {
-            let pos = (0..l.len()).filter(|i| !matches!(l[*i], Value::Comment(_))).nth(*n).ok_or_else(missing)?;
+            let pos = (0..l.len())
+                .filter(|i| !matches!(l[*i], Value::Comment(_)))
+                .nth(*n)
+                .ok_or_else(missing)?;
             l.remove(pos);
             Ok(())
         }
@@ -154,15 +180,15 @@ fn get_mut<'a>(root: &'a mut Map, steps: &[Step]) -> Option<&'a mut Value> {
     for step in rest {
         current = match (current, step) {
             (Value::Map(m), Step::Key(k)) => m.get_mut(k)?,
-            (Value::List(l), Step::Index(n)) => {
-                l.iter_mut().filter(|v| !matches!(v, Value::Comment(_))).nth(*n)?
-            }
+            (Value::List(l), Step::Index(n)) => l
+                .iter_mut()
+                .filter(|v| !matches!(v, Value::Comment(_)))
+                .nth(*n)?,
             _ => return None,
         };
     }
     Some(current)
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -172,7 +198,11 @@ mod tests {
     fn parses_keys_and_indices() {
         assert_eq!(
             parse(r#"["a"][0]['b c']"#).unwrap(),
-            vec![Step::Key("a".into()), Step::Index(0), Step::Key("b c".into())]
+            vec![
+                Step::Key("a".into()),
+                Step::Index(0),
+                Step::Key("b c".into())
+            ]
         );
         for bad in ["", "a", "[\"a\"", "[x]", "[\"a\"]x"] {
             assert!(parse(bad).is_err(), "{bad}");
@@ -182,11 +212,22 @@ mod tests {
     #[test]
     fn get_set_unset_round_trip() {
         let mut m = Map::new();
-        m.push("a", Value::List(vec![Value::Comment(" c".into()), Value::Int(1)]));
+        m.push(
+            "a",
+            Value::List(vec![Value::Comment(" c".into()), Value::Int(1)]),
+        );
         let p = parse(r#"["a"][0]"#).unwrap();
         assert_eq!(get(&m, &p).unwrap(), &Value::Int(1));
-        assert!(set(&mut m, &parse(r#"["b"]["c"][0]"#).unwrap(), Value::Bool(true)).unwrap());
-        assert_eq!(get(&m, &parse(r#"["b"]["c"][0]"#).unwrap()).unwrap(), &Value::Bool(true));
+        assert!(set(
+            &mut m,
+            &parse(r#"["b"]["c"][0]"#).unwrap(),
+            Value::Bool(true)
+        )
+        .unwrap());
+        assert_eq!(
+            get(&m, &parse(r#"["b"]["c"][0]"#).unwrap()).unwrap(),
+            &Value::Bool(true)
+        );
         assert!(!set(&mut m, &p, Value::Int(1)).unwrap());
         unset(&mut m, &p).unwrap();
         assert!(get(&m, &p).is_err());

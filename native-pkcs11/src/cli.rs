@@ -44,6 +44,10 @@ pub enum Command {
     Unset(UnsetArgs),
     /// Bring files' key groups in line with their .sops.yaml rule (same data key).
     Updatekeys(UpdatekeysArgs),
+    /// Run a command with the file's top-level values as environment variables.
+    ExecEnv(ExecEnvArgs),
+    /// Run a command with the decrypted file at a private path that replaces `{}`.
+    ExecFile(ExecFileArgs),
     /// Print whether a file is encrypted, as JSON: `{"encrypted":true}`.
     Filestatus(FileArg),
     /// Generate an age X25519 identity (like `age-keygen`); the recipient goes to stderr.
@@ -91,6 +95,36 @@ pub struct UpdatekeysArgs {
     /// Apply the changes without asking.
     #[arg(short = 'y', long)]
     pub yes: bool,
+}
+
+/// Arguments of `exec-env`.
+#[derive(Debug, Args)]
+pub struct ExecEnvArgs {
+    /// The encrypted file.
+    pub file: PathBuf,
+    /// The command, run with `sh -c`.
+    pub command: String,
+    /// Pass only the secrets, not the current environment.
+    #[arg(long)]
+    pub pristine: bool,
+    /// Replace leafcrypt's process with the command instead of starting a child.
+    #[arg(long)]
+    pub same_process: bool,
+}
+
+/// Arguments of `exec-file`.
+#[derive(Debug, Args)]
+pub struct ExecFileArgs {
+    /// The encrypted file.
+    pub file: PathBuf,
+    /// The command, run with `sh -c`; `{}` is replaced by the plaintext's path.
+    pub command: String,
+    /// Use a private regular file (0600, removed afterwards) instead of a FIFO.
+    #[arg(long)]
+    pub no_fifo: bool,
+    /// Name of the temporary file.
+    #[arg(long, default_value = "tmp-file")]
+    pub filename: String,
 }
 
 /// Arguments of `age-keygen`.

@@ -42,6 +42,22 @@ fn main() -> ExitCode {
         Some(cli::Command::Updatekeys(a)) => {
             return exit(commands::updatekeys::run(&a.files, a.yes, &cli.opts))
         }
+        Some(cli::Command::ExecEnv(a)) => {
+            let o = commands::exec::EnvOptions {
+                pristine: a.pristine,
+                same_process: a.same_process,
+            };
+            return exit_code(commands::exec::exec_env(&a.file, &a.command, &o, &cli.opts));
+        }
+        Some(cli::Command::ExecFile(a)) => {
+            let o = commands::exec::FileOptions {
+                no_fifo: a.no_fifo,
+                filename: a.filename.clone(),
+            };
+            return exit_code(commands::exec::exec_file(
+                &a.file, &a.command, &o, &cli.opts,
+            ));
+        }
         Some(cli::Command::Unset(a)) => {
             return exit(tree_edit::unset(&a.file, &a.path, a.idempotent, &cli.opts))
         }
@@ -59,6 +75,14 @@ fn main() -> ExitCode {
         return ExitCode::from(failure::BAD_ARGS as u8);
     };
     exit(commands::run(action, file, &cli.opts))
+}
+
+/// Like [`exit`], for commands whose success carries a child's exit code.
+fn exit_code(result: failure::CliResult<i32>) -> ExitCode {
+    match result {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(f) => exit(Err(f)),
+    }
 }
 
 /// Reports a failure on stderr and turns it into the process exit code.

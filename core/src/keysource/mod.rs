@@ -56,12 +56,18 @@ pub struct KeyEntry {
 impl KeyEntry {
     /// A new entry of `kind` with no fields.
     pub fn new(kind: impl Into<String>) -> Self {
-        Self { kind: kind.into(), fields: Vec::new() }
+        Self {
+            kind: kind.into(),
+            fields: Vec::new(),
+        }
     }
 
     /// The string value of `field`, if present and a string.
     pub fn get(&self, field: &str) -> Option<&str> {
-        self.fields.iter().find(|(k, _)| k == field).and_then(|(_, v)| v.as_str())
+        self.fields
+            .iter()
+            .find(|(k, _)| k == field)
+            .and_then(|(_, v)| v.as_str())
     }
 
     /// Sets `field` to the string `value`, replacing an existing one in place.
@@ -169,7 +175,12 @@ impl Keyring {
     }
 
     /// Wraps `secret` for the key `key` describes, with the first source of its kind.
-    pub async fn wrap(&self, key: &KeyEntry, secret: &[u8], now: &str) -> Result<KeyEntry, KeyError> {
+    pub async fn wrap(
+        &self,
+        key: &KeyEntry,
+        secret: &[u8],
+        now: &str,
+    ) -> Result<KeyEntry, KeyError> {
         let mut last = None;
         for source in self.sources.iter().filter(|s| s.kind() == key.kind) {
             match source.wrap(key, secret, now).await {
@@ -189,10 +200,18 @@ impl Keyring {
     }
 
     /// [`Keyring::unwrap`], with [`KeySource::unwrap_verified`] when `strict`.
-    pub async fn unwrap_verified(&self, entry: &KeyEntry, strict: bool) -> Result<Secret, KeyError> {
+    pub async fn unwrap_verified(
+        &self,
+        entry: &KeyEntry,
+        strict: bool,
+    ) -> Result<Secret, KeyError> {
         let mut last = None;
         for source in self.sources.iter().filter(|s| s.kind() == entry.kind) {
-            let result = if strict { source.unwrap_verified(entry).await } else { source.unwrap(entry).await };
+            let result = if strict {
+                source.unwrap_verified(entry).await
+            } else {
+                source.unwrap(entry).await
+            };
             match result {
                 Ok(secret) => return Ok(secret),
                 Err(e) => last = Some(e),

@@ -1,5 +1,6 @@
 //! The actions: encrypt, decrypt, rotate. Each one reads, runs the core, and writes.
 
+pub mod exec;
 pub mod tree_edit;
 pub mod updatekeys;
 

@@ -1,0 +1,231 @@
+//! `exec-env` and `exec-file`: run a command with the decrypted secrets, never leaving
+//! plaintext on disk. The child's exit code becomes ours.
+
+use super::{formats, keyring, open, store};
+use crate::cli::Opts;
+use crate::failure::{CliResult, Failure, GENERIC, IO};
+use crate::io::read_input;
+use leafcrypt_core::stores::Format;
+use leafcrypt_core::tree::Value;
+use std::ffi::CString;
+use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+use zeroize::Zeroizing;
+
+/// How `exec-env` runs its command.
+pub struct EnvOptions {
+    /// Pass only the secrets, not our environment.
+    pub pristine: bool,
+    /// Replace this process with the command (no child, no wait).
+    pub same_process: bool,
+}
+
+/// `exec-env FILE CMD`: the top-level values of FILE become environment variables of
+/// `sh -c CMD`. Returns the child's exit code.
+pub fn exec_env(file: &Path, command: &str, env_opts: &EnvOptions, opts: &Opts) -> CliResult<i32> {
+    let input = read_input(Some(file), opts.filename_override.as_deref())?;
+    let (in_fmt, _) = formats(&input, opts)?;
+    let (tree, _, _) = open(&input, opts, in_fmt, &keyring(opts)?)?;
+    let scalar = Format::Dotenv.store(None);
+    let mut vars: Vec<(String, Zeroizing<Vec<u8>>)> = Vec::new();
+    for (key, value) in tree
+        .branches
+        .first()
+        .map(|b| b.pairs().collect::<Vec<_>>())
+        .unwrap_or_default()
+    {
+        if matches!(value, Value::Map(_) | Value::List(_)) {
+            return Err(Failure::new(
+                GENERIC,
+                format!("cannot use complex value in environment; offending key {key}"),
+            ));
+        }
+        let text = match value {
+            Value::Null => Vec::new(),
+            v => scalar
+                .emit_value(v)
+                .map_err(|e| Failure::core(&input.name, e))?,
+        };
+        vars.push((key.to_string(), Zeroizing::new(text)));
+    }
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c").arg(command);
+    if env_opts.pristine {
+        cmd.env_clear();
+    }
+    for (k, v) in &vars {
+        cmd.env(k, std::ffi::OsStr::from_bytes(v));
+    }
+    drop(tree);
+    if env_opts.same_process {
+        let err = cmd.exec();
+        return Err(Failure::new(
+            GENERIC,
+            format!("cannot run the command: {err}"),
+        ));
+    }
+    run_child(cmd)
+}
+
+/// How `exec-file` hands over the plaintext.
+pub struct FileOptions {
+    /// Use a private regular file instead of a FIFO.
+    pub no_fifo: bool,
+    /// The temp file's name.
+    pub filename: String,
+}
+
+/// `exec-file FILE CMD`: the decrypted file is offered at a private path (a FIFO by
+/// default) that replaces `{}` in CMD. The directory is removed afterwards, whatever happens.
+pub fn exec_file(
+    file: &Path,
+    command: &str,
+    file_opts: &FileOptions,
+    opts: &Opts,
+) -> CliResult<i32> {
+    let input = read_input(Some(file), opts.filename_override.as_deref())?;
+    let (in_fmt, out_fmt) = formats(&input, opts)?;
+    let (tree, _, _) = open(&input, opts, in_fmt, &keyring(opts)?)?;
+    let plain = Zeroizing::new(
+        store(out_fmt, opts, None)
+            .emit(&tree, None)
+            .map_err(|e| Failure::core(&input.name, e))?,
+    );
+    drop(tree);
+    if file_opts.filename.contains('/')
+        || file_opts.filename.is_empty()
+        || file_opts.filename == ".."
+    {
+        return Err(Failure::new(
+            GENERIC,
+            "--filename must be a plain file name",
+        ));
+    }
+    let dir = PrivateDir::create()?;
+    let path = dir.0.join(&file_opts.filename);
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c")
+        .arg(command.replace("{}", &path.to_string_lossy()));
+
+    if file_opts.no_fifo {
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| Failure::new(IO, format!("cannot create the temp file: {e}")))?;
+        f.write_all(&plain)
+            .map_err(|e| Failure::new(IO, format!("cannot write the temp file: {e}")))?;
+        drop(f);
+        return run_child(cmd);
+    }
+
+    let c_path = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| Failure::new(GENERIC, "bad temp path"))?;
+    // SAFETY: c_path is a valid NUL-terminated path; mkfifo has no other preconditions.
+    if unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) } != 0 {
+        return Err(Failure::new(
+            IO,
+            format!("cannot create a FIFO: {}", std::io::Error::last_os_error()),
+        ));
+    }
+    let child = cmd
+        .spawn()
+        .map_err(|e| Failure::new(GENERIC, format!("cannot run the command: {e}")))?;
+    // The writer blocks until the child opens the FIFO; if the child never does, opening
+    // our own read end after it exits unblocks the writer.
+    let writer_path = path.clone();
+    let writer = std::thread::spawn(move || {
+        if let Ok(mut f) = fs::OpenOptions::new().write(true).open(&writer_path) {
+            let _ = f.write_all(&plain);
+        }
+    });
+    let status = wait(child)?;
+    if !writer.is_finished() {
+        // The child never opened the FIFO: become the reader ourselves so the writer's
+        // open() returns, and discard what it writes.
+        if let Ok(mut reader) = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&path)
+        {
+            let mut sink = Zeroizing::new(vec![0u8; 64 * 1024]);
+            while !writer.is_finished() {
+                if matches!(reader.read(&mut sink), Ok(0) | Err(_)) {
+                    std::thread::yield_now();
+                }
+            }
+        }
+    }
+    let _ = writer.join();
+    Ok(code_of(status))
+}
+
+fn run_child(mut cmd: Command) -> CliResult<i32> {
+    let child = cmd
+        .spawn()
+        .map_err(|e| Failure::new(GENERIC, format!("cannot run the command: {e}")))?;
+    wait(child).map(code_of)
+}
+
+/// Waits for the child; Ctrl-C reaches it through the terminal's process group and we
+/// outlive it to clean up.
+fn wait(mut child: std::process::Child) -> CliResult<ExitStatus> {
+    // SAFETY: ignoring SIGINT/SIGTERM in the parent only; the child was spawned before and
+    // keeps the default dispositions.
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_IGN);
+        libc::signal(libc::SIGTERM, libc::SIG_IGN);
+    }
+    child
+        .wait()
+        .map_err(|e| Failure::new(GENERIC, format!("waiting for the command failed: {e}")))
+}
+
+fn code_of(status: ExitStatus) -> i32 {
+    status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(1))
+}
+
+/// A 0700 directory under the temp dir, removed with its contents on drop.
+struct PrivateDir(PathBuf);
+
+impl PrivateDir {
+    fn create() -> CliResult<Self> {
+        let base = std::env::temp_dir();
+        for attempt in 0..16u64 {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0);
+            let p = base.join(format!(
+                ".leafcrypt-{}-{:x}",
+                std::process::id(),
+                nanos ^ attempt
+            ));
+            match fs::DirBuilder::new().mode(0o700).create(&p) {
+                Ok(()) => return Ok(Self(p)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => {
+                    return Err(Failure::new(
+                        IO,
+                        format!("cannot create a private temp dir: {e}"),
+                    ))
+                }
+            }
+        }
+        Err(Failure::new(IO, "cannot create a private temp dir"))
+    }
+}
+
+impl Drop for PrivateDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}

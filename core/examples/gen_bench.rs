@@ -33,7 +33,11 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Plan, String> {
                 let list = args.next().ok_or("--leaves needs a value")?;
                 leaves = list
                     .split(',')
-                    .map(|n| n.trim().parse::<usize>().map_err(|e| format!("--leaves {n:?}: {e}")))
+                    .map(|n| {
+                        n.trim()
+                            .parse::<usize>()
+                            .map_err(|e| format!("--leaves {n:?}: {e}"))
+                    })
                     .collect::<Result<_, _>>()?;
             }
             "--binary-mib" => {
@@ -46,7 +50,11 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Plan, String> {
         }
     }
     let out = out.ok_or_else(|| USAGE.to_string())?;
-    Ok(Plan { out, leaves, binary_mib })
+    Ok(Plan {
+        out,
+        leaves,
+        binary_mib,
+    })
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
@@ -59,12 +67,21 @@ fn run(plan: &Plan) -> Result<(), String> {
     std::fs::create_dir_all(&plan.out).map_err(|e| format!("{}: {e}", plan.out.display()))?;
     for &n in &plan.leaves {
         let label = gen::label(n);
-        write(&plan.out.join(format!("services-{label}.yaml")), gen::yaml(n).as_bytes())?;
-        write(&plan.out.join(format!("services-{label}.json")), gen::json(n).as_bytes())?;
+        write(
+            &plan.out.join(format!("services-{label}.yaml")),
+            gen::yaml(n).as_bytes(),
+        )?;
+        write(
+            &plan.out.join(format!("services-{label}.json")),
+            gen::json(n).as_bytes(),
+        )?;
     }
     if plan.binary_mib > 0 {
         let blob = gen::binary(plan.binary_mib << 20);
-        write(&plan.out.join(format!("blob-{}mib.bin", plan.binary_mib)), &blob)?;
+        write(
+            &plan.out.join(format!("blob-{}mib.bin", plan.binary_mib)),
+            &blob,
+        )?;
     }
     Ok(())
 }

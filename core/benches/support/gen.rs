@@ -48,7 +48,9 @@ impl Rng {
         let mut s = String::with_capacity(len);
         for i in 0..len {
             let set = if i == 0 { LETTERS } else { ALNUM };
-            s.push(char::from(set[(self.next_u64() % set.len() as u64) as usize]));
+            s.push(char::from(
+                set[(self.next_u64() % set.len() as u64) as usize],
+            ));
         }
         s
     }
@@ -79,7 +81,10 @@ fn service(rng: &mut Rng, i: usize) -> Node {
     };
     map(vec![
         ("name", Node::Str(format!("svc-{i:04}-{}", rng.word(21)))),
-        ("image", Node::Str(format!("registry.local/team/{}", rng.word(10)))),
+        (
+            "image",
+            Node::Str(format!("registry.local/team/{}", rng.word(10))),
+        ),
         ("replicas", Node::Int(rng.range(1, 13))),
         ("cpu", float(rng, 8)),
         ("memory_mb", Node::Int(rng.range(64, 16384))),
@@ -96,7 +101,10 @@ fn service(rng: &mut Rng, i: usize) -> Node {
             "env",
             map(vec![
                 ("LOG_LEVEL", Node::Str(rng.word(30))),
-                ("DATABASE_URL", Node::Str(format!("postgres://db-{i:04}:5432/{}", rng.word(6)))),
+                (
+                    "DATABASE_URL",
+                    Node::Str(format!("postgres://db-{i:04}:5432/{}", rng.word(6))),
+                ),
                 ("API_TOKEN", Node::Str(rng.word(30))),
                 ("TIMEOUT_S", float(rng, 120)),
                 ("FEATURE_X", Node::Bool(rng.next_u64() & 1 == 1)),
@@ -125,7 +133,9 @@ fn service(rng: &mut Rng, i: usize) -> Node {
 fn services(leaves: usize) -> Vec<(String, Node)> {
     let mut rng = Rng::new(SEED);
     let count = leaves.div_ceil(LEAVES_PER_SERVICE);
-    (1..=count).map(|i| (format!("service-{i:04}"), service(&mut rng, i))).collect()
+    (1..=count)
+        .map(|i| (format!("service-{i:04}"), service(&mut rng, i)))
+        .collect()
 }
 
 /// Appends `n` spaces.

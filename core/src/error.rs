@@ -8,8 +8,9 @@ use thiserror::Error;
 /// key path where there is one. The file name is added by the front end.
 #[derive(Debug, Error)]
 pub enum Error {
-    /// The input could not be parsed. `line` is 1-based where the parser knows it.
-    #[error("Error unmarshalling input {format}{}: {message}", line.map(|l| format!(" (line {l})")).unwrap_or_default())]
+    /// The input could not be parsed. `line` is 1-based where the parser knows it. Displayed
+    /// as sops does when encrypting; [`Error::parse_detail`] gives the parser's own text.
+    #[error("Error unmarshalling file: {}{}", if *format == "json" { "Could not unmarshal input data: " } else { "" }, go_parse_message(format, *line, message))]
     Parse {
         /// Store name: `yaml`, `json`, `dotenv`, `ini`, `binary`.
         format: &'static str,
@@ -81,6 +82,22 @@ pub enum Error {
     Emit(String),
 }
 
+/// The parser's message in Go's words: go-yaml prefixes `yaml: line N:` to syntax errors
+/// and lists type errors under `yaml: unmarshal errors:`; the other stores name the line
+/// after the message.
+fn go_parse_message(format: &str, line: Option<usize>, message: &str) -> String {
+    match (format, line) {
+        ("yaml", Some(l))
+            if message.starts_with("cannot unmarshal") || message.starts_with("mapping key") =>
+        {
+            format!("yaml: unmarshal errors:\n  line {l}: {message}")
+        }
+        ("yaml", Some(l)) => format!("yaml: line {l}: {message}"),
+        (_, Some(l)) => format!("{message} (line {l})"),
+        (_, None) => message.to_string(),
+    }
+}
+
 fn at(path: &str) -> String {
     if path.is_empty() {
         String::new()
@@ -90,6 +107,19 @@ fn at(path: &str) -> String {
 }
 
 impl Error {
+    /// For parse errors, the parser's message with its line, as sops prints it after
+    /// `Error unmarshalling input <format>:` when reading an encrypted file.
+    pub fn parse_detail(&self) -> Option<(&'static str, String)> {
+        match self {
+            Error::Parse {
+                format,
+                line,
+                message,
+            } => Some((format, go_parse_message(format, *line, message))),
+            _ => None,
+        }
+    }
+
     /// The process exit code sops uses for this failure.
     pub fn exit_code(&self) -> i32 {
         match self {

@@ -25,7 +25,7 @@ pub fn read_input(path: Option<&Path>, name_override: Option<&Path>) -> CliResul
                     NO_FILE,
                     format!(
                         "Error: cannot operate on non-existent file \"{}\"",
-                        p.display()
+                        absolute(p).display()
                     ),
                 ));
             }
@@ -89,4 +89,11 @@ impl Destination {
             }
         }
     }
+}
+
+/// `path` made absolute against the working directory (for messages, as sops prints them).
+pub fn absolute(path: &Path) -> PathBuf {
+    std::env::current_dir()
+        .map(|d| d.join(path))
+        .unwrap_or_else(|_| path.to_path_buf())
 }

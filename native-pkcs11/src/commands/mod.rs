@@ -19,6 +19,17 @@ use std::path::{Path, PathBuf};
 
 /// Runs `action` on `file`.
 pub fn run(action: Action, file: Option<PathBuf>, opts: &Opts) -> CliResult<()> {
+    if let (Action::Rotate, Some(p)) = (action, file.as_deref()) {
+        if !p.exists() {
+            return Err(Failure::new(
+                crate::failure::IO,
+                format!(
+                    "Error reading file: open {}: no such file or directory",
+                    crate::io::absolute(p).display()
+                ),
+            ));
+        }
+    }
     let input = read_input(file.as_deref(), opts.filename_override.as_deref())?;
     match action {
         Action::Encrypt => encrypt(&input, opts),
@@ -209,8 +220,9 @@ fn encrypt(input: &Input, opts: &Opts) -> CliResult<()> {
             .unwrap_or(0),
         selector,
         store_selector: !binary,
-        mac_only_encrypted: opts.mac_only_encrypted
-            || rule.as_ref().is_some_and(|r| r.mac_only_encrypted),
+        // sops ignores mac_only_encrypted for binary files (their one value is always encrypted).
+        mac_only_encrypted: !binary
+            && (opts.mac_only_encrypted || rule.as_ref().is_some_and(|r| r.mac_only_encrypted)),
         now: crate::clock::now_rfc3339(),
     };
     verbose(opts, || {
@@ -239,13 +251,19 @@ pub(crate) fn open(
     let doc = in_fmt
         .store(None)
         .parse(&input.bytes)
-        .map_err(|e| Failure::core(&input.name, e))?;
-    let metadata = doc.metadata.ok_or_else(|| {
-        Failure::core(
+        .map_err(|e| encrypted_parse_failure(&input.name, e))?;
+    let Some(metadata) = doc.metadata else {
+        // An encrypted binary file is JSON: report why this one is not, as sops does.
+        if in_fmt == Format::Binary {
+            if let Err(e) = Format::Json.store(None).parse(&input.bytes) {
+                return Err(encrypted_parse_failure(&input.name, e));
+            }
+        }
+        return Err(Failure::core(
             &input.name,
             leafcrypt_core::Error::MetadataNotFound(String::new()),
-        )
-    })?;
+        ));
+    };
     let mut tree = doc.tree;
     let session = pollster::block_on(ops::decrypt(
         &mut tree,
@@ -263,6 +281,48 @@ pub(crate) fn open(
     Ok((tree, metadata, session))
 }
 
+/// A parse error of a file that should be encrypted, worded as sops words it.
+fn encrypted_parse_failure(name: &str, e: leafcrypt_core::Error) -> Failure {
+    match e.parse_detail() {
+        Some((format @ ("yaml" | "json"), detail)) => Failure::new(
+            GENERIC,
+            format!("Error unmarshalling input {format}: {detail}\n  in file: {name}"),
+        ),
+        Some((_, detail)) => Failure::new(GENERIC, format!("{detail}\n  in file: {name}")),
+        None => Failure::core(name, e),
+    }
+}
+
+/// `--extract`'s value, or sops's `error truncating tree` (exit 1) naming the first
+/// component that is missing.
+fn extract<'t>(
+    root: &'t leafcrypt_core::tree::Map,
+    path: &str,
+    name: &str,
+) -> CliResult<&'t leafcrypt_core::tree::Value> {
+    let steps = treepath::parse(path).map_err(|e| Failure::core(name, e))?;
+    treepath::get(root, &steps).map_err(|_| {
+        let (i, step) = (1..=steps.len())
+            .find(|n| treepath::get(root, &steps[..*n]).is_err())
+            .map(|n| (n - 1, &steps[n - 1]))
+            .unwrap_or((0, &steps[0]));
+        let what = match step {
+            treepath::Step::Key(k) => format!("component ['{k}'] not found"),
+            treepath::Step::Index(n)
+                if i > 0
+                    && treepath::get(root, &steps[..i]).is_ok_and(|v| v.as_list().is_some()) =>
+            {
+                format!("component [{n}] accesses out of bounds")
+            }
+            treepath::Step::Index(n) => format!("component [{n}] not found"),
+        };
+        Failure::new(
+            GENERIC,
+            format!("error truncating tree: {what}\n  in file: {name}"),
+        )
+    })
+}
+
 fn decrypt(input: &Input, opts: &Opts) -> CliResult<()> {
     let (in_fmt, out_fmt) = formats(input, opts)?;
     let keyring = keyring(opts)?;
@@ -275,10 +335,8 @@ fn decrypt(input: &Input, opts: &Opts) -> CliResult<()> {
     let out_store = store(out_fmt, opts, config.as_ref());
     let out = match &opts.extract {
         Some(path) => {
-            let steps = treepath::parse(path).map_err(|e| Failure::core(&input.name, e))?;
             let root = tree.branches.first().cloned().unwrap_or_default();
-            let value = treepath::get(&root, &steps).map_err(|e| Failure::core(&input.name, e))?;
-            out_store.emit_value(value)
+            out_store.emit_value(extract(&root, path, &input.name)?)
         }
         None => out_store.emit(&tree, None),
     }

@@ -172,12 +172,12 @@ fn config_is_found_from_the_working_directory_upwards() {
         format!("creation_rules:\n  - path_regex: secret\\.yaml$\n    age: {R2}\n    encrypted_regex: ^pw$\n"),
     )
     .unwrap();
-    fs::write(sub.join("secret.yaml"), "pw: x\nuser: y\n").unwrap();
+    fs::write(sub.join("secret.yaml"), "pw: x\nuser: bob\n").unwrap();
     let o = run(&sub, None, &["encrypt", "secret.yaml"], None);
     assert!(o.status.success(), "{}", stderr(&o));
     let enc = String::from_utf8(o.stdout).unwrap();
     assert!(
-        enc.contains(R2) && enc.contains("user: y") && enc.contains("encrypted_regex: ^pw$"),
+        enc.contains(R2) && enc.contains("user: bob") && enc.contains("encrypted_regex: ^pw$"),
         "{enc}"
     );
 

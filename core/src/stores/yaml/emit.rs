@@ -171,13 +171,65 @@ impl Emitter {
 
     fn list_items(&mut self, items: &[Value], indent: usize) {
         for item in items {
-            if let Value::Comment(text) = item {
-                self.comment(text, indent);
-                continue;
+            match item {
+                Value::Comment(text) => self.comment(text, indent),
+                Value::Map(m) => {
+                    // go-yaml writes a head comment of an item's first key above the `- `.
+                    let lead = leading_comments(&m.entries, |e| matches!(e, Entry::Comment(_)));
+                    for entry in &m.entries[..lead] {
+                        if let Entry::Comment(text) = entry {
+                            self.comment(text, indent);
+                        }
+                    }
+                    self.dash(indent);
+                    self.map_value(&m.entries[lead..], indent, true);
+                }
+                Value::List(l) => {
+                    // Likewise a head comment of a nested list's first item.
+                    let lead = leading_comments(l, |v| matches!(v, Value::Comment(_)));
+                    for comment in &l[..lead] {
+                        if let Value::Comment(text) = comment {
+                            self.comment(text, indent);
+                        }
+                    }
+                    self.dash(indent);
+                    self.list_value(&l[lead..], indent, true);
+                }
+                scalar => {
+                    self.dash(indent);
+                    self.value_after_indicator(scalar, indent, true);
+                }
             }
-            self.write_indent(indent);
-            self.indicator("-", true, false, true);
-            self.value_after_indicator(item, indent, true);
+        }
+    }
+
+    fn dash(&mut self, indent: usize) {
+        self.write_indent(indent);
+        self.indicator("-", true, false, true);
+    }
+
+    /// Writes a map's `entries` after an indicator written at column `indent`.
+    fn map_value(&mut self, entries: &[Entry], indent: usize, in_seq_item: bool) {
+        if entries.is_empty() {
+            self.indicator("{}", true, false, false);
+        } else {
+            let child = self.increase(indent, in_seq_item);
+            for entry in entries {
+                match entry {
+                    Entry::Comment(text) => self.comment(text, child),
+                    Entry::Pair(key, value) => self.pair(key, value, child),
+                }
+            }
+        }
+    }
+
+    /// Writes list `items` after an indicator written at column `indent`.
+    fn list_value(&mut self, items: &[Value], indent: usize, in_seq_item: bool) {
+        if items.is_empty() {
+            self.indicator("[]", true, false, false);
+        } else {
+            let child = self.increase(indent, in_seq_item);
+            self.list_items(items, child);
         }
     }
 
@@ -185,10 +237,8 @@ impl Emitter {
     fn value_after_indicator(&mut self, value: &Value, indent: usize, in_seq_item: bool) {
         let child = self.increase(indent, in_seq_item);
         match value {
-            Value::Map(m) if m.entries.is_empty() => self.indicator("{}", true, false, false),
-            Value::Map(m) => self.map_entries(m, child),
-            Value::List(l) if l.is_empty() => self.indicator("[]", true, false, false),
-            Value::List(l) => self.list_items(l, child),
+            Value::Map(m) => self.map_value(&m.entries, indent, in_seq_item),
+            Value::List(l) => self.list_value(l, indent, in_seq_item),
             Value::Str(s) => self.string(s, child, false),
             Value::Bytes(b) => {
                 self.indicator("!!binary", true, false, false);
@@ -300,6 +350,17 @@ impl Emitter {
         }
         self.whitespace = false;
         self.indention = false;
+    }
+}
+
+/// How many of `items` are leading comments, hoisted above the `- ` of a sequence item.
+/// None when every item is a comment: then there is no first node to carry them.
+fn leading_comments<T>(items: &[T], is_comment: impl Fn(&T) -> bool) -> usize {
+    let lead = items.iter().take_while(|i| is_comment(i)).count();
+    if lead == items.len() {
+        0
+    } else {
+        lead
     }
 }
 

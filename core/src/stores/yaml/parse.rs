@@ -192,6 +192,17 @@ impl<'a> Parser<'a> {
     /// Skips whitespace, line breaks and comments up to the next token, placing the
     /// comments as go-yaml would. `prev_is_value` marks a gap right after `key:`.
     fn gap(&mut self, prev_is_value: bool) {
+        self.gap_from(prev_is_value, false);
+    }
+
+    /// [`Self::gap`] after a `-` indicator or node properties: a comment on their line is
+    /// a head comment of the next token (go-yaml attaches it to the node's first part,
+    /// e.g. the first key of a map), not a line comment of the enclosing entry.
+    fn gap_before_node(&mut self) {
+        self.gap_from(false, true);
+    }
+
+    fn gap_from(&mut self, prev_is_value: bool, head_line: bool) {
         let prev_line = self.tok_line;
         let mut comments: Vec<GapComment> = Vec::new();
         let mut line_comment: Option<String> = None;
@@ -241,7 +252,11 @@ impl<'a> Parser<'a> {
             eof,
         };
         if let Some(text) = line_comment {
-            self.place_line_comment(prev_line, text);
+            if head_line {
+                self.heads.push(text);
+            } else {
+                self.place_line_comment(prev_line, text);
+            }
         }
         if comments.is_empty() {
             return;
@@ -294,10 +309,11 @@ impl<'a> Parser<'a> {
             .unwrap_or(0)
     }
 
-    /// A comment on the line of the previous token goes before the outermost entry that
-    /// started on that line.
+    /// A comment on the line of the previous token goes before the innermost entry that
+    /// started on that line: in `- c: y # c` that is the key `c` of the item map, in
+    /// `- - a # c` the item `a` of the inner list.
     fn place_line_comment(&mut self, line: usize, text: String) {
-        match self.frames.iter_mut().find(|f| f.entry_line == line) {
+        match self.frames.iter_mut().rev().find(|f| f.entry_line == line) {
             Some(frame) => frame.entries.push(Entry::Comment(text)),
             None => self.heads.push(text),
         }
@@ -330,7 +346,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Puts head comments gathered so far before the entry in progress of the innermost
-    /// frame (a scalar value's head comment, or a sequence item map's first key).
+    /// frame (a scalar value's head comment).
     fn heads_before_current(&mut self) {
         let heads = std::mem::take(&mut self.heads);
         match self.frames.last_mut() {
@@ -450,11 +466,11 @@ impl<'a> Parser<'a> {
                 _ => return Err(self.root_error(line, "!!map", "values")),
             }
         } else if c == Some(b'?') && self.blank_or_end_at(1) {
-            self.block_map(col, None, false)?
+            self.block_map(col, None)?
         } else {
             let tok = self.scalar_token(None, false)?;
             if self.key_indicator_follows() {
-                self.block_map(col, Some((tok, props)), false)?
+                self.block_map(col, Some((tok, props)))?
             } else {
                 let value = self.typed_scalar(&tok, &props)?;
                 self.gap(false);
@@ -521,15 +537,9 @@ impl<'a> Parser<'a> {
 
     /// A block mapping whose keys sit at column `indent`. `first` is an already scanned
     /// first key (the parser is then right after its `:`).
-    fn block_map(
-        &mut self,
-        indent: usize,
-        first: Option<(ScalarTok, Props)>,
-        seq_item: bool,
-    ) -> PResult<Map> {
-        if seq_item {
-            self.heads_before_current();
-        }
+    fn block_map(&mut self, indent: usize, first: Option<(ScalarTok, Props)>) -> PResult<Map> {
+        // Head comments gathered so far (also those after the `-` of a sequence item)
+        // belong to the first key, i.e. to this map: its `start_entry` takes them.
         self.frames.push(Frame {
             indent,
             entries: Vec::new(),
@@ -559,7 +569,11 @@ impl<'a> Parser<'a> {
                     format!("mapping key \"{key}\" already defined at line {prev}"),
                 ));
             }
-            // We are right after the ':'.
+            // We are on the ':' (on a later line than the key after `? key`): a comment
+            // on this line goes before the key too.
+            if let Some(frame) = self.frames.last_mut() {
+                frame.entry_line = self.line;
+            }
             self.tok_line = self.line;
             self.pos += 1;
             self.gap(true);
@@ -675,7 +689,7 @@ impl<'a> Parser<'a> {
             self.start_entry(line);
             self.pos += 1; // '-'
             self.tok_line = line;
-            self.gap(false);
+            self.gap_before_node();
             let value = self.node_after_indicator(indent, true)?;
             self.finish_entry(Entry::Pair(String::new(), value));
             if self.next.eof || self.at_doc_marker() || self.next.col < indent {
@@ -757,7 +771,7 @@ impl<'a> Parser<'a> {
             self.skip_inline_ws();
             if self.at_line_break() || self.peek() == Some(b'#') {
                 self.tok_line = line;
-                self.gap(false);
+                self.gap_before_node();
             }
         }
     }
@@ -826,7 +840,7 @@ impl<'a> Parser<'a> {
                 if same_line && !seq_item {
                     return Err(perr(line, "mapping values are not allowed in this context"));
                 }
-                Ok(Value::Map(self.block_map(col, None, seq_item)?))
+                Ok(Value::Map(self.block_map(col, None)?))
             }
             Some(b'|' | b'>') => {
                 self.heads_before_current();
@@ -855,11 +869,7 @@ impl<'a> Parser<'a> {
                         return Err(perr(line, "mapping values are not allowed in this context"));
                     }
                     let col = key_col.unwrap_or(col);
-                    return Ok(Value::Map(self.block_map(
-                        col,
-                        Some((tok, key_props)),
-                        seq_item,
-                    )?));
+                    return Ok(Value::Map(self.block_map(col, Some((tok, key_props)))?));
                 }
                 self.heads_before_current();
                 let value = self.typed_scalar(&tok, props)?;

@@ -38,6 +38,9 @@ pub enum Command {
     Decrypt(FileArg),
     /// Generate a new data key and re-encrypt every value with it.
     Rotate(FileArg),
+    /// Edit a file in $SOPS_EDITOR/$EDITOR; re-encrypted with the same data key on save
+    /// (also the default when only a file is given).
+    Edit(FileArg),
     /// Set one value (JSON) at a tree path, keeping the data key: `set FILE '["a"][0]' '"v"'`.
     Set(SetArgs),
     /// Remove the value at a tree path, keeping the data key: `unset FILE '["a"]'`.
@@ -229,6 +232,8 @@ pub enum Action {
     Decrypt,
     /// Rotate the data key.
     Rotate,
+    /// Edit in the user's editor.
+    Edit,
 }
 
 impl Cli {
@@ -238,10 +243,12 @@ impl Cli {
             Some(Command::Encrypt(f)) => Some((Action::Encrypt, f.file.clone())),
             Some(Command::Decrypt(f)) => Some((Action::Decrypt, f.file.clone())),
             Some(Command::Rotate(f)) => Some((Action::Rotate, f.file.clone())),
+            Some(Command::Edit(f)) => Some((Action::Edit, f.file.clone())),
             Some(_) => None,
             None if self.encrypt => Some((Action::Encrypt, self.file.clone())),
             None if self.decrypt => Some((Action::Decrypt, self.file.clone())),
             None if self.rotate => Some((Action::Rotate, self.file.clone())),
+            None if self.file.is_some() => Some((Action::Edit, self.file.clone())),
             None => None,
         }
     }

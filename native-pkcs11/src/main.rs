@@ -10,6 +10,7 @@ mod failure;
 mod identities;
 mod io;
 mod keygen;
+mod private_dir;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -5,15 +5,16 @@ use super::{formats, keyring, open, store};
 use crate::cli::Opts;
 use crate::failure::{CliResult, Failure, GENERIC, IO};
 use crate::io::read_input;
+use crate::private_dir::PrivateDir;
 use leafcrypt_core::stores::Format;
 use leafcrypt_core::tree::Value;
 use std::ffi::CString;
 use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, ExitStatus};
 use zeroize::Zeroizing;
 
@@ -107,7 +108,7 @@ pub fn exec_file(
         ));
     }
     let dir = PrivateDir::create()?;
-    let path = dir.0.join(&file_opts.filename);
+    let path = dir.path().join(&file_opts.filename);
     let mut cmd = Command::new("/bin/sh");
     cmd.arg("-c")
         .arg(command.replace("{}", &path.to_string_lossy()));
@@ -191,41 +192,4 @@ fn code_of(status: ExitStatus) -> i32 {
     status
         .code()
         .unwrap_or_else(|| 128 + status.signal().unwrap_or(1))
-}
-
-/// A 0700 directory under the temp dir, removed with its contents on drop.
-struct PrivateDir(PathBuf);
-
-impl PrivateDir {
-    fn create() -> CliResult<Self> {
-        let base = std::env::temp_dir();
-        for attempt in 0..16u64 {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(0);
-            let p = base.join(format!(
-                ".leafcrypt-{}-{:x}",
-                std::process::id(),
-                nanos ^ attempt
-            ));
-            match fs::DirBuilder::new().mode(0o700).create(&p) {
-                Ok(()) => return Ok(Self(p)),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => {
-                    return Err(Failure::new(
-                        IO,
-                        format!("cannot create a private temp dir: {e}"),
-                    ))
-                }
-            }
-        }
-        Err(Failure::new(IO, "cannot create a private temp dir"))
-    }
-}
-
-impl Drop for PrivateDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
 }

@@ -1,5 +1,6 @@
 //! The actions: encrypt, decrypt, rotate. Each one reads, runs the core, and writes.
 
+pub mod edit;
 pub mod exec;
 pub mod tree_edit;
 pub mod updatekeys;
@@ -30,11 +31,16 @@ pub fn run(action: Action, file: Option<PathBuf>, opts: &Opts) -> CliResult<()> 
             ));
         }
     }
+    if action == Action::Edit {
+        let file = file.ok_or_else(|| Failure::new(BAD_ARGS, "edit needs a file"))?;
+        return edit::run(&file, opts);
+    }
     let input = read_input(file.as_deref(), opts.filename_override.as_deref())?;
     match action {
         Action::Encrypt => encrypt(&input, opts),
         Action::Decrypt => decrypt(&input, opts),
         Action::Rotate => rotate(&input, opts),
+        Action::Edit => unreachable!("handled above"),
     }
 }
 
@@ -167,19 +173,7 @@ pub(crate) fn keyring(opts: &Opts) -> CliResult<Keyring> {
 fn encrypt(input: &Input, opts: &Opts) -> CliResult<()> {
     let (in_fmt, out_fmt) = formats(input, opts)?;
     let config = discovery::load(opts.config.as_deref())?;
-    let rule = match &config {
-        Some(c) => {
-            let rel = c.relative_path(Path::new(&input.name));
-            verbose(opts, || {
-                format!("config {} (rule path '{rel}')", c.path.display())
-            });
-            c.config
-                .matching_rule(&rel)
-                .map_err(|e| Failure::core(&input.name, e))?
-                .cloned()
-        }
-        None => None,
-    };
+    let options = encrypt_options(&input.name, in_fmt, opts, config.as_ref())?;
     let doc = store(in_fmt, opts, config.as_ref())
         .parse(&input.bytes)
         .map_err(|e| Failure::core(&input.name, e))?;
@@ -190,7 +184,36 @@ fn encrypt(input: &Input, opts: &Opts) -> CliResult<()> {
         ));
     }
     let mut tree = doc.tree;
+    let keyring = keyring(opts)?;
+    let metadata = pollster::block_on(ops::encrypt(&mut tree, &options, &keyring))
+        .map_err(|e| Failure::core(&input.name, e))?;
+    let out = store(out_fmt, opts, config.as_ref())
+        .emit(&tree, Some(&metadata))
+        .map_err(|e| Failure::core(&input.name, e))?;
+    destination(input, opts, false)?.write(&out)
+}
 
+/// What a new file is encrypted with: keys from the command line, else the matching
+/// `.sops.yaml` rule; selectors and threshold from the flags, else the rule.
+pub(crate) fn encrypt_options(
+    name: &str,
+    in_fmt: Format,
+    opts: &Opts,
+    config: Option<&discovery::Loaded>,
+) -> CliResult<EncryptOptions> {
+    let rule = match config {
+        Some(c) => {
+            let rel = c.relative_path(Path::new(name));
+            verbose(opts, || {
+                format!("config {} (rule path '{rel}')", c.path.display())
+            });
+            c.config
+                .matching_rule(&rel)
+                .map_err(|e| Failure::core(name, e))?
+                .cloned()
+        }
+        None => None,
+    };
     let key_groups: Vec<KeyGroup> = match opts.age.as_deref().map(age_entries) {
         Some(keys) if !keys.is_empty() => vec![KeyGroup { keys }],
         _ => rule
@@ -228,13 +251,7 @@ fn encrypt(input: &Input, opts: &Opts) -> CliResult<()> {
     verbose(opts, || {
         format!("encrypting for {} key group(s)", options.key_groups.len())
     });
-    let keyring = keyring(opts)?;
-    let metadata = pollster::block_on(ops::encrypt(&mut tree, &options, &keyring))
-        .map_err(|e| Failure::core(&input.name, e))?;
-    let out = store(out_fmt, opts, config.as_ref())
-        .emit(&tree, Some(&metadata))
-        .map_err(|e| Failure::core(&input.name, e))?;
-    destination(input, opts, false)?.write(&out)
+    Ok(options)
 }
 
 /// Parses an encrypted input and decrypts it (MAC checked unless `--ignore-mac`).

@@ -34,8 +34,9 @@ pub struct Cli {
 pub enum Command {
     /// Encrypt a file and print the result (stdin when no file is given).
     Encrypt(FileArg),
-    /// Decrypt a file and print the result (stdin when no file is given).
-    Decrypt(FileArg),
+    /// Decrypt a file and print the result (stdin when no file is given); with
+    /// --output-dir, several files at once.
+    Decrypt(DecryptArgs),
     /// Generate a new data key and re-encrypt every value with it.
     Rotate(FileArg),
     /// Edit a file in $SOPS_EDITOR/$EDITOR; re-encrypted with the same data key on save
@@ -53,8 +54,47 @@ pub enum Command {
     ExecFile(ExecFileArgs),
     /// Print whether a file is encrypted, as JSON: `{"encrypted":true}`.
     Filestatus(FileArg),
+    /// Add or delete key groups (the data key is re-split, values untouched).
+    #[command(subcommand)]
+    Groups(GroupsCommand),
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
+    Completion {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Generate an age X25519 identity (like `age-keygen`); the recipient goes to stderr.
     AgeKeygen(KeygenArgs),
+}
+
+/// Arguments of `decrypt`.
+#[derive(Debug, Args)]
+pub struct DecryptArgs {
+    /// The files (stdin when none). Several files need --output-dir.
+    pub files: Vec<PathBuf>,
+    /// Beyond sops: decrypt every FILE into this directory (same file names, mode 0600),
+    /// reporting all failures at the end.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+}
+
+/// `groups` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum GroupsCommand {
+    /// Add a key group holding the given keys.
+    Add {
+        /// The encrypted file.
+        #[arg(short = 'f', long)]
+        file: PathBuf,
+    },
+    /// Delete the key group at INDEX (0-based).
+    #[command(alias = "remove")]
+    Delete {
+        /// The encrypted file.
+        #[arg(short = 'f', long)]
+        file: PathBuf,
+        /// Index of the group to delete.
+        index: usize,
+    },
 }
 
 /// Arguments of `set`.
@@ -130,13 +170,9 @@ pub struct ExecFileArgs {
     pub filename: String,
 }
 
-/// Arguments of `age-keygen`.
+/// Arguments of `age-keygen` (the identity goes to `--output FILE`, else stdout).
 #[derive(Debug, Args)]
-pub struct KeygenArgs {
-    /// Write the identity to this file (created with mode 0600; refuses to overwrite).
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    pub out: Option<PathBuf>,
-}
+pub struct KeygenArgs {}
 
 /// The file argument of a subcommand.
 #[derive(Debug, Args)]
@@ -152,7 +188,13 @@ pub struct Opts {
     #[arg(short = 'i', long, global = true)]
     pub in_place: bool,
     /// Write the output to this file (atomically) instead of stdout.
-    #[arg(long, global = true, value_name = "FILE", conflicts_with = "in_place")]
+    #[arg(
+        short = 'o',
+        long,
+        global = true,
+        value_name = "FILE",
+        conflicts_with = "in_place"
+    )]
     pub output: Option<PathBuf>,
     /// Input format: yaml, json, dotenv, ini or binary (default: from the file extension).
     #[arg(long, global = true, value_name = "TYPE")]
@@ -173,7 +215,7 @@ pub struct Opts {
     /// corrupted encrypted comments).
     #[arg(long, global = true, conflicts_with = "ignore_mac")]
     pub strict: bool,
-    /// Comma-separated age recipients to encrypt to.
+    /// Age recipients to encrypt to (comma-separated; may be repeated).
     #[arg(
         short = 'a',
         long,
@@ -181,7 +223,7 @@ pub struct Opts {
         env = "SOPS_AGE_RECIPIENTS",
         value_name = "RECIPIENTS"
     )]
-    pub age: Option<String>,
+    pub age: Vec<String>,
     /// Rotate: add these comma-separated age recipients (to the first key group).
     #[arg(long, global = true, value_name = "RECIPIENTS")]
     pub add_age: Option<String>,
@@ -241,7 +283,9 @@ impl Cli {
     pub fn action(&self) -> Option<(Action, Option<PathBuf>)> {
         match &self.command {
             Some(Command::Encrypt(f)) => Some((Action::Encrypt, f.file.clone())),
-            Some(Command::Decrypt(f)) => Some((Action::Decrypt, f.file.clone())),
+            Some(Command::Decrypt(d)) if d.output_dir.is_none() && d.files.len() <= 1 => {
+                Some((Action::Decrypt, d.files.first().cloned()))
+            }
             Some(Command::Rotate(f)) => Some((Action::Rotate, f.file.clone())),
             Some(Command::Edit(f)) => Some((Action::Edit, f.file.clone())),
             Some(_) => None,
@@ -251,5 +295,50 @@ impl Cli {
             None if self.file.is_some() => Some((Action::Edit, self.file.clone())),
             None => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn legacy_flags_subcommands_and_default_edit() {
+        let cli = Cli::try_parse_from(["leafcrypt", "-d", "--ignore-mac", "f.yaml"]).unwrap();
+        assert_eq!(
+            cli.action(),
+            Some((Action::Decrypt, Some(PathBuf::from("f.yaml"))))
+        );
+        assert!(cli.opts.ignore_mac);
+        let cli = Cli::try_parse_from([
+            "leafcrypt",
+            "--config",
+            "c.yaml",
+            "encrypt",
+            "--age",
+            "a,b",
+            "--age",
+            "c",
+            "f.json",
+        ])
+        .unwrap();
+        assert_eq!(
+            cli.action(),
+            Some((Action::Encrypt, Some(PathBuf::from("f.json"))))
+        );
+        assert_eq!(cli.opts.age, ["a,b", "c"]);
+        assert_eq!(cli.opts.config, Some(PathBuf::from("c.yaml")));
+        let cli = Cli::try_parse_from(["leafcrypt", "f.yaml"]).unwrap();
+        assert_eq!(
+            cli.action(),
+            Some((Action::Edit, Some(PathBuf::from("f.yaml"))))
+        );
+        assert!(Cli::try_parse_from(["leafcrypt", "-e", "-d", "f"]).is_err());
     }
 }

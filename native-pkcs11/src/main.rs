@@ -19,8 +19,11 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     use commands::tree_edit::{self, ValueSource};
     match &cli.command {
-        Some(cli::Command::AgeKeygen(args)) => {
-            return exit(keygen::run(args.out.as_deref(), &clock::now_rfc3339()))
+        Some(cli::Command::AgeKeygen(_)) => {
+            return exit(keygen::run(
+                cli.opts.output.as_deref(),
+                &clock::now_rfc3339(),
+            ))
         }
         Some(cli::Command::Set(a)) => {
             let source = match (&a.value, a.value_file, a.value_stdin) {
@@ -58,6 +61,36 @@ fn main() -> ExitCode {
             return exit_code(commands::exec::exec_file(
                 &a.file, &a.command, &o, &cli.opts,
             ));
+        }
+        Some(cli::Command::Decrypt(d)) if d.output_dir.is_some() || d.files.len() > 1 => {
+            let Some(dir) = &d.output_dir else {
+                eprintln!("leafcrypt decrypt: several files need --output-dir DIR");
+                return ExitCode::from(failure::BAD_ARGS as u8);
+            };
+            return exit(commands::batch::decrypt_to_dir(&d.files, dir, &cli.opts));
+        }
+        Some(cli::Command::Groups(g)) => {
+            use commands::groups::{run, Change};
+            return exit(match g {
+                cli::GroupsCommand::Add { file } => run(
+                    file,
+                    Change::Add(commands::age_entries(&cli.opts.age.join(","))),
+                    &cli.opts,
+                ),
+                cli::GroupsCommand::Delete { file, index } => {
+                    run(file, Change::Delete(*index), &cli.opts)
+                }
+            });
+        }
+        Some(cli::Command::Completion { shell }) => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                *shell,
+                &mut cli::Cli::command(),
+                "leafcrypt",
+                &mut std::io::stdout(),
+            );
+            return ExitCode::SUCCESS;
         }
         Some(cli::Command::Unset(a)) => {
             return exit(tree_edit::unset(&a.file, &a.path, a.idempotent, &cli.opts))

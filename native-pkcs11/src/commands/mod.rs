@@ -1,7 +1,9 @@
 //! The actions: encrypt, decrypt, rotate. Each one reads, runs the core, and writes.
 
+pub mod batch;
 pub mod edit;
 pub mod exec;
+pub mod groups;
 pub mod tree_edit;
 pub mod updatekeys;
 
@@ -115,7 +117,7 @@ fn split_list(s: &str) -> Vec<String> {
         .collect()
 }
 
-fn age_entries(list: &str) -> Vec<KeyEntry> {
+pub(crate) fn age_entries(list: &str) -> Vec<KeyEntry> {
     split_list(list)
         .into_iter()
         .map(|r| KeyEntry::new("age").with("recipient", r))
@@ -214,12 +216,13 @@ pub(crate) fn encrypt_options(
         }
         None => None,
     };
-    let key_groups: Vec<KeyGroup> = match opts.age.as_deref().map(age_entries) {
-        Some(keys) if !keys.is_empty() => vec![KeyGroup { keys }],
-        _ => rule
-            .as_ref()
+    let cli_keys = age_entries(&opts.age.join(","));
+    let key_groups: Vec<KeyGroup> = if cli_keys.is_empty() {
+        rule.as_ref()
             .map(|r| r.key_groups.clone())
-            .unwrap_or_default(),
+            .unwrap_or_default()
+    } else {
+        vec![KeyGroup { keys: cli_keys }]
     };
     if key_groups.iter().all(|g| g.keys.is_empty()) {
         return Err(Failure::new(

@@ -1,0 +1,79 @@
+//! Beyond sops: `decrypt --output-dir DIR FILE…` decrypts many files in one call and
+//! reports every failure at the end instead of stopping at the first.
+
+use super::{formats, keyring, open, store};
+use crate::cli::Opts;
+use crate::failure::{CliResult, Failure, BAD_ARGS};
+use crate::io::{read_input, Destination};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// Decrypts each of `files` to `dir/<file name>` (created 0600). Succeeds only when every
+/// file did; the failure's code is the first failing file's.
+pub fn decrypt_to_dir(files: &[PathBuf], dir: &Path, opts: &Opts) -> CliResult<()> {
+    if files.is_empty() {
+        return Err(Failure::new(
+            BAD_ARGS,
+            "decrypt --output-dir needs at least one FILE",
+        ));
+    }
+    if !dir.is_dir() {
+        return Err(Failure::new(
+            BAD_ARGS,
+            format!("--output-dir {}: not a directory", dir.display()),
+        ));
+    }
+    if opts.in_place || opts.output.is_some() || opts.extract.is_some() {
+        return Err(Failure::new(
+            BAD_ARGS,
+            "--output-dir cannot be combined with -i, --output or --extract",
+        ));
+    }
+    let keyring = keyring(opts)?;
+    let mut seen = HashSet::new();
+    let mut failures: Vec<(String, Failure)> = Vec::new();
+    for file in files {
+        let name = file.file_name().map(|n| n.to_owned()).unwrap_or_default();
+        let result = if !seen.insert(name.clone()) {
+            Err(Failure::new(
+                BAD_ARGS,
+                format!("another input already writes {}", dir.join(&name).display()),
+            ))
+        } else {
+            (|| {
+                let input = read_input(Some(file), None)?;
+                let (in_fmt, out_fmt) = formats(&input, opts)?;
+                let (tree, _, _) = open(&input, opts, in_fmt, &keyring)?;
+                let out = store(out_fmt, opts, None)
+                    .emit(&tree, None)
+                    .map_err(|e| Failure::core(&input.name, e))?;
+                Destination::File {
+                    path: dir.join(&name),
+                    private: true,
+                }
+                .write(&out)
+            })()
+        };
+        match result {
+            Ok(()) => eprintln!(
+                "decrypted {} -> {}",
+                file.display(),
+                dir.join(&name).display()
+            ),
+            Err(f) => failures.push((file.display().to_string(), f)),
+        }
+    }
+    if failures.is_empty() {
+        return Ok(());
+    }
+    let mut report = format!(
+        "{} of {} files failed to decrypt:",
+        failures.len(),
+        files.len()
+    );
+    for (file, f) in &failures {
+        let first = f.message.lines().next().unwrap_or_default();
+        report.push_str(&format!("\n  {file}: {first} (exit {})", f.code));
+    }
+    Err(Failure::new(failures[0].1.code, report))
+}

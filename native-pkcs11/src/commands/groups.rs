@@ -22,15 +22,7 @@ pub fn run(file: &Path, change: Change, opts: &Opts) -> CliResult<()> {
     let input = read_input(Some(file), opts.filename_override.as_deref())?;
     let (fmt, _) = formats(&input, opts)?;
     let store = fmt.store(None);
-    let doc = store
-        .parse(&input.bytes)
-        .map_err(|e| Failure::core(&input.name, e))?;
-    let mut metadata = doc.metadata.ok_or_else(|| {
-        Failure::core(
-            &input.name,
-            leafcrypt_core::Error::MetadataNotFound(String::new()),
-        )
-    })?;
+    let (tree, mut metadata) = super::load_encrypted(&input, fmt)?;
     let mut groups: Vec<KeyGroup> = metadata
         .key_groups
         .iter()
@@ -77,7 +69,7 @@ pub fn run(file: &Path, change: Change, opts: &Opts) -> CliResult<()> {
     ))
     .map_err(|e| Failure::core(&input.name, e))?;
     let out = store
-        .emit(&doc.tree, Some(&metadata))
+        .emit(&tree, Some(&metadata))
         .map_err(|e| Failure::core(&input.name, e))?;
     if opts.in_place {
         Destination::File {

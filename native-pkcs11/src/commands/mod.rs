@@ -257,16 +257,14 @@ pub(crate) fn encrypt_options(
     Ok(options)
 }
 
-/// Parses an encrypted input and decrypts it (MAC checked unless `--ignore-mac`).
-pub(crate) fn open(
+/// Parses an encrypted input without decrypting it: its tree (values still `ENC[…]`) and
+/// its metadata. Errors are worded as sops words them for encrypted files.
+pub(crate) fn load_encrypted(
     input: &Input,
-    opts: &Opts,
     in_fmt: Format,
-    keyring: &Keyring,
 ) -> CliResult<(
     leafcrypt_core::tree::Tree,
     leafcrypt_core::metadata::Metadata,
-    Session,
 )> {
     let doc = in_fmt
         .store(None)
@@ -284,7 +282,21 @@ pub(crate) fn open(
             leafcrypt_core::Error::MetadataNotFound(String::new()),
         ));
     };
-    let mut tree = doc.tree;
+    Ok((doc.tree, metadata))
+}
+
+/// Parses an encrypted input and decrypts it (MAC checked unless `--ignore-mac`).
+pub(crate) fn open(
+    input: &Input,
+    opts: &Opts,
+    in_fmt: Format,
+    keyring: &Keyring,
+) -> CliResult<(
+    leafcrypt_core::tree::Tree,
+    leafcrypt_core::metadata::Metadata,
+    Session,
+)> {
+    let (mut tree, metadata) = load_encrypted(input, in_fmt)?;
     let session = pollster::block_on(ops::decrypt(
         &mut tree,
         &metadata,

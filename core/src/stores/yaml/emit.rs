@@ -212,6 +212,18 @@ impl Emitter {
     fn map_value(&mut self, entries: &[Entry], indent: usize, in_seq_item: bool) {
         if entries.is_empty() {
             self.indicator("{}", true, false, false);
+        } else if entries.iter().all(|e| matches!(e, Entry::Comment(_))) {
+            // Only comments (`c: {} # x`): go-yaml opens a flow map for them and closes
+            // it at column 0.
+            self.indicator("{", true, false, false);
+            let child = self.increase(indent, in_seq_item);
+            for entry in entries {
+                if let Entry::Comment(text) = entry {
+                    self.comment(text, child);
+                }
+            }
+            self.newline();
+            self.indicator("}", false, false, false);
         } else {
             let child = self.increase(indent, in_seq_item);
             for entry in entries {
@@ -227,6 +239,14 @@ impl Emitter {
     fn list_value(&mut self, items: &[Value], indent: usize, in_seq_item: bool) {
         if items.is_empty() {
             self.indicator("[]", true, false, false);
+        } else if items.iter().all(|v| matches!(v, Value::Comment(_))) {
+            // Only comments (`c: [] # x`): go-yaml writes `[]` and the comments after it.
+            self.indicator("[]", true, false, false);
+            for item in items {
+                if let Value::Comment(text) = item {
+                    self.comment(text, indent);
+                }
+            }
         } else {
             let child = self.increase(indent, in_seq_item);
             self.list_items(items, child);

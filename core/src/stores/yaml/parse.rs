@@ -54,6 +54,17 @@ struct Next {
     eof: bool,
 }
 
+/// Where a comment on the line of the previous token goes (see [`Parser::gap_from`]).
+#[derive(Clone, Copy)]
+enum SameLine {
+    /// Before the innermost entry begun on that line.
+    Entry,
+    /// Before the next token, as a head comment.
+    Head,
+    /// Back to the caller, into the flow collection just read.
+    Flow,
+}
+
 /// A scalar token and how it was written.
 struct ScalarTok {
     text: String,
@@ -83,6 +94,21 @@ struct Parser<'a> {
     walk_error: Option<Error>,
     next: Next,
     doc_index: usize,
+}
+
+/// `value` (a flow collection) with the comment `text` as its first element.
+fn with_first_comment(value: Value, text: String) -> Value {
+    match value {
+        Value::List(mut items) => {
+            items.insert(0, Value::Comment(text));
+            Value::List(items)
+        }
+        Value::Map(mut map) => {
+            map.entries.insert(0, Entry::Comment(text));
+            Value::Map(map)
+        }
+        other => other,
+    }
 }
 
 fn perr(line: usize, message: impl Into<String>) -> Error {
@@ -192,17 +218,24 @@ impl<'a> Parser<'a> {
     /// Skips whitespace, line breaks and comments up to the next token, placing the
     /// comments as go-yaml would. `prev_is_value` marks a gap right after `key:`.
     fn gap(&mut self, prev_is_value: bool) {
-        self.gap_from(prev_is_value, false);
+        self.gap_from(prev_is_value, SameLine::Entry);
     }
 
     /// [`Self::gap`] after a `-` indicator or node properties: a comment on their line is
     /// a head comment of the next token (go-yaml attaches it to the node's first part,
     /// e.g. the first key of a map), not a line comment of the enclosing entry.
     fn gap_before_node(&mut self) {
-        self.gap_from(false, true);
+        self.gap_from(false, SameLine::Head);
     }
 
-    fn gap_from(&mut self, prev_is_value: bool, head_line: bool) {
+    /// [`Self::gap`] after a flow collection that is a mapping value or a document root:
+    /// a comment on its closing line is returned, to become the collection's first
+    /// element (go-yaml attaches it to the collection node itself).
+    fn gap_after_flow(&mut self) -> Option<String> {
+        self.gap_from(false, SameLine::Flow)
+    }
+
+    fn gap_from(&mut self, prev_is_value: bool, same_line: SameLine) -> Option<String> {
         let prev_line = self.tok_line;
         let mut comments: Vec<GapComment> = Vec::new();
         let mut line_comment: Option<String> = None;
@@ -251,15 +284,16 @@ impl<'a> Parser<'a> {
             col: self.col(),
             eof,
         };
+        let mut flow_comment = None;
         if let Some(text) = line_comment {
-            if head_line {
-                self.heads.push(text);
-            } else {
-                self.place_line_comment(prev_line, text);
+            match same_line {
+                SameLine::Entry => self.place_line_comment(prev_line, text),
+                SameLine::Head => self.heads.push(text),
+                SameLine::Flow => flow_comment = Some(text),
             }
         }
         if comments.is_empty() {
-            return;
+            return flow_comment;
         }
         let next_indent = self.frames.last().map_or(0, |f| f.indent);
         let segments = classify(
@@ -288,6 +322,7 @@ impl<'a> Parser<'a> {
                 Segment::Head(texts) => self.heads.extend(texts),
             }
         }
+        flow_comment
     }
 
     /// The deepest open block whose indent is at most `col` (0 when none).
@@ -459,8 +494,10 @@ impl<'a> Parser<'a> {
             return Err(self.root_error(line, "!!map", "values"));
         }
         let map = if c == Some(b'{') {
-            let value = self.flow_node()?;
-            self.gap(false);
+            let mut value = self.flow_node()?;
+            if let Some(text) = self.gap_after_flow() {
+                value = with_first_comment(value, text);
+            }
             match value {
                 Value::Map(m) => m,
                 _ => return Err(self.root_error(line, "!!map", "values")),
@@ -859,8 +896,14 @@ impl<'a> Parser<'a> {
                         "flow collections as mapping keys are not supported",
                     ));
                 }
-                self.gap(false);
-                Ok(v)
+                if seq_item {
+                    self.gap(false);
+                    return Ok(v);
+                }
+                Ok(match self.gap_after_flow() {
+                    Some(text) => with_first_comment(v, text),
+                    None => v,
+                })
             }
             _ => {
                 let tok = self.scalar_token(Some(parent), false)?;
@@ -1325,17 +1368,29 @@ impl<'a> Parser<'a> {
     // ---------------------------------------------------------------- flow
 
     fn flow_skip(&mut self) -> PResult<()> {
+        let mut own_line = Vec::new();
         loop {
             self.skip_inline_ws();
             match self.peek() {
                 Some(b'\n' | b'\r') => self.consume_break(),
                 Some(b'#') => {
+                    let alone = self.src[self.line_start..self.pos].trim().is_empty();
                     self.pos += 1;
                     let text = self.rest_of_line().trim_end_matches('\r').to_string();
-                    self.heads.push(text);
+                    if alone {
+                        own_line.push(text);
+                    } else {
+                        self.heads.push(text);
+                    }
                 }
                 None => return Err(perr(self.line, "did not find expected ',' or ']'")),
-                _ => return Ok(()),
+                Some(c) => {
+                    // go-yaml drops comments on their own lines before a closing bracket.
+                    if !matches!(c, b']' | b'}') {
+                        self.heads.append(&mut own_line);
+                    }
+                    return Ok(());
+                }
             }
         }
     }

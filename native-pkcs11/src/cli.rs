@@ -64,6 +64,33 @@ pub enum Command {
     },
     /// Generate an age X25519 identity (like `age-keygen`); the recipient goes to stderr.
     AgeKeygen(KeygenArgs),
+    /// PKCS#11 tokens: create a KEK, list tokens and usable keys.
+    #[command(subcommand)]
+    Pkcs11(Pkcs11Command),
+}
+
+/// `pkcs11` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Pkcs11Command {
+    /// Create a non-extractable KEK on a token: `keygen 'pkcs11:token=T;object=kek-2026' --type aes`.
+    /// Prints the URI that names it.
+    Keygen {
+        /// The key's URI: token attributes, `object=` (the new label), optionally `id=`,
+        /// `module-path`, `pin-source`.
+        uri: String,
+        /// aes (AES-256, AES-GCM) or rsa (RSA key pair, RSA-OAEP).
+        #[arg(long = "type", value_name = "TYPE", default_value = "aes")]
+        kind: String,
+        /// RSA modulus size in bits.
+        #[arg(long, default_value_t = 3072)]
+        bits: u32,
+    },
+    /// List the tokens of a module and the keys leafcrypt can use (private ones only with
+    /// LEAFCRYPT_PKCS11_PIN set).
+    List {
+        /// The module (default: LEAFCRYPT_PKCS11_MODULE, else SoftHSM2's).
+        module: Option<String>,
+    },
 }
 
 /// Arguments of `decrypt`.
@@ -230,6 +257,16 @@ pub struct Opts {
     /// Rotate: remove these comma-separated age recipients.
     #[arg(long, global = true, value_name = "RECIPIENTS")]
     pub rm_age: Option<String>,
+    /// PKCS#11 KEKs to encrypt to (RFC 7512 URIs, comma-separated; may be repeated). On
+    /// decrypt, their `module-path`/`pin-source` apply to the file's matching keys.
+    #[arg(long, global = true, value_name = "URIS")]
+    pub pkcs11: Vec<String>,
+    /// Rotate: add these comma-separated PKCS#11 URIs (to the first key group).
+    #[arg(long, global = true, value_name = "URIS")]
+    pub add_pkcs11: Option<String>,
+    /// Rotate: remove these comma-separated PKCS#11 URIs.
+    #[arg(long, global = true, value_name = "URIS")]
+    pub rm_pkcs11: Option<String>,
     /// Keys whose path has a component ending with this suffix stay plain.
     #[arg(long, global = true, value_name = "SUFFIX")]
     pub unencrypted_suffix: Option<String>,

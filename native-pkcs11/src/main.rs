@@ -10,6 +10,7 @@ mod failure;
 mod identities;
 mod io;
 mod keygen;
+mod pkcs11;
 mod private_dir;
 
 use clap::Parser;
@@ -74,7 +75,11 @@ fn main() -> ExitCode {
             return exit(match g {
                 cli::GroupsCommand::Add { file } => run(
                     file,
-                    Change::Add(commands::age_entries(&cli.opts.age.join(","))),
+                    Change::Add({
+                        let mut keys = commands::age_entries(&cli.opts.age.join(","));
+                        keys.extend(commands::pkcs11_entries(&cli.opts.pkcs11.join(",")));
+                        keys
+                    }),
                     &cli.opts,
                 ),
                 cli::GroupsCommand::Delete { file, index } => {
@@ -82,6 +87,7 @@ fn main() -> ExitCode {
                 }
             });
         }
+        Some(cli::Command::Pkcs11(c)) => return exit(pkcs11::command::run(c)),
         Some(cli::Command::Completion { shell }) => {
             use clap::CommandFactory;
             clap_complete::generate(

@@ -106,6 +106,13 @@ impl KeyEntry {
                 self.get("engine_path").unwrap_or_default(),
                 self.get("key_name").unwrap_or_default()
             ),
+            // A PKCS#11 URI's query (module, PIN source) says how to reach the key, not
+            // which key it is: `.sops.yaml` may carry it, the stored entry never does.
+            "pkcs11" => self
+                .get("uri")
+                .map(|u| u.split('?').next().unwrap_or(u))
+                .unwrap_or_default()
+                .to_string(),
             _ => self
                 .get("uri")
                 .or_else(|| self.get("id"))

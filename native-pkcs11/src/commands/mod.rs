@@ -124,6 +124,15 @@ pub(crate) fn age_entries(list: &str) -> Vec<KeyEntry> {
         .collect()
 }
 
+/// `pkcs11` key descriptions for a comma-separated list of URIs (as given; the stored
+/// form without PIN or module is made when the key is wrapped).
+pub(crate) fn pkcs11_entries(list: &str) -> Vec<KeyEntry> {
+    crate::pkcs11::uri::split_list(list)
+        .into_iter()
+        .map(|u| KeyEntry::new("pkcs11").with("uri", u))
+        .collect()
+}
+
 /// The selector given on the command line, if any (at most one).
 fn cli_selector(opts: &Opts) -> CliResult<Option<Selector>> {
     let given: Vec<Selector> = [
@@ -169,7 +178,18 @@ pub(crate) fn keyring(opts: &Opts) -> CliResult<Keyring> {
     });
     let age = AgeSource::from_identities_text(&ids.text)
         .map_err(|e| Failure::new(128, format!("Error loading age identities: {e}")))?;
-    Ok(Keyring::new().with(Box::new(age)))
+    let hints = opts
+        .pkcs11
+        .iter()
+        .chain(&opts.add_pkcs11)
+        .flat_map(|l| crate::pkcs11::uri::split_list(l))
+        .map(|u| {
+            crate::pkcs11::uri::Pkcs11Uri::parse(&u)
+                .map_err(|e| Failure::new(BAD_ARGS, format!("--pkcs11: {e}")))
+        })
+        .collect::<CliResult<Vec<_>>>()?;
+    let pkcs11 = crate::pkcs11::source::Pkcs11Source::new(hints);
+    Ok(Keyring::new().with(Box::new(age)).with(Box::new(pkcs11)))
 }
 
 fn encrypt(input: &Input, opts: &Opts) -> CliResult<()> {
@@ -216,7 +236,8 @@ pub(crate) fn encrypt_options(
         }
         None => None,
     };
-    let cli_keys = age_entries(&opts.age.join(","));
+    let mut cli_keys = age_entries(&opts.age.join(","));
+    cli_keys.extend(pkcs11_entries(&opts.pkcs11.join(",")));
     let key_groups: Vec<KeyGroup> = if cli_keys.is_empty() {
         rule.as_ref()
             .map(|r| r.key_groups.clone())
@@ -409,11 +430,32 @@ fn rotate(input: &Input, opts: &Opts) -> CliResult<()> {
             }
         }
     }
+    if let Some(rm) = opts.rm_pkcs11.as_deref() {
+        let rm: Vec<String> = pkcs11_entries(rm).iter().map(KeyEntry::identity).collect();
+        for g in &mut groups {
+            g.keys
+                .retain(|k| !(k.kind == "pkcs11" && rm.contains(&k.identity())));
+        }
+    }
+    if let Some(add) = opts.add_pkcs11.as_deref() {
+        if groups.is_empty() {
+            groups.push(KeyGroup::default());
+        }
+        for entry in pkcs11_entries(add) {
+            if !groups[0]
+                .keys
+                .iter()
+                .any(|k| k.kind == "pkcs11" && k.identity() == entry.identity())
+            {
+                groups[0].keys.push(entry);
+            }
+        }
+    }
     groups.retain(|g| !g.keys.is_empty());
     if groups.is_empty() {
         return Err(Failure::new(
             GENERIC,
-            "rotate would leave the file with no keys; add one with --add-age",
+            "rotate would leave the file with no keys; add one with --add-age or --add-pkcs11",
         ));
     }
 

@@ -177,7 +177,7 @@ pub fn split_list(list: &str) -> Vec<String> {
         }
     }
     out.into_iter()
-        .map(|s| s.trim().to_string())
+        .map(|s| s.trim().trim_end_matches(',').to_string())
         .filter(|s| !s.is_empty())
         .collect()
 }

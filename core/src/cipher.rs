@@ -204,10 +204,10 @@ fn parse_bool(s: &str) -> Result<bool, CipherError> {
     }
 }
 
-/// A value that was decrypted.
+/// A value that was decrypted. Decoding into a [`Value`] is deferred ([`Opened::value`],
+/// [`Opened::into_value`]) so that a large string moves into the tree instead of being
+/// copied.
 pub struct Opened {
-    /// The decoded value.
-    pub value: Value,
     /// The declared type.
     pub ty: ValueType,
     /// The plaintext bytes (zeroized on drop).
@@ -276,14 +276,34 @@ impl Cipher {
             )
             .map_err(|_| CipherError::Auth)?;
         let ty = ValueType::from_name(env.type_name)?;
-        let value = decode(&plain, ty)?;
         Ok(Opened {
-            value,
             ty,
             plain,
             iv: Some(iv),
             canonical_envelope: env.canonical,
         })
+    }
+}
+
+impl Opened {
+    /// The decoded value (a copy of the plaintext for strings).
+    pub fn value(&self) -> Result<Value, CipherError> {
+        decode(&self.plain, self.ty)
+    }
+
+    /// The decoded value; a UTF-8 `str` or `bytes` plaintext moves into it without a copy.
+    pub fn into_value(mut self) -> Result<Value, CipherError> {
+        match self.ty {
+            ValueType::Str | ValueType::Bytes => {
+                let bytes = std::mem::take(&mut *self.plain);
+                Ok(match String::from_utf8(bytes) {
+                    Ok(s) if self.ty == ValueType::Str => Value::Str(s),
+                    Ok(s) => Value::Bytes(s.into_bytes()),
+                    Err(e) => Value::Bytes(e.into_bytes()),
+                })
+            }
+            _ => self.value(),
+        }
     }
 }
 
@@ -443,7 +463,7 @@ mod tests {
             let (plain, ty) = plaintext(&value).unwrap();
             let text = c.seal(&plain, ty, b"a:b:", &iv);
             let opened = c.open(&text, b"a:b:").unwrap();
-            assert_eq!(opened.value, value);
+            assert_eq!(opened.value().unwrap(), value);
             assert_eq!(opened.iv, Some(iv));
             assert!(opened.canonical_envelope);
             assert!(matches!(c.open(&text, b"a:c:"), Err(CipherError::Auth)));

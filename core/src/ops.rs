@@ -64,6 +64,9 @@ pub struct DecryptOptions {
     pub ignore_mac: bool,
     /// Beyond sops: also reject tamperings sops lets through (see the module docs).
     pub strict: bool,
+    /// Do not remember each value's IV (the session's stash stays empty). For callers that
+    /// only print the plaintext and never re-encrypt: saves a copy of every plaintext.
+    pub skip_iv_stash: bool,
 }
 
 /// A decrypted file's key material, kept for re-encryption with the same data key
@@ -162,6 +165,7 @@ pub fn open_tree(
         strict: opts.strict,
         mac: MacHasher::new(metadata.mac_only_encrypted),
         stash: IvStash::new(),
+        keep_ivs: !opts.skip_iv_stash,
         warnings: Vec::new(),
     };
     walk_tree(tree, &rules, |leaf, info| opener.leaf(leaf, info))?;
@@ -524,6 +528,7 @@ struct Opener<'c> {
     strict: bool,
     mac: MacHasher,
     stash: IvStash,
+    keep_ivs: bool,
     warnings: Vec<String>,
 }
 
@@ -533,8 +538,8 @@ impl Opener<'_> {
             Leaf::MapComment(text) => {
                 if info.selected && !text.is_empty() {
                     if let Some(opened) = self.open_comment(text, info)? {
-                        *text = match opened.value {
-                            Value::Comment(c) | Value::Str(c) => c,
+                        *text = match opened.value() {
+                            Ok(Value::Comment(c) | Value::Str(c)) => c,
                             _ => String::from_utf8_lossy(&opened.plain).into_owned(),
                         };
                     }
@@ -557,11 +562,17 @@ impl Opener<'_> {
                         self.check_strict(&opened, info)?;
                         self.mac.leaf(&opened.plain, opened.ty, true);
                         self.remember(&opened, info);
-                        *value = opened.value;
+                        *value = opened.into_value().map_err(|e| Error::DecryptValue {
+                            path: info.path().to_string(),
+                            message: e.to_string(),
+                        })?;
                     }
                     Value::Comment(text) => {
                         if let Some(opened) = self.open_comment(text, info)? {
-                            *value = opened.value;
+                            *value = opened.into_value().map_err(|e| Error::DecryptValue {
+                                path: info.path().to_string(),
+                                message: e.to_string(),
+                            })?;
                         }
                     }
                     other => {
@@ -604,7 +615,7 @@ impl Opener<'_> {
     }
 
     fn remember(&mut self, opened: &Opened, info: &LeafInfo<'_>) {
-        if let Some(iv) = opened.iv {
+        if let Some(iv) = opened.iv.filter(|_| self.keep_ivs) {
             self.stash
                 .insert(info.aad.as_bytes(), opened.ty, &opened.plain, iv);
         }
@@ -642,7 +653,11 @@ impl Opener<'_> {
                 opened.ty.name()
             ));
         }
-        if !cipher::is_canonical(&opened.plain, &opened.value) {
+        let decoded = opened.value().map_err(|e| Error::DecryptValue {
+            path: info.path().to_string(),
+            message: e.to_string(),
+        })?;
+        if !cipher::is_canonical(&opened.plain, &decoded) {
             return fail(format!(
                 "a decrypted value is not in the canonical form of its declared type '{}' (was the type tag changed?)",
                 opened.ty.name()

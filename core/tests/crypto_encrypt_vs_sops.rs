@@ -84,6 +84,7 @@ fn check(
         DecryptOptions {
             strict: true,
             ignore_mac: false,
+            ..Default::default()
         },
     ))
     .unwrap_or_else(|e| panic!("{plain}: {e}"));

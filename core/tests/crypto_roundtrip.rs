@@ -480,6 +480,7 @@ mod strict {
                 DecryptOptions {
                     strict,
                     ignore_mac: false,
+                    ..Default::default()
                 },
             ))
             .map(|_| t)
@@ -556,6 +557,7 @@ mod strict {
             DecryptOptions {
                 strict: true,
                 ignore_mac: false,
+                ..Default::default()
             },
         ));
         assert!(
@@ -684,7 +686,7 @@ mod random_trees {
             // Re-encrypting with the session and decrypting again is stable.
             let mut metadata = metadata;
             ops::reencrypt(&mut tree, &mut metadata, &session, NOW).unwrap();
-            block_on(ops::decrypt(&mut tree, &metadata, &keys, DecryptOptions { strict: true, ignore_mac: false })).unwrap();
+            block_on(ops::decrypt(&mut tree, &metadata, &keys, DecryptOptions { strict: true, ..Default::default() })).unwrap();
             prop_assert_eq!(&tree, &expected);
         }
     }

@@ -1,7 +1,7 @@
 //! Beyond sops: `decrypt --output-dir DIR FILE…` decrypts many files in one call and
 //! reports every failure at the end instead of stopping at the first.
 
-use super::{formats, keyring, open, store};
+use super::{formats, keyring, open_to_read, store};
 use crate::cli::Opts;
 use crate::failure::{CliResult, Failure, BAD_ARGS};
 use crate::io::{read_input, Destination};
@@ -43,7 +43,7 @@ pub fn decrypt_to_dir(files: &[PathBuf], dir: &Path, opts: &Opts) -> CliResult<(
             (|| {
                 let input = read_input(Some(file), None)?;
                 let (in_fmt, out_fmt) = formats(&input, opts)?;
-                let (tree, _, _) = open(&input, opts, in_fmt, &keyring)?;
+                let (tree, _, _) = open_to_read(&input, opts, in_fmt, &keyring)?;
                 let out = store(out_fmt, opts, None)
                     .emit(&tree, None)
                     .map_err(|e| Failure::core(&input.name, e))?;

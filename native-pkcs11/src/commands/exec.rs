@@ -1,7 +1,7 @@
 //! `exec-env` and `exec-file`: run a command with the decrypted secrets, never leaving
 //! plaintext on disk. The child's exit code becomes ours.
 
-use super::{formats, keyring, open, store};
+use super::{formats, keyring, open_to_read, store};
 use crate::cli::Opts;
 use crate::failure::{CliResult, Failure, GENERIC, IO};
 use crate::io::read_input;
@@ -31,7 +31,7 @@ pub struct EnvOptions {
 pub fn exec_env(file: &Path, command: &str, env_opts: &EnvOptions, opts: &Opts) -> CliResult<i32> {
     let input = read_input(Some(file), opts.filename_override.as_deref())?;
     let (in_fmt, _) = formats(&input, opts)?;
-    let (tree, _, _) = open(&input, opts, in_fmt, &keyring(opts)?)?;
+    let (tree, _, _) = open_to_read(&input, opts, in_fmt, &keyring(opts)?)?;
     let scalar = Format::Dotenv.store(None);
     let mut vars: Vec<(String, Zeroizing<Vec<u8>>)> = Vec::new();
     for (key, value) in tree
@@ -91,7 +91,7 @@ pub fn exec_file(
 ) -> CliResult<i32> {
     let input = read_input(Some(file), opts.filename_override.as_deref())?;
     let (in_fmt, out_fmt) = formats(&input, opts)?;
-    let (tree, _, _) = open(&input, opts, in_fmt, &keyring(opts)?)?;
+    let (tree, _, _) = open_to_read(&input, opts, in_fmt, &keyring(opts)?)?;
     let plain = Zeroizing::new(
         store(out_fmt, opts, None)
             .emit(&tree, None)

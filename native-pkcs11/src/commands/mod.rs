@@ -306,17 +306,41 @@ pub(crate) fn load_encrypted(
     Ok((doc.tree, metadata))
 }
 
-/// Parses an encrypted input and decrypts it (MAC checked unless `--ignore-mac`).
+/// A decrypted file: its plain tree, its metadata and the key material to re-encrypt it.
+pub(crate) type Opened = (
+    leafcrypt_core::tree::Tree,
+    leafcrypt_core::metadata::Metadata,
+    Session,
+);
+
+/// Parses an encrypted input and decrypts it (MAC checked unless `--ignore-mac`), keeping
+/// each value's IV so that a re-encryption leaves unchanged values byte-identical.
 pub(crate) fn open(
     input: &Input,
     opts: &Opts,
     in_fmt: Format,
     keyring: &Keyring,
-) -> CliResult<(
-    leafcrypt_core::tree::Tree,
-    leafcrypt_core::metadata::Metadata,
-    Session,
-)> {
+) -> CliResult<Opened> {
+    open_with(input, opts, in_fmt, keyring, true)
+}
+
+/// Like [`open`], for callers that only read the plaintext (no IV stash kept).
+pub(crate) fn open_to_read(
+    input: &Input,
+    opts: &Opts,
+    in_fmt: Format,
+    keyring: &Keyring,
+) -> CliResult<Opened> {
+    open_with(input, opts, in_fmt, keyring, false)
+}
+
+fn open_with(
+    input: &Input,
+    opts: &Opts,
+    in_fmt: Format,
+    keyring: &Keyring,
+    keep_ivs: bool,
+) -> CliResult<Opened> {
     let (mut tree, metadata) = load_encrypted(input, in_fmt)?;
     let session = pollster::block_on(ops::decrypt(
         &mut tree,
@@ -325,6 +349,7 @@ pub(crate) fn open(
         DecryptOptions {
             ignore_mac: opts.ignore_mac,
             strict: opts.strict,
+            skip_iv_stash: !keep_ivs,
         },
     ))
     .map_err(|e| Failure::core(&input.name, e))?;
@@ -379,7 +404,7 @@ fn extract<'t>(
 fn decrypt(input: &Input, opts: &Opts) -> CliResult<()> {
     let (in_fmt, out_fmt) = formats(input, opts)?;
     let keyring = keyring(opts)?;
-    let (tree, _metadata, _session) = open(input, opts, in_fmt, &keyring)?;
+    let (tree, _metadata, _session) = open_to_read(input, opts, in_fmt, &keyring)?;
     let config = if opts.indent.is_none() {
         discovery::load(opts.config.as_deref()).ok().flatten()
     } else {

@@ -12,6 +12,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// The repository root (the parent of this crate).
 pub fn repo_root() -> PathBuf {
@@ -220,6 +221,7 @@ pub struct Cmd {
     args: Vec<OsString>,
     env: Vec<(OsString, OsString)>,
     stdin: Option<Vec<u8>>,
+    timeout: Option<Duration>,
 }
 
 impl Cmd {
@@ -231,6 +233,7 @@ impl Cmd {
             args: Vec::new(),
             env: Vec::new(),
             stdin: None,
+            timeout: None,
         }
     }
 
@@ -266,6 +269,14 @@ impl Cmd {
     /// Feeds these bytes on stdin (otherwise stdin is empty).
     pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Cmd {
         self.stdin = Some(bytes.into());
+        self
+    }
+
+    /// Kills the command when it runs longer than `limit` (then [`Output::timed_out`] is
+    /// true and the code is -1): for commands that could wait forever, such as an editor
+    /// loop that keeps asking for input.
+    pub fn timeout(mut self, limit: Duration) -> Cmd {
+        self.timeout = Some(limit);
         self
     }
 
@@ -308,6 +319,9 @@ impl Cmd {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start `{described}`: {e}"));
         let input = self.stdin.unwrap_or_default();
+        if let Some(limit) = self.timeout {
+            return wait_with_deadline(child, input, limit, described);
+        }
         if let Some(mut pipe) = child.stdin.take() {
             // A tool that does not read stdin closes it early: a broken pipe is fine.
             let _ = pipe.write_all(&input);
@@ -320,7 +334,74 @@ impl Cmd {
             code: out.status.code().unwrap_or(-1),
             stdout: out.stdout,
             stderr: out.stderr,
+            timed_out: false,
         }
+    }
+}
+
+/// Feeds `input`, collects both pipes on their own threads and kills `child` once `limit`
+/// has passed.
+fn wait_with_deadline(
+    mut child: std::process::Child,
+    input: Vec<u8>,
+    limit: Duration,
+    described: String,
+) -> Output {
+    fn drain(
+        pipe: Option<impl std::io::Read + Send + 'static>,
+    ) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    }
+    let stdin = child.stdin.take();
+    let feeder = std::thread::spawn(move || {
+        if let Some(mut pipe) = stdin {
+            // A tool that does not read stdin closes it early: a broken pipe is fine.
+            let _ = pipe.write_all(&input);
+        }
+    });
+    let (stdout, stderr) = (drain(child.stdout.take()), drain(child.stderr.take()));
+    let deadline = Instant::now() + limit;
+    let mut timed_out = false;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() >= deadline => {
+                timed_out = true;
+                let _ = child.kill();
+                break child
+                    .wait()
+                    .unwrap_or_else(|e| panic!("cannot wait for `{described}`: {e}"));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => panic!("cannot wait for `{described}`: {e}"),
+        }
+    };
+    let _ = feeder.join();
+    // A grandchild (an editor, a child of exec-env) may still hold the pipes after a kill;
+    // it inherits them, so joining would wait for it. Only join when the tool exited.
+    let collect = |h: std::thread::JoinHandle<Vec<u8>>| {
+        if timed_out && !h.is_finished() {
+            Vec::new()
+        } else {
+            h.join().unwrap_or_default()
+        }
+    };
+    Output {
+        command: described,
+        code: if timed_out {
+            -1
+        } else {
+            status.code().unwrap_or(-1)
+        },
+        stdout: collect(stdout),
+        stderr: collect(stderr),
+        timed_out,
     }
 }
 
@@ -335,6 +416,8 @@ pub struct Output {
     pub stdout: Vec<u8>,
     /// Everything written to stderr.
     pub stderr: Vec<u8>,
+    /// Whether the command was killed by its [`Cmd::timeout`].
+    pub timed_out: bool,
 }
 
 impl Output {
@@ -372,7 +455,11 @@ impl Output {
 impl fmt::Debug for Output {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "$ {}", self.command)?;
-        writeln!(f, "exit code: {}", self.code)?;
+        if self.timed_out {
+            writeln!(f, "exit code: none (killed after its timeout)")?;
+        } else {
+            writeln!(f, "exit code: {}", self.code)?;
+        }
         writeln!(f, "stderr:\n{}", indent(&self.stderr_text()))?;
         write!(f, "stdout:\n{}", indent(&clip(&self.stdout_text(), 4000)))
     }

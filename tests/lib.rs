@@ -1,10 +1,12 @@
 //! Shared helpers for the cross-crate and interop tests: running sops and leafcrypt
 //! ([`harness`]), masking the random parts of encrypted files ([`mask`]), generating
-//! plaintext files ([`gen`]), describing and running interop cases ([`cases`]), and line
-//! diffs for failure messages ([`textdiff`]).
+//! plaintext files ([`gen`]), describing and running interop cases ([`cases`]), line
+//! diffs for failure messages ([`textdiff`]), and editor scripts, private temp dirs and
+//! key-preservation checks for the workflow suites ([`workflow`]).
 
 pub mod cases;
 pub mod gen;
 pub mod harness;
 pub mod mask;
 pub mod textdiff;
+pub mod workflow;

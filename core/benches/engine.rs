@@ -29,6 +29,15 @@ const NOW: &str = "2026-11-29T00:00:00Z";
 /// The tree formats benchmarked.
 const FORMATS: [Format; 2] = [Format::Yaml, Format::Json];
 
+/// Decryption as `leafcrypt decrypt` runs it: nothing is re-encrypted afterwards, so no
+/// IV stash is kept.
+fn decrypt_opts() -> DecryptOptions {
+    DecryptOptions {
+        skip_iv_stash: true,
+        ..DecryptOptions::default()
+    }
+}
+
 /// Inputs and keys for one run.
 struct Fixture {
     keyring: Keyring,
@@ -106,7 +115,7 @@ fn decrypt_flow(format: Format, input: &[u8], keyring: &Keyring) -> Vec<u8> {
         &mut doc.tree,
         &metadata,
         keyring,
-        DecryptOptions::default(),
+        decrypt_opts(),
     ))
     .expect("decrypt");
     store.emit(&doc.tree, None).expect("emit plaintext")
@@ -247,7 +256,7 @@ fn stages(c: &mut Criterion, fx: &Fixture) {
                         &mut tree,
                         &metadata,
                         &fx.keyring,
-                        DecryptOptions::default(),
+                        decrypt_opts(),
                     ))
                     .expect("decrypt")
                 },

@@ -30,10 +30,10 @@ pub fn keygen(uri: &Pkcs11Uri, kind: KekType) -> Result<String, Pkcs11Error> {
         .find_objects(&[Attribute::Label(label.as_bytes().to_vec())])
         .map_err(|e| map(e, "C_FindObjects", &token.label))?;
     if !existing.is_empty() {
-        return Err(Pkcs11Error::Uri(format!(
-            "an object labelled '{label}' already exists on token '{}'; choose another label (rotation = a new key object)",
-            token.label
-        )));
+        return Err(Pkcs11Error::Exists {
+            label: label.to_string(),
+            token: token.label.clone(),
+        });
     }
     let id = match &uri.id {
         Some(id) => id.clone(),

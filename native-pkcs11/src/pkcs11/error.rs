@@ -27,6 +27,14 @@ pub enum Pkcs11Error {
     /// Several objects match where one is needed.
     #[error("{0} matches several key objects; add id= or type= to the URI")]
     Ambiguous(String),
+    /// `keygen` found an object with the requested label already.
+    #[error("an object labelled '{label}' already exists on token '{token}'; choose another label (rotation = a new key object)")]
+    Exists {
+        /// The label.
+        label: String,
+        /// The token's label.
+        token: String,
+    },
     /// No PIN was configured for a token that needs a login.
     #[error("no PIN for token '{0}': set pin-source=file:… in the URI or LEAFCRYPT_PKCS11_PIN")]
     NoPin(String),

@@ -1,0 +1,98 @@
+//! Key options: the keyring (`age`, `kek`) and the key groups a new file is encrypted for.
+//!
+//! ```text
+//! age:       { identities?: string | string[], recipients?: string | string[] }
+//! kek:       { id, wrap, unwrap } | Array<{ id, wrap, unwrap }>
+//! keyGroups: Array<{ age?: string[], kek?: string[] }>   // Shamir; kek entries are ids
+//! ```
+
+use crate::failure::{Failure, Result};
+use crate::kek::{self, CallbackKek};
+use crate::options::Options;
+use leafcrypt_core::keysource::age::{parse_recipient, AgeSource};
+use leafcrypt_core::keysource::{KeyEntry, Keyring};
+use leafcrypt_core::metadata::KeyGroup;
+
+/// The key sources and key descriptions an operation's options name.
+pub struct Keys {
+    /// Every source: age (identities may be empty) and the callback KEKs.
+    pub keyring: Keyring,
+    /// `age.recipients`, validated.
+    pub recipients: Vec<String>,
+    /// The ids of the callback KEKs, in the order given.
+    pub kek_ids: Vec<String>,
+}
+
+impl Keys {
+    /// Reads `age`, `kek` and rejects `azureKv` (not in this build).
+    pub fn from_options(options: &Options) -> Result<Self> {
+        if options.has("azureKv")? {
+            return Err(Failure::NotAvailable(
+                "Azure Key Vault (azureKv) is not available in this build of leafcrypt".into(),
+            ));
+        }
+        let age = options.object("age")?;
+        let identities = age.strings("identities")?.join("\n");
+        let source = AgeSource::from_identities_text(&identities)
+            .map_err(|e| Failure::Options(format!("options.age.identities: {e}")))?;
+        let recipients = age.strings("recipients")?;
+        for recipient in &recipients {
+            parse_recipient(recipient)
+                .map_err(|e| Failure::Options(format!("options.age.recipients: {e}")))?;
+        }
+        let mut keyring = Keyring::new().with(Box::new(source));
+        let mut kek_ids = Vec::new();
+        for kek in options.objects("kek")? {
+            let kek = CallbackKek::from_options(&kek)?;
+            if kek_ids.iter().any(|id| id == kek.id()) {
+                return Err(Failure::Options(format!(
+                    "two keks have the id '{}'",
+                    kek.id()
+                )));
+            }
+            kek_ids.push(kek.id().to_string());
+            keyring.add(Box::new(kek));
+        }
+        Ok(Self {
+            keyring,
+            recipients,
+            kek_ids,
+        })
+    }
+
+    /// The key groups to encrypt for: `keyGroups` when given, else one group of every
+    /// `age.recipients` entry and every `kek`.
+    pub fn groups(&self, options: &Options) -> Result<Vec<KeyGroup>> {
+        let explicit = options.objects("keyGroups")?;
+        if explicit.is_empty() {
+            let mut keys: Vec<KeyEntry> = self.recipients.iter().map(|r| age_entry(r)).collect();
+            keys.extend(self.kek_ids.iter().map(|id| kek::entry(id)));
+            return Ok(vec![KeyGroup { keys }]);
+        }
+        explicit
+            .iter()
+            .map(|group| {
+                let mut keys = Vec::new();
+                for recipient in group.strings("age")? {
+                    parse_recipient(&recipient)
+                        .map_err(|e| Failure::Options(format!("options.keyGroups: {e}")))?;
+                    keys.push(age_entry(&recipient));
+                }
+                for id in group.strings("kek")? {
+                    if !self.kek_ids.contains(&id) {
+                        return Err(Failure::Options(format!(
+                            "options.keyGroups names kek '{id}', which options.kek does not define"
+                        )));
+                    }
+                    keys.push(kek::entry(&id));
+                }
+                Ok(KeyGroup { keys })
+            })
+            .collect()
+    }
+}
+
+/// The description of an age key.
+pub fn age_entry(recipient: &str) -> KeyEntry {
+    KeyEntry::new("age").with("recipient", recipient.trim())
+}

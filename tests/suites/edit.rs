@@ -497,6 +497,9 @@ fn new_file_uses_the_config_rule() {
     );
 }
 
+/// A label, the editor variables, and what the saved plaintext must contain.
+type EnvCase<'a> = (&'a str, Vec<(&'a str, String)>, &'a [u8]);
+
 /// `$SOPS_EDITOR` may carry arguments (the file comes last); `$EDITOR` is the fallback;
 /// `$SOPS_EDITOR` wins over `$EDITOR`. Both tools, same results.
 #[test]
@@ -511,7 +514,7 @@ fn editor_from_the_environment() {
         "never.sh",
         "echo 'EDITOR ran although SOPS_EDITOR is set' >&2\nexit 1",
     );
-    let cases: [(&str, Vec<(&str, String)>, &[u8]); 3] = [
+    let cases: [EnvCase; 3] = [
         (
             "SOPS_EDITOR with an argument",
             vec![(

@@ -1,5 +1,6 @@
 //! Tree paths in sops's syntax: `["key"][0]["nested"]`, as used by `--extract`, `set` and
-//! `unset`.
+//! `unset`. As in sops, list indices count every element, comments included, and
+//! setting an index at or past the end of a list appends.
 
 use crate::tree::{Map, Value};
 use crate::{Error, Result};
@@ -76,9 +77,7 @@ pub fn get<'a>(root: &'a Map, steps: &[Step]) -> Result<&'a Value> {
         let next = match (current, step) {
             (None, Step::Key(k)) => root.get(k),
             (Some(Value::Map(m)), Step::Key(k)) => m.get(k),
-            (Some(Value::List(l)), Step::Index(n)) => {
-                l.iter().filter(|v| !matches!(v, Value::Comment(_))).nth(*n)
-            }
+            (Some(Value::List(l)), Step::Index(n)) => l.get(*n),
             _ => None,
         };
         current = Some(next.ok_or_else(|| not_found(i))?);
@@ -127,21 +126,13 @@ fn set_in(slot: &mut Value, steps: &[Step], value: Value, full: &[Step]) -> Resu
                 *slot = Value::List(Vec::new());
             }
             let Value::List(l) = slot else { unreachable!() };
-            let positions: Vec<usize> = (0..l.len())
-                .filter(|i| !matches!(l[*i], Value::Comment(_)))
-                .collect();
-            if *n == positions.len() {
+            // As sops: an index at or past the end appends.
+            if *n >= l.len() {
                 l.push(Value::Null);
                 let last = l.len() - 1;
                 return set_in(&mut l[last], rest, value, full).map(|_| true);
             }
-            let pos = *positions.get(*n).ok_or_else(|| {
-                Error::TreePath(format!(
-                    "index {n} is out of range in path {}",
-                    render(full)
-                ))
-            })?;
-            set_in(&mut l[pos], rest, value, full)
+            set_in(&mut l[*n], rest, value, full)
         }
     }
 }
@@ -161,12 +152,8 @@ pub fn unset(root: &mut Map, steps: &[Step]) -> Result<()> {
     let parent = get_mut(root, parents).ok_or_else(missing)?;
     match (parent, last) {
         (Value::Map(m), Step::Key(k)) => m.remove(k).map(|_| ()).ok_or_else(missing),
-        (Value::List(l), Step::Index(n)) => {
-            let pos = (0..l.len())
-                .filter(|i| !matches!(l[*i], Value::Comment(_)))
-                .nth(*n)
-                .ok_or_else(missing)?;
-            l.remove(pos);
+        (Value::List(l), Step::Index(n)) if *n < l.len() => {
+            l.remove(*n);
             Ok(())
         }
         _ => Err(missing()),
@@ -180,10 +167,7 @@ fn get_mut<'a>(root: &'a mut Map, steps: &[Step]) -> Option<&'a mut Value> {
     for step in rest {
         current = match (current, step) {
             (Value::Map(m), Step::Key(k)) => m.get_mut(k)?,
-            (Value::List(l), Step::Index(n)) => l
-                .iter_mut()
-                .filter(|v| !matches!(v, Value::Comment(_)))
-                .nth(*n)?,
+            (Value::List(l), Step::Index(n)) => l.get_mut(*n)?,
             _ => return None,
         };
     }
@@ -216,7 +200,8 @@ mod tests {
             "a",
             Value::List(vec![Value::Comment(" c".into()), Value::Int(1)]),
         );
-        let p = parse(r#"["a"][0]"#).unwrap();
+        // Comments count as list elements, as in sops.
+        let p = parse(r#"["a"][1]"#).unwrap();
         assert_eq!(get(&m, &p).unwrap(), &Value::Int(1));
         assert!(set(
             &mut m,
@@ -229,8 +214,15 @@ mod tests {
             &Value::Bool(true)
         );
         assert!(!set(&mut m, &p, Value::Int(1)).unwrap());
+        // An index past the end appends.
+        assert!(set(&mut m, &parse(r#"["a"][9]"#).unwrap(), Value::Int(2)).unwrap());
+        assert_eq!(
+            get(&m, &parse(r#"["a"][2]"#).unwrap()).unwrap(),
+            &Value::Int(2)
+        );
         unset(&mut m, &p).unwrap();
-        assert!(get(&m, &p).is_err());
+        assert_eq!(get(&m, &p).unwrap(), &Value::Int(2));
+        assert!(unset(&mut m, &parse(r#"["a"][5]"#).unwrap()).is_err());
         assert!(unset(&mut m, &parse(r#"["zz"]"#).unwrap()).is_err());
     }
 }

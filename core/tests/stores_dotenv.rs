@@ -125,12 +125,15 @@ fn typed_scalars_are_written_as_sops_prints_them() {
     map.push("f", Value::Float(1.5));
     map.push("g", Value::Float(1e21));
     map.push("h", Value::Float(f64::INFINITY));
+    // Whole numbers and large ones as `sops set X 5432` / `100000000` print them.
+    map.push("w", Value::Float(5432.0));
+    map.push("e", Value::Float(1e8));
     map.push("n", Value::Null);
     map.push("t", Value::Time("2024-01-02T03:04:05+02:00".into()));
     let out = text(&DotenvStore.emit(&tree(map), None).unwrap());
     assert_eq!(
         out,
-        "i=1\nb=true\nf=1.5\ng=1E+21\nh=+Inf\nn=<nil>\nt=2024-01-02T03:04:05+02:00\n"
+        "i=1\nb=true\nf=1.5\ng=1E+21\nh=+Inf\nw=5432.0\ne=1E+08\nn=<nil>\nt=2024-01-02T03:04:05+02:00\n"
     );
 }
 

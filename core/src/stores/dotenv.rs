@@ -110,16 +110,21 @@ impl Store for DotenvStore {
     }
 }
 
-/// A scalar's text as sops's Go `%v` prints it in flat formats (shared with INI):
-/// strings raw, `true`, `<nil>`, floats in `%G` form (`1.5`, `1E+21`, `+Inf`).
+/// A scalar's text as sops prints it in flat formats (shared with INI): strings raw,
+/// `true`, `<nil>`, floats in `%G` form with a `.0` on whole numbers (`1.5`, `5432.0`,
+/// `1E+21`, `1E+08`, `+Inf`), as observed from sops 3.11 after `sops set`.
 pub(crate) fn scalar_text(value: &Value) -> Vec<u8> {
     match value {
         Value::Str(s) | Value::Time(s) | Value::Comment(s) => s.as_bytes().to_vec(),
         Value::Bytes(b) => b.clone(),
         Value::Int(i) => i.to_string().into_bytes(),
-        Value::Float(f) if f.is_finite() => crate::numfmt::go_float_yaml(*f)
-            .to_ascii_uppercase()
-            .into_bytes(),
+        Value::Float(f) if f.is_finite() => {
+            let mut text = crate::numfmt::go_float_yaml(*f).to_ascii_uppercase();
+            if !text.contains(['.', 'E']) {
+                text.push_str(".0");
+            }
+            text.into_bytes()
+        }
         Value::Float(f) => crate::numfmt::go_float_plain(*f).into_bytes(),
         Value::Bool(b) => b.to_string().into_bytes(),
         Value::Null => b"<nil>".to_vec(),

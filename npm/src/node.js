@@ -1,11 +1,15 @@
-// Node entry point: the CommonJS wasm-bindgen build, which loads the .wasm synchronously
-// from the package directory. Everything is ready at import time.
+// Node entry point: the same web build as browsers get (one .wasm in the package),
+// compiled synchronously from the package directory at import, so everything is ready
+// at once, `inspect` included.
 
-import wasm from "../pkg/node/leafcrypt_wasm.js";
+import { readFileSync } from "node:fs";
+import * as wasm from "../pkg/web/leafcrypt_wasm.js";
 import { createApi } from "./api.js";
 
 export { LeafcryptError } from "./errors.js";
 export { formatFromPath } from "./api.js";
+
+wasm.initSync({ module: readFileSync(new URL("../pkg/web/leafcrypt_wasm_bg.wasm", import.meta.url)) });
 
 /** Nothing to do in Node (kept for code shared with browsers). */
 export async function init() {}

@@ -1,0 +1,180 @@
+// Type declarations of the `leafcrypt` package (Node and web builds share them).
+
+/** The five SOPS stores. `binary` is any file, carried as one value. */
+export type Format = "yaml" | "json" | "dotenv" | "ini" | "binary";
+
+/** A file's content: text is UTF-8 encoded; binary data is passed as is. */
+export type Input = string | Uint8Array | ArrayBuffer | ArrayBufferView;
+
+/**
+ * A key-encryption key implemented by your code (AWS KMS, WebCrypto, an HSM service, …).
+ * Its entries are stored as `callback_kek: [{ id, created_at, enc }]` with `enc` the
+ * base64 of what `wrap` returned. sops ignores such entries (another key must open the
+ * file for sops) and drops them when it rewrites the metadata (`sops set`, `rotate`, …).
+ */
+export interface Kek {
+  /** Names the key in the file; `unwrap` is only asked for entries with this id. */
+  id: string;
+  /**
+   * Wraps a data key (or Shamir share). The array is zeroed once the returned promise
+   * settles: copy it if you need it later.
+   */
+  wrap(dataKey: Uint8Array): Uint8Array | ArrayBuffer | Promise<Uint8Array | ArrayBuffer>;
+  /** Recovers what `wrap` wrapped. Throw or reject when it cannot. */
+  unwrap(wrapped: Uint8Array): Uint8Array | ArrayBuffer | Promise<Uint8Array | ArrayBuffer>;
+}
+
+/** Keys that can open a file. */
+export interface KeyOptions {
+  age?: {
+    /** `AGE-SECRET-KEY-1…` identities, or the text of an identity file (comments allowed). */
+    identities?: string | string[];
+    /** `age1…` recipients to encrypt for. */
+    recipients?: string | string[];
+  };
+  /** One or more callback KEKs: used to unwrap, and (encrypt) wrapped for. */
+  kek?: Kek | Kek[];
+  /** Azure Key Vault: not available in this build; giving it throws `NOT_AVAILABLE`. */
+  azureKv?: never;
+}
+
+/** How a file is read and written. */
+export interface FormatOptions {
+  /** The input's format. */
+  format: Format;
+  /** The output's format (default: `format`), like sops's `--output-type`. */
+  outputFormat?: Format;
+  /** Indentation of YAML (spaces, default 4) and JSON output (spaces; default a TAB). */
+  indent?: number;
+}
+
+export interface DecryptOptions extends FormatOptions, KeyOptions {
+  /** Return the plaintext even if the MAC does not match (sops's `--ignore-mac`). */
+  ignoreMac?: boolean;
+  /** Also reject tamperings sops lets through (changed type tags, edited recipients, …). */
+  strict?: boolean;
+  /** One value only, by sops tree path: `'["db"]["password"]'` (`--extract`). */
+  extract?: string;
+}
+
+/** Which values are encrypted: at most one selector (default: all but `*_unencrypted`). */
+export interface SelectorOptions {
+  unencryptedSuffix?: string;
+  encryptedSuffix?: string;
+  unencryptedRegex?: string;
+  encryptedRegex?: string;
+  unencryptedCommentRegex?: string;
+  encryptedCommentRegex?: string;
+}
+
+export interface EncryptOptions extends FormatOptions, KeyOptions, SelectorOptions {
+  /** Cover only the encrypted values with the MAC. */
+  macOnlyEncrypted?: boolean;
+  /**
+   * Key groups for Shamir secret sharing (instead of `age.recipients` and `kek`): `age`
+   * lists recipients, `kek` lists ids of KEKs given in `kek`.
+   */
+  keyGroups?: Array<{ age?: string[]; kek?: string[] }>;
+  /** How many groups must open the file (default: all of them). */
+  shamirThreshold?: number;
+}
+
+export interface RotateOptions extends FormatOptions, KeyOptions {
+  addAge?: string | string[];
+  removeAge?: string | string[];
+  /** Ids of KEKs (given in `kek`) to add to the first key group. */
+  addKek?: string | string[];
+  removeKek?: string | string[];
+}
+
+/** One key entry of the `sops` block, fields as stored (`recipient`, `enc`, `vault_url`, …). */
+export interface KeyEntry {
+  /** `age`, `pgp`, `kms`, `gcp_kms`, `hckms`, `azure_kv`, `hc_vault`, `callback_kek`, … */
+  kind: string;
+  /** The key's public name: age recipient, KMS ARN, Key Vault URL, KEK id. */
+  identity: string;
+  [field: string]: unknown;
+}
+
+/** What `inspect` reports. */
+export interface Inspection {
+  /** Key groups; a file without Shamir has one. */
+  keyGroups: KeyEntry[][];
+  /** 0 when not set. */
+  shamirThreshold: number;
+  /** RFC 3339, as stored. */
+  lastModified: string;
+  hasMac: boolean;
+  selector: { type: string; pattern: string } | null;
+  macOnlyEncrypted: boolean;
+  /** The sops version that wrote the file. */
+  version: string;
+}
+
+/** A decrypted value: `bigint` for integers beyond 2^53, `Uint8Array` for non-UTF-8 data. */
+export type Plain =
+  | null
+  | string
+  | number
+  | bigint
+  | boolean
+  | Uint8Array
+  | Plain[]
+  | { [key: string]: Plain };
+
+/** Decrypts a file. Text formats resolve to a string, `binary` output to a `Uint8Array`. */
+export function decrypt(input: Input, options: DecryptOptions & { outputFormat: "binary" }): Promise<Uint8Array>;
+export function decrypt(input: Input, options: DecryptOptions & { format: "binary"; outputFormat?: undefined }): Promise<Uint8Array>;
+export function decrypt(input: Input, options: DecryptOptions): Promise<string>;
+
+/**
+ * Decrypts a file to plain JS data (comments dropped, timestamps as RFC 3339 strings): the
+ * document's object, or an array of them for multi-document YAML.
+ */
+export function decryptToObject(input: Input, options: DecryptOptions): Promise<Plain>;
+
+/** Encrypts a plaintext file; resolves to the encrypted file's text. */
+export function encrypt(input: Input, options: EncryptOptions): Promise<string>;
+
+/** Rotates the data key (values keep their IVs, as with sops); resolves to the new text. */
+export function rotate(input: Input, options: RotateOptions): Promise<string>;
+
+/** Reads an encrypted file's metadata; no key needed. Browsers: `await init()` first. */
+export function inspect(input: Input, options: { format: Format }): Inspection;
+
+/**
+ * Loads the WebAssembly module. Node: nothing to do. Browsers: the async functions call it
+ * themselves; pass a URL, `Response`, bytes or `WebAssembly.Module` to load the `.wasm`
+ * from elsewhere.
+ */
+export function init(source?: string | URL | Response | BufferSource | WebAssembly.Module): Promise<void>;
+
+/** The format sops picks for a file name: by extension, `binary` otherwise. */
+export function formatFromPath(path: string): Format;
+
+/** Error codes (`error.code`). */
+export type ErrorCode =
+  | "MAC_MISMATCH"
+  | "NO_KEY"
+  | "PARSE"
+  | "DECRYPT_VALUE"
+  | "METADATA"
+  | "METADATA_NOT_FOUND"
+  | "ALREADY_ENCRYPTED"
+  | "ENCRYPT_TREE"
+  | "STRICT"
+  | "CONFIG"
+  | "TREE_PATH"
+  | "EMIT"
+  | "INVALID_OPTIONS"
+  | "INVALID_INPUT"
+  | "NOT_AVAILABLE"
+  | "NOT_INITIALIZED";
+
+/** Every failure: a stable `code`, sops's `exitCode` and the key `path` where known. */
+export class LeafcryptError extends Error {
+  readonly name: "LeafcryptError";
+  readonly code: ErrorCode;
+  readonly exitCode: number;
+  readonly path?: string;
+}

@@ -18,8 +18,14 @@ pub const NO_FILE: i32 = 100;
 pub const BAD_ARGS: i32 = 8;
 /// sops's generic error code.
 pub const GENERIC: i32 = 1;
-/// Could not read or write a file.
+/// Could not read a file.
 pub const IO: i32 = 2;
+/// sops's exit code for an output file that cannot be written.
+pub const WRITE: i32 = 3;
+/// sops's exit code for a malformed `set`/`unset` path or value.
+pub const INVALID_SET: i32 = 7;
+/// sops's exit code for an editor that cannot be run or fails.
+pub const EDITOR: i32 = 201;
 
 impl Failure {
     /// A failure with `code` and `message`.

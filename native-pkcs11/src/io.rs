@@ -1,7 +1,7 @@
 //! Reading the input and writing the output of a command.
 
 use crate::atomic;
-use crate::failure::{CliResult, Failure, IO, NO_FILE};
+use crate::failure::{CliResult, Failure, IO, NO_FILE, WRITE};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -82,7 +82,7 @@ impl Destination {
                 };
                 atomic::write(path, data, mode).map_err(|e| {
                     Failure::new(
-                        IO,
+                        WRITE,
                         format!("Could not write output file {}: {e}", path.display()),
                     )
                 })
@@ -96,4 +96,20 @@ pub fn absolute(path: &Path) -> PathBuf {
     std::env::current_dir()
         .map(|d| d.join(path))
         .unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Fails with sops's read error (`Error reading file: open …`) and `code` when `path` does
+/// not exist; the commands that read their file directly use this instead of
+/// [`read_input`]'s `cannot operate on non-existent file` (exit 100).
+pub fn require_file(path: &Path, code: i32) -> CliResult<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    Err(Failure::new(
+        code,
+        format!(
+            "Error reading file: open {}: no such file or directory",
+            absolute(path).display()
+        ),
+    ))
 }

@@ -292,19 +292,35 @@ fn single_key_to_shamir_groups_like_sops() {
     c.dir.write("by-leafcrypt.yaml", &encrypted);
     c.dir.write(".sops.yaml", shamir_rule(2, [2, 3, 4]));
     if let Some([s, l]) = shamir_update(&mut c) {
-        if shamir_threshold(&s) != shamir_threshold(&l) {
+        // Deliberate difference: sops ignores the rule's threshold here and keeps the file's
+        // (none, so all 3 groups; upstream TODO getsops/sops#1610). leafcrypt brings the file
+        // in line with the rule: 2 of 3. Both files decrypt with all three groups, and sops
+        // itself accepts leafcrypt's 2-of-3 file with only two identities.
+        if shamir_threshold(&s) != Some(3) || shamir_threshold(&l) != Some(2) {
             c.problem(format!(
-                "shamir_threshold: sops writes {:?}, leafcrypt {:?}",
+                "shamir_threshold: expected sops 3 (its TODO) and leafcrypt 2 (the rule), got sops {:?}, leafcrypt {:?}",
                 shamir_threshold(&s),
                 shamir_threshold(&l)
             ));
         }
-        same_layout(&mut c, &s, &l);
+        // Apart from that one number, the layouts are the same.
+        same_layout(
+            &mut c,
+            &s.replace("shamir_threshold: 3", "shamir_threshold: N"),
+            &l.replace("shamir_threshold: 2", "shamir_threshold: N"),
+        );
         let all = identities(&c, &[2, 3, 4]);
         let plain = sops_plaintext(&c.dir, "by-sops.yaml", &all);
         let out = decrypt(&c.dir, Tool::Sops, "by-leafcrypt.yaml", &all);
         c.same_bytes(
             "sops decrypting leafcrypt's copy with all three groups",
+            &plain,
+            &out,
+        );
+        let two = identities(&c, &[2, 4]);
+        let out = decrypt(&c.dir, Tool::Sops, "by-leafcrypt.yaml", &two);
+        c.same_bytes(
+            "sops decrypting leafcrypt's 2-of-3 copy with two groups",
             &plain,
             &out,
         );

@@ -8,7 +8,7 @@
 use super::{encrypt_options, formats, keyring, open, store};
 use crate::cli::Opts;
 use crate::discovery;
-use crate::failure::{CliResult, Failure, GENERIC, IO};
+use crate::failure::{CliResult, Failure, EDITOR, GENERIC, IO};
 use crate::io::{read_input, Destination, Input};
 use crate::private_dir::PrivateDir;
 use leafcrypt_core::metadata::SOPS_VERSION;
@@ -126,7 +126,7 @@ fn edit_loop(
     }
     let editor = editor_command()?;
     loop {
-        run_editor(&editor, &path)?;
+        run_editor(&editor, &path, file)?;
         let edited = Zeroizing::new(
             std::fs::read(&path)
                 .map_err(|e| Failure::new(IO, format!("cannot read the edited file: {e}")))?,
@@ -181,27 +181,28 @@ fn editor_command() -> CliResult<Vec<String>> {
     ))
 }
 
-fn run_editor(editor: &[String], path: &Path) -> CliResult<()> {
+/// Runs the editor on `path`; a failure is sops's exit 201, naming `file`.
+fn run_editor(editor: &[String], path: &Path, file: &Path) -> CliResult<()> {
+    let fail = |why: String| {
+        Failure::new(
+            EDITOR,
+            format!(
+                "Could not run editor: {why}; the file is unchanged\n  in file: {}",
+                file.display()
+            ),
+        )
+    };
     let mut child = Command::new(&editor[0])
         .args(&editor[1..])
         .arg(path)
         .spawn()
-        .map_err(|e| {
-            Failure::new(
-                GENERIC,
-                format!("cannot start the editor '{}': {e}", editor[0]),
-            )
-        })?;
+        .map_err(|e| fail(format!("cannot start '{}': {e}", editor[0])))?;
     let saved = ignore_signals();
     let status = child.wait();
     restore_signals(saved);
-    let status =
-        status.map_err(|e| Failure::new(GENERIC, format!("waiting for the editor failed: {e}")))?;
+    let status = status.map_err(|e| fail(format!("waiting for it failed: {e}")))?;
     if !status.success() {
-        return Err(Failure::new(
-            GENERIC,
-            format!("the editor exited with {status}; the file is unchanged"),
-        ));
+        return Err(fail(format!("it exited with {status}")));
     }
     Ok(())
 }

@@ -29,6 +29,7 @@ pub struct EnvOptions {
 /// `exec-env FILE CMD`: the top-level values of FILE become environment variables of
 /// `sh -c CMD`. Returns the child's exit code.
 pub fn exec_env(file: &Path, command: &str, env_opts: &EnvOptions, opts: &Opts) -> CliResult<i32> {
+    crate::io::require_file(file, IO)?;
     let input = read_input(Some(file), opts.filename_override.as_deref())?;
     let (in_fmt, _) = formats(&input, opts)?;
     let (tree, _, _) = open_to_read(&input, opts, in_fmt, &keyring(opts)?)?;
@@ -89,6 +90,7 @@ pub fn exec_file(
     file_opts: &FileOptions,
     opts: &Opts,
 ) -> CliResult<i32> {
+    crate::io::require_file(file, IO)?;
     let input = read_input(Some(file), opts.filename_override.as_deref())?;
     let (in_fmt, out_fmt) = formats(&input, opts)?;
     let (tree, _, _) = open_to_read(&input, opts, in_fmt, &keyring(opts)?)?;

@@ -23,15 +23,7 @@ use std::path::{Path, PathBuf};
 /// Runs `action` on `file`.
 pub fn run(action: Action, file: Option<PathBuf>, opts: &Opts) -> CliResult<()> {
     if let (Action::Rotate, Some(p)) = (action, file.as_deref()) {
-        if !p.exists() {
-            return Err(Failure::new(
-                crate::failure::IO,
-                format!(
-                    "Error reading file: open {}: no such file or directory",
-                    crate::io::absolute(p).display()
-                ),
-            ));
-        }
+        crate::io::require_file(p, crate::failure::IO)?;
     }
     if action == Action::Edit {
         let file = file.ok_or_else(|| Failure::new(BAD_ARGS, "edit needs a file"))?;

@@ -2,7 +2,7 @@
 //! whether a file is encrypted.
 
 use super::{formats, keyring, open, store};
-use crate::failure::{CliResult, Failure, BAD_ARGS, IO};
+use crate::failure::{CliResult, Failure, GENERIC, INVALID_SET, IO};
 use crate::io::{read_input, Destination};
 use leafcrypt_core::stores::json::parse_value;
 use leafcrypt_core::treepath;
@@ -41,13 +41,14 @@ pub fn set(
             buf
         }
     };
+    let name = file.display().to_string();
+    let steps = set_path(path, &name)?;
     let value = parse_value(&text).map_err(|e| {
         Failure::new(
-            BAD_ARGS,
-            format!("Error parsing value: the value must be JSON ({e})"),
+            INVALID_SET,
+            format!("Value for set is not valid JSON ({e})\n  in file: {name}"),
         )
     })?;
-    let steps = treepath::parse(path).map_err(|e| Failure::core(&file.display().to_string(), e))?;
     edit(file, opts, idempotent, |root| {
         treepath::set(root, &steps, value)
     })
@@ -55,13 +56,23 @@ pub fn set(
 
 /// `unset FILE PATH`: removes a key or list element.
 pub fn unset(file: &Path, path: &str, idempotent: bool, opts: &crate::cli::Opts) -> CliResult<()> {
-    let steps = treepath::parse(path).map_err(|e| Failure::core(&file.display().to_string(), e))?;
+    let steps = set_path(path, &file.display().to_string())?;
     edit(file, opts, idempotent, |root| {
         match treepath::unset(root, &steps) {
             Ok(()) => Ok(true),
             Err(_) if idempotent => Ok(false),
             Err(e) => Err(e),
         }
+    })
+}
+
+/// Parses a `set`/`unset` path; a malformed one is sops's exit 7.
+fn set_path(path: &str, name: &str) -> CliResult<Vec<treepath::Step>> {
+    treepath::parse(path).map_err(|e| {
+        Failure::new(
+            INVALID_SET,
+            format!("Invalid set index format: {e}\n  in file: {name}"),
+        )
     })
 }
 
@@ -74,6 +85,7 @@ fn edit(
     idempotent: bool,
     change: impl FnOnce(&mut leafcrypt_core::tree::Map) -> leafcrypt_core::Result<bool>,
 ) -> CliResult<()> {
+    crate::io::require_file(file, IO)?;
     let input = read_input(Some(file), opts.filename_override.as_deref())?;
     let (in_fmt, _) = formats(&input, opts)?;
     let keyring = keyring(opts)?;
@@ -81,7 +93,9 @@ fn edit(
     if tree.branches.is_empty() {
         tree.branches.push(Default::default());
     }
-    let changed = change(&mut tree.branches[0]).map_err(|e| Failure::core(&input.name, e))?;
+    // A path that does not exist (unset) is sops's exit 1.
+    let changed = change(&mut tree.branches[0])
+        .map_err(|e| Failure::new(GENERIC, format!("{e}\n  in file: {}", input.name)))?;
     if !changed && idempotent {
         return Ok(());
     }
@@ -100,15 +114,18 @@ fn edit(
 
 /// `filestatus FILE`: prints `{"encrypted":true}` or `{"encrypted":false}` as sops does.
 pub fn filestatus(file: &Path, opts: &crate::cli::Opts) -> CliResult<()> {
+    crate::io::require_file(file, GENERIC)?;
     let input = read_input(Some(file), opts.filename_override.as_deref())?;
     let (in_fmt, _) = formats(&input, opts)?;
-    let encrypted = in_fmt
-        .store(None)
-        .parse(&input.bytes)
-        .map(|doc| {
-            doc.metadata
-                .is_some_and(|m| !m.mac.is_empty() || !m.key_groups.is_empty())
-        })
-        .unwrap_or(false);
+    // As sops: a file that does not parse is an error, one without metadata is plain.
+    let doc = in_fmt.store(None).parse(&input.bytes).map_err(|e| {
+        Failure::new(
+            GENERIC,
+            format!("cannot load encrypted file: {e}\n  in file: {}", input.name),
+        )
+    })?;
+    let encrypted = doc
+        .metadata
+        .is_some_and(|m| !m.mac.is_empty() || !m.key_groups.is_empty());
     Destination::Stdout.write(format!("{{\"encrypted\":{encrypted}}}\n").as_bytes())
 }

@@ -21,6 +21,7 @@ pub fn run(files: &[PathBuf], yes: bool, opts: &Opts) -> CliResult<()> {
     })?;
     let keyring = keyring(opts)?;
     for file in files {
+        crate::io::require_file(file, GENERIC)?;
         let input = read_input(Some(file), opts.filename_override.as_deref())?;
         let (fmt, _) = formats(&input, opts)?;
         let store = fmt.store(None);
@@ -111,10 +112,17 @@ fn confirm() -> CliResult<bool> {
     eprint!("Is this okay? (y/n):");
     let _ = std::io::stderr().flush();
     let mut line = String::new();
-    std::io::stdin()
+    let n = std::io::stdin()
         .lock()
         .read_line(&mut line)
         .map_err(|e| Failure::new(GENERIC, format!("cannot read the answer: {e}")))?;
+    if n == 0 {
+        // As sops: no answer at all is an error (exit 1), not a "no".
+        return Err(Failure::new(
+            GENERIC,
+            "EOF: no answer to the confirmation prompt; nothing was changed",
+        ));
+    }
     Ok(line.trim().eq_ignore_ascii_case("y"))
 }
 

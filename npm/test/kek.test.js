@@ -69,7 +69,7 @@ test("a KEK that cannot unwrap, or another KEK id, is NO_KEY with the callback's
   await assert.rejects(encrypt(PLAIN, { format: "yaml", kek: wrong }), { code: "NO_KEY", message: /wrap must return a Uint8Array/ });
 });
 
-test("synchronous callbacks and ArrayBuffer results work", async () => {
+test("synchronous callbacks; ArrayBuffer, DataView and Buffer results", async () => {
   const mask = 0x5a;
   const kek = {
     id: "xor",
@@ -78,6 +78,18 @@ test("synchronous callbacks and ArrayBuffer results work", async () => {
   };
   const encrypted = await encrypt('{"a": "b"}', { format: "json", kek });
   assert.equal(await decrypt(encrypted, { format: "json", kek }), '{\n\t"a": "b"\n}\n');
+  // A view into the middle of a larger buffer: only the view's bytes count.
+  const viaView = {
+    ...kek,
+    unwrap: (enc) => {
+      const big = new Uint8Array(enc.length + 8);
+      big.set(enc.map((b) => b ^ mask), 4);
+      return new DataView(big.buffer, 4, enc.length);
+    },
+  };
+  assert.equal(await decrypt(encrypted, { format: "json", kek: viaView }), '{\n\t"a": "b"\n}\n');
+  const viaBuffer = { ...kek, unwrap: (enc) => Buffer.from(enc.map((b) => b ^ mask)) };
+  assert.equal(await decrypt(encrypted, { format: "json", kek: viaBuffer }), '{\n\t"a": "b"\n}\n');
 });
 
 test("age + KEK: sops decrypts through age and keeps the unknown entry out of its way", async (t) => {

@@ -205,3 +205,48 @@ fn now() -> String {
         None => iso,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(groups: &[KeyGroup]) -> Vec<Vec<String>> {
+        groups
+            .iter()
+            .map(|g| g.keys.iter().map(KeyEntry::identity).collect())
+            .collect()
+    }
+
+    #[test]
+    fn edit_groups_removes_adds_to_the_first_group_and_drops_emptied_groups() {
+        let wrapped = |r: &str| age_entry(r).with("enc", "secret-armor");
+        let groups = vec![
+            KeyGroup {
+                keys: vec![wrapped("age1a"), kek::entry("k").with("enc", "AAAA")],
+            },
+            KeyGroup {
+                keys: vec![wrapped("age1b")],
+            },
+        ];
+        let edited = edit_groups(
+            &groups,
+            &[age_entry("age1c"), age_entry("age1a")],
+            &[age_entry("age1b"), kek::entry("other")],
+        );
+        assert_eq!(ids(&edited), [["age1a", "k", "age1c"]]);
+        // Descriptions only: the old wrapped keys are gone.
+        assert!(edited[0].keys.iter().all(|k| k.get("enc").is_none()));
+    }
+
+    #[test]
+    fn edit_groups_can_empty_the_file() {
+        let groups = vec![KeyGroup {
+            keys: vec![kek::entry("k")],
+        }];
+        assert!(edit_groups(&groups, &[], &[kek::entry("k")]).is_empty());
+        assert_eq!(
+            ids(&edit_groups(&[], &[age_entry("age1x")], &[])),
+            [["age1x"]]
+        );
+    }
+}

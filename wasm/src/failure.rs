@@ -89,3 +89,69 @@ pub fn js_message(value: &JsValue) -> String {
         .as_string()
         .unwrap_or_else(|| format!("{value:?}").chars().take(200).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use leafcrypt_core::keysource::KeyError;
+
+    #[test]
+    fn codes_and_exit_codes_follow_the_engine_error() {
+        let cases: [(Failure, &str, i32); 6] = [
+            (
+                Error::MacMismatch {
+                    stored: String::new(),
+                    computed: "AB".into(),
+                }
+                .into(),
+                "MAC_MISMATCH",
+                51,
+            ),
+            (Error::MacDecrypt("x".into()).into(), "MAC_MISMATCH", 51),
+            (Error::DataKey("report".into()).into(), "NO_KEY", 128),
+            (
+                Error::Key(KeyError::Failed {
+                    kind: "age".into(),
+                    message: "m".into(),
+                })
+                .into(),
+                "NO_KEY",
+                128,
+            ),
+            (
+                Error::Parse {
+                    format: "yaml",
+                    line: Some(3),
+                    message: "bad".into(),
+                }
+                .into(),
+                "PARSE",
+                2,
+            ),
+            (Failure::Options("x".into()), "INVALID_OPTIONS", 1),
+        ];
+        for (failure, code, exit) in cases {
+            assert_eq!(failure.code(), code, "{failure}");
+            assert_eq!(failure.exit_code(), exit, "{failure}");
+            assert_eq!(failure.path(), None);
+        }
+    }
+
+    #[test]
+    fn the_key_path_is_exposed_when_there_is_one() {
+        let failure: Failure = Error::DecryptValue {
+            path: "db:password".into(),
+            message: "boom".into(),
+        }
+        .into();
+        assert_eq!(failure.code(), "DECRYPT_VALUE");
+        assert_eq!(failure.exit_code(), 25);
+        assert_eq!(failure.path(), Some("db:password"));
+        let top: Failure = Error::EncryptTree {
+            path: String::new(),
+            message: "x".into(),
+        }
+        .into();
+        assert_eq!(top.path(), None);
+    }
+}

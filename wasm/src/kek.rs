@@ -11,7 +11,7 @@ use crate::options::Options;
 use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use js_sys::{ArrayBuffer, Function, Promise, Uint8Array};
+use js_sys::{ArrayBuffer, Function, Promise, Reflect, Uint8Array};
 use leafcrypt_core::keysource::{KeyEntry, KeyError, KeySource};
 use leafcrypt_core::secret::Secret;
 use wasm_bindgen::{JsCast, JsValue};
@@ -102,7 +102,8 @@ impl CallbackKek {
     }
 }
 
-/// The bytes of a `Uint8Array`, `ArrayBuffer` or other typed array / `DataView`.
+/// The bytes of a `Uint8Array`, an `ArrayBuffer` or any other `ArrayBuffer` view (typed
+/// array, `DataView`, Node `Buffer`).
 fn bytes_of(value: &JsValue) -> Option<Vec<u8>> {
     if let Some(array) = value.dyn_ref::<Uint8Array>() {
         return Some(array.to_vec());
@@ -110,16 +111,15 @@ fn bytes_of(value: &JsValue) -> Option<Vec<u8>> {
     if let Some(buffer) = value.dyn_ref::<ArrayBuffer>() {
         return Some(Uint8Array::new(buffer).to_vec());
     }
-    if ArrayBuffer::is_view(value) {
-        let view: &js_sys::DataView = value.unchecked_ref();
-        let array = Uint8Array::new_with_byte_offset_and_length(
-            &view.buffer(),
-            view.byte_offset() as u32,
-            view.byte_length() as u32,
-        );
-        return Some(array.to_vec());
+    if !ArrayBuffer::is_view(value) {
+        return None;
     }
-    None
+    // Views share `buffer`, `byteOffset` and `byteLength`; read them generically.
+    let field = |name: &str| Reflect::get(value, &JsValue::from_str(name)).ok();
+    let buffer = field("buffer")?.dyn_into::<ArrayBuffer>().ok()?;
+    let offset = field("byteOffset")?.as_f64()? as u32;
+    let length = field("byteLength")?.as_f64()? as u32;
+    Some(Uint8Array::new_with_byte_offset_and_length(&buffer, offset, length).to_vec())
 }
 
 #[async_trait(?Send)]

@@ -38,6 +38,12 @@ export const sopsBin = firstExisting(
 /** The native leafcrypt CLI (`LEAFCRYPT_BIN`), or undefined. */
 export const cliBin = firstExisting(process.env.LEAFCRYPT_BIN, join(repo, "target/debug/leafcrypt"));
 
+// scripts/test-npm sets LEAFCRYPT_REQUIRE_TOOLS: there a missing tool fails instead of
+// skipping the comparisons that need it.
+if (process.env.LEAFCRYPT_REQUIRE_TOOLS && !(sopsBin && cliBin)) {
+  throw new Error(`LEAFCRYPT_REQUIRE_TOOLS: sops (${sopsBin}) or the leafcrypt CLI (${cliBin}) not found`);
+}
+
 /**
  * Writes `content` to `name` in a fresh temporary directory, runs `fn(path)` and removes
  * the directory.

@@ -101,10 +101,10 @@ pub fn set(root: &mut Map, steps: &[Step], value: Value) -> Result<bool> {
         root.push(key.clone(), Value::Null);
     }
     let slot = root.get_mut(key).expect("inserted above");
-    set_in(slot, rest, value, steps)
+    set_in(slot, rest, value)
 }
 
-fn set_in(slot: &mut Value, steps: &[Step], value: Value, full: &[Step]) -> Result<bool> {
+fn set_in(slot: &mut Value, steps: &[Step], value: Value) -> Result<bool> {
     let Some((step, rest)) = steps.split_first() else {
         let changed = *slot != value;
         *slot = value;
@@ -119,7 +119,7 @@ fn set_in(slot: &mut Value, steps: &[Step], value: Value, full: &[Step]) -> Resu
             if m.get(k).is_none() {
                 m.push(k.clone(), Value::Null);
             }
-            set_in(m.get_mut(k).expect("inserted above"), rest, value, full)
+            set_in(m.get_mut(k).expect("inserted above"), rest, value)
         }
         Step::Index(n) => {
             if !matches!(slot, Value::List(_)) {
@@ -130,9 +130,9 @@ fn set_in(slot: &mut Value, steps: &[Step], value: Value, full: &[Step]) -> Resu
             if *n >= l.len() {
                 l.push(Value::Null);
                 let last = l.len() - 1;
-                return set_in(&mut l[last], rest, value, full).map(|_| true);
+                return set_in(&mut l[last], rest, value).map(|_| true);
             }
-            set_in(&mut l[*n], rest, value, full)
+            set_in(&mut l[*n], rest, value)
         }
     }
 }

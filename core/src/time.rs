@@ -161,7 +161,8 @@ fn lit(rest: &mut &[u8], byte: u8) -> Option<()> {
     (*first == byte).then(|| *rest = tail)
 }
 
-fn days_in_month(year: u32, month: u32) -> u32 {
+/// Days in `month` of `year` (proleptic Gregorian).
+pub(crate) fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
         2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
         2 => 28,

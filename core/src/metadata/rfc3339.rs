@@ -57,7 +57,7 @@ pub(crate) fn validate(s: &str) -> Result<(), String> {
     if !(1..=12).contains(&month) {
         return Err(range("month"));
     }
-    if day < 1 || day > days_in_month(year, month) {
+    if day < 1 || day > crate::time::days_in_month(year, month) {
         return Err(range("day"));
     }
     if hour > 23 {
@@ -86,15 +86,6 @@ fn digits(rest: &mut &str, n: usize) -> Option<u32> {
 fn literal(rest: &mut &str, lit: &str) -> Option<()> {
     *rest = rest.strip_prefix(lit)?;
     Some(())
-}
-
-fn days_in_month(year: u32, month: u32) -> u32 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
 }
 
 #[cfg(test)]

@@ -41,6 +41,20 @@ fn encrypted_document(input: &[u8]) -> Result<Option<Document>> {
     }
 }
 
+impl BinaryStore {
+    /// The plain output of a decrypted binary file, moved out of `tree` instead of copied
+    /// (what [`Store::emit`] without metadata returns, for callers that own the tree).
+    pub fn into_plain(mut tree: Tree) -> Result<Vec<u8>> {
+        match tree.branches.first_mut().and_then(|b| b.remove(DATA_KEY)) {
+            Some(Value::Str(s)) => Ok(s.into_bytes()),
+            Some(Value::Bytes(b)) => Ok(b),
+            _ => Err(Error::Emit(
+                "error emitting binary store: no binary data found in tree".into(),
+            )),
+        }
+    }
+}
+
 impl Store for BinaryStore {
     fn parse(&self, input: &[u8]) -> Result<Document> {
         if let Some(doc) = encrypted_document(input)? {

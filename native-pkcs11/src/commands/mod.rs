@@ -405,8 +405,13 @@ fn decrypt(input: &Input, opts: &Opts) -> CliResult<()> {
     let out_store = store(out_fmt, opts, config.as_ref());
     let out = match &opts.extract {
         Some(path) => {
-            let root = tree.branches.first().cloned().unwrap_or_default();
-            out_store.emit_value(extract(&root, path, &input.name)?)
+            let empty = leafcrypt_core::tree::Map::new();
+            let root = tree.branches.first().unwrap_or(&empty);
+            out_store.emit_value(extract(root, path, &input.name)?)
+        }
+        // The plaintext of a binary file moves out of the tree instead of being copied.
+        None if out_fmt == Format::Binary => {
+            leafcrypt_core::stores::binary::BinaryStore::into_plain(tree)
         }
         None => out_store.emit(&tree, None),
     }

@@ -108,7 +108,13 @@ pub fn verify(
             opened.iv,
         )
     };
-    if stored_mac != computed {
+    // Constant time: a timing side channel must not reveal how much of a forged MAC matched.
+    let equal = stored_mac.len() == computed.len()
+        && bool::from(subtle::ConstantTimeEq::ct_eq(
+            stored_mac.as_bytes(),
+            computed.as_bytes(),
+        ));
+    if !equal {
         return Err(Error::MacMismatch {
             stored: stored_mac,
             computed: computed.to_string(),

@@ -2,7 +2,7 @@
 //! once per process, so this test binary has a single token, created before any test
 //! touches the module; tests use distinct key labels and never log in with a wrong PIN).
 //! Covers OAEP interoperability with the token's own OAEP, CKA_DECRYPT false, corrupted
-//! ciphertexts, concurrent unwraps, and unwrap throughput.
+//! ciphertexts and concurrent unwraps (throughput: `benches/pkcs11.rs`).
 
 mod softhsm;
 
@@ -29,7 +29,6 @@ use pkcs11::source::Pkcs11Source;
 use pkcs11::token::Token;
 use pkcs11::uri::Pkcs11Uri;
 use std::sync::OnceLock;
-use std::time::Instant;
 
 const LABEL: &str = "lc-inproc";
 
@@ -255,32 +254,4 @@ fn concurrent_unwraps_from_several_threads() {
             });
         }
     });
-}
-
-/// Unwraps per second on SoftHSM, one thread (printed; run with --nocapture for figures).
-#[test]
-fn unwrap_throughput() {
-    let src = source();
-    for (object, mechanism) in MECHANISMS {
-        let entry = src
-            .wrap_entry(&key(object, mechanism), &[7u8; 32], "2026-01-01T00:00:00Z")
-            .unwrap();
-        let n = if object == "aes" { 400 } else { 100 };
-        let start = Instant::now();
-        for _ in 0..n {
-            src.unwrap_entry(&entry).unwrap();
-        }
-        let per_sec = n as f64 / start.elapsed().as_secs_f64();
-        let start = Instant::now();
-        for _ in 0..n {
-            src.wrap_entry(&key(object, mechanism), &[7u8; 32], "2026-01-01T00:00:00Z")
-                .unwrap();
-        }
-        let wraps = n as f64 / start.elapsed().as_secs_f64();
-        eprintln!(
-            "[bench] {:<22} unwrap {per_sec:>8.0}/s  wrap {wraps:>8.0}/s",
-            entry.get("mechanism").unwrap_or_default()
-        );
-        assert!(per_sec > 1.0);
-    }
 }

@@ -255,3 +255,16 @@ fn concurrent_unwraps_from_several_threads() {
         }
     });
 }
+
+/// A `slot-id` naming a slot that holds no token is CKR_TOKEN_NOT_PRESENT, not "no token matches".
+#[test]
+fn slot_without_a_token_is_token_not_present() {
+    token();
+    let u = Pkcs11Uri::parse(&format!(
+        "pkcs11:slot-id=4294967295?module-path={}",
+        softhsm::MODULE
+    ))
+    .unwrap();
+    let err = Token::find(&u).err().expect("no token in that slot");
+    assert!(matches!(err, Pkcs11Error::TokenNotPresent(_)), "{err}");
+}

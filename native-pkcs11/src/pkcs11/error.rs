@@ -145,4 +145,27 @@ mod tests {
         );
         assert_eq!(rv_name(RvError::ArgumentsBad), "CKR_ARGUMENTS_BAD");
     }
+
+    /// SoftHSM2 2.6 never locks a user PIN (twelve wrong logins all return
+    /// CKR_PIN_INCORRECT and the right PIN still works), so CKR_PIN_LOCKED is checked here,
+    /// at the mapping, rather than on a token.
+    #[test]
+    fn locked_pin_and_missing_token_map_to_their_own_errors() {
+        use cryptoki::context::Function;
+        let locked = map(
+            CkError::Pkcs11(RvError::PinLocked, Function::Login),
+            "C_Login",
+            "ops",
+        );
+        assert!(matches!(&locked, Pkcs11Error::PinLocked(t) if t == "ops"));
+        assert!(locked.to_string().starts_with("CKR_PIN_LOCKED"));
+        for rv in [RvError::TokenNotPresent, RvError::DeviceRemoved] {
+            let e = map(
+                CkError::Pkcs11(rv, Function::GetTokenInfo),
+                "C_GetTokenInfo",
+                "ops",
+            );
+            assert!(matches!(e, Pkcs11Error::TokenNotPresent(_)), "{rv:?}");
+        }
+    }
 }

@@ -266,6 +266,23 @@ pub struct Checker {
 }
 
 impl Checker {
+    /// An identity file in this checker's directory holding the age keys `keys` (1-based,
+    /// as in `tests/vectors/age/keyN.txt`).
+    pub fn identities(&self, keys: &[usize]) -> PathBuf {
+        let mut text = String::new();
+        for &k in keys {
+            let path = crate::harness::key_file(k);
+            text.push_str(
+                &std::fs::read_to_string(&path)
+                    .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display())),
+            );
+            text.push('\n');
+        }
+        let names: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+        self.dir
+            .write(&format!("keys-{}.txt", names.join("-")), text)
+    }
+
     /// A checker with a fresh directory.
     pub fn new() -> Checker {
         Checker {

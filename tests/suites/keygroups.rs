@@ -13,31 +13,10 @@ use leafcrypt_tests::cases::{
     assert_no_failures, base_seed, Case, Checker, ConfigVia, Format, Selector,
 };
 use leafcrypt_tests::harness::{age_key_file, key_file, recipient, vectors_dir, Tool};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 fn generated(format: Format, cell: &str) -> Vec<u8> {
     format.generate(base_seed(cell), Selector::Default.gen_options())
-}
-
-/// An identity file in the case's directory holding the keys of `keys` (1-based).
-fn identities(c: &Checker, keys: &[usize]) -> PathBuf {
-    let mut text = String::new();
-    for &k in keys {
-        let path = key_file(k);
-        text.push_str(
-            &std::fs::read_to_string(&path)
-                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display())),
-        );
-        text.push('\n');
-    }
-    let name = format!(
-        "keys-{}.txt",
-        keys.iter()
-            .map(|k| k.to_string())
-            .collect::<Vec<_>>()
-            .join("-")
-    );
-    c.dir.write(&name, text)
 }
 
 /// Every tool decrypts every file with `identity` to the normalised plaintext.
@@ -114,7 +93,7 @@ fn shamir(format: Format, via: ConfigVia) -> Vec<leafcrypt_tests::cases::Failure
     if let Some(enc) = case.check_in(&mut c) {
         let files = [enc.sops_file.as_str(), enc.leaf_file.as_str()];
         for pair in [[2, 3], [3, 4]] {
-            let id = identities(&c, &pair);
+            let id = c.identities(&pair);
             all_decrypt(&mut c, &case, &files, &id, &enc.plaintext);
         }
         for single in [2, 3, 4] {

@@ -178,23 +178,6 @@ fn add_then_remove_a_recipient_ini() {
     add_then_remove(Format::Ini);
 }
 
-/// An identity file holding the keys `keys` (1-based).
-fn identities(c: &Checker, keys: &[usize]) -> std::path::PathBuf {
-    let mut text = String::new();
-    for &k in keys {
-        text.push_str(&std::fs::read_to_string(key_file(k)).unwrap_or_default());
-        text.push('\n');
-    }
-    let name = format!(
-        "keys-{}.txt",
-        keys.iter()
-            .map(|k| k.to_string())
-            .collect::<Vec<_>>()
-            .join("-")
-    );
-    c.dir.write(&name, text)
-}
-
 /// Both tools update their copy of `source` (already in the directory as `by-<tool>.yaml`)
 /// to the `.sops.yaml` already written; returns both texts when both succeeded.
 fn shamir_update(c: &mut Checker) -> Option<[String; 2]> {
@@ -202,7 +185,7 @@ fn shamir_update(c: &mut Checker) -> Option<[String; 2]> {
     for tool in Tool::BOTH {
         let file = format!("by-{tool}.yaml");
         let before = read_text(&c.dir, &file);
-        let id = identities(c, &[1, 2, 3, 4]);
+        let id = c.identities(&[1, 2, 3, 4]);
         let out = c
             .dir
             .cmd(tool)
@@ -252,18 +235,18 @@ fn shamir_groups_change_like_sops() {
             &format!("by-{tool}.yaml"),
         );
     }
-    let plain = sops_plaintext(&c.dir, "by-sops.yaml", &identities(&c, &[2, 3]));
+    let plain = sops_plaintext(&c.dir, "by-sops.yaml", &c.identities(&[2, 3]));
     c.dir.write(".sops.yaml", shamir_rule(2, [1, 3, 2]));
     if let Some([s, l]) = shamir_update(&mut c) {
         same_layout(&mut c, &s, &l);
         for keys in [&[1, 3][..], &[1, 2], &[3, 2]] {
-            let id = identities(&c, keys);
+            let id = c.identities(keys);
             for tool in Tool::BOTH {
                 let out = decrypt(&c.dir, tool, "by-leafcrypt.yaml", &id);
                 c.same_bytes(&format!("{tool} decrypting with {keys:?}"), &plain, &out);
             }
         }
-        let single = identities(&c, &[1]);
+        let single = c.identities(&[1]);
         let reference = decrypt(&c.dir, Tool::Sops, "by-sops.yaml", &single);
         let ours = decrypt(&c.dir, Tool::Leafcrypt, "by-leafcrypt.yaml", &single);
         if reference.ok() || ours.code != reference.code {
@@ -273,7 +256,7 @@ fn shamir_groups_change_like_sops() {
             ));
         }
         // R4's group is gone: R4 with R2 is one group only.
-        let gone = identities(&c, &[4, 2]);
+        let gone = c.identities(&[4, 2]);
         if decrypt(&c.dir, Tool::Leafcrypt, "by-leafcrypt.yaml", &gone).ok() {
             c.problem("R4 (removed) with R2 still decrypts".into());
         }
@@ -309,7 +292,7 @@ fn single_key_to_shamir_groups_like_sops() {
             &s.replace("shamir_threshold: 3", "shamir_threshold: N"),
             &l.replace("shamir_threshold: 2", "shamir_threshold: N"),
         );
-        let all = identities(&c, &[2, 3, 4]);
+        let all = c.identities(&[2, 3, 4]);
         let plain = sops_plaintext(&c.dir, "by-sops.yaml", &all);
         let out = decrypt(&c.dir, Tool::Sops, "by-leafcrypt.yaml", &all);
         c.same_bytes(
@@ -317,7 +300,7 @@ fn single_key_to_shamir_groups_like_sops() {
             &plain,
             &out,
         );
-        let two = identities(&c, &[2, 4]);
+        let two = c.identities(&[2, 4]);
         let out = decrypt(&c.dir, Tool::Sops, "by-leafcrypt.yaml", &two);
         c.same_bytes(
             "sops decrypting leafcrypt's 2-of-3 copy with two groups",

@@ -6,6 +6,7 @@
 //! `enc`. Entries round-trip unchanged, unknown fields and unknown kinds included.
 
 pub mod age;
+pub mod azure_kv;
 
 use crate::secret::Secret;
 use crate::tree::Value;

@@ -20,3 +20,5 @@
 pub mod credential;
 pub mod http;
 pub mod platform;
+#[cfg(all(test, not(target_arch = "wasm32")))]
+pub(crate) mod test_server;

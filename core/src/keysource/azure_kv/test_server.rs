@@ -155,3 +155,41 @@ async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<Request> {
         body,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn answers_in_order_and_records_requests() {
+        let server = TestServer::start(vec![
+            Reply::json(401, "{}").header("WWW-Authenticate", "Bearer x"),
+            Reply::json(200, r#"{"ok":true}"#),
+        ])
+        .await;
+        let client = reqwest::Client::new();
+        let first = client
+            .get(format!("{}/a?x=1", server.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(first.status(), 401);
+        assert_eq!(first.headers()["www-authenticate"], "Bearer x");
+        let second = client
+            .post(format!("{}/b", server.url))
+            .header("Authorization", "Bearer t")
+            .body("hello")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(second.text().await.unwrap(), r#"{"ok":true}"#);
+        let seen = server.requests();
+        assert_eq!(seen.len(), 2);
+        assert_eq!(
+            (seen[0].method.as_str(), seen[0].target.as_str()),
+            ("GET", "/a?x=1")
+        );
+        assert_eq!(seen[1].header("authorization"), Some("Bearer t"));
+        assert_eq!(seen[1].body, "hello");
+    }
+}

@@ -267,6 +267,34 @@ pub struct Opts {
     /// Rotate: remove these comma-separated PKCS#11 URIs.
     #[arg(long, global = true, value_name = "URIS")]
     pub rm_pkcs11: Option<String>,
+    /// Azure Key Vault keys to encrypt to: `https://VAULT/keys/NAME[/VERSION]`
+    /// (comma-separated; may be repeated). Without a version the current one is pinned.
+    #[arg(
+        long,
+        global = true,
+        env = "SOPS_AZURE_KEYVAULT_URLS",
+        value_name = "URLS"
+    )]
+    pub azure_kv: Vec<String>,
+    /// Rotate: add these comma-separated Azure Key Vault key URLs (to the first key group).
+    #[arg(long, global = true, value_name = "URLS")]
+    pub add_azure_kv: Option<String>,
+    /// Rotate: remove these comma-separated Azure Key Vault key URLs.
+    #[arg(long, global = true, value_name = "URLS")]
+    pub rm_azure_kv: Option<String>,
+    /// Use only this Azure credential instead of the default chain: EnvironmentCredential,
+    /// WorkloadIdentityCredential, ManagedIdentityCredential or AzureCliCredential.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub azure_credential: Option<String>,
+    /// Wrap data keys with Key Vault's `encrypt` operation instead of locally with the
+    /// key's cached public key (decryption always goes to Key Vault).
+    #[arg(long, global = true)]
+    pub azure_kv_remote_encrypt: bool,
+    /// Do not check that Key Vault's auth challenge names a resource matching the vault
+    /// host (private endpoints or proxies under another name). Tokens may then be sent to
+    /// a host that is not Key Vault: use only with hosts you trust.
+    #[arg(long, global = true)]
+    pub azure_kv_skip_resource_check: bool,
     /// Keys whose path has a component ending with this suffix stay plain.
     #[arg(long, global = true, value_name = "SUFFIX")]
     pub unencrypted_suffix: Option<String>,

@@ -12,6 +12,7 @@ mod io;
 mod keygen;
 mod pkcs11;
 mod private_dir;
+mod runtime;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -73,15 +74,8 @@ fn main() -> ExitCode {
         Some(cli::Command::Groups(g)) => {
             use commands::groups::{run, Change};
             return exit(match g {
-                cli::GroupsCommand::Add { file } => run(
-                    file,
-                    Change::Add({
-                        let mut keys = commands::age_entries(&cli.opts.age.join(","));
-                        keys.extend(commands::pkcs11_entries(&cli.opts.pkcs11.join(",")));
-                        keys
-                    }),
-                    &cli.opts,
-                ),
+                cli::GroupsCommand::Add { file } => commands::cli_entries(&cli.opts)
+                    .and_then(|keys| run(file, Change::Add(keys), &cli.opts)),
                 cli::GroupsCommand::Delete { file, index } => {
                     run(file, Change::Delete(*index), &cli.opts)
                 }

@@ -73,7 +73,7 @@ fn create_new(file: &Path, opts: &Opts) -> CliResult<()> {
         return Err(Failure::new(NOT_MODIFIED, "File has not changed, exiting."));
     };
     let keyring = keyring(opts)?;
-    let metadata = pollster::block_on(ops::encrypt(&mut tree, &options, &keyring))
+    let metadata = crate::runtime::block_on(ops::encrypt(&mut tree, &options, &keyring))
         .map_err(|e| Failure::core(&input.name, e))?;
     write_back(&input, in_fmt, opts, &tree, &metadata)
 }

@@ -34,7 +34,7 @@ pub fn run(file: &Path, change: Change, opts: &Opts) -> CliResult<()> {
         Change::Add(keys) if keys.is_empty() => {
             return Err(Failure::new(
                 BAD_ARGS,
-                "groups add needs at least one key (--age RECIPIENT)",
+                "groups add needs at least one key (--age, --azure-kv or --pkcs11)",
             ))
         }
         Change::Add(keys) => groups.push(KeyGroup { keys }),
@@ -60,7 +60,7 @@ pub fn run(file: &Path, change: Change, opts: &Opts) -> CliResult<()> {
     }
     let threshold = opts.shamir_secret_sharing_threshold.unwrap_or(0);
     let now = crate::clock::now_rfc3339();
-    pollster::block_on(leafcrypt_core::ops::update_keys(
+    crate::runtime::block_on(leafcrypt_core::ops::update_keys(
         &mut metadata,
         &groups,
         threshold,

@@ -109,11 +109,45 @@ fn split_list(s: &str) -> Vec<String> {
         .collect()
 }
 
-pub(crate) fn age_entries(list: &str) -> Vec<KeyEntry> {
-    split_list(list)
+/// Parses a comma-separated key list of one kind into key descriptions.
+type EntryParser = fn(&str) -> CliResult<Vec<KeyEntry>>;
+
+/// `age` key descriptions for a comma-separated list of recipients.
+pub(crate) fn age_entries(list: &str) -> CliResult<Vec<KeyEntry>> {
+    Ok(split_list(list)
         .into_iter()
         .map(|r| KeyEntry::new("age").with("recipient", r))
+        .collect())
+}
+
+/// `azure_kv` key descriptions for a comma-separated list of key URLs (as sops parses them).
+pub(crate) fn azure_kv_entries(list: &str) -> CliResult<Vec<KeyEntry>> {
+    split_list(list)
+        .iter()
+        .map(|url| {
+            leafcrypt_core::config::azure_entry_from_url(url).map_err(|_| {
+                Failure::new(
+                    BAD_ARGS,
+                    format!(
+                        "could not parse \"{url}\" into a valid Azure Key Vault key: \
+                         expected https://VAULT/keys/NAME[/VERSION]"
+                    ),
+                )
+            })
+        })
         .collect()
+}
+
+fn pkcs11_entries_checked(list: &str) -> CliResult<Vec<KeyEntry>> {
+    Ok(pkcs11_entries(list))
+}
+
+/// Every key given on the command line (`--age`, `--azure-kv`, `--pkcs11`), in that order.
+pub(crate) fn cli_entries(opts: &Opts) -> CliResult<Vec<KeyEntry>> {
+    let mut keys = age_entries(&opts.age.join(","))?;
+    keys.extend(azure_kv_entries(&opts.azure_kv.join(","))?);
+    keys.extend(pkcs11_entries(&opts.pkcs11.join(",")));
+    Ok(keys)
 }
 
 /// `pkcs11` key descriptions for a comma-separated list of URIs (as given; the stored
@@ -199,7 +233,7 @@ fn encrypt(input: &Input, opts: &Opts) -> CliResult<()> {
     }
     let mut tree = doc.tree;
     let keyring = keyring(opts)?;
-    let metadata = pollster::block_on(ops::encrypt(&mut tree, &options, &keyring))
+    let metadata = crate::runtime::block_on(ops::encrypt(&mut tree, &options, &keyring))
         .map_err(|e| Failure::core(&input.name, e))?;
     let out = store(out_fmt, opts, config.as_ref())
         .emit(&tree, Some(&metadata))
@@ -228,8 +262,7 @@ pub(crate) fn encrypt_options(
         }
         None => None,
     };
-    let mut cli_keys = age_entries(&opts.age.join(","));
-    cli_keys.extend(pkcs11_entries(&opts.pkcs11.join(",")));
+    let cli_keys = cli_entries(opts)?;
     let key_groups: Vec<KeyGroup> = if cli_keys.is_empty() {
         rule.as_ref()
             .map(|r| r.key_groups.clone())
@@ -334,7 +367,7 @@ fn open_with(
     keep_ivs: bool,
 ) -> CliResult<Opened> {
     let (mut tree, metadata) = load_encrypted(input, in_fmt)?;
-    let session = pollster::block_on(ops::decrypt(
+    let session = crate::runtime::block_on(ops::decrypt(
         &mut tree,
         &metadata,
         keyring,
@@ -431,45 +464,42 @@ fn rotate(input: &Input, opts: &Opts) -> CliResult<()> {
             keys: g.keys.iter().map(KeyEntry::description).collect(),
         })
         .collect();
-    if let Some(rm) = opts.rm_age.as_deref() {
-        let rm = split_list(rm);
-        for g in &mut groups {
-            g.keys
-                .retain(|k| !(k.kind == "age" && rm.contains(&k.identity())));
-        }
-    }
-    if let Some(add) = opts.add_age.as_deref() {
-        if groups.is_empty() {
-            groups.push(KeyGroup::default());
-        }
-        for entry in age_entries(add) {
-            if !groups[0]
-                .keys
-                .iter()
-                .any(|k| k.kind == "age" && k.identity() == entry.identity())
-            {
-                groups[0].keys.push(entry);
+    let changes = [
+        (
+            opts.rm_age.as_deref(),
+            opts.add_age.as_deref(),
+            age_entries as EntryParser,
+        ),
+        (
+            opts.rm_pkcs11.as_deref(),
+            opts.add_pkcs11.as_deref(),
+            pkcs11_entries_checked,
+        ),
+        (
+            opts.rm_azure_kv.as_deref(),
+            opts.add_azure_kv.as_deref(),
+            azure_kv_entries,
+        ),
+    ];
+    for (rm, add, parse) in changes {
+        if let Some(rm) = rm {
+            let rm: Vec<String> = parse(rm)?.iter().map(KeyEntry::identity).collect();
+            for g in &mut groups {
+                g.keys.retain(|k| !rm.contains(&k.identity()));
             }
         }
-    }
-    if let Some(rm) = opts.rm_pkcs11.as_deref() {
-        let rm: Vec<String> = pkcs11_entries(rm).iter().map(KeyEntry::identity).collect();
-        for g in &mut groups {
-            g.keys
-                .retain(|k| !(k.kind == "pkcs11" && rm.contains(&k.identity())));
-        }
-    }
-    if let Some(add) = opts.add_pkcs11.as_deref() {
-        if groups.is_empty() {
-            groups.push(KeyGroup::default());
-        }
-        for entry in pkcs11_entries(add) {
-            if !groups[0]
-                .keys
-                .iter()
-                .any(|k| k.kind == "pkcs11" && k.identity() == entry.identity())
-            {
-                groups[0].keys.push(entry);
+        if let Some(add) = add {
+            if groups.is_empty() {
+                groups.push(KeyGroup::default());
+            }
+            for entry in parse(add)? {
+                let known = groups[0]
+                    .keys
+                    .iter()
+                    .any(|k| k.kind == entry.kind && k.identity() == entry.identity());
+                if !known {
+                    groups[0].keys.push(entry);
+                }
             }
         }
     }
@@ -477,13 +507,13 @@ fn rotate(input: &Input, opts: &Opts) -> CliResult<()> {
     if groups.is_empty() {
         return Err(Failure::new(
             GENERIC,
-            "rotate would leave the file with no keys; add one with --add-age or --add-pkcs11",
+            "rotate would leave the file with no keys; add one with --add-age, --add-azure-kv or --add-pkcs11",
         ));
     }
 
     let now = crate::clock::now_rfc3339();
     metadata.key_groups = groups;
-    pollster::block_on(ops::rotate(
+    crate::runtime::block_on(ops::rotate(
         &mut tree,
         &mut metadata,
         &session,

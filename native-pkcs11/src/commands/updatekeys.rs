@@ -60,7 +60,7 @@ pub fn run(files: &[PathBuf], yes: bool, opts: &Opts) -> CliResult<()> {
             continue;
         }
         let now = crate::clock::now_rfc3339();
-        pollster::block_on(leafcrypt_core::ops::update_keys(
+        crate::runtime::block_on(leafcrypt_core::ops::update_keys(
             &mut metadata,
             &wanted,
             threshold,

@@ -67,6 +67,26 @@ pub enum Command {
     /// PKCS#11 tokens: create a KEK, list tokens and usable keys.
     #[command(subcommand)]
     Pkcs11(Pkcs11Command),
+    /// A loopback CORS proxy to Azure Key Vault for browser pages (the viewer): forwards
+    /// key operations to the given vaults only, for the given origins only.
+    KvProxy(KvProxyArgs),
+}
+
+/// Arguments of `kv-proxy`.
+#[derive(Debug, Args)]
+pub struct KvProxyArgs {
+    /// A vault to forward to, `https://NAME.vault.azure.net` (repeatable).
+    #[arg(long = "vault", value_name = "URL", required = true)]
+    pub vaults: Vec<String>,
+    /// A browser origin allowed to call the proxy, e.g. `http://127.0.0.1:8080` (repeatable).
+    #[arg(long = "allow-origin", value_name = "ORIGIN", required = true)]
+    pub allow_origins: Vec<String>,
+    /// Port on 127.0.0.1 (0: a free port; the URL is printed on stdout).
+    #[arg(long, default_value_t = 8091)]
+    pub port: u16,
+    /// Exit when stdin reaches end of file (for supervisors and tests).
+    #[arg(long)]
+    pub exit_with_stdin: bool,
 }
 
 /// `pkcs11` subcommands.

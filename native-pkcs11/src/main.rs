@@ -10,6 +10,7 @@ mod failure;
 mod identities;
 mod io;
 mod keygen;
+mod kv_proxy;
 mod pkcs11;
 mod private_dir;
 mod runtime;
@@ -82,6 +83,14 @@ fn main() -> ExitCode {
             });
         }
         Some(cli::Command::Pkcs11(c)) => return exit(pkcs11::command::run(c)),
+        Some(cli::Command::KvProxy(a)) => {
+            return exit(kv_proxy::run(kv_proxy::ProxyOptions {
+                vaults: a.vaults.clone(),
+                allow_origins: a.allow_origins.clone(),
+                port: a.port,
+                exit_with_stdin: a.exit_with_stdin,
+            }))
+        }
         Some(cli::Command::Completion { shell }) => {
             use clap::CommandFactory;
             clap_complete::generate(

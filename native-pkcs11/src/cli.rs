@@ -122,6 +122,9 @@ pub struct DecryptArgs {
     /// reporting all failures at the end.
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
+    /// With --output-dir: how many files to decrypt at once (key-source requests overlap).
+    #[arg(long, value_name = "N", default_value_t = crate::commands::batch::DEFAULT_JOBS)]
+    pub jobs: usize,
 }
 
 /// `groups` subcommands.

@@ -70,7 +70,9 @@ fn main() -> ExitCode {
                 eprintln!("leafcrypt decrypt: several files need --output-dir DIR");
                 return ExitCode::from(failure::BAD_ARGS as u8);
             };
-            return exit(commands::batch::decrypt_to_dir(&d.files, dir, &cli.opts));
+            return exit(commands::batch::decrypt_to_dir(
+                &d.files, dir, d.jobs, &cli.opts,
+            ));
         }
         Some(cli::Command::Groups(g)) => {
             use commands::groups::{run, Change};

@@ -286,3 +286,53 @@ fn age_key_cmd_and_inline_key_are_identity_sources() {
         fs::read(vectors().join("yaml/decrypted.yaml")).unwrap()
     );
 }
+
+#[test]
+fn decrypt_output_dir_writes_every_good_file_and_reports_every_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    fs::create_dir(&out).unwrap();
+    let mut args: Vec<String> = vec!["decrypt".into(), "--output-dir".into(), "out".into()];
+    for i in 0..5 {
+        let name = format!("f{i}.yaml");
+        fs::write(dir.path().join(&name), format!("n: {i}\nsecret: s{i}\n")).unwrap();
+        let o = run(
+            dir.path(),
+            None,
+            &["encrypt", "-i", "--age", R1, &name],
+            None,
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        args.push(name);
+    }
+    fs::write(dir.path().join("broken.yaml"), "n: 1\n").unwrap();
+    args.push("broken.yaml".into());
+    fs::create_dir(dir.path().join("sub")).unwrap();
+    fs::copy(dir.path().join("f0.yaml"), dir.path().join("sub/f0.yaml")).unwrap();
+    args.push("sub/f0.yaml".into());
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+
+    let o = run(dir.path(), Some(&key("key1.txt")), &argv, None);
+    // The first failing file's code: sops exits 1 for a file without metadata.
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("2 of 7 files failed to decrypt"), "{err}");
+    assert!(
+        err.contains("broken.yaml: ") && err.contains("sops metadata"),
+        "{err}"
+    );
+    assert!(
+        err.contains("sub/f0.yaml: another input already writes"),
+        "{err}"
+    );
+    for i in 0..5 {
+        let plain = fs::read_to_string(out.join(format!("f{i}.yaml"))).unwrap();
+        assert_eq!(plain, format!("n: {i}\nsecret: s{i}\n"));
+        let mode = fs::metadata(out.join(format!("f{i}.yaml")))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert!(!out.join("broken.yaml").exists());
+}

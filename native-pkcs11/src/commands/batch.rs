@@ -1,16 +1,20 @@
 //! Beyond sops: `decrypt --output-dir DIR FILE…` decrypts many files in one call and
 //! reports every failure at the end instead of stopping at the first.
 
-use super::{formats, keyring, open_to_read, store};
+use super::{formats, keyring, open_async, store};
 use crate::cli::Opts;
 use crate::failure::{CliResult, Failure, BAD_ARGS};
 use crate::io::{read_input, Destination};
+use futures_util::stream::{self, StreamExt};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-/// Decrypts each of `files` to `dir/<file name>` (created 0600). Succeeds only when every
-/// file did; the failure's code is the first failing file's.
-pub fn decrypt_to_dir(files: &[PathBuf], dir: &Path, opts: &Opts) -> CliResult<()> {
+/// How many files are decrypted at once (their Key Vault requests overlap).
+pub const DEFAULT_JOBS: usize = 8;
+
+/// Decrypts each of `files` to `dir/<file name>` (created 0600), up to `jobs` at a time.
+/// Succeeds only when every file did; the failure's code is the first failing file's.
+pub fn decrypt_to_dir(files: &[PathBuf], dir: &Path, jobs: usize, opts: &Opts) -> CliResult<()> {
     if files.is_empty() {
         return Err(Failure::new(
             BAD_ARGS,
@@ -31,35 +35,32 @@ pub fn decrypt_to_dir(files: &[PathBuf], dir: &Path, opts: &Opts) -> CliResult<(
     }
     let keyring = keyring(opts)?;
     let mut seen = HashSet::new();
+    let claims: Vec<bool> = files
+        .iter()
+        .map(|f| seen.insert(f.file_name().map(|n| n.to_owned()).unwrap_or_default()))
+        .collect();
+    let keyring = &keyring;
+    let results: Vec<(&PathBuf, PathBuf, CliResult<()>)> = crate::runtime::block_on(
+        stream::iter(files.iter().zip(claims))
+            .map(|(file, first_claim)| async move {
+                let target = dir.join(file.file_name().unwrap_or_default());
+                let result = if first_claim {
+                    decrypt_one(file, &target, keyring, opts).await
+                } else {
+                    Err(Failure::new(
+                        BAD_ARGS,
+                        format!("another input already writes {}", target.display()),
+                    ))
+                };
+                (file, target, result)
+            })
+            .buffered(jobs.max(1))
+            .collect(),
+    );
     let mut failures: Vec<(String, Failure)> = Vec::new();
-    for file in files {
-        let name = file.file_name().map(|n| n.to_owned()).unwrap_or_default();
-        let result = if !seen.insert(name.clone()) {
-            Err(Failure::new(
-                BAD_ARGS,
-                format!("another input already writes {}", dir.join(&name).display()),
-            ))
-        } else {
-            (|| {
-                let input = read_input(Some(file), None)?;
-                let (in_fmt, out_fmt) = formats(&input, opts)?;
-                let (tree, _, _) = open_to_read(&input, opts, in_fmt, &keyring)?;
-                let out = store(out_fmt, opts, None)
-                    .emit(&tree, None)
-                    .map_err(|e| Failure::core(&input.name, e))?;
-                Destination::File {
-                    path: dir.join(&name),
-                    private: true,
-                }
-                .write(&out)
-            })()
-        };
+    for (file, target, result) in results {
         match result {
-            Ok(()) => eprintln!(
-                "decrypted {} -> {}",
-                file.display(),
-                dir.join(&name).display()
-            ),
+            Ok(()) => eprintln!("decrypted {} -> {}", file.display(), target.display()),
             Err(f) => failures.push((file.display().to_string(), f)),
         }
     }
@@ -76,4 +77,23 @@ pub fn decrypt_to_dir(files: &[PathBuf], dir: &Path, opts: &Opts) -> CliResult<(
         report.push_str(&format!("\n  {file}: {first} (exit {})", f.code));
     }
     Err(Failure::new(failures[0].1.code, report))
+}
+
+async fn decrypt_one(
+    file: &Path,
+    target: &Path,
+    keyring: &leafcrypt_core::keysource::Keyring,
+    opts: &Opts,
+) -> CliResult<()> {
+    let input = read_input(Some(file), None)?;
+    let (in_fmt, out_fmt) = formats(&input, opts)?;
+    let (tree, _, _) = open_async(&input, opts, in_fmt, keyring, false).await?;
+    let out = store(out_fmt, opts, None)
+        .emit(&tree, None)
+        .map_err(|e| Failure::core(&input.name, e))?;
+    Destination::File {
+        path: target.to_path_buf(),
+        private: true,
+    }
+    .write(&out)
 }

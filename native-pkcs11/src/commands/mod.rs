@@ -366,8 +366,20 @@ fn open_with(
     keyring: &Keyring,
     keep_ivs: bool,
 ) -> CliResult<Opened> {
+    crate::runtime::block_on(open_async(input, opts, in_fmt, keyring, keep_ivs))
+}
+
+/// [`open`]/[`open_to_read`] as a future, for callers that decrypt several files at once
+/// (their key-source requests then overlap).
+pub(crate) async fn open_async(
+    input: &Input,
+    opts: &Opts,
+    in_fmt: Format,
+    keyring: &Keyring,
+    keep_ivs: bool,
+) -> CliResult<Opened> {
     let (mut tree, metadata) = load_encrypted(input, in_fmt)?;
-    let session = crate::runtime::block_on(ops::decrypt(
+    let session = ops::decrypt(
         &mut tree,
         &metadata,
         keyring,
@@ -376,7 +388,8 @@ fn open_with(
             strict: opts.strict,
             skip_iv_stash: !keep_ivs,
         },
-    ))
+    )
+    .await
     .map_err(|e| Failure::core(&input.name, e))?;
     for w in &session.warnings {
         eprintln!("[leafcrypt] warning: {w}");

@@ -295,7 +295,7 @@ fn decrypt_output_dir_writes_every_good_file_and_reports_every_bad_one() {
     let mut args: Vec<String> = vec!["decrypt".into(), "--output-dir".into(), "out".into()];
     for i in 0..5 {
         let name = format!("f{i}.yaml");
-        fs::write(dir.path().join(&name), format!("n: {i}\nsecret: s{i}\n")).unwrap();
+        fs::write(dir.path().join(&name), format!("count: {i}\nsecret: s{i}\n")).unwrap();
         let o = run(
             dir.path(),
             None,
@@ -305,7 +305,7 @@ fn decrypt_output_dir_writes_every_good_file_and_reports_every_bad_one() {
         assert!(o.status.success(), "{}", stderr(&o));
         args.push(name);
     }
-    fs::write(dir.path().join("broken.yaml"), "n: 1\n").unwrap();
+    fs::write(dir.path().join("broken.yaml"), "count: 1\n").unwrap();
     args.push("broken.yaml".into());
     fs::create_dir(dir.path().join("sub")).unwrap();
     fs::copy(dir.path().join("f0.yaml"), dir.path().join("sub/f0.yaml")).unwrap();
@@ -327,7 +327,7 @@ fn decrypt_output_dir_writes_every_good_file_and_reports_every_bad_one() {
     );
     for i in 0..5 {
         let plain = fs::read_to_string(out.join(format!("f{i}.yaml"))).unwrap();
-        assert_eq!(plain, format!("n: {i}\nsecret: s{i}\n"));
+        assert_eq!(plain, format!("count: {i}\nsecret: s{i}\n"));
         let mode = fs::metadata(out.join(format!("f{i}.yaml")))
             .unwrap()
             .permissions()

@@ -25,22 +25,93 @@ pub struct Timestamp {
 #[error("parsing time as \"2006-01-02T15:04:05Z07:00\": {0}")]
 pub struct TimeError(&'static str);
 
+/// Where and why Go's RFC 3339 parser stops, before any wording is chosen: values get
+/// [`TimeError`] (no text, it may be secret), metadata gets Go's own message
+/// ([`ParseFailure::go_message`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParseFailure {
+    /// The text at byte `at` is not the layout element `elem` (`2006`, `-`, `Z07:00`, …).
+    CannotParse {
+        /// Byte offset of the unparsed rest.
+        at: usize,
+        /// Go's layout element that was expected.
+        elem: &'static str,
+    },
+    /// A field is out of range (`month`, `day`, `hour`, …, `time zone offset`).
+    OutOfRange(&'static str),
+    /// Text follows the timestamp, from byte `at`.
+    ExtraText {
+        /// Byte offset of the extra text.
+        at: usize,
+    },
+}
+
+impl ParseFailure {
+    /// Go's `time.Parse(time.RFC3339, s)` error text for `s` (sops prints it verbatim for a
+    /// bad `lastmodified` or `created_at`).
+    pub fn go_message(&self, s: &str) -> String {
+        const LAYOUT: &str = "2006-01-02T15:04:05Z07:00";
+        match *self {
+            Self::CannotParse { at, elem } => format!(
+                "parsing time {s:?} as {LAYOUT:?}: cannot parse {:?} as {elem:?}",
+                &s[at..]
+            ),
+            Self::OutOfRange(what) => format!("parsing time {s:?}: {what} out of range"),
+            Self::ExtraText { at } => format!("parsing time {s:?}: extra text: {:?}", &s[at..]),
+        }
+    }
+}
+
+impl From<ParseFailure> for TimeError {
+    fn from(f: ParseFailure) -> Self {
+        TimeError(match f {
+            ParseFailure::CannotParse { elem: "Z07:00", .. } => "missing zone offset",
+            ParseFailure::CannotParse { .. } => "not in the form 2006-01-02T15:04:05Z07:00",
+            ParseFailure::OutOfRange(_) => "field out of range",
+            ParseFailure::ExtraText { .. } => "extra text after the timestamp",
+        })
+    }
+}
+
 impl Timestamp {
     /// Parses `s` the way Go's `time.Parse(time.RFC3339, s)` does: `YYYY-MM-DDTHH:MM:SS`,
     /// an optional fraction (`.` or `,`, at most 9 digits kept), then `Z` or `±hh:mm`.
     pub fn parse(s: &str) -> Result<Self, TimeError> {
-        let mut rest = s.as_bytes();
-        let year = digits(&mut rest, 4).ok_or(TimeError("bad year"))?;
-        lit(&mut rest, b'-').ok_or(TimeError("expected '-'"))?;
-        let month = digits(&mut rest, 2).ok_or(TimeError("bad month"))?;
-        lit(&mut rest, b'-').ok_or(TimeError("expected '-'"))?;
-        let day = digits(&mut rest, 2).ok_or(TimeError("bad day"))?;
-        lit(&mut rest, b'T').ok_or(TimeError("expected 'T'"))?;
-        let hour = digits(&mut rest, 2).ok_or(TimeError("bad hour"))?;
-        lit(&mut rest, b':').ok_or(TimeError("expected ':'"))?;
-        let minute = digits(&mut rest, 2).ok_or(TimeError("bad minute"))?;
-        lit(&mut rest, b':').ok_or(TimeError("expected ':'"))?;
-        let second = digits(&mut rest, 2).ok_or(TimeError("bad second"))?;
+        Self::parse_detailed(s).map_err(TimeError::from)
+    }
+
+    /// [`Timestamp::parse`] with the exact place and reason of a failure.
+    pub fn parse_detailed(s: &str) -> Result<Self, ParseFailure> {
+        let bytes = s.as_bytes();
+        let mut rest = bytes;
+        let at = |rest: &[u8]| bytes.len() - rest.len();
+        macro_rules! field {
+            ($n:expr, $elem:expr) => {
+                digits(&mut rest, $n).ok_or(ParseFailure::CannotParse {
+                    at: at(rest),
+                    elem: $elem,
+                })?
+            };
+        }
+        macro_rules! literal {
+            ($b:expr, $elem:expr) => {
+                lit(&mut rest, $b).ok_or(ParseFailure::CannotParse {
+                    at: at(rest),
+                    elem: $elem,
+                })?
+            };
+        }
+        let year = field!(4, "2006");
+        literal!(b'-', "-");
+        let month = field!(2, "01");
+        literal!(b'-', "-");
+        let day = field!(2, "02");
+        literal!(b'T', "T");
+        let hour = field!(2, "15");
+        literal!(b':', ":");
+        let minute = field!(2, "04");
+        literal!(b':', ":");
+        let second = field!(2, "05");
         let mut nanos = 0;
         if let [b'.' | b',', tail @ ..] = rest {
             let n = tail.iter().take_while(|b| b.is_ascii_digit()).count();
@@ -54,6 +125,11 @@ impl Timestamp {
                 rest = &tail[n..];
             }
         }
+        let zone_at = at(rest);
+        let bad_zone = ParseFailure::CannotParse {
+            at: zone_at,
+            elem: "Z07:00",
+        };
         let offset_minutes = match rest {
             [b'Z', tail @ ..] => {
                 rest = tail;
@@ -61,11 +137,11 @@ impl Timestamp {
             }
             [sign @ (b'+' | b'-'), tail @ ..] => {
                 rest = tail;
-                let h = digits(&mut rest, 2).ok_or(TimeError("bad zone offset"))?;
-                lit(&mut rest, b':').ok_or(TimeError("bad zone offset"))?;
-                let m = digits(&mut rest, 2).ok_or(TimeError("bad zone offset"))?;
+                let h = digits(&mut rest, 2).ok_or(bad_zone)?;
+                lit(&mut rest, b':').ok_or(bad_zone)?;
+                let m = digits(&mut rest, 2).ok_or(bad_zone)?;
                 if h >= 24 || m >= 60 {
-                    return Err(TimeError("time zone offset out of range"));
+                    return Err(ParseFailure::OutOfRange("time zone offset"));
                 }
                 let minutes = (h * 60 + m) as i32;
                 if *sign == b'-' {
@@ -74,19 +150,26 @@ impl Timestamp {
                     minutes
                 }
             }
-            _ => return Err(TimeError("missing zone offset")),
+            _ => return Err(bad_zone),
         };
         if !rest.is_empty() {
-            return Err(TimeError("extra text after the timestamp"));
+            return Err(ParseFailure::ExtraText { at: at(rest) });
         }
+        let range = ParseFailure::OutOfRange;
         if !(1..=12).contains(&month) {
-            return Err(TimeError("month out of range"));
+            return Err(range("month"));
         }
         if day < 1 || day > days_in_month(year, month) {
-            return Err(TimeError("day out of range"));
+            return Err(range("day"));
         }
-        if hour > 23 || minute > 59 || second > 59 {
-            return Err(TimeError("time of day out of range"));
+        for (value, max, what) in [
+            (hour, 23, "hour"),
+            (minute, 59, "minute"),
+            (second, 59, "second"),
+        ] {
+            if value > max {
+                return Err(range(what));
+            }
         }
         Ok(Self {
             year,

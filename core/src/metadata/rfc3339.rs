@@ -1,91 +1,13 @@
-//! Validation of RFC 3339 timestamps the way Go's `time.Parse(time.RFC3339, s)` does it,
+//! Validation of RFC 3339 timestamps in metadata (one parser: [`crate::time::Timestamp`]),
 //! with Go's error wording (sops prints these verbatim for a bad `lastmodified` or
 //! `created_at`).
-
-/// Go's RFC 3339 layout string, quoted in every error message.
-const LAYOUT: &str = "2006-01-02T15:04:05Z07:00";
 
 /// Checks that `s` is an RFC 3339 timestamp (`2024-01-02T03:04:05Z`, optional fraction,
 /// `Z` or `±hh:mm` offset). The error text is Go's.
 pub(crate) fn validate(s: &str) -> Result<(), String> {
-    let fail = |rest: &str, elem: &str| {
-        format!("parsing time {s:?} as {LAYOUT:?}: cannot parse {rest:?} as {elem:?}")
-    };
-    let range = |what: &str| format!("parsing time {s:?}: {what} out of range");
-    let mut rest = s;
-
-    let year = digits(&mut rest, 4).ok_or_else(|| fail(rest, "2006"))?;
-    literal(&mut rest, "-").ok_or_else(|| fail(rest, "-"))?;
-    let month = digits(&mut rest, 2).ok_or_else(|| fail(rest, "01"))?;
-    literal(&mut rest, "-").ok_or_else(|| fail(rest, "-"))?;
-    let day = digits(&mut rest, 2).ok_or_else(|| fail(rest, "02"))?;
-    literal(&mut rest, "T").ok_or_else(|| fail(rest, "T"))?;
-    let hour = digits(&mut rest, 2).ok_or_else(|| fail(rest, "15"))?;
-    literal(&mut rest, ":").ok_or_else(|| fail(rest, ":"))?;
-    let minute = digits(&mut rest, 2).ok_or_else(|| fail(rest, "04"))?;
-    literal(&mut rest, ":").ok_or_else(|| fail(rest, ":"))?;
-    let second = digits(&mut rest, 2).ok_or_else(|| fail(rest, "05"))?;
-    // Go accepts a fractional second after the seconds even when the layout has none.
-    if let Some(frac) = rest.strip_prefix(['.', ',']) {
-        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if n > 0 {
-            rest = &frac[n..];
-        }
-    }
-    if literal(&mut rest, "Z").is_none() {
-        let zone_start = rest;
-        let sign_ok = literal(&mut rest, "+")
-            .or_else(|| literal(&mut rest, "-"))
-            .is_some();
-        let zone = sign_ok
-            .then(|| {
-                let h = digits(&mut rest, 2)?;
-                literal(&mut rest, ":")?;
-                let m = digits(&mut rest, 2)?;
-                Some((h, m))
-            })
-            .flatten();
-        match zone {
-            Some((h, m)) if h < 24 && m < 60 => {}
-            Some(_) => return Err(range("time zone offset")),
-            None => return Err(fail(zone_start, "Z07:00")),
-        }
-    }
-    if !rest.is_empty() {
-        return Err(format!("parsing time {s:?}: extra text: {rest:?}"));
-    }
-    if !(1..=12).contains(&month) {
-        return Err(range("month"));
-    }
-    if day < 1 || day > crate::time::days_in_month(year, month) {
-        return Err(range("day"));
-    }
-    if hour > 23 {
-        return Err(range("hour"));
-    }
-    if minute > 59 {
-        return Err(range("minute"));
-    }
-    if second > 59 {
-        return Err(range("second"));
-    }
-    Ok(())
-}
-
-/// Consumes exactly `n` ASCII digits.
-fn digits(rest: &mut &str, n: usize) -> Option<u32> {
-    let head = rest.get(..n)?;
-    if !head.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    *rest = &rest[n..];
-    head.parse().ok()
-}
-
-/// Consumes `lit`.
-fn literal(rest: &mut &str, lit: &str) -> Option<()> {
-    *rest = rest.strip_prefix(lit)?;
-    Some(())
+    crate::time::Timestamp::parse_detailed(s)
+        .map(|_| ())
+        .map_err(|f| f.go_message(s))
 }
 
 #[cfg(test)]

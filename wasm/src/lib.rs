@@ -16,6 +16,7 @@ pub mod failure;
 pub mod kek;
 pub mod keys;
 pub mod options;
+pub mod token;
 
 use failure::Failure;
 use options::Options;

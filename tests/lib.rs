@@ -7,6 +7,7 @@
 pub mod cases;
 pub mod gen;
 pub mod harness;
+pub mod kv;
 pub mod mask;
 pub mod textdiff;
 pub mod workflow;

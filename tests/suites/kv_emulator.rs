@@ -1,0 +1,1 @@
+//! The Key Vault emulator against independent clients (suite being written).

@@ -1,0 +1,266 @@
+//! A caching wrapper: one token per (scopes, tenant), reused until shortly before it
+//! expires.
+//!
+//! A token is refreshed 5 minutes before `expires_on` (or halfway through its life when
+//! that is shorter, so short-lived test tokens are still reused). If the refresh fails
+//! while the old token is still valid, the old token is returned. Concurrent callers wait
+//! for one refresh instead of each asking the credential. Time comes from an injectable
+//! [`Clock`], so tests drive it without sleeping.
+
+use super::{AccessToken, CredentialError, TokenCredential, TokenRequest};
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Seconds since the Unix epoch, now.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// How long before `expires_on` a token is refreshed, at most.
+pub const REFRESH_MARGIN_SECS: u64 = 300;
+
+/// (sorted scopes, tenant).
+type Key = (Vec<String>, Option<String>);
+
+struct Entry {
+    token: AccessToken,
+    refresh_at: u64,
+}
+
+/// Caches the tokens of `C`.
+pub struct CachingCredential<C> {
+    inner: C,
+    clock: Clock,
+    entries: Mutex<HashMap<Key, Entry>>,
+    refreshing: futures_util::lock::Mutex<()>,
+}
+
+impl<C> std::fmt::Debug for CachingCredential<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cached = self.entries.lock().map(|e| e.len()).unwrap_or(0);
+        write!(f, "CachingCredential({cached} cached token(s), <redacted>)")
+    }
+}
+
+impl<C: TokenCredential> CachingCredential<C> {
+    /// Caches `inner`'s tokens on the system clock.
+    pub fn new(inner: C) -> Self {
+        Self::with_clock(inner, Arc::new(crate::keysource::azure_kv::platform::now_unix))
+    }
+
+    /// Caches `inner`'s tokens on `clock`.
+    pub fn with_clock(inner: C, clock: Clock) -> Self {
+        Self {
+            inner,
+            clock,
+            entries: Mutex::new(HashMap::new()),
+            refreshing: futures_util::lock::Mutex::new(()),
+        }
+    }
+
+    /// The wrapped credential.
+    pub fn inner(&self) -> &C {
+        &self.inner
+    }
+
+    /// Forgets every cached token (e.g. after Key Vault rejected one).
+    pub fn clear(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
+        }
+    }
+
+    fn key(request: &TokenRequest) -> Key {
+        let mut scopes = request.scopes.clone();
+        scopes.sort();
+        (scopes, request.tenant_id.clone())
+    }
+
+    /// The cached token for `key` if it is not due for refresh at `now`.
+    fn fresh(&self, key: &Key, now: u64) -> Option<AccessToken> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(key)
+            .filter(|e| now < e.refresh_at)
+            .map(|e| e.token.clone())
+    }
+
+    /// The cached token for `key` if it has not expired at `now`.
+    fn still_valid(&self, key: &Key, now: u64) -> Option<AccessToken> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(key)
+            .filter(|e| now < e.token.expires_on)
+            .map(|e| e.token.clone())
+    }
+
+    fn store(&self, key: Key, token: &AccessToken, now: u64) {
+        if token.expires_on <= now {
+            return;
+        }
+        let margin = REFRESH_MARGIN_SECS.min((token.expires_on - now) / 2);
+        let refresh_at = token.expires_on.saturating_sub(margin);
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.insert(
+                key,
+                Entry {
+                    token: token.clone(),
+                    refresh_at,
+                },
+            );
+        }
+    }
+}
+
+#[async_trait(?Send)]
+impl<C: TokenCredential> TokenCredential for CachingCredential<C> {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, CredentialError> {
+        let key = Self::key(request);
+        if let Some(token) = self.fresh(&key, (self.clock)()) {
+            return Ok(token);
+        }
+        let _one_refresh_at_a_time = self.refreshing.lock().await;
+        if let Some(token) = self.fresh(&key, (self.clock)()) {
+            return Ok(token);
+        }
+        match self.inner.get_token(request).await {
+            Ok(token) => {
+                self.store(key, &token, (self.clock)());
+                Ok(token)
+            }
+            Err(error) => self.still_valid(&key, (self.clock)()).ok_or(error),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use zeroize::Zeroizing;
+
+    /// Hands out `tok-1`, `tok-2`, … each valid for `lifetime` seconds from the shared
+    /// clock, or fails while `failing` is set.
+    struct Counting {
+        calls: AtomicU64,
+        now: Arc<AtomicU64>,
+        lifetime: u64,
+        failing: std::sync::atomic::AtomicBool,
+    }
+
+    #[async_trait(?Send)]
+    impl TokenCredential for Counting {
+        fn name(&self) -> &str {
+            "Counting"
+        }
+        async fn get_token(&self, _: &TokenRequest) -> Result<AccessToken, CredentialError> {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+            // Let other callers run while this one is "on the network".
+            tokio::task::yield_now().await;
+            if self.failing.load(Ordering::SeqCst) {
+                return Err(CredentialError::failed("Counting", "down"));
+            }
+            Ok(AccessToken {
+                token: Zeroizing::new(format!("tok-{n}")),
+                expires_on: self.now.load(Ordering::SeqCst) + self.lifetime,
+            })
+        }
+    }
+
+    fn setup(lifetime: u64) -> (CachingCredential<Counting>, Arc<AtomicU64>) {
+        let now = Arc::new(AtomicU64::new(1_000_000));
+        let inner = Counting {
+            calls: AtomicU64::new(0),
+            now: now.clone(),
+            lifetime,
+            failing: false.into(),
+        };
+        let clock_now = now.clone();
+        let cache = CachingCredential::with_clock(inner, Arc::new(move || clock_now.load(Ordering::SeqCst)));
+        (cache, now)
+    }
+
+    fn request(scope: &str, tenant: Option<&str>) -> TokenRequest {
+        TokenRequest {
+            scopes: vec![scope.into()],
+            tenant_id: tenant.map(String::from),
+        }
+    }
+
+    async fn token(cache: &CachingCredential<Counting>, req: &TokenRequest) -> String {
+        cache.get_token(req).await.unwrap().token.to_string()
+    }
+
+    #[tokio::test]
+    async fn reuses_until_five_minutes_before_expiry() {
+        let (cache, now) = setup(3600);
+        let req = request("https://vault.azure.net/.default", None);
+        assert_eq!(token(&cache, &req).await, "tok-1");
+        now.fetch_add(3600 - 301, Ordering::SeqCst);
+        assert_eq!(token(&cache, &req).await, "tok-1");
+        now.fetch_add(1, Ordering::SeqCst);
+        assert_eq!(token(&cache, &req).await, "tok-2");
+        assert_eq!(cache.inner().calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn keys_on_scopes_and_tenant() {
+        let (cache, _) = setup(3600);
+        let a = request("https://vault.azure.net/.default", None);
+        let b = request("https://0.0.1:8443/.default", None);
+        let c = request("https://vault.azure.net/.default", Some("t2"));
+        assert_eq!(token(&cache, &a).await, "tok-1");
+        assert_eq!(token(&cache, &b).await, "tok-2");
+        assert_eq!(token(&cache, &c).await, "tok-3");
+        assert_eq!(token(&cache, &a).await, "tok-1");
+        assert_eq!(token(&cache, &c).await, "tok-3");
+    }
+
+    #[tokio::test]
+    async fn short_lived_tokens_are_reused_for_half_their_life() {
+        let (cache, now) = setup(60);
+        let req = request("s", None);
+        assert_eq!(token(&cache, &req).await, "tok-1");
+        now.fetch_add(29, Ordering::SeqCst);
+        assert_eq!(token(&cache, &req).await, "tok-1");
+        now.fetch_add(1, Ordering::SeqCst);
+        assert_eq!(token(&cache, &req).await, "tok-2");
+    }
+
+    #[tokio::test]
+    async fn a_failed_refresh_keeps_a_still_valid_token_but_not_an_expired_one() {
+        let (cache, now) = setup(3600);
+        let req = request("s", None);
+        assert_eq!(token(&cache, &req).await, "tok-1");
+        cache.inner().failing.store(true, Ordering::SeqCst);
+        now.fetch_add(3500, Ordering::SeqCst);
+        assert_eq!(token(&cache, &req).await, "tok-1");
+        assert_eq!(cache.inner().calls.load(Ordering::SeqCst), 2, "a refresh was attempted");
+        now.fetch_add(100, Ordering::SeqCst);
+        let err = cache.get_token(&req).await.unwrap_err();
+        assert_eq!(err.message, "down");
+    }
+
+    #[tokio::test]
+    async fn concurrent_callers_share_one_refresh() {
+        let (cache, _) = setup(3600);
+        let req = request("s", None);
+        let results = futures_util::future::join_all((0..8).map(|_| cache.get_token(&req))).await;
+        for r in results {
+            assert_eq!(r.unwrap().token.as_str(), "tok-1");
+        }
+        assert_eq!(cache.inner().calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn clear_forgets_tokens() {
+        let (cache, _) = setup(3600);
+        let req = request("s", None);
+        assert_eq!(token(&cache, &req).await, "tok-1");
+        cache.clear();
+        assert_eq!(token(&cache, &req).await, "tok-2");
+    }
+}

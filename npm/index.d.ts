@@ -142,6 +142,84 @@ export function rotate(input: Input, options: RotateOptions): Promise<string>;
 /** Reads an encrypted file's metadata; no key needed. Browsers: `await init()` first. */
 export function inspect(input: Input, options: { format: Format }): Inspection;
 
+/** A node of a file's tree as `structure` and `decryptStructure` return it. */
+export interface TreeNode {
+  /** `value` for scalars, `comment` for comments (map entries or list items). */
+  kind: "map" | "list" | "value" | "comment" | "null";
+  /**
+   * The sops tree path (`["db"]["hosts"][0]`, as `extract` and `setValues` take it); `""`
+   * for a document and for map comments. List indices count comments, as in sops.
+   */
+  path: string;
+  /** The key, for map entries. */
+  key?: string;
+  /** The position, for list items. */
+  index?: number;
+  /** Maps and lists: their entries, comments included, in file order. */
+  children?: TreeNode[];
+  /** Values and comments: `str`, `int`, `float`, `bool`, `time`, `comment`, `bytes` (or `unknown`). */
+  type?: string;
+  /** Values and comments: whether the stored value is an `ENC[AES256_GCM,…]` envelope. */
+  encrypted?: boolean;
+  /** The envelope, when encrypted. */
+  ciphertext?: string;
+  /**
+   * The plaintext (booleans as `true`/`false`): the stored text of unencrypted values, the
+   * decrypted text after `decryptStructure`; absent for encrypted values of `structure`.
+   */
+  text?: string;
+}
+
+/** What `structure` returns: every document's tree (values masked) and the metadata. */
+export interface Structure {
+  documents: TreeNode[];
+  metadata: Inspection;
+}
+
+/** What `decryptStructure` returns: the trees with plaintexts and the MAC verdict. */
+export interface DecryptedStructure extends Structure {
+  /** `mismatch`: the values were changed after encryption (they are still returned). */
+  mac: "verified" | "mismatch";
+  /** How the MAC failed (no hashes), when it did. */
+  macError?: string;
+  /** Non-fatal findings, e.g. comments that did not decrypt. */
+  warnings: string[];
+}
+
+/** One change for `setValues`. */
+export interface ValueEdit {
+  /** A sops tree path, `'["db"]["password"]'`; missing keys are created. */
+  path: string;
+  /** The new value; with `type`, its text is parsed as that type (`"42"` as `int`). */
+  value?: string | number | bigint | boolean | null;
+  type?: "str" | "int" | "float" | "bool" | "time" | "null";
+  /** The YAML document (default 0). */
+  document?: number;
+}
+
+export interface SetValuesOptions extends FormatOptions, KeyOptions {
+  edits: ValueEdit[];
+}
+
+/**
+ * Reads an encrypted file's tree without a key: keys, types, which values are encrypted,
+ * unencrypted values' text. Browsers: `await init()` first.
+ */
+export function structure(input: Input, options: { format: Format }): Structure;
+
+/**
+ * Decrypts a file for display. A MAC mismatch does not reject: `mac` says so and the
+ * values are still returned. Other failures (`NO_KEY`, `DECRYPT_VALUE`, …) reject.
+ */
+export function decryptStructure(input: Input, options: DecryptOptions): Promise<DecryptedStructure>;
+
+/**
+ * Sets values and re-encrypts the file with its own data key (unchanged values keep their
+ * ciphertext, key entries stay, `lastmodified` and the MAC are renewed); resolves to the
+ * new file. Rejects with `MAC_MISMATCH` for a tampered file.
+ */
+export function setValues(input: Input, options: SetValuesOptions): Promise<string>;
+
 /**
  * Loads the WebAssembly module. Node: nothing to do. Browsers: the async functions call it
  * themselves; pass a URL, `Response`, bytes or `WebAssembly.Module` to load the `.wasm`

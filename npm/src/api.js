@@ -76,7 +76,34 @@ export function createApi(wasm, ready = () => {}, isReady = () => true) {
     }
   }
 
-  return { decrypt, decryptToObject, encrypt, rotate, inspect };
+  function structure(input, options) {
+    const bytes = toBytes(input);
+    if (!isReady()) {
+      throw new LeafcryptError(
+        "the WebAssembly module is not loaded yet: `await init()` once before calling structure()",
+        { code: "NOT_INITIALIZED" },
+      );
+    }
+    try {
+      return wasm.structure(bytes, options);
+    } catch (error) {
+      rethrow(error);
+    }
+  }
+
+  async function decryptStructure(input, options) {
+    const bytes = toBytes(input);
+    await ready();
+    return wasm.decryptStructure(bytes, options).catch(rethrow);
+  }
+
+  async function setValues(input, options) {
+    const bytes = toBytes(input);
+    await ready();
+    return decoder.decode(await wasm.setValues(bytes, options).catch(rethrow));
+  }
+
+  return { decrypt, decryptToObject, encrypt, rotate, inspect, structure, decryptStructure, setValues };
 }
 
 /**

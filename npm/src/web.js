@@ -30,8 +30,9 @@ export function init(source) {
   return loading;
 }
 
-export const { decrypt, decryptToObject, encrypt, rotate, inspect } = createApi(
-  wasm,
-  () => init(),
-  () => loaded,
-);
+export const { decrypt, decryptToObject, encrypt, rotate, inspect, structure, decryptStructure, setValues } =
+  createApi(
+    wasm,
+    () => init(),
+    () => loaded,
+  );

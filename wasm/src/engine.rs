@@ -197,7 +197,7 @@ fn edit_groups(groups: &[KeyGroup], add: &[KeyEntry], remove: &[KeyEntry]) -> Ve
 }
 
 /// Now as sops writes it (RFC 3339, seconds, UTC), from the JS clock.
-fn now() -> String {
+pub(crate) fn now() -> String {
     let iso = String::from(js_sys::Date::new_0().to_iso_string());
     // `toISOString` is `YYYY-MM-DDTHH:MM:SS.sssZ` for years 0–9999.
     match iso.get(..19) {

@@ -11,11 +11,13 @@
 #![warn(missing_docs)]
 
 pub mod convert;
+pub mod edit;
 pub mod engine;
 pub mod failure;
 pub mod kek;
 pub mod keys;
 pub mod options;
+pub mod view;
 pub mod token;
 
 use failure::Failure;

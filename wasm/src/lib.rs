@@ -17,8 +17,8 @@ pub mod failure;
 pub mod kek;
 pub mod keys;
 pub mod options;
-pub mod view;
 pub mod token;
+pub mod view;
 
 use failure::Failure;
 use options::Options;

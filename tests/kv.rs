@@ -355,24 +355,46 @@ impl Emulator {
     }
 
     fn admin_call(&self, method: &str, route: &str, body: Option<&Value>) -> Response {
-        let base = self
+        let prefix = self
             .ready
             .admin
-            .strip_prefix("http://")
-            .expect("admin URL is http");
-        let (addr, prefix) = base.split_once('/').expect("admin URL has a path");
+            .trim_start_matches(&self.ready.token_endpoint);
         let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let request = format!(
-            "{method} /{prefix}/{route} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        let headers = [("Content-Type", "application/json")];
+        self.token_request(
+            method,
+            &format!("{prefix}/{route}"),
+            &headers,
+            body.as_bytes(),
+        )
+    }
+
+    /// Sends a request to the plain-HTTP token listener (token endpoints, admin API);
+    /// `path_and_query` starts with `/`.
+    pub fn token_request(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Response {
+        let addr = self.ready.token_endpoint.trim_start_matches("http://");
+        let mut head = format!("{method} {path_and_query} HTTP/1.1\r\nHost: {addr}\r\n");
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str(&format!(
+            "Content-Length: {}\r\nConnection: close\r\n\r\n",
             body.len()
-        );
-        let mut stream = TcpStream::connect(addr).expect("connect to the admin API");
-        stream.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
-        stream
-            .write_all(request.as_bytes())
-            .expect("send admin request");
-        read_response(&mut stream).expect("admin response")
+        ));
+        let exchange = || -> io::Result<Response> {
+            let mut stream = TcpStream::connect(addr)?;
+            stream.set_read_timeout(Some(IO_TIMEOUT))?;
+            stream.write_all(&[head.as_bytes(), body].concat())?;
+            read_response(&mut stream)
+        };
+        exchange()
+            .unwrap_or_else(|e| panic!("{method} {path_and_query} on the token listener: {e}"))
     }
 
     // ---- direct vault access -----------------------------------------------------------

@@ -5,6 +5,10 @@
 //! The identity is the `client_id` (or `object_id` / `msi_res_id` / `principal_id`) asked
 //! for, else [`SYSTEM_IDENTITY`].
 
+// Handlers return a finished error response as their `Err`: built once per request and
+// answered at once, so its size does not matter.
+#![allow(clippy::result_large_err)]
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;

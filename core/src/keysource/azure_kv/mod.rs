@@ -22,3 +22,19 @@ pub mod http;
 pub mod platform;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 pub(crate) mod test_server;
+
+pub mod challenge;
+pub mod client;
+pub mod error;
+pub mod key_id;
+pub mod local;
+pub mod retry;
+pub mod source;
+#[cfg(all(test, not(target_arch = "wasm32")))]
+pub(crate) mod test_support;
+pub mod text;
+
+pub use client::{ClientOptions, KeyVaultClient};
+pub use error::KvError;
+pub use key_id::KeyId;
+pub use source::AzureKvSource;

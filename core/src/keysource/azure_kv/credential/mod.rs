@@ -21,7 +21,10 @@ pub mod authority;
 pub mod cache;
 pub mod client_certificate;
 pub mod client_secret;
+pub mod environment;
+pub mod managed_identity;
 pub mod static_token;
+pub mod workload_identity;
 
 mod assertion;
 mod entra;

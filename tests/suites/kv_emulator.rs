@@ -412,6 +412,115 @@ fn real_sops_encrypts_and_decrypts_through_the_emulator() {
     assert_eq!(decrypt("two.yaml"), plain);
 }
 
+/// A self-signed certificate and its RSA key in one PEM file, as `AZURE_CLIENT_CERTIFICATE_PATH`
+/// takes them (MSAL signs the client assertion with RS256).
+fn client_certificate_pem() -> String {
+    use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+    let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).expect("keygen");
+    let key_pem = key
+        .to_pkcs8_pem(LineEnding::LF)
+        .expect("PKCS#8")
+        .to_string();
+    let pair = rcgen::KeyPair::from_pem(&key_pem).expect("rcgen RSA key");
+    let params =
+        rcgen::CertificateParams::new(vec!["ci-cert.example".to_string()]).expect("params");
+    let cert = params.self_signed(&pair).expect("self-signed");
+    format!("{}{key_pem}", cert.pem())
+}
+
+#[test]
+fn real_sops_gets_tokens_from_the_emulators_entra_authority() {
+    if clients().is_none() {
+        return;
+    }
+    let kv = start();
+    kv.create_key("entra-key");
+    let dir = Workdir::new();
+    let plain = "api_key: s3cr3t-value\n";
+    dir.write("secret.yaml", plain);
+    let jwt = format!(
+        "{}.{}.c2ln",
+        b64(br#"{"alg":"RS256","typ":"JWT"}"#),
+        b64(br#"{"sub":"wl"}"#)
+    );
+    // A trailing newline, as Kubernetes writes it: the assertion must be trimmed.
+    let federated = dir.write("federated.jwt", format!("{jwt}\n"));
+    let certificate = dir.write("client.pem", client_certificate_pem());
+    let ready = kv.ready().clone();
+    // Tenant "adfs": MSAL skips instance discovery, so nothing but the emulator is contacted.
+    let routes: [(&str, &str, (&str, String)); 3] = [
+        (
+            "secret-app",
+            "EnvironmentCredential",
+            ("AZURE_CLIENT_SECRET", "s3cret".into()),
+        ),
+        (
+            "cert-app",
+            "EnvironmentCredential",
+            (
+                "AZURE_CLIENT_CERTIFICATE_PATH",
+                certificate.display().to_string(),
+            ),
+        ),
+        (
+            "wl-app",
+            "WorkloadIdentityCredential",
+            (
+                "AZURE_FEDERATED_TOKEN_FILE",
+                federated.display().to_string(),
+            ),
+        ),
+    ];
+    for (i, (client_id, credential, (var, value))) in routes.into_iter().enumerate() {
+        let sops = |args: &[&str]| {
+            dir.cmd(Tool::Sops)
+                .args(args)
+                .timeout(Duration::from_secs(120))
+                .env("SSL_CERT_FILE", &ready.ca)
+                .env("AZURE_AUTHORITY_HOST", &ready.authority)
+                .env("AZURE_TENANT_ID", "adfs")
+                .env("AZURE_CLIENT_ID", client_id)
+                .env("AZURE_TOKEN_CREDENTIALS", credential)
+                .env(var, &value)
+                .run()
+        };
+        kv.clear_log();
+        if i == 0 {
+            let enc = sops(&[
+                "encrypt",
+                "--azure-kv",
+                &kv.key_url("entra-key"),
+                "secret.yaml",
+            ]);
+            dir.write(
+                "secret.enc.yaml",
+                enc.expect_ok("sops encrypt").stdout_text(),
+            );
+        }
+        let out = sops(&["decrypt", "secret.enc.yaml"]).expect_ok(client_id);
+        assert_eq!(out.stdout_text(), plain, "{client_id}");
+        let log = kv.log();
+        let issued: Vec<_> = log
+            .iter()
+            .filter(|e| e.op.as_deref() == Some("token"))
+            .collect();
+        assert!(!issued.is_empty(), "{client_id}: {log:?}");
+        assert!(
+            issued
+                .iter()
+                .all(|e| e.path == "/adfs/oauth2/v2.0/token"
+                    && e.identity.as_deref() == Some(client_id)),
+            "{log:?}"
+        );
+        let decrypts: Vec<_> = log
+            .iter()
+            .filter(|e| e.op.as_deref() == Some("decrypt") && e.authorized)
+            .collect();
+        assert_eq!(decrypts.len(), 1, "{log:?}");
+        assert_eq!(decrypts[0].identity.as_deref(), Some(client_id));
+    }
+}
+
 // ---- the emulator's own rules -------------------------------------------------------------
 
 fn deny(identity: Option<&str>, key: Option<&str>, op: &str, model: &str) -> Deny {

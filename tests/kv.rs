@@ -74,8 +74,9 @@ pub struct KeyInfo {
     pub bundle: Value,
 }
 
-/// A fault rule (`/admin/fault`); see the emulator's admin docs.
-#[derive(Clone, Debug, Default, Serialize)]
+/// A fault rule (`/admin/fault`); see the emulator's admin docs. The default affects one
+/// request.
+#[derive(Clone, Debug, Serialize)]
 pub struct Fault {
     /// Operation policy name (`get`, `decrypt`, …, `token`) or `*`.
     pub op: String,
@@ -89,6 +90,19 @@ pub struct Fault {
     pub delay_ms: u64,
     /// Close the connection instead of answering.
     pub drop_connection: bool,
+}
+
+impl Default for Fault {
+    fn default() -> Self {
+        Self {
+            op: "*".into(),
+            status: None,
+            count: 1,
+            retry_after: None,
+            delay_ms: 0,
+            drop_connection: false,
+        }
+    }
 }
 
 /// A deny rule (`/admin/deny`).

@@ -85,10 +85,7 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Resp {
         (Method::POST, "/admin/rotate") => rotate(&shared, parse(&body)).await,
         (Method::POST, "/admin/version") => parse(&body).and_then(|r| set_enabled(&shared, r)),
         (Method::POST, "/admin/export") => parse(&body).and_then(|r| export(&shared, r)),
-        (Method::POST, "/admin/fault") => parse(&body).map(|f: Fault| {
-            shared.controls().faults.add(f);
-            json!({})
-        }),
+        (Method::POST, "/admin/fault") => parse(&body).and_then(|f| fault(&shared, f)),
         (Method::POST, "/admin/deny") => parse(&body).map(|d: Deny| {
             shared.controls().denies.push(d);
             json!({})
@@ -185,6 +182,19 @@ fn export(shared: &Shared, req: NameReq) -> Answer {
         .ok_or_else(|| not_found(&req.name))?;
     let pem = crypto::to_pem(&v.key).map_err(internal)?;
     Ok(json!({ "version": v.version, "pem": pem }))
+}
+
+/// Queues a fault whose status is one a client can meet: 401, 408, 429 or 5xx.
+fn fault(shared: &Shared, fault: Fault) -> Answer {
+    let status_ok = fault
+        .status
+        .is_none_or(|s| matches!(s, 401 | 408 | 429 | 500..=599));
+    if !status_ok || fault.count == 0 {
+        let msg = "a fault needs count >= 1 and a status of 401, 408, 429 or 5xx (or none)";
+        return Err((StatusCode::BAD_REQUEST, msg.into()));
+    }
+    shared.controls().faults.add(fault);
+    Ok(json!({}))
 }
 
 fn challenge(shared: &Shared, req: ChallengeReq) -> Value {

@@ -55,19 +55,8 @@ async fn keys(shared: &Shared, req: Request<Incoming>, entry: &mut Entry) -> Res
     };
     entry.authorized = true;
     entry.identity = Some(claims.oid.clone());
-    match entry.api_version.as_deref() {
-        None => {
-            return Ok(errors::bad_parameter(
-                "The 'api-version' query parameter is missing.",
-            ))
-        }
-        Some(v) if !API_VERSIONS.contains(&v) => {
-            let msg = format!(
-                "The specified version ({v}) is not recognized. Consider using the latest supported version (7.6)."
-            );
-            return Ok(errors::bad_parameter(&msg));
-        }
-        Some(_) => {}
+    if let Some(resp) = api_version_error(entry.api_version.as_deref()) {
+        return Ok(resp);
     }
     let Some(route) = route else {
         let msg = format!(
@@ -77,28 +66,15 @@ async fn keys(shared: &Shared, req: Request<Incoming>, entry: &mut Entry) -> Res
         );
         return Ok(errors::error(StatusCode::NOT_FOUND, "NotFound", &msg, None));
     };
-
-    let fault = shared.controls().faults.take(route.op.policy_name());
-    if let Some(fault) = fault {
-        tokio::time::sleep(Duration::from_millis(fault.delay_ms)).await;
-        if fault.drop_connection {
-            return Err(Dropped);
-        }
-        match fault.status.map(StatusCode::from_u16) {
-            Some(Ok(StatusCode::UNAUTHORIZED)) => {
-                let challenge = shared.controls().challenge.clone();
-                return Ok(errors::unauthorized(
-                    &challenge,
-                    "AKV10032: Invalid token (refused by an injected fault).",
-                ));
-            }
-            Some(Ok(status)) => return Ok(errors::injected(status, fault.retry_after)),
-            Some(Err(_)) | None => {}
-        }
+    if let Some(answer) = injected(shared, route.op).await {
+        return answer;
     }
 
     let host = host(shared, &req);
-    let vault = host.split(':').next().unwrap_or(&host).to_string();
+    let vault = host
+        .rsplit_once(':')
+        .map_or(host.as_str(), |(h, _)| h)
+        .to_string();
     let denies = shared.controls().denies.clone();
     if let Some(model) = access::denied(&denies, &claims.oid, &route.name, route.op) {
         let caller = Caller {
@@ -116,6 +92,35 @@ async fn keys(shared: &Shared, req: Request<Incoming>, entry: &mut Entry) -> Res
         Err(msg) => return Ok(errors::bad_parameter(&msg)),
     };
     Ok(operate(shared, &host, &route, &body).await)
+}
+
+/// 400 when `api-version` is missing or not one of [`API_VERSIONS`].
+fn api_version_error(version: Option<&str>) -> Option<Resp> {
+    match version {
+        None => Some(errors::bad_parameter("The 'api-version' query parameter is missing.")),
+        Some(v) if !API_VERSIONS.contains(&v) => Some(errors::bad_parameter(&format!(
+            "The specified version ({v}) is not recognized. Consider using the latest supported version (7.6)."
+        ))),
+        Some(_) => None,
+    }
+}
+
+/// Applies a pending fault for `op`: after its delay, `Some` answer (or a drop) when it has
+/// a status or drops the connection, `None` when it only added latency.
+async fn injected(shared: &Shared, op: Op) -> Option<Result<Resp, Dropped>> {
+    let fault = shared.controls().faults.take(op.policy_name())?;
+    tokio::time::sleep(Duration::from_millis(fault.delay_ms)).await;
+    if fault.drop_connection {
+        return Some(Err(Dropped));
+    }
+    match StatusCode::from_u16(fault.status?).ok()? {
+        StatusCode::UNAUTHORIZED => {
+            let challenge = shared.controls().challenge.clone();
+            let msg = "AKV10032: Invalid token (refused by an injected fault).";
+            Some(Ok(errors::unauthorized(&challenge, msg)))
+        }
+        status => Some(Ok(errors::injected(status, fault.retry_after))),
+    }
 }
 
 /// The token's claims, or the 401 challenge explaining why there are none.

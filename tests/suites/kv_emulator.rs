@@ -954,6 +954,14 @@ fn deny_rules_and_faults_answer_like_key_vault() {
     assert_eq!(call(&kv, "GET", "/keys/k", None).status, 200);
     assert!(started.elapsed() >= Duration::from_millis(400));
 
+    for bad in [
+        json!({"op": "get", "status": 200}),
+        json!({"op": "get", "status": 503, "count": 0}),
+    ] {
+        let headers = [("Content-Type", "application/json")];
+        let resp = kv.token_request("POST", "/admin/fault", &headers, bad.to_string().as_bytes());
+        assert_eq!(resp.status, 400, "{bad}");
+    }
     let statuses: Vec<u16> = kv
         .log()
         .iter()

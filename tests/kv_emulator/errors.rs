@@ -132,6 +132,16 @@ pub fn bad_parameter(message: &str) -> Resp {
     error(StatusCode::BAD_REQUEST, "BadParameter", message, None)
 }
 
+/// 500: the emulator itself failed (e.g. writing the state file).
+pub fn internal(message: &str) -> Resp {
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "InternalError",
+        message,
+        None,
+    )
+}
+
 /// An injected failure: 429 `Throttled` or a 5xx, with `Retry-After` when given.
 pub fn injected(status: StatusCode, retry_after: Option<u64>) -> Resp {
     let mut resp = if status == StatusCode::TOO_MANY_REQUESTS {

@@ -301,14 +301,10 @@ pub async fn generate(bits: usize) -> Result<rsa::RsaPrivateKey, String> {
 
 /// Adds `version` to `name` and answers with its bundle.
 fn added(shared: &Shared, host: &str, name: &str, version: KeyVersion) -> Result<Resp, Resp> {
-    let v = shared.store().add(name, version).map_err(|e| {
-        errors::error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "InternalError",
-            &e.to_string(),
-            None,
-        )
-    })?;
+    let v = shared
+        .store()
+        .add(name, version)
+        .map_err(|e| errors::internal(&e.to_string()))?;
     Ok(http::json(StatusCode::OK, &bundle(host, name, &v)))
 }
 
@@ -325,9 +321,7 @@ async fn create(shared: &Shared, host: &str, route: &Route, body: &[u8]) -> Resu
             "Invalid key_size {bits}: use 2048, 3072 or 4096."
         )));
     }
-    let key = generate(bits)
-        .await
-        .map_err(|e| errors::bad_parameter(&e))?;
+    let key = generate(bits).await.map_err(|e| errors::internal(&e))?;
     let mut version = KeyVersion::new(key);
     version.enabled = req.attributes.and_then(|a| a.enabled).unwrap_or(true);
     version.key_ops = req.key_ops.unwrap_or(version.key_ops);
@@ -339,7 +333,7 @@ async fn rotate(shared: &Shared, host: &str, route: &Route) -> Result<Resp, Resp
     let latest = found(shared, route)?;
     let key = generate(crypto::bits(&latest.key))
         .await
-        .map_err(|e| errors::bad_parameter(&e))?;
+        .map_err(|e| errors::internal(&e))?;
     let mut version = KeyVersion::new(key);
     version.key_ops = latest.key_ops;
     version.tags = latest.tags;
@@ -376,14 +370,7 @@ fn update(shared: &Shared, host: &str, route: &Route, body: &[u8]) -> Result<Res
     let updated = shared
         .store()
         .update(&route.name, version, change)
-        .map_err(|e| {
-            errors::error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalError",
-                &e.to_string(),
-                None,
-            )
-        })?
+        .map_err(|e| errors::internal(&e.to_string()))?
         .ok_or_else(|| errors::key_not_found(&route.name, Some(version)))?;
     Ok(http::json(
         StatusCode::OK,

@@ -798,6 +798,58 @@ fn versions_are_pinned_and_a_wrong_version_is_a_bad_parameter() {
 }
 
 #[test]
+fn an_imported_jwk_becomes_a_version_with_its_key_ops() {
+    use rsa::traits::{PrivateKeyParts, PublicKeyParts};
+    let kv = start();
+    let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).expect("keygen");
+    let int = |n: &rsa::BigUint| b64(&n.to_bytes_be());
+    let (p, q) = (&key.primes()[0], &key.primes()[1]);
+    let (n, e) = (int(key.n()), int(key.e()));
+    let jwk = json!({"kty": "RSA", "n": n, "e": e, "d": int(key.d()), "p": int(p), "q": int(q),
+                     "key_ops": ["decrypt", "unwrapKey"]});
+    let imported = call(&kv, "PUT", "/keys/imported", Some(json!({ "key": jwk })));
+    assert_eq!(
+        imported.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&imported.body)
+    );
+    let bundle = imported.json();
+    assert_eq!(bundle["key"]["n"], n);
+    assert_eq!(bundle["key"]["key_ops"], json!(["decrypt", "unwrapKey"]));
+
+    // Encrypted here with the public half, decrypted by the vault.
+    let secret = random_bytes(32);
+    let ct = key
+        .to_public_key()
+        .encrypt(
+            &mut rand::thread_rng(),
+            rsa::Oaep::new::<sha2::Sha256>(),
+            &secret,
+        )
+        .expect("encrypt");
+    assert_eq!(
+        value_of(&crypt(&kv, "/keys/imported/decrypt", "RSA-OAEP-256", &ct)),
+        secret
+    );
+    let refused = crypt(&kv, "/keys/imported/encrypt", "RSA-OAEP-256", &secret);
+    assert_eq!(
+        error_code(&refused),
+        (403, "Forbidden".into(), "KeyOperationForbidden".into())
+    );
+    let public_only = call(
+        &kv,
+        "PUT",
+        "/keys/imported",
+        Some(json!({"key": {"kty": "RSA", "n": n, "e": e}})),
+    );
+    assert_eq!(
+        error_code(&public_only),
+        (400, "BadParameter".into(), String::new())
+    );
+}
+
+#[test]
 fn a_disabled_version_refuses_decrypt_and_unwrap_only() {
     let kv = start();
     let v1 = kv.create_key("k").version;

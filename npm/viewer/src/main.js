@@ -1,0 +1,416 @@
+// The viewer page: wires the controls to the leafcrypt package. Keys, tokens and
+// plaintexts live in `keys` and the decrypted structures below, in memory only; nothing
+// is written to storage, the URL or the console, and everything is dropped on
+// "Forget keys" and when the page is hidden for good (pagehide).
+
+import { init, structure, decryptStructure, setValues } from "../../src/web.js";
+import { readConfig } from "./config.js";
+import { diffStructures } from "./diff.js";
+import { renderDiff } from "./diff-view.js";
+import { detectFormat } from "./format.js";
+import { explainKeyVaultFailure, keyVaultOptions, proxyCommand, vaultsOf } from "./keyvault.js";
+import { renderMetadata } from "./metadata.js";
+import { msalAvailable, signIn, signOutLocally } from "./msal.js";
+import { setStatus } from "./status.js";
+import { TreeView, editKey } from "./tree.js";
+
+const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+const config = readConfig();
+
+const ui = {
+  fileInput: /** @type {HTMLInputElement} */ ($("file-input")),
+  format: /** @type {HTMLSelectElement} */ ($("format-select")),
+  paste: /** @type {HTMLTextAreaElement} */ ($("paste-input")),
+  fileInfo: $("file-info"),
+  identity: /** @type {HTMLTextAreaElement} */ ($("age-identity")),
+  identityFile: /** @type {HTMLInputElement} */ ($("age-identity-file")),
+  decrypt: /** @type {HTMLButtonElement} */ ($("decrypt")),
+  kvToken: /** @type {HTMLTextAreaElement} */ ($("kv-token")),
+  kvProxy: /** @type {HTMLInputElement} */ ($("kv-proxy")),
+  kvCommand: $("kv-command"),
+  kvSignIn: /** @type {HTMLButtonElement} */ ($("kv-signin")),
+  status: $("status"),
+  metadata: $("metadata"),
+  filter: /** @type {HTMLInputElement} */ ($("filter")),
+  revealAll: /** @type {HTMLButtonElement} */ ($("reveal-all")),
+  editBar: $("edit-bar"),
+  editCount: $("edit-count"),
+  compareInput: /** @type {HTMLInputElement} */ ($("compare-input")),
+  diff: $("diff"),
+};
+
+/**
+ * @typedef {{ name: string, text: string, format: string, structure: object,
+ *   decrypted: object | null }} OpenFile
+ */
+const state = {
+  /** @type {OpenFile | null} */
+  current: null,
+  /** @type {OpenFile | null} the version compared with */
+  other: null,
+  /** Package key options (`age` or `azureKv`), or null: memory only. */
+  keys: null,
+  /** @type {Map<string, { document: number, path: string, type: string, text: string }>} */
+  edits: new Map(),
+};
+
+const tree = new TreeView($("tree"), {
+  onEdit: (edit) => {
+    state.edits.set(editKey(edit.document, edit.path), edit);
+    showEditBar();
+  },
+  onCopy: (text) => navigator.clipboard.writeText(text),
+});
+
+/** Times an async step as a performance measure (names only, never data). */
+async function timed(name, fn) {
+  const start = performance.now();
+  try {
+    return await fn();
+  } finally {
+    performance.measure(name, { start, end: performance.now() });
+  }
+}
+
+// ---------------------------------------------------------------- opening files
+
+/** Reads, detects and shows a file without a key (and decrypts it when keys are held). */
+async function openFile(name, text) {
+  const format = ui.format.value !== "auto" ? ui.format.value : detectFormat(name, text);
+  if (!format) {
+    setStatus(ui.status, "bad", "Not a SOPS file", "Neither the name nor the content says which format this is: choose one under Format.");
+    return;
+  }
+  let shape;
+  try {
+    shape = await timed("leafcrypt:open", async () => {
+      await init();
+      const s = structure(text, { format });
+      render({ name, text, format, structure: s, decrypted: null });
+      return s;
+    });
+  } catch (error) {
+    state.current = null;
+    tree.render(null);
+    ui.metadata.replaceChildren();
+    setStatus(ui.status, "bad", `Cannot read this file as ${format}`, error.message);
+    return;
+  }
+  const encrypted = countEncrypted(shape);
+  setStatus(ui.status, "none", `Not decrypted: ${encrypted} encrypted values are masked.`, "The MAC is checked when you decrypt.");
+  if (state.keys) await decryptCurrent();
+  if (state.other) await showDiff();
+}
+
+/** Shows `file` as the current file (tree, metadata, file line). */
+function render(file) {
+  state.current = file;
+  state.edits.clear();
+  showEditBar();
+  ui.fileInfo.textContent = `${file.name || "pasted text"} · ${file.format}`;
+  renderMetadata(ui.metadata, file.structure.metadata);
+  const vaults = vaultsOf(file.structure.metadata);
+  ui.kvCommand.textContent = proxyCommand(vaults, location.origin);
+  if (vaults.length) /** @type {HTMLDetailsElement} */ ($("kv-panel")).open = true;
+  renderTree();
+  ui.filter.value = "";
+}
+
+function renderTree() {
+  const file = state.current;
+  const verified = file?.decrypted?.mac === "verified";
+  tree.render(file ? (file.decrypted ?? file.structure) : null, { editable: verified, edited: state.edits });
+  ui.revealAll.disabled = !file?.decrypted;
+  if (!file?.decrypted) setRevealAll(false);
+}
+
+function countEncrypted(s) {
+  let n = 0;
+  const walk = (node) => {
+    if (node.encrypted && node.kind === "value") n++;
+    node.children?.forEach(walk);
+  };
+  s.documents.forEach(walk);
+  return n;
+}
+
+async function readFile(file) {
+  return new TextDecoder().decode(await file.arrayBuffer());
+}
+
+ui.fileInput.addEventListener("change", async () => {
+  const file = ui.fileInput.files?.[0];
+  if (file) await openFile(file.name, await readFile(file));
+});
+
+$("paste-open").addEventListener("click", () => openFile("", ui.paste.value));
+
+ui.format.addEventListener("change", () => {
+  if (state.current) openFile(state.current.name, state.current.text);
+});
+
+// Drag and drop anywhere: the first file is opened, a second one compared with it.
+document.addEventListener("dragover", (e) => {
+  e.preventDefault();
+  document.body.classList.add("dragging");
+});
+document.addEventListener("dragleave", (e) => {
+  if (e.target === document.documentElement || e.target === document.body) document.body.classList.remove("dragging");
+});
+document.addEventListener("drop", async (e) => {
+  e.preventDefault();
+  document.body.classList.remove("dragging");
+  const files = [...(e.dataTransfer?.files ?? [])];
+  if (files[0]) await openFile(files[0].name, await readFile(files[0]));
+  if (files[1]) await openCompare(files[1].name, await readFile(files[1]));
+});
+
+// ---------------------------------------------------------------- decrypting
+
+/** Decrypts the current (and compared) file with `state.keys`; shows the MAC verdict. */
+async function decryptCurrent() {
+  const file = state.current;
+  if (!file || !state.keys) return;
+  setStatus(ui.status, "none", "Decrypting…");
+  let opened;
+  try {
+    opened = await timed("leafcrypt:decrypt", async () => {
+      const result = await decryptStructure(file.text, { format: file.format, ...state.keys });
+      file.decrypted = result;
+      renderTree();
+      return result;
+    });
+  } catch (error) {
+    file.decrypted = null;
+    renderTree();
+    showDecryptFailure(error);
+    return;
+  }
+  const values = countEncrypted(opened);
+  if (opened.mac === "verified") {
+    setStatus(ui.status, "ok", `MAC verified: ${values} values decrypted and authentic.`);
+  } else {
+    setStatus(
+      ui.status,
+      "bad",
+      "MAC MISMATCH: this file was modified after it was encrypted. Do not trust its values.",
+      `${opened.macError}. The values are shown so that you can see what was changed; editing is disabled.`,
+    );
+  }
+  if (state.other) await showDiff();
+}
+
+function showDecryptFailure(error) {
+  if (state.keys?.azureKv) {
+    const { title, detail } = explainKeyVaultFailure(error, {
+      proxy: ui.kvProxy.value.trim(),
+      vaults: vaultsOf(state.current?.structure.metadata),
+      origin: location.origin,
+    });
+    setStatus(ui.status, "bad", title, detail);
+    return;
+  }
+  switch (error?.code) {
+    case "NO_KEY":
+      setStatus(ui.status, "bad", "No key could open this file.", error.message);
+      break;
+    case "DECRYPT_VALUE":
+      setStatus(
+        ui.status,
+        "bad",
+        `TAMPERED OR DAMAGED: the value at ${error.path ?? "a key"} does not decrypt.`,
+        "Its ciphertext, IV or tag was changed, or it was moved from another key.",
+      );
+      break;
+    case "INVALID_OPTIONS":
+      setStatus(ui.status, "bad", "The key was not accepted.", error.message);
+      break;
+    default:
+      setStatus(ui.status, "bad", "Decryption failed.", error?.message ?? String(error));
+  }
+}
+
+ui.identityFile.addEventListener("change", async () => {
+  const file = ui.identityFile.files?.[0];
+  if (!file) return;
+  identityFromFile = await readFile(file);
+  ui.identityFile.value = ""; // the text is held below, not in the control
+  const count = (identityFromFile.match(/AGE-SECRET-KEY-1/g) ?? []).length;
+  setStatus(ui.status, "none", `Identity file read: ${count} age ${count === 1 ? "identity" : "identities"} in memory.`, "Press Decrypt.");
+});
+
+/** The text of an identity file chosen with the file control (memory only). */
+let identityFromFile = "";
+
+ui.decrypt.addEventListener("click", async () => {
+  const identities = [ui.identity.value.trim(), identityFromFile.trim()].filter(Boolean).join("\n");
+  if (!identities) {
+    setStatus(ui.status, "warn", "Paste an age identity or choose an identity file first.");
+    return;
+  }
+  if (!state.current) {
+    setStatus(ui.status, "warn", "Open an encrypted file first.");
+    return;
+  }
+  state.keys = { age: { identities } };
+  await decryptCurrent();
+});
+
+$("kv-decrypt").addEventListener("click", async () => {
+  const token = ui.kvToken.value.trim();
+  if (!token) {
+    setStatus(ui.status, "warn", "Paste an access token (or sign in) first.");
+    return;
+  }
+  if (!state.current) {
+    setStatus(ui.status, "warn", "Open an encrypted file first.");
+    return;
+  }
+  state.keys = keyVaultOptions({ token, proxy: ui.kvProxy.value.trim() });
+  await decryptCurrent();
+});
+
+ui.kvProxy.value = config.kvProxy;
+if (msalAvailable(config)) {
+  ui.kvSignIn.hidden = false;
+  ui.kvSignIn.addEventListener("click", async () => {
+    try {
+      ui.kvToken.value = await signIn(config);
+      setStatus(ui.status, "none", "Signed in: a Key Vault token is in memory.", "Press Decrypt with Key Vault.");
+    } catch (error) {
+      setStatus(ui.status, "bad", "Sign-in failed.", error.message);
+    }
+  });
+}
+
+// ---------------------------------------------------------------- reveal, filter
+
+function setRevealAll(on) {
+  ui.revealAll.setAttribute("aria-pressed", String(on));
+  ui.revealAll.textContent = on ? "Hide all" : "Reveal all";
+  tree.setRevealAll(on);
+}
+
+ui.revealAll.addEventListener("click", () => setRevealAll(ui.revealAll.getAttribute("aria-pressed") !== "true"));
+$("expand-all").addEventListener("click", () => tree.setExpanded(true));
+$("collapse-all").addEventListener("click", () => tree.setExpanded(false));
+
+let filterTimer;
+ui.filter.addEventListener("input", () => {
+  clearTimeout(filterTimer);
+  filterTimer = setTimeout(() => tree.filter(ui.filter.value), 120);
+});
+
+// ---------------------------------------------------------------- edits
+
+function showEditBar() {
+  const n = state.edits.size;
+  ui.editBar.hidden = n === 0;
+  ui.editCount.textContent = `${n} ${n === 1 ? "value" : "values"} edited`;
+}
+
+$("discard-edits").addEventListener("click", () => {
+  state.edits.clear();
+  showEditBar();
+  renderTree();
+});
+
+$("download").addEventListener("click", async () => {
+  const file = state.current;
+  if (!file || !state.keys || state.edits.size === 0) return;
+  let edited;
+  try {
+    edited = await setValues(file.text, {
+      format: file.format,
+      ...state.keys,
+      edits: [...state.edits.values()].map((e) => ({ document: e.document, path: e.path, type: e.type, value: e.text })),
+    });
+  } catch (error) {
+    setStatus(ui.status, "bad", "The file could not be re-encrypted.", error.message);
+    return;
+  }
+  const name = file.name || `edited.${file.format === "dotenv" ? "env" : file.format}`;
+  const url = URL.createObjectURL(new Blob([edited], { type: "application/octet-stream" }));
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = name;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  // Show the new version, compared with the one it was made from.
+  const changed = state.edits.size;
+  const original = { ...file };
+  await openFile(name, edited);
+  state.other = { ...original, name: `${original.name || "pasted text"} (before edit)` };
+  await showDiff();
+  if (state.current?.decrypted?.mac === "verified") {
+    setStatus(
+      ui.status,
+      "ok",
+      `MAC verified: downloaded ${name} with ${changed} ${changed === 1 ? "value" : "values"} changed.`,
+      "Re-encrypted with the same data key; the other values keep their ciphertext.",
+    );
+  }
+});
+
+// ---------------------------------------------------------------- compare
+
+async function openCompare(name, text) {
+  const format = state.current?.format ?? detectFormat(name, text);
+  try {
+    await init();
+    state.other = { name, text, format, structure: structure(text, { format }), decrypted: null };
+  } catch (error) {
+    state.other = null;
+    ui.diff.replaceChildren();
+    setStatus(ui.status, "bad", `Cannot read ${name} as ${format}`, error.message);
+    return;
+  }
+  await showDiff();
+}
+
+async function showDiff() {
+  const { current, other } = state;
+  if (!current || !other) return;
+  if (state.keys && current.decrypted && !other.decrypted) {
+    other.decrypted = await decryptStructure(other.text, { format: other.format, ...state.keys }).catch(() => null);
+  }
+  const plain = Boolean(current.decrypted && other.decrypted);
+  const diff = diffStructures(plain ? other.decrypted : other.structure, plain ? current.decrypted : current.structure);
+  renderDiff(ui.diff, diff, { beforeName: other.name || "pasted text", afterName: current.name || "pasted text", decrypted: plain });
+}
+
+ui.compareInput.addEventListener("change", async () => {
+  const file = ui.compareInput.files?.[0];
+  if (file) await openCompare(file.name, await readFile(file));
+});
+
+// ---------------------------------------------------------------- forgetting
+
+/** Drops every key, token and plaintext held by the page. */
+function forgetKeys() {
+  state.keys = null;
+  identityFromFile = "";
+  ui.identity.value = "";
+  ui.identityFile.value = "";
+  ui.kvToken.value = "";
+  state.edits.clear();
+  for (const file of [state.current, state.other]) if (file) file.decrypted = null;
+  showEditBar();
+  renderTree();
+  if (state.current && state.other) showDiff();
+  signOutLocally();
+}
+
+$("forget").addEventListener("click", () => {
+  forgetKeys();
+  setStatus(ui.status, "none", "Keys forgotten: identities, tokens and decrypted values were dropped from this page.");
+});
+
+// The page is going away (tab closed, navigation): drop everything, and keep it out of
+// the back/forward cache with secrets in it.
+window.addEventListener("pagehide", () => {
+  forgetKeys();
+  ui.paste.value = "";
+});
+
+init().catch((error) => setStatus(ui.status, "bad", "The WebAssembly module did not load.", error.message));

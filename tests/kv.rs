@@ -173,6 +173,8 @@ pub struct Emulator {
     _stdin: ChildStdin,
     ready: Ready,
     tls: Arc<rustls::ClientConfig>,
+    // Holds ca.pem; removed after the child is killed.
+    _dir: tempfile::TempDir,
 }
 
 impl Emulator {
@@ -192,7 +194,12 @@ impl Emulator {
 
     /// Starts the binary at `bin` with `options` and waits for its ready line.
     pub fn start_with(bin: &Path, options: &Options) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("kv-emulator-")
+            .tempdir()
+            .unwrap_or_else(|e| panic!("cannot create a temporary directory: {e}"));
         let mut cmd = Command::new(bin);
+        cmd.arg("--dir").arg(dir.path());
         if let Some(state) = &options.state {
             cmd.arg("--state").arg(state);
         }
@@ -226,6 +233,7 @@ impl Emulator {
             _stdin: stdin,
             ready,
             tls,
+            _dir: dir,
         }
     }
 

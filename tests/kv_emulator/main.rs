@@ -37,6 +37,7 @@ mod tls;
 mod tokens;
 mod vault;
 
+use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -114,7 +115,7 @@ async fn run(args: cli::Args) -> Result<(), Box<dyn std::error::Error>> {
             tenant: DEFAULT_TENANT.to_string(),
             authority: vault_url.clone(),
         })),
-        log: Mutex::new(Vec::new()),
+        log: Mutex::new(VecDeque::new()),
         minter: jwt::Minter::new(),
         identity_header: random_hex(16),
         vault_host: format!("127.0.0.1:{vault_port}"),
@@ -136,6 +137,7 @@ async fn run(args: cli::Args) -> Result<(), Box<dyn std::error::Error>> {
         token_listener_route(Arc::clone(&for_tokens), req)
     }));
 
+    let shutdown = shutdown_signal(args.ignore_stdin)?;
     let ready = json!({
         "vault": vault_url,
         "token_endpoint": token_url,
@@ -151,7 +153,7 @@ async fn run(args: cli::Args) -> Result<(), Box<dyn std::error::Error>> {
     stdout.flush()?;
     drop(stdout);
 
-    wait_for_shutdown(args.ignore_stdin).await;
+    shutdown.await;
     Ok(())
 }
 
@@ -177,8 +179,12 @@ async fn token_listener_route(
     }
 }
 
-/// Returns at end of stdin (unless ignored), SIGTERM or SIGINT.
-async fn wait_for_shutdown(ignore_stdin: bool) {
+/// A future that completes at end of stdin (unless ignored), SIGTERM or SIGINT. Everything
+/// is registered before it returns, so a signal sent right after the ready line is caught.
+fn shutdown_signal(ignore_stdin: bool) -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
     let (eof_tx, eof_rx) = tokio::sync::oneshot::channel::<()>();
     if !ignore_stdin {
         // A plain thread: a blocking stdin read must not hold up the runtime's shutdown.
@@ -189,25 +195,19 @@ async fn wait_for_shutdown(ignore_stdin: bool) {
             let _ = eof_tx.send(());
         });
     }
-    let stdin_closed = async {
-        if ignore_stdin {
-            std::future::pending::<()>().await;
-        }
-        let _ = eof_rx.await;
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    Ok(async move {
+        let stdin_closed = async {
+            if ignore_stdin {
+                std::future::pending::<()>().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+            let _ = eof_rx.await;
+        };
+        tokio::select! {
+            _ = stdin_closed => {}
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
         }
-    };
-    tokio::select! {
-        _ = stdin_closed => {}
-        _ = terminate => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
+    })
 }
 
 fn random_hex(bytes: usize) -> String {

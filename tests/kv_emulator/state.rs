@@ -1,6 +1,7 @@
 //! The state both listeners share: keys, test controls (challenge, token lifetime, faults,
 //! deny rules), the request log, and the token minter.
 
+use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::access::Deny;
@@ -16,6 +17,9 @@ pub const DEFAULT_TENANT: &str = "adfs";
 
 /// The identity of a managed-identity token requested without a client id.
 pub const SYSTEM_IDENTITY: &str = "system-assigned";
+
+/// The request log keeps this many newest entries.
+pub const LOG_CAPACITY: usize = 10_000;
 
 /// Token lifetime unless `/admin/token_lifetime` changes it.
 pub const DEFAULT_TOKEN_LIFETIME: i64 = 3600;
@@ -68,8 +72,8 @@ pub struct Shared {
     pub store: Mutex<Store>,
     /// Test controls.
     pub controls: Mutex<Controls>,
-    /// Request log.
-    pub log: Mutex<Vec<Entry>>,
+    /// Request log, oldest first, at most [`LOG_CAPACITY`] entries.
+    pub log: Mutex<VecDeque<Entry>>,
     /// Signs and checks tokens.
     pub minter: Minter,
     /// The secret `X-IDENTITY-HEADER` value of the App Service token endpoint.
@@ -89,28 +93,27 @@ impl Shared {
         self.controls.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Appends to the request log.
-    pub fn record(&self, entry: Entry) {
-        self.log
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(entry);
+    fn log(&self) -> MutexGuard<'_, VecDeque<Entry>> {
+        self.log.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A copy of the request log.
+    /// Appends to the request log, dropping the oldest entry when it is full.
+    pub fn record(&self, entry: Entry) {
+        let mut log = self.log();
+        if log.len() >= LOG_CAPACITY {
+            log.pop_front();
+        }
+        log.push_back(entry);
+    }
+
+    /// A copy of the request log, oldest first.
     pub fn log_snapshot(&self) -> Vec<Entry> {
-        self.log
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.log().iter().cloned().collect()
     }
 
     /// Empties the request log.
     pub fn clear_log(&self) {
-        self.log
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        self.log().clear();
     }
 
     /// Mints a token for `identity` and `resource` (a scope's `/.default` is dropped),

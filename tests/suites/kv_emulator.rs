@@ -1132,6 +1132,62 @@ fn token_endpoints_check_their_headers_and_entra_issues_client_tokens() {
 }
 
 #[test]
+fn token_lifetime_and_token_faults_reach_managed_identity_clients() {
+    let kv = start();
+    kv.create_key("k");
+    let ready = kv.ready().clone();
+    let port = ready.vault.rsplit(':').next().expect("port");
+    let msi = format!("/msi/token?api-version=2019-08-01&resource=https://0.0.1:{port}");
+    let header = [("X-IDENTITY-HEADER", ready.identity_header.as_str())];
+    let fetch = || kv.token_request("GET", &msi, &header, b"");
+    let expires_on = |resp: &Response| {
+        let text = resp.json()["expires_on"]
+            .as_str()
+            .expect("expires_on")
+            .to_string();
+        text.parse::<u64>().expect("unix seconds")
+    };
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs()
+    };
+
+    kv.set_token_lifetime(120);
+    let before = now();
+    let lifetime = expires_on(&fetch()) - before;
+    assert!((119..=121).contains(&lifetime), "{lifetime}");
+    // An endpoint that hands out already-expired tokens: the vault refuses them.
+    kv.set_token_lifetime(-5);
+    let stale = fetch().json()["access_token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let refused = kv.vault_request("GET", "/keys/k?api-version=7.6", Some(&stale), None);
+    assert_eq!(
+        error_code(&refused),
+        (401, "Unauthorized".into(), String::new())
+    );
+
+    kv.fault(&Fault {
+        op: "token".into(),
+        status: Some(500),
+        count: 1,
+        ..Fault::default()
+    });
+    assert_eq!(fetch().status, 500);
+    assert_eq!(fetch().status, 200, "the fault was used up");
+    let statuses: Vec<u16> = kv
+        .log()
+        .iter()
+        .filter(|e| e.listener == "token")
+        .map(|e| e.status)
+        .collect();
+    assert_eq!(statuses, [200, 200, 500, 200]);
+}
+
+#[test]
 fn keys_survive_a_restart_with_state() {
     let dir = tempfile::tempdir().expect("tempdir");
     let options = Options {

@@ -14,8 +14,8 @@ const LIFETIME_SECS: u64 = 600;
 
 /// DER of `DigestInfo { sha256, NULL }` before the 32-byte hash (RFC 8017, 9.2 note 1).
 const SHA256_DIGEST_INFO_PREFIX: [u8; 19] = [
-    0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
-    0x05, 0x00, 0x04, 0x20,
+    0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
+    0x00, 0x04, 0x20,
 ];
 
 /// `x5t`: base64url (unpadded) SHA-1 of a certificate's DER.
@@ -32,7 +32,8 @@ pub(crate) fn client_assertion(
     now: u64,
 ) -> Result<Zeroizing<String>, String> {
     let mut jti = [0u8; 16];
-    getrandom::getrandom(&mut jti).map_err(|e| format!("no randomness for the assertion id: {e}"))?;
+    getrandom::getrandom(&mut jti)
+        .map_err(|e| format!("no randomness for the assertion id: {e}"))?;
     let jti: String = jti.iter().map(|b| format!("{b:02x}")).collect();
     let header = serde_json::json!({ "alg": "RS256", "typ": "JWT", "x5t": x5t });
     let claims = serde_json::json!({
@@ -78,7 +79,11 @@ pub(crate) mod tests {
         let parts: Vec<&str> = jwt.split('.').collect();
         assert_eq!(parts.len(), 3, "compact JWS");
         let json = |p: &str| serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p).unwrap()).unwrap();
-        (json(parts[0]), json(parts[1]), URL_SAFE_NO_PAD.decode(parts[2]).unwrap())
+        (
+            json(parts[0]),
+            json(parts[1]),
+            URL_SAFE_NO_PAD.decode(parts[2]).unwrap(),
+        )
     }
 
     #[test]
@@ -90,12 +95,28 @@ pub(crate) mod tests {
     #[test]
     fn the_assertion_is_an_rs256_jwt_with_the_expected_claims() {
         let key = test_key();
-        let jwt = client_assertion(&key, "thumb", "app-id", "https://h/t/oauth2/v2.0/token", 1_000).unwrap();
+        let jwt = client_assertion(
+            &key,
+            "thumb",
+            "app-id",
+            "https://h/t/oauth2/v2.0/token",
+            1_000,
+        )
+        .unwrap();
         let (header, claims, signature) = decode(&jwt);
-        assert_eq!(header, serde_json::json!({"alg":"RS256","typ":"JWT","x5t":"thumb"}));
+        assert_eq!(
+            header,
+            serde_json::json!({"alg":"RS256","typ":"JWT","x5t":"thumb"})
+        );
         assert_eq!(claims["aud"], "https://h/t/oauth2/v2.0/token");
-        assert_eq!((claims["iss"].as_str(), claims["sub"].as_str()), (Some("app-id"), Some("app-id")));
-        assert_eq!((claims["nbf"].as_u64(), claims["exp"].as_u64()), (Some(1_000), Some(1_600)));
+        assert_eq!(
+            (claims["iss"].as_str(), claims["sub"].as_str()),
+            (Some("app-id"), Some("app-id"))
+        );
+        assert_eq!(
+            (claims["nbf"].as_u64(), claims["exp"].as_u64()),
+            (Some(1_000), Some(1_600))
+        );
         assert_eq!(claims["jti"].as_str().map(str::len), Some(32));
         let signed = &jwt[..jwt.rfind('.').unwrap()];
         let padding = Pkcs1v15Sign {
@@ -103,7 +124,11 @@ pub(crate) mod tests {
             prefix: SHA256_DIGEST_INFO_PREFIX.into(),
         };
         key.to_public_key()
-            .verify(padding, &sha2::Sha256::digest(signed.as_bytes()), &signature)
+            .verify(
+                padding,
+                &sha2::Sha256::digest(signed.as_bytes()),
+                &signature,
+            )
             .expect("a valid RS256 signature");
         let other = client_assertion(&key, "thumb", "app-id", "aud", 1_000).unwrap();
         assert_ne!(decode(&other).1["jti"], claims["jti"], "jti is random");

@@ -78,7 +78,9 @@ fn is_loopback(host_port: &str) -> bool {
         None => host_port.rsplit_once(':').map_or(host_port, |(h, _)| h),
     };
     host.eq_ignore_ascii_case("localhost")
-        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Checks a tenant id (a GUID, a domain such as `contoso.onmicrosoft.com`, or `adfs`):
@@ -126,7 +128,11 @@ impl EntraOptions {
 
     /// The tenant to ask for: the configured one unless the request names another that
     /// is allowed (as the Azure SDKs do). Errors say how to allow it.
-    pub fn resolve_tenant(&self, configured: &str, requested: Option<&str>) -> Result<String, String> {
+    pub fn resolve_tenant(
+        &self,
+        configured: &str,
+        requested: Option<&str>,
+    ) -> Result<String, String> {
         let Some(requested) = requested.filter(|r| !r.is_empty() && *r != configured) else {
             return Ok(configured.to_string());
         };
@@ -158,14 +164,24 @@ mod tests {
     use super::*;
 
     fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     #[test]
     fn defaults_to_the_public_cloud_and_reads_the_override() {
-        assert_eq!(AuthorityHost::from_env(&env(&[])).unwrap().as_str(), PUBLIC_CLOUD);
-        let host = AuthorityHost::from_env(&env(&[("AZURE_AUTHORITY_HOST", "https://login.chinacloudapi.cn/")]))
-            .unwrap();
+        assert_eq!(
+            AuthorityHost::from_env(&env(&[])).unwrap().as_str(),
+            PUBLIC_CLOUD
+        );
+        let host = AuthorityHost::from_env(&env(&[(
+            "AZURE_AUTHORITY_HOST",
+            "https://login.chinacloudapi.cn/",
+        )]))
+        .unwrap();
         assert_eq!(host.as_str(), AZURE_CHINA);
         assert_eq!(
             host.token_endpoint("t1"),
@@ -195,7 +211,8 @@ mod tests {
         assert_eq!(strict.resolve_tenant("t1", Some("t1")).unwrap(), "t1");
         let err = strict.resolve_tenant("t1", Some("t2")).unwrap_err();
         assert!(err.contains("AZURE_ADDITIONALLY_ALLOWED_TENANTS"), "{err}");
-        let open = EntraOptions::from_env(&env(&[("AZURE_ADDITIONALLY_ALLOWED_TENANTS", "t3; *")])).unwrap();
+        let open = EntraOptions::from_env(&env(&[("AZURE_ADDITIONALLY_ALLOWED_TENANTS", "t3; *")]))
+            .unwrap();
         assert_eq!(open.resolve_tenant("t1", Some("t2")).unwrap(), "t2");
         assert!(open.resolve_tenant("adfs", Some("t2")).is_err());
     }

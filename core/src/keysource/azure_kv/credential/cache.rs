@@ -44,7 +44,10 @@ impl<C> std::fmt::Debug for CachingCredential<C> {
 impl<C: TokenCredential> CachingCredential<C> {
     /// Caches `inner`'s tokens on the system clock.
     pub fn new(inner: C) -> Self {
-        Self::with_clock(inner, Arc::new(crate::keysource::azure_kv::platform::now_unix))
+        Self::with_clock(
+            inner,
+            Arc::new(crate::keysource::azure_kv::platform::now_unix),
+        )
     }
 
     /// Caches `inner`'s tokens on `clock`.
@@ -179,7 +182,10 @@ mod tests {
             failing: false.into(),
         };
         let clock_now = now.clone();
-        let cache = CachingCredential::with_clock(inner, Arc::new(move || clock_now.load(Ordering::SeqCst)));
+        let cache = CachingCredential::with_clock(
+            inner,
+            Arc::new(move || clock_now.load(Ordering::SeqCst)),
+        );
         (cache, now)
     }
 
@@ -238,7 +244,11 @@ mod tests {
         cache.inner().failing.store(true, Ordering::SeqCst);
         now.fetch_add(3500, Ordering::SeqCst);
         assert_eq!(token(&cache, &req).await, "tok-1");
-        assert_eq!(cache.inner().calls.load(Ordering::SeqCst), 2, "a refresh was attempted");
+        assert_eq!(
+            cache.inner().calls.load(Ordering::SeqCst),
+            2,
+            "a refresh was attempted"
+        );
         now.fetch_add(100, Ordering::SeqCst);
         let err = cache.get_token(&req).await.unwrap_err();
         assert_eq!(err.message, "down");

@@ -96,7 +96,9 @@ fn load_pem(pem: &[u8]) -> Result<(RsaPrivateKey, String), String> {
     let text = std::str::from_utf8(pem)
         .ok()
         .filter(|t| t.contains("-----BEGIN "))
-        .ok_or_else(|| format!("not a PEM file; PKCS#12 (.pfx/.p12) is not supported: {CONVERT_HINT}"))?;
+        .ok_or_else(|| {
+            format!("not a PEM file; PKCS#12 (.pfx/.p12) is not supported: {CONVERT_HINT}")
+        })?;
     let blocks = pem_blocks(text)?;
     let mut key = None;
     for block in &blocks {
@@ -130,7 +132,11 @@ fn load_pem(pem: &[u8]) -> Result<(RsaPrivateKey, String), String> {
     // A certificate embeds its SubjectPublicKeyInfo verbatim.
     let cert = certs
         .iter()
-        .find(|c| c.der.windows(spki.as_bytes().len()).any(|w| w == spki.as_bytes()))
+        .find(|c| {
+            c.der
+                .windows(spki.as_bytes().len())
+                .any(|w| w == spki.as_bytes())
+        })
         .ok_or("no certificate in the file matches its private key")?;
     Ok((key, x5t(&cert.der)))
 }
@@ -146,7 +152,10 @@ impl ClientCertificateCredential {
     ) -> Result<Self, CredentialError> {
         validate_tenant(tenant_id).map_err(|e| CredentialError::failed(NAME, e))?;
         if client_id.trim().is_empty() {
-            return Err(CredentialError::failed(NAME, "the client id must not be empty"));
+            return Err(CredentialError::failed(
+                NAME,
+                "the client id must not be empty",
+            ));
         }
         let (key, x5t) = load_pem(pem).map_err(|e| CredentialError::failed(NAME, e))?;
         Ok(Self {
@@ -180,9 +189,10 @@ impl ClientCertificateCredential {
                 ),
             ));
         }
-        let pem = Zeroizing::new(
-            std::fs::read(path).map_err(|e| CredentialError::failed(NAME, format!("{shown}: cannot read: {e}")))?,
-        );
+        let pem =
+            Zeroizing::new(std::fs::read(path).map_err(|e| {
+                CredentialError::failed(NAME, format!("{shown}: cannot read: {e}"))
+            })?);
         Self::from_pem(tenant_id, client_id, &pem, options, http)
             .map_err(|e| CredentialError::failed(NAME, format!("{shown}: {}", e.message)))
     }
@@ -211,7 +221,10 @@ impl TokenCredential for ClientCertificateCredential {
         let form = [
             ("grant_type", "client_credentials"),
             ("client_id", self.client_id.as_str()),
-            ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
             ("client_assertion", assertion.as_str()),
             ("scope", scope.as_str()),
         ];
@@ -241,7 +254,13 @@ mod tests {
     }
 
     fn load_bytes(pem: &[u8]) -> Result<ClientCertificateCredential, CredentialError> {
-        ClientCertificateCredential::from_pem("t1", "app", pem, options("https://x"), reqwest::Client::new())
+        ClientCertificateCredential::from_pem(
+            "t1",
+            "app",
+            pem,
+            options("https://x"),
+            reqwest::Client::new(),
+        )
     }
 
     fn load(pem: &str) -> Result<ClientCertificateCredential, CredentialError> {
@@ -250,28 +269,54 @@ mod tests {
 
     #[test]
     fn reads_pkcs8_and_pkcs1_keys_in_either_order() {
-        assert_eq!(load(&format!("{CERT}{KEY_PKCS8}")).unwrap().thumbprint(), CERT_X5T);
-        assert_eq!(load(&format!("{KEY_PKCS1}\n{CERT}")).unwrap().thumbprint(), CERT_X5T);
+        assert_eq!(
+            load(&format!("{CERT}{KEY_PKCS8}")).unwrap().thumbprint(),
+            CERT_X5T
+        );
+        assert_eq!(
+            load(&format!("{KEY_PKCS1}\n{CERT}")).unwrap().thumbprint(),
+            CERT_X5T
+        );
     }
 
     #[test]
     fn explains_what_is_not_supported() {
         let err = |pem: &str| load(pem).unwrap_err().message;
         let pfx = load_bytes(b"\x30\x82\x0a\xff binary PKCS#12").unwrap_err();
-        assert!(pfx.message.contains("PKCS#12 (.pfx/.p12) is not supported"), "{pfx}");
-        assert!(err("-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n")
-            .contains("password-protected"));
+        assert!(
+            pfx.message.contains("PKCS#12 (.pfx/.p12) is not supported"),
+            "{pfx}"
+        );
+        assert!(err(
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n"
+        )
+        .contains("password-protected"));
         assert!(err(CERT).contains("no private key"));
         assert!(err(KEY_PKCS8).contains("no CERTIFICATE"));
         assert!(err("-----BEGIN CERTIFICATE-----\nAAAA\n").contains("no END line"));
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.pem");
         std::fs::write(&path, format!("{CERT}{KEY_PKCS8}")).unwrap();
-        let protected = ClientCertificateCredential::from_path("t1", "app", &path, Some("pw"), options("https://x"), reqwest::Client::new())
-            .unwrap_err();
-        assert!(protected.message.contains("AZURE_CLIENT_CERTIFICATE_PASSWORD"), "{protected}");
+        let protected = ClientCertificateCredential::from_path(
+            "t1",
+            "app",
+            &path,
+            Some("pw"),
+            options("https://x"),
+            reqwest::Client::new(),
+        )
+        .unwrap_err();
+        assert!(
+            protected
+                .message
+                .contains("AZURE_CLIENT_CERTIFICATE_PASSWORD"),
+            "{protected}"
+        );
         let debug = format!("{:?}", load(&format!("{CERT}{KEY_PKCS8}")).unwrap());
-        assert!(debug.contains("<redacted>") && !debug.contains("BEGIN"), "{debug}");
+        assert!(
+            debug.contains("<redacted>") && !debug.contains("BEGIN"),
+            "{debug}"
+        );
     }
 
     #[test]
@@ -283,7 +328,11 @@ mod tests {
 
     #[tokio::test]
     async fn posts_a_signed_assertion_for_the_token_endpoint() {
-        let server = TestServer::start(vec![Reply::json(200, r#"{"access_token":"cert-token","expires_in":3600}"#)]).await;
+        let server = TestServer::start(vec![Reply::json(
+            200,
+            r#"{"access_token":"cert-token","expires_in":3600}"#,
+        )])
+        .await;
         let credential = ClientCertificateCredential::from_pem(
             "t1",
             "app-id",
@@ -301,16 +350,34 @@ mod tests {
             .unwrap();
         assert_eq!(token.token.as_str(), "cert-token");
         let seen = server.requests();
-        assert_eq!((seen[0].method.as_str(), seen[0].target.as_str()), ("POST", "/t1/oauth2/v2.0/token"));
+        assert_eq!(
+            (seen[0].method.as_str(), seen[0].target.as_str()),
+            ("POST", "/t1/oauth2/v2.0/token")
+        );
         let form = pairs(&seen[0].body);
         let names: Vec<&str> = form.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(names, ["grant_type", "client_id", "client_assertion_type", "client_assertion", "scope"]);
+        assert_eq!(
+            names,
+            [
+                "grant_type",
+                "client_id",
+                "client_assertion_type",
+                "client_assertion",
+                "scope"
+            ]
+        );
         assert_eq!(form[0].1, "client_credentials");
-        assert_eq!(form[2].1, "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+        assert_eq!(
+            form[2].1,
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+        );
         assert_eq!(form[4].1, "https://vault.azure.net/.default");
         let (header, claims, _) = decode(&form[3].1);
         assert_eq!(header["x5t"], CERT_X5T);
-        assert_eq!(claims["aud"], format!("{}/t1/oauth2/v2.0/token", server.url));
+        assert_eq!(
+            claims["aud"],
+            format!("{}/t1/oauth2/v2.0/token", server.url)
+        );
         assert_eq!(claims["iss"], "app-id");
     }
 }

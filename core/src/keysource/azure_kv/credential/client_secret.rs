@@ -45,7 +45,10 @@ impl ClientSecretCredential {
     ) -> Result<Self, CredentialError> {
         validate_tenant(tenant_id).map_err(|e| CredentialError::failed(NAME, e))?;
         if client_id.trim().is_empty() || secret.is_empty() {
-            return Err(CredentialError::failed(NAME, "the client id and secret must not be empty"));
+            return Err(CredentialError::failed(
+                NAME,
+                "the client id and secret must not be empty",
+            ));
         }
         Ok(Self {
             tenant_id: tenant_id.into(),
@@ -58,7 +61,10 @@ impl ClientSecretCredential {
 }
 
 /// Space-separated scopes for Entra's `scope` field.
-pub(crate) fn scope_field(credential: &str, request: &TokenRequest) -> Result<String, CredentialError> {
+pub(crate) fn scope_field(
+    credential: &str,
+    request: &TokenRequest,
+) -> Result<String, CredentialError> {
     if request.scopes.is_empty() {
         return Err(CredentialError::failed(credential, "no scope requested"));
     }
@@ -100,8 +106,14 @@ mod tests {
             authority: AuthorityHost::parse(&server.url).unwrap(),
             additionally_allowed_tenants: vec![],
         };
-        ClientSecretCredential::new("tenant-1", "app-id", Zeroizing::new(secret.into()), options, reqwest::Client::new())
-            .unwrap()
+        ClientSecretCredential::new(
+            "tenant-1",
+            "app-id",
+            Zeroizing::new(secret.into()),
+            options,
+            reqwest::Client::new(),
+        )
+        .unwrap()
     }
 
     #[tokio::test]
@@ -123,7 +135,10 @@ mod tests {
         assert_eq!(seen.len(), 1);
         assert_eq!(seen[0].method, "POST");
         assert_eq!(seen[0].target, "/tenant-1/oauth2/v2.0/token");
-        assert_eq!(seen[0].header("content-type"), Some("application/x-www-form-urlencoded"));
+        assert_eq!(
+            seen[0].header("content-type"),
+            Some("application/x-www-form-urlencoded")
+        );
         assert_eq!(
             pairs(&seen[0].body),
             owned(&[
@@ -137,7 +152,11 @@ mod tests {
 
     #[tokio::test]
     async fn an_allowed_challenge_tenant_changes_the_endpoint() {
-        let server = TestServer::start(vec![Reply::json(200, r#"{"access_token":"a","expires_in":60}"#)]).await;
+        let server = TestServer::start(vec![Reply::json(
+            200,
+            r#"{"access_token":"a","expires_in":60}"#,
+        )])
+        .await;
         let mut c = credential(&server, "s");
         c.options.additionally_allowed_tenants = vec!["*".into()];
         c.get_token(&TokenRequest {
@@ -164,7 +183,11 @@ mod tests {
             .await
             .unwrap_err();
         assert!(!err.unavailable);
-        assert!(err.message.contains("answered 401: invalid_client: AADSTS7000215"), "{err}");
+        assert!(
+            err.message
+                .contains("answered 401: invalid_client: AADSTS7000215"),
+            "{err}"
+        );
         assert!(!err.to_string().contains("wrong-secret"), "{err}");
         let debug = format!("{:?}", credential(&server, "wrong-secret"));
         assert!(!debug.contains("wrong-secret"), "{debug}");

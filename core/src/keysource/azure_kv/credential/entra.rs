@@ -30,7 +30,10 @@ pub(crate) fn parse_token_response(
     let json: serde_json::Value = serde_json::from_slice(body).map_err(|_| {
         CredentialError::failed(
             credential,
-            format!("{what} answered 200 with a body that is not JSON ({} bytes)", body.len()),
+            format!(
+                "{what} answered 200 with a body that is not JSON ({} bytes)",
+                body.len()
+            ),
         )
     })?;
     let token = json
@@ -38,7 +41,10 @@ pub(crate) fn parse_token_response(
         .and_then(|t| t.as_str())
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {
-            CredentialError::failed(credential, format!("{what} answered without an access_token"))
+            CredentialError::failed(
+                credential,
+                format!("{what} answered without an access_token"),
+            )
         })?;
     let expires_on = json
         .get("expires_on")
@@ -73,10 +79,9 @@ pub(crate) fn describe_error_body(body: &[u8], secrets: &[&str]) -> String {
     let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).map(str::to_string);
     let error = json.get("error");
     let (code, message) = match error {
-        Some(serde_json::Value::Object(inner)) => (
-            text(inner.get("code")),
-            text(inner.get("message")),
-        ),
+        Some(serde_json::Value::Object(inner)) => {
+            (text(inner.get("code")), text(inner.get("message")))
+        }
         _ => (
             text(error),
             text(json.get("error_description")).or_else(|| text(json.get("message"))),
@@ -107,7 +112,12 @@ pub(crate) async fn request_token(
         .form(form)
         .send()
         .await
-        .map_err(|e| failed(format!("cannot reach the token endpoint {url}: {}", quote(&e.to_string(), secrets))))?;
+        .map_err(|e| {
+            failed(format!(
+                "cannot reach the token endpoint {url}: {}",
+                quote(&e.to_string(), secrets)
+            ))
+        })?;
     let status = response.status();
     let body = response
         .bytes()
@@ -129,8 +139,14 @@ mod tests {
 
     #[test]
     fn reads_seconds_as_numbers_or_strings() {
-        assert_eq!(json_seconds(&serde_json::json!(1700000000)), Some(1700000000));
-        assert_eq!(json_seconds(&serde_json::json!("1700000000")), Some(1700000000));
+        assert_eq!(
+            json_seconds(&serde_json::json!(1700000000)),
+            Some(1700000000)
+        );
+        assert_eq!(
+            json_seconds(&serde_json::json!("1700000000")),
+            Some(1700000000)
+        );
         assert_eq!(json_seconds(&serde_json::json!(12.0)), Some(12));
         assert_eq!(json_seconds(&serde_json::json!("soon")), None);
         assert_eq!(json_seconds(&serde_json::json!(-5)), None);
@@ -144,9 +160,14 @@ mod tests {
             br#"{"access_token":"tok","expires_on":"1900000000","expires_in":60}"#,
         )
         .unwrap();
-        assert_eq!((token.token.as_str(), token.expires_on), ("tok", 1900000000));
+        assert_eq!(
+            (token.token.as_str(), token.expires_on),
+            ("tok", 1900000000)
+        );
         let before = now_unix();
-        let token = parse_token_response("X", "svc", br#"{"access_token":"tok","expires_in":3599}"#).unwrap();
+        let token =
+            parse_token_response("X", "svc", br#"{"access_token":"tok","expires_in":3599}"#)
+                .unwrap();
         assert!((before + 3599..=now_unix() + 3599).contains(&token.expires_on));
     }
 
@@ -168,7 +189,10 @@ mod tests {
             "invalid_client: AADSTS7000215: Invalid client secret provided. <redacted>"
         );
         let azure = br#"{"error":{"code":"IdentityNotFound","message":"no identity"}}"#;
-        assert_eq!(describe_error_body(azure, &[]), "IdentityNotFound: no identity");
+        assert_eq!(
+            describe_error_body(azure, &[]),
+            "IdentityNotFound: no identity"
+        );
         assert_eq!(describe_error_body(b"", &[]), "empty body");
     }
 }

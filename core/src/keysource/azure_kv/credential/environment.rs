@@ -44,11 +44,14 @@ impl EnvironmentCredential {
         let (tenant, client) = match (get("AZURE_TENANT_ID"), get("AZURE_CLIENT_ID")) {
             (Some(t), Some(c)) => (t.trim().to_string(), c),
             (t, c) => {
-                let missing: Vec<&str> = [("AZURE_TENANT_ID", t.is_none()), ("AZURE_CLIENT_ID", c.is_none())]
-                    .iter()
-                    .filter(|(_, m)| *m)
-                    .map(|(n, _)| *n)
-                    .collect();
+                let missing: Vec<&str> = [
+                    ("AZURE_TENANT_ID", t.is_none()),
+                    ("AZURE_CLIENT_ID", c.is_none()),
+                ]
+                .iter()
+                .filter(|(_, m)| *m)
+                .map(|(n, _)| *n)
+                .collect();
                 return Err(CredentialError::unavailable(
                     NAME,
                     format!("not configured: {} not set", missing.join(", ")),
@@ -57,9 +60,17 @@ impl EnvironmentCredential {
         };
         let options = EntraOptions::from_env(env).map_err(|e| CredentialError::failed(NAME, e))?;
         if let Some(secret) = env("AZURE_CLIENT_SECRET").filter(|s| !s.is_empty()) {
-            let inner = ClientSecretCredential::new(&tenant, &client, Zeroizing::new(secret), options, http)
-                .map_err(relabel)?;
-            return Ok(Self { inner: Box::new(inner) });
+            let inner = ClientSecretCredential::new(
+                &tenant,
+                &client,
+                Zeroizing::new(secret),
+                options,
+                http,
+            )
+            .map_err(relabel)?;
+            return Ok(Self {
+                inner: Box::new(inner),
+            });
         }
         if let Some(path) = get("AZURE_CLIENT_CERTIFICATE_PATH") {
             return Self::certificate(env, &tenant, &client, &path, options, http);
@@ -94,7 +105,9 @@ impl EnvironmentCredential {
             http,
         )
         .map_err(relabel)?;
-        Ok(Self { inner: Box::new(inner) })
+        Ok(Self {
+            inner: Box::new(inner),
+        })
     }
 
     #[cfg(target_arch = "wasm32")]
@@ -142,12 +155,19 @@ mod tests {
 
     #[tokio::test]
     async fn a_secret_selects_the_client_secret_flow() {
-        let server = TestServer::start(vec![Reply::json(200, r#"{"access_token":"env-tok","expires_in":3600}"#)]).await;
+        let server = TestServer::start(vec![Reply::json(
+            200,
+            r#"{"access_token":"env-tok","expires_in":3600}"#,
+        )])
+        .await;
         let credential = from(&[
             ("AZURE_TENANT_ID", "env-tenant"),
             ("AZURE_CLIENT_ID", "env-client"),
             ("AZURE_CLIENT_SECRET", "env-secret"),
-            ("AZURE_CLIENT_CERTIFICATE_PATH", "/ignored/when/a/secret/is/set"),
+            (
+                "AZURE_CLIENT_CERTIFICATE_PATH",
+                "/ignored/when/a/secret/is/set",
+            ),
             ("AZURE_AUTHORITY_HOST", &server.url),
         ])
         .unwrap();
@@ -176,25 +196,66 @@ mod tests {
         );
         std::fs::write(&path, pem).unwrap();
         let path = path.to_string_lossy().to_string();
-        let vars = [("AZURE_TENANT_ID", "t"), ("AZURE_CLIENT_ID", "c"), ("AZURE_CLIENT_CERTIFICATE_PATH", path.as_str())];
+        let vars = [
+            ("AZURE_TENANT_ID", "t"),
+            ("AZURE_CLIENT_ID", "c"),
+            ("AZURE_CLIENT_CERTIFICATE_PATH", path.as_str()),
+        ];
         assert_eq!(from(&vars).unwrap().kind(), "ClientCertificateCredential");
-        let err = from(&[("AZURE_TENANT_ID", "t"), ("AZURE_CLIENT_ID", "c"), ("AZURE_CLIENT_CERTIFICATE_PATH", "/nonexistent/sp.pem")])
-            .unwrap_err();
-        assert!(!err.unavailable, "a configured but unreadable certificate is a failure");
-        assert!(err.to_string().starts_with("EnvironmentCredential: ClientCertificateCredential: /nonexistent/sp.pem"), "{err}");
+        let err = from(&[
+            ("AZURE_TENANT_ID", "t"),
+            ("AZURE_CLIENT_ID", "c"),
+            ("AZURE_CLIENT_CERTIFICATE_PATH", "/nonexistent/sp.pem"),
+        ])
+        .unwrap_err();
+        assert!(
+            !err.unavailable,
+            "a configured but unreadable certificate is a failure"
+        );
+        assert!(
+            err.to_string().starts_with(
+                "EnvironmentCredential: ClientCertificateCredential: /nonexistent/sp.pem"
+            ),
+            "{err}"
+        );
     }
 
     #[test]
     fn says_what_is_missing() {
         let err = from(&[("AZURE_CLIENT_SECRET", "s")]).unwrap_err();
         assert!(err.unavailable);
-        assert!(err.message.contains("AZURE_TENANT_ID, AZURE_CLIENT_ID not set"), "{err}");
+        assert!(
+            err.message
+                .contains("AZURE_TENANT_ID, AZURE_CLIENT_ID not set"),
+            "{err}"
+        );
         let err = from(&[("AZURE_TENANT_ID", "t"), ("AZURE_CLIENT_ID", "c")]).unwrap_err();
-        assert!(err.unavailable && err.message.contains("AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH"), "{err}");
-        let err = from(&[("AZURE_TENANT_ID", "t"), ("AZURE_CLIENT_ID", "c"), ("AZURE_USERNAME", "u")]).unwrap_err();
-        assert!(err.message.contains("username/password) is not supported"), "{err}");
-        let err = from(&[("AZURE_TENANT_ID", "bad/tenant"), ("AZURE_CLIENT_ID", "c"), ("AZURE_CLIENT_SECRET", "s")])
-            .unwrap_err();
-        assert!(!err.unavailable && err.message.contains("invalid tenant id"), "{err}");
+        assert!(
+            err.unavailable
+                && err
+                    .message
+                    .contains("AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH"),
+            "{err}"
+        );
+        let err = from(&[
+            ("AZURE_TENANT_ID", "t"),
+            ("AZURE_CLIENT_ID", "c"),
+            ("AZURE_USERNAME", "u"),
+        ])
+        .unwrap_err();
+        assert!(
+            err.message.contains("username/password) is not supported"),
+            "{err}"
+        );
+        let err = from(&[
+            ("AZURE_TENANT_ID", "bad/tenant"),
+            ("AZURE_CLIENT_ID", "c"),
+            ("AZURE_CLIENT_SECRET", "s"),
+        ])
+        .unwrap_err();
+        assert!(
+            !err.unavailable && err.message.contains("invalid tenant id"),
+            "{err}"
+        );
     }
 }

@@ -121,20 +121,31 @@ impl ManagedIdentityCredential {
             (Some(_), Some(_)) if get("IDENTITY_SERVER_THUMBPRINT").is_some() => {
                 Err(unsupported("Service Fabric (IDENTITY_SERVER_THUMBPRINT)"))
             }
-            (Some(endpoint), Some(header)) => Ok(Self::app_service(&endpoint, Zeroizing::new(header), client_id, http)),
-            (Some(_), None) if get("IMDS_ENDPOINT").is_some() => {
-                Err(unsupported("Azure Arc (IDENTITY_ENDPOINT and IMDS_ENDPOINT)"))
-            }
-            (Some(_), None) => Err(CredentialError::failed(NAME, "IDENTITY_ENDPOINT is set but IDENTITY_HEADER is not")),
-            (None, _) if get("MSI_ENDPOINT").is_some() => {
-                Err(unsupported("Cloud Shell or legacy App Service (MSI_ENDPOINT)"))
-            }
+            (Some(endpoint), Some(header)) => Ok(Self::app_service(
+                &endpoint,
+                Zeroizing::new(header),
+                client_id,
+                http,
+            )),
+            (Some(_), None) if get("IMDS_ENDPOINT").is_some() => Err(unsupported(
+                "Azure Arc (IDENTITY_ENDPOINT and IMDS_ENDPOINT)",
+            )),
+            (Some(_), None) => Err(CredentialError::failed(
+                NAME,
+                "IDENTITY_ENDPOINT is set but IDENTITY_HEADER is not",
+            )),
+            (None, _) if get("MSI_ENDPOINT").is_some() => Err(unsupported(
+                "Cloud Shell or legacy App Service (MSI_ENDPOINT)",
+            )),
             (None, _) => {
                 let host = get("IMDS_ENDPOINT")
                     .or_else(|| get("AZURE_POD_IDENTITY_AUTHORITY_HOST"))
                     .unwrap_or_else(|| IMDS_DEFAULT_HOST.into());
                 if !host.trim().starts_with("http://") && !host.trim().starts_with("https://") {
-                    return Err(CredentialError::failed(NAME, format!("IMDS host \"{host}\" is not an http(s) URL")));
+                    return Err(CredentialError::failed(
+                        NAME,
+                        format!("IMDS host \"{host}\" is not an http(s) URL"),
+                    ));
                 }
                 Ok(Self::imds(&host, client_id, http))
             }
@@ -155,7 +166,10 @@ impl ManagedIdentityCredential {
             [scope] => Ok(scope.strip_suffix("/.default").unwrap_or(scope).to_string()),
             _ => Err(CredentialError::failed(
                 NAME,
-                format!("managed identity takes exactly one scope, got {}", request.scopes.len()),
+                format!(
+                    "managed identity takes exactly one scope, got {}",
+                    request.scopes.len()
+                ),
             )),
         }
     }
@@ -183,9 +197,17 @@ impl ManagedIdentityCredential {
             .header("Metadata", "true")
             .send()
             .await
-            .map_err(|e| failed(format!("cannot reach IDENTITY_ENDPOINT {endpoint}: {}", quote(&e.to_string(), &[header]))))?;
+            .map_err(|e| {
+                failed(format!(
+                    "cannot reach IDENTITY_ENDPOINT {endpoint}: {}",
+                    quote(&e.to_string(), &[header])
+                ))
+            })?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|e| failed(format!("reading {endpoint}: {e}")))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| failed(format!("reading {endpoint}: {e}")))?;
         if !status.is_success() {
             return Err(failed(format!(
                 "IDENTITY_ENDPOINT {endpoint} answered {}: {}",
@@ -217,10 +239,17 @@ impl ManagedIdentityCredential {
                 };
                 return Err(CredentialError::unavailable(
                     NAME,
-                    format!("no managed identity endpoint at {host} ({why}): not running on Azure?"),
+                    format!(
+                        "no managed identity endpoint at {host} ({why}): not running on Azure?"
+                    ),
                 ));
             }
-            Err(e) => return Err(CredentialError::failed(NAME, format!("IMDS {url}: {}", quote(&e.to_string(), &[])))),
+            Err(e) => {
+                return Err(CredentialError::failed(
+                    NAME,
+                    format!("IMDS {url}: {}", quote(&e.to_string(), &[])),
+                ))
+            }
         };
         self.imds_answered.store(true, Ordering::SeqCst);
         let status = response.status().as_u16();
@@ -237,13 +266,18 @@ impl ManagedIdentityCredential {
                     describe_error_body(&body, &[])
                 ),
             )),
-            403 if String::from_utf8_lossy(&body).contains("unreachable") => Err(CredentialError::unavailable(
-                NAME,
-                format!("IMDS {url} is unreachable from here (a proxy answered 403)"),
-            )),
+            403 if String::from_utf8_lossy(&body).contains("unreachable") => {
+                Err(CredentialError::unavailable(
+                    NAME,
+                    format!("IMDS {url} is unreachable from here (a proxy answered 403)"),
+                ))
+            }
             _ => Err(CredentialError::failed(
                 NAME,
-                format!("IMDS {url} answered {status}: {}", describe_error_body(&body, &[])),
+                format!(
+                    "IMDS {url} answered {status}: {}",
+                    describe_error_body(&body, &[])
+                ),
             )),
         }
     }
@@ -258,7 +292,9 @@ impl TokenCredential for ManagedIdentityCredential {
     async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, CredentialError> {
         let resource = Self::resource(request)?;
         match &self.source {
-            Source::AppService { endpoint, header } => self.app_service_token(endpoint, header, &resource).await,
+            Source::AppService { endpoint, header } => {
+                self.app_service_token(endpoint, header, &resource).await
+            }
             Source::Imds { host } => self.imds_token(host, &resource).await,
         }
     }
@@ -295,8 +331,14 @@ mod tests {
             ("AZURE_CLIENT_ID", "user-assigned-id"),
         ])
         .unwrap();
-        let token = credential.get_token(&request("https://0.0.1:8443/.default")).await.unwrap();
-        assert_eq!((token.token.as_str(), token.expires_on), ("mi-tok", 1_900_000_000));
+        let token = credential
+            .get_token(&request("https://0.0.1:8443/.default"))
+            .await
+            .unwrap();
+        assert_eq!(
+            (token.token.as_str(), token.expires_on),
+            ("mi-tok", 1_900_000_000)
+        );
         let seen = server.requests();
         assert_eq!(seen.len(), 1);
         assert_eq!(seen[0].method, "GET");
@@ -318,7 +360,10 @@ mod tests {
     async fn app_service_numeric_expiry_and_failure_without_the_header_value() {
         let server = TestServer::start(vec![
             Reply::json(200, r#"{"access_token":"t","expires_on":1900000001}"#),
-            Reply::json(500, r#"{"error":{"code":"InternalError","message":"boom hdr-secret"}}"#),
+            Reply::json(
+                500,
+                r#"{"error":{"code":"InternalError","message":"boom hdr-secret"}}"#,
+            ),
         ])
         .await;
         let credential = ManagedIdentityCredential::app_service(
@@ -327,13 +372,29 @@ mod tests {
             None,
             reqwest::Client::new(),
         );
-        let token = credential.get_token(&request("https://vault.azure.net/.default")).await.unwrap();
+        let token = credential
+            .get_token(&request("https://vault.azure.net/.default"))
+            .await
+            .unwrap();
         assert_eq!(token.expires_on, 1_900_000_001);
         let (_, query) = split_target(&server.requests()[0].target);
-        assert_eq!(query, owned(&[("api-version", "2019-08-01"), ("resource", "https://vault.azure.net")]));
-        let err = credential.get_token(&request("https://vault.azure.net/.default")).await.unwrap_err();
+        assert_eq!(
+            query,
+            owned(&[
+                ("api-version", "2019-08-01"),
+                ("resource", "https://vault.azure.net")
+            ])
+        );
+        let err = credential
+            .get_token(&request("https://vault.azure.net/.default"))
+            .await
+            .unwrap_err();
         assert!(!err.unavailable);
-        assert!(err.message.contains("answered 500: InternalError: boom <redacted>"), "{err}");
+        assert!(
+            err.message
+                .contains("answered 500: InternalError: boom <redacted>"),
+            "{err}"
+        );
     }
 
     #[tokio::test]
@@ -346,13 +407,25 @@ mod tests {
             .await;
             let credential = from(&[(var, &format!("{}/", server.url))]).unwrap();
             assert_eq!(credential.endpoint(), format!("{}{IMDS_PATH}", server.url));
-            let token = credential.get_token(&request("https://vault.azure.net/.default")).await.unwrap();
-            assert_eq!((token.token.as_str(), token.expires_on), ("imds-tok", 1_900_000_002));
+            let token = credential
+                .get_token(&request("https://vault.azure.net/.default"))
+                .await
+                .unwrap();
+            assert_eq!(
+                (token.token.as_str(), token.expires_on),
+                ("imds-tok", 1_900_000_002)
+            );
             let seen = server.requests();
             assert_eq!(seen.len(), 1, "{var}: the override received the request");
             let (path, query) = split_target(&seen[0].target);
             assert_eq!(path, IMDS_PATH);
-            assert_eq!(query, owned(&[("api-version", "2018-02-01"), ("resource", "https://vault.azure.net")]));
+            assert_eq!(
+                query,
+                owned(&[
+                    ("api-version", "2018-02-01"),
+                    ("resource", "https://vault.azure.net")
+                ])
+            );
             assert_eq!(seen[0].header("metadata"), Some("true"));
         }
     }
@@ -360,7 +433,10 @@ mod tests {
     #[test]
     fn imds_defaults_to_the_link_local_address_without_calling_it() {
         let credential = from(&[]).unwrap();
-        assert_eq!(credential.endpoint(), "http://169.254.169.254/metadata/identity/oauth2/token");
+        assert_eq!(
+            credential.endpoint(),
+            "http://169.254.169.254/metadata/identity/oauth2/token"
+        );
     }
 
     #[tokio::test]
@@ -369,10 +445,21 @@ mod tests {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             listener.local_addr().unwrap().port()
         };
-        let credential = ManagedIdentityCredential::imds(&format!("http://127.0.0.1:{port}"), None, reqwest::Client::new());
-        let err = credential.get_token(&request("https://vault.azure.net/.default")).await.unwrap_err();
+        let credential = ManagedIdentityCredential::imds(
+            &format!("http://127.0.0.1:{port}"),
+            None,
+            reqwest::Client::new(),
+        );
+        let err = credential
+            .get_token(&request("https://vault.azure.net/.default"))
+            .await
+            .unwrap_err();
         assert!(err.unavailable, "{err}");
-        assert!(err.message.contains("no managed identity endpoint at http://127.0.0.1"), "{err}");
+        assert!(
+            err.message
+                .contains("no managed identity endpoint at http://127.0.0.1"),
+            "{err}"
+        );
     }
 
     #[tokio::test]
@@ -388,8 +475,14 @@ mod tests {
         let credential = ManagedIdentityCredential::imds(&host, None, reqwest::Client::new())
             .with_probe_timeout(Some(Duration::from_millis(200)));
         let started = std::time::Instant::now();
-        let err = credential.get_token(&request("https://vault.azure.net/.default")).await.unwrap_err();
-        assert!(err.unavailable && err.message.contains("no answer in time"), "{err}");
+        let err = credential
+            .get_token(&request("https://vault.azure.net/.default"))
+            .await
+            .unwrap_err();
+        assert!(
+            err.unavailable && err.message.contains("no answer in time"),
+            "{err}"
+        );
         assert!(started.elapsed() < Duration::from_secs(5));
         hold.abort();
     }
@@ -397,35 +490,68 @@ mod tests {
     #[tokio::test]
     async fn imds_400_is_unavailable_and_500_is_a_failure() {
         let server = TestServer::start(vec![
-            Reply::json(400, r#"{"error":"invalid_request","error_description":"Identity not found"}"#),
+            Reply::json(
+                400,
+                r#"{"error":"invalid_request","error_description":"Identity not found"}"#,
+            ),
             Reply::json(500, r#"{"error":"server_error"}"#),
         ])
         .await;
-        let credential = ManagedIdentityCredential::imds(&server.url, Some("uai".into()), reqwest::Client::new());
-        let err = credential.get_token(&request("https://vault.azure.net/.default")).await.unwrap_err();
-        assert!(err.unavailable && err.message.contains("Identity not found"), "{err}");
+        let credential = ManagedIdentityCredential::imds(
+            &server.url,
+            Some("uai".into()),
+            reqwest::Client::new(),
+        );
+        let err = credential
+            .get_token(&request("https://vault.azure.net/.default"))
+            .await
+            .unwrap_err();
+        assert!(
+            err.unavailable && err.message.contains("Identity not found"),
+            "{err}"
+        );
         let (_, query) = split_target(&server.requests()[0].target);
         assert_eq!(query.last(), Some(&("client_id".into(), "uai".into())));
-        let err = credential.get_token(&request("https://vault.azure.net/.default")).await.unwrap_err();
-        assert!(!err.unavailable && err.message.contains("answered 500"), "{err}");
+        let err = credential
+            .get_token(&request("https://vault.azure.net/.default"))
+            .await
+            .unwrap_err();
+        assert!(
+            !err.unavailable && err.message.contains("answered 500"),
+            "{err}"
+        );
     }
 
     #[test]
     fn unsupported_hosts_are_unavailable_and_half_configuration_fails() {
-        let arc = from(&[("IDENTITY_ENDPOINT", "http://localhost:40342/x"), ("IMDS_ENDPOINT", "http://localhost:40342")]);
+        let arc = from(&[
+            ("IDENTITY_ENDPOINT", "http://localhost:40342/x"),
+            ("IMDS_ENDPOINT", "http://localhost:40342"),
+        ]);
         assert!(arc.unwrap_err().message.contains("Azure Arc"));
-        let sf = from(&[("IDENTITY_ENDPOINT", "https://x"), ("IDENTITY_HEADER", "h"), ("IDENTITY_SERVER_THUMBPRINT", "ab")]);
+        let sf = from(&[
+            ("IDENTITY_ENDPOINT", "https://x"),
+            ("IDENTITY_HEADER", "h"),
+            ("IDENTITY_SERVER_THUMBPRINT", "ab"),
+        ]);
         assert!(sf.unwrap_err().unavailable);
         let shell = from(&[("MSI_ENDPOINT", "http://localhost:50342/oauth2/token")]).unwrap_err();
-        assert!(shell.unavailable && shell.message.contains("MSI_ENDPOINT"), "{shell}");
+        assert!(
+            shell.unavailable && shell.message.contains("MSI_ENDPOINT"),
+            "{shell}"
+        );
         let half = from(&[("IDENTITY_ENDPOINT", "http://127.0.0.1:1/msi")]).unwrap_err();
-        assert!(!half.unavailable && half.message.contains("IDENTITY_HEADER is not"), "{half}");
+        assert!(
+            !half.unavailable && half.message.contains("IDENTITY_HEADER is not"),
+            "{half}"
+        );
         assert!(from(&[("IMDS_ENDPOINT", "169.254.169.254")]).is_err());
     }
 
     #[tokio::test]
     async fn exactly_one_scope() {
-        let credential = ManagedIdentityCredential::imds("http://127.0.0.1:1", None, reqwest::Client::new());
+        let credential =
+            ManagedIdentityCredential::imds("http://127.0.0.1:1", None, reqwest::Client::new());
         let err = credential
             .get_token(&TokenRequest {
                 scopes: vec![],

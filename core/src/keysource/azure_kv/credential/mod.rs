@@ -18,7 +18,10 @@
 //! [`authority`] holds the Entra ID authority host and tenant rules.
 
 pub mod authority;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod azure_cli;
 pub mod cache;
+pub mod chain;
 pub mod client_certificate;
 pub mod client_secret;
 pub mod environment;

@@ -21,7 +21,11 @@ pub struct StaticTokenCredential {
 
 impl std::fmt::Debug for StaticTokenCredential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "StaticTokenCredential(<redacted>, expires_on={})", self.expires_on)
+        write!(
+            f,
+            "StaticTokenCredential(<redacted>, expires_on={})",
+            self.expires_on
+        )
     }
 }
 
@@ -101,7 +105,11 @@ mod tests {
 
     fn jwt(claims: &str) -> String {
         let enc = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
-        format!("{}.{}.c2lnbmF0dXJl", enc(r#"{"alg":"RS256","typ":"JWT"}"#), enc(claims))
+        format!(
+            "{}.{}.c2lnbmF0dXJl",
+            enc(r#"{"alg":"RS256","typ":"JWT"}"#),
+            enc(claims)
+        )
     }
 
     fn request() -> TokenRequest {
@@ -114,7 +122,9 @@ mod tests {
     #[tokio::test]
     async fn a_jwt_expires_at_its_exp_claim() {
         let exp = now_unix() + 1800;
-        let token = jwt(&format!(r#"{{"aud":"https://vault.azure.net","exp":{exp}}}"#));
+        let token = jwt(&format!(
+            r#"{{"aud":"https://vault.azure.net","exp":{exp}}}"#
+        ));
         let credential = StaticTokenCredential::new(&format!("  Bearer {token}\n")).unwrap();
         assert_eq!(credential.expires_on(), Some(exp));
         let got = credential.get_token(&request()).await.unwrap();

@@ -66,3 +66,21 @@ pub(crate) fn split_target(target: &str) -> (String, Vec<(String, String)>) {
         None => (target.to_string(), Vec::new()),
     }
 }
+
+/// Writes an executable script at `path`. The file is written by a `cp` child so this
+/// process never holds it open for writing: a concurrent test forking meanwhile would
+/// inherit such a descriptor and make executing the script fail with ETXTBSY.
+#[cfg(unix)]
+pub(crate) fn write_script(path: &std::path::Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let staging = path.with_extension("staging");
+    std::fs::write(&staging, text).unwrap();
+    std::fs::set_permissions(&staging, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let copied = std::process::Command::new("cp")
+        .arg("-p")
+        .arg(&staging)
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(copied.success(), "cp {staging:?} {path:?}");
+}

@@ -38,7 +38,10 @@ impl WorkloadIdentityCredential {
     ) -> Result<Self, CredentialError> {
         validate_tenant(tenant_id).map_err(|e| CredentialError::failed(NAME, e))?;
         if client_id.trim().is_empty() || token_file.is_empty() {
-            return Err(CredentialError::failed(NAME, "the client id and token file must not be empty"));
+            return Err(CredentialError::failed(
+                NAME,
+                "the client id and token file must not be empty",
+            ));
         }
         Ok(Self {
             tenant_id: tenant_id.into(),
@@ -54,7 +57,11 @@ impl WorkloadIdentityCredential {
     /// one of the first three is missing.
     pub fn from_env(env: EnvLookup, http: reqwest::Client) -> Result<Self, CredentialError> {
         let get = |name: &str| env(name).filter(|v| !v.trim().is_empty());
-        let vars = ["AZURE_FEDERATED_TOKEN_FILE", "AZURE_CLIENT_ID", "AZURE_TENANT_ID"];
+        let vars = [
+            "AZURE_FEDERATED_TOKEN_FILE",
+            "AZURE_CLIENT_ID",
+            "AZURE_TENANT_ID",
+        ];
         let missing: Vec<&str> = vars.iter().copied().filter(|v| get(v).is_none()).collect();
         if !missing.is_empty() {
             return Err(CredentialError::unavailable(
@@ -79,11 +86,17 @@ impl WorkloadIdentityCredential {
         {
             let file = &self.token_file;
             let text = Zeroizing::new(std::fs::read_to_string(file).map_err(|e| {
-                CredentialError::failed(NAME, format!("cannot read the federated token file {file}: {e}"))
+                CredentialError::failed(
+                    NAME,
+                    format!("cannot read the federated token file {file}: {e}"),
+                )
             })?);
             let trimmed = text.trim();
             if trimmed.is_empty() {
-                return Err(CredentialError::failed(NAME, format!("the federated token file {file} is empty")));
+                return Err(CredentialError::failed(
+                    NAME,
+                    format!("the federated token file {file} is empty"),
+                ));
             }
             Ok(Zeroizing::new(trimmed.to_string()))
         }
@@ -91,7 +104,10 @@ impl WorkloadIdentityCredential {
         {
             Err(CredentialError::unavailable(
                 NAME,
-                "token files cannot be read in WebAssembly; pass a token callback instead",
+                format!(
+                    "the token file {} cannot be read in WebAssembly; pass a token callback instead",
+                    self.token_file
+                ),
             ))
         }
     }
@@ -114,7 +130,10 @@ impl TokenCredential for WorkloadIdentityCredential {
         let form = [
             ("grant_type", "client_credentials"),
             ("client_id", self.client_id.as_str()),
-            ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
             ("client_assertion", assertion.as_str()),
             ("scope", scope.as_str()),
         ];
@@ -152,10 +171,27 @@ mod tests {
             ("AZURE_TENANT_ID", "wi-tenant"),
             ("AZURE_AUTHORITY_HOST", &server.url),
         ]);
-        let credential = WorkloadIdentityCredential::from_env(&env, reqwest::Client::new()).unwrap();
-        assert_eq!(credential.get_token(&request()).await.unwrap().token.as_str(), "wi-1");
+        let credential =
+            WorkloadIdentityCredential::from_env(&env, reqwest::Client::new()).unwrap();
+        assert_eq!(
+            credential
+                .get_token(&request())
+                .await
+                .unwrap()
+                .token
+                .as_str(),
+            "wi-1"
+        );
         std::fs::write(&file, "  federated-two \n").unwrap();
-        assert_eq!(credential.get_token(&request()).await.unwrap().token.as_str(), "wi-2");
+        assert_eq!(
+            credential
+                .get_token(&request())
+                .await
+                .unwrap()
+                .token
+                .as_str(),
+            "wi-2"
+        );
         let seen = server.requests();
         assert_eq!(seen[0].target, "/wi-tenant/oauth2/v2.0/token");
         assert_eq!(
@@ -163,7 +199,10 @@ mod tests {
             owned(&[
                 ("grant_type", "client_credentials"),
                 ("client_id", "wi-client"),
-                ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+                ),
                 ("client_assertion", "federated-one"),
                 ("scope", "https://vault.azure.net/.default"),
             ])
@@ -173,10 +212,17 @@ mod tests {
 
     #[tokio::test]
     async fn unavailable_without_configuration_and_failing_on_a_missing_file() {
-        let err = WorkloadIdentityCredential::from_env(&env_of(&[("AZURE_CLIENT_ID", "c")]), reqwest::Client::new())
-            .unwrap_err();
+        let err = WorkloadIdentityCredential::from_env(
+            &env_of(&[("AZURE_CLIENT_ID", "c")]),
+            reqwest::Client::new(),
+        )
+        .unwrap_err();
         assert!(err.unavailable);
-        assert!(err.message.contains("AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID not set"), "{err}");
+        assert!(
+            err.message
+                .contains("AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID not set"),
+            "{err}"
+        );
         let env = env_of(&[
             ("AZURE_FEDERATED_TOKEN_FILE", "/nonexistent/leafcrypt/token"),
             ("AZURE_CLIENT_ID", "c"),
@@ -189,7 +235,11 @@ mod tests {
             .await
             .unwrap_err();
         assert!(!err.unavailable);
-        assert!(err.message.contains("cannot read the federated token file /nonexistent/leafcrypt/token"), "{err}");
+        assert!(
+            err.message
+                .contains("cannot read the federated token file /nonexistent/leafcrypt/token"),
+            "{err}"
+        );
     }
 
     #[tokio::test]
@@ -207,7 +257,10 @@ mod tests {
             "c",
             &file.to_string_lossy(),
             EntraOptions {
-                authority: crate::keysource::azure_kv::credential::authority::AuthorityHost::parse(&server.url).unwrap(),
+                authority: crate::keysource::azure_kv::credential::authority::AuthorityHost::parse(
+                    &server.url,
+                )
+                .unwrap(),
                 additionally_allowed_tenants: vec![],
             },
             reqwest::Client::new(),

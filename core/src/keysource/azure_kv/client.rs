@@ -232,7 +232,7 @@ impl KeyVaultClient {
     pub async fn get_key(&self, key: &KeyId) -> Result<KeyVaultKey, KvError> {
         let body = self.call(Operation::Get, key, None).await?;
         let invalid = |message: String| KvError::InvalidResponse {
-            key: key.clone(),
+            key: Box::new(key.clone()),
             operation: Operation::Get,
             message,
         };
@@ -273,8 +273,13 @@ impl KeyVaultClient {
 
     fn remember(&self, fetched: KeyVaultKey, latest: bool) -> Result<Rc<PublicKey>, KvError> {
         let id = fetched.id.clone();
-        let public = PublicKey::new(fetched.id, fetched.jwk, fetched.enabled)
-            .map_err(|message| KvError::Crypto { key: id, message })?;
+        let public =
+            PublicKey::new(fetched.id, fetched.jwk, fetched.enabled).map_err(|message| {
+                KvError::Crypto {
+                    key: Box::new(id),
+                    message,
+                }
+            })?;
         Ok(self.keys.insert(public, latest, Some(platform::now_unix())))
     }
 
@@ -337,7 +342,7 @@ impl KeyVaultClient {
         ));
         let text = self.call(operation, key, Some(body)).await?;
         let invalid = |message: String| KvError::InvalidResponse {
-            key: key.clone(),
+            key: Box::new(key.clone()),
             operation,
             message,
         };
@@ -413,12 +418,12 @@ impl KeyVaultClient {
                     .get_token(&request)
                     .await
                     .map_err(|error| KvError::Credential {
-                        key: key.clone(),
+                        key: Box::new(key.clone()),
                         error,
                     })?;
             let bearer = Zeroizing::new(format!("Bearer {}", token.token.as_str()));
             let mut bearer = HeaderValue::from_str(&bearer).map_err(|_| KvError::Credential {
-                key: key.clone(),
+                key: Box::new(key.clone()),
                 error: super::credential::CredentialError {
                     credential: self.credential.name().into(),
                     message: "the token has characters not allowed in an HTTP header".into(),
@@ -441,7 +446,7 @@ impl KeyVaultClient {
             }
             if rechallenged {
                 return Err(KvError::Unauthorized {
-                    key: key.clone(),
+                    key: Box::new(key.clone()),
                     operation,
                     credential: self.credential.name().into(),
                     detail: ServerError::parse(&ex.body).message_line(),
@@ -467,7 +472,7 @@ impl KeyVaultClient {
     /// Parses and checks the challenge in a 401's headers.
     fn adopt(&self, key: &KeyId, headers: &HeaderMap) -> Result<Challenge, KvError> {
         let fail = |error| KvError::Challenge {
-            key: key.clone(),
+            key: Box::new(key.clone()),
             error,
         };
         let header = headers
@@ -491,11 +496,11 @@ impl KeyVaultClient {
         match ex.status {
             200..=299 => Ok(ex.body),
             404 => Err(KvError::NotFound {
-                key: key.clone(),
+                key: Box::new(key.clone()),
                 missing: self.what_is_missing(key).await,
             }),
             401 => Err(KvError::Unauthorized {
-                key: key.clone(),
+                key: Box::new(key.clone()),
                 operation,
                 credential: self.credential.name().into(),
                 detail: ServerError::parse(&ex.body).message_line(),
@@ -633,7 +638,7 @@ impl KeyVaultClient {
         {
             if self.endpoint.is_none() && in_browser() {
                 return KvError::BrowserBlocked {
-                    key: key.clone(),
+                    key: Box::new(key.clone()),
                     operation,
                     host,
                 };
@@ -658,7 +663,7 @@ impl KeyVaultClient {
             Some("check the vault URL, DNS, firewall and HTTPS proxy settings".into())
         };
         KvError::Network {
-            key: key.clone(),
+            key: Box::new(key.clone()),
             operation,
             host,
             detail: detail.to_string(),

@@ -103,7 +103,7 @@ pub enum KvError {
     )]
     Forbidden {
         /// The key.
-        key: KeyId,
+        key: Box<KeyId>,
         /// The denied operation.
         operation: Operation,
         /// The server's `Action:` line or policy sentence, when it sent one.
@@ -117,7 +117,7 @@ pub enum KvError {
     )]
     KeyDisabled {
         /// The key.
-        key: KeyId,
+        key: Box<KeyId>,
         /// The refused operation.
         operation: Operation,
         /// The server's message, when it sent one.
@@ -127,7 +127,7 @@ pub enum KvError {
     #[error("{}", not_found(key, *missing))]
     NotFound {
         /// The key.
-        key: KeyId,
+        key: Box<KeyId>,
         /// What is missing.
         missing: Missing,
     },
@@ -140,7 +140,7 @@ pub enum KvError {
     )]
     Unauthorized {
         /// The key.
-        key: KeyId,
+        key: Box<KeyId>,
         /// The operation.
         operation: Operation,
         /// The credential that produced the token.
@@ -152,7 +152,7 @@ pub enum KvError {
     #[error("cannot get a token for Azure Key Vault key {key}: {error}")]
     Credential {
         /// The key.
-        key: KeyId,
+        key: Box<KeyId>,
         /// Why.
         error: CredentialError,
     },
@@ -160,7 +160,7 @@ pub enum KvError {
     #[error("Azure Key Vault key {key}: {error}")]
     Challenge {
         /// The key.
-        key: KeyId,
+        key: Box<KeyId>,
         /// Why.
         error: ChallengeError,
     },
@@ -173,7 +173,7 @@ pub enum KvError {
     )]
     Throttled {
         /// The key.
-        key: KeyId,
+        key: Box<KeyId>,
         /// The operation.
         operation: Operation,
         /// Attempts made.
@@ -190,7 +190,7 @@ pub enum KvError {
     )]
     Status {
         /// The key.
-        key: KeyId,
+        key: Box<KeyId>,
         /// The operation.
         operation: Operation,
         /// HTTP status.
@@ -210,7 +210,7 @@ pub enum KvError {
     )]
     Network {
         /// The key.
-        key: KeyId,
+        key: Box<KeyId>,
         /// The operation.
         operation: Operation,
         /// `host[:port]` the request went to.
@@ -230,7 +230,7 @@ pub enum KvError {
     )]
     BrowserBlocked {
         /// The key.
-        key: KeyId,
+        key: Box<KeyId>,
         /// The operation.
         operation: Operation,
         /// `host[:port]` the request went to.
@@ -240,7 +240,7 @@ pub enum KvError {
     #[error("Azure Key Vault key {key}: unexpected answer to {operation}: {message}")]
     InvalidResponse {
         /// The key.
-        key: KeyId,
+        key: Box<KeyId>,
         /// The operation.
         operation: Operation,
         /// What was wrong.
@@ -250,7 +250,7 @@ pub enum KvError {
     #[error("Azure Key Vault key {key}: {message}")]
     Crypto {
         /// The key.
-        key: KeyId,
+        key: Box<KeyId>,
         /// What failed (never key material).
         message: String,
     },
@@ -299,7 +299,7 @@ impl KvError {
             | Self::Network { key, .. }
             | Self::BrowserBlocked { key, .. }
             | Self::InvalidResponse { key, .. }
-            | Self::Crypto { key, .. } => Some(key),
+            | Self::Crypto { key, .. } => Some(&**key),
         }
     }
 
@@ -313,7 +313,7 @@ impl KvError {
         attempts: u32,
     ) -> Self {
         let server = ServerError::parse(body);
-        let key = key.clone();
+        let key = Box::new(key.clone());
         match status {
             403 if server.is_key_disabled() => Self::KeyDisabled {
                 key,
@@ -528,7 +528,7 @@ mod tests {
     fn not_found_says_what_is_missing_and_converts_to_key_error() {
         let e = |missing| {
             KvError::NotFound {
-                key: key(),
+                key: Box::new(key()),
                 missing,
             }
             .to_string()
@@ -536,7 +536,7 @@ mod tests {
         assert!(e(Missing::Key).contains("has no key named 'k'"));
         assert!(e(Missing::Version).contains("has no version '0123456789abcdef0123456789abcdef'"));
         let converted: KeyError = KvError::NotFound {
-            key: key(),
+            key: Box::new(key()),
             missing: Missing::Key,
         }
         .into();

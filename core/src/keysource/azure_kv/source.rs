@@ -76,7 +76,7 @@ impl AzureKvSource {
     /// Decrypts `enc` with `key` (its pinned version, else the latest).
     pub async fn unwrap_secret(&self, key: &KeyId, enc: &str) -> Result<Secret, KvError> {
         let ciphertext = b64url_decode(enc).map_err(|_| KvError::Crypto {
-            key: key.clone(),
+            key: Box::new(key.clone()),
             message: "enc is not base64url".into(),
         })?;
         let mut result = self
@@ -113,7 +113,7 @@ pub(crate) async fn wrap_with(
     }
     if !public.enabled {
         return Err(KvError::KeyDisabled {
-            key: public.id.clone(),
+            key: Box::new(public.id.clone()),
             operation: Operation::Encrypt,
             detail: Some("refusing to encrypt to a disabled version: it could not decrypt".into()),
         });
@@ -121,7 +121,7 @@ pub(crate) async fn wrap_with(
     let ciphertext = public
         .encrypt_oaep256(secret)
         .map_err(|message| KvError::Crypto {
-            key: public.id.clone(),
+            key: Box::new(public.id.clone()),
             message,
         })?;
     Ok(Wrapped {
@@ -158,5 +158,229 @@ impl KeySource for AzureKvSource {
                 message: format!("the azure_kv entry for {id} has no enc"),
             })?;
         Ok(self.unwrap_secret(&id, enc).await?)
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::keysource::azure_kv::test_server::{Reply, TestServer};
+    use crate::keysource::azure_kv::test_support::*;
+    use crate::keysource::Keyring;
+    use rsa::Oaep;
+
+    const NOW: &str = "2026-11-29T06:00:00Z";
+
+    fn entry(version: &str) -> KeyEntry {
+        KeyId::new(VAULT, "k", Some(version)).to_entry()
+    }
+
+    fn private_decrypt(enc: &str) -> Vec<u8> {
+        let ciphertext = b64url_decode(enc).unwrap();
+        test_key()
+            .decrypt(Oaep::new::<sha2::Sha256>(), &ciphertext)
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn local_wrap_pins_the_version_and_calls_the_vault_once_for_1000_keys() {
+        let server = TestServer::start(vec![
+            unauthorized(),
+            Reply::json(200, &key_bundle("k", KID_VERSION, true)),
+        ])
+        .await;
+        let (client, credential) = test_client(&server.url);
+        let source = AzureKvSource::new(client.clone());
+        let secrets: Vec<[u8; 32]> = (0..1000u32)
+            .map(|i| {
+                let mut s = [0u8; 32];
+                s[..4].copy_from_slice(&i.to_be_bytes());
+                s
+            })
+            .collect();
+        let mut entries = Vec::new();
+        for secret in &secrets {
+            entries.push(source.wrap(&entry(""), secret, NOW).await.unwrap());
+        }
+        // One challenged GET for the whole batch: 401 + 200, one token.
+        assert_eq!(server.requests().len(), 2);
+        assert_eq!(client.request_count(), 2);
+        assert_eq!(credential.requests.borrow().len(), 1);
+
+        let first = &entries[0];
+        let names: Vec<&str> = first.fields.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["vault_url", "name", "version", "created_at", "enc"]);
+        assert_eq!(first.get("vault_url"), Some(VAULT));
+        assert_eq!(first.get("version"), Some(KID_VERSION));
+        assert_eq!(first.get("created_at"), Some(NOW));
+        for e in &entries {
+            let enc = e.get("enc").unwrap();
+            assert_eq!(enc.len(), 342, "RSA-2048 ciphertext, unpadded base64url");
+            assert!(enc
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        }
+        // OAEP is randomised: the same key never gives the same enc.
+        let again = source.wrap(&entry(""), &secrets[0], NOW).await.unwrap();
+        assert_ne!(again.get("enc"), first.get("enc"));
+        for i in [0, 499, 999] {
+            assert_eq!(private_decrypt(entries[i].get("enc").unwrap()), secrets[i]);
+        }
+    }
+
+    #[tokio::test]
+    async fn unwrap_decrypts_with_the_pinned_version() {
+        let data_key = [42u8; 32];
+        let server = TestServer::start(vec![
+            unauthorized(),
+            Reply::json(200, &operation_answer("k", KID_VERSION, &data_key)),
+        ])
+        .await;
+        let (client, _) = test_client(&server.url);
+        let source = AzureKvSource::new(client);
+        let enc = b64url(&[5u8; 256]);
+        let wrapped = entry(KID_VERSION)
+            .with("created_at", NOW)
+            .with("enc", format!("{enc}=="));
+        let secret = source.unwrap(&wrapped).await.unwrap();
+        assert_eq!(secret.expose(), data_key);
+        let seen = server.requests();
+        assert_eq!(
+            seen[1].target,
+            format!("/keys/k/{KID_VERSION}/decrypt?api-version=7.6")
+        );
+        let body: serde_json::Value = serde_json::from_str(&seen[1].body).unwrap();
+        assert_eq!(body["alg"], "RSA-OAEP-256");
+        assert_eq!(body["value"], enc, "padding accepted in, never sent out");
+    }
+
+    #[tokio::test]
+    async fn unwrap_without_a_version_uses_the_latest_as_sops_does() {
+        let server = TestServer::start(vec![
+            unauthorized(),
+            Reply::json(200, &operation_answer("k", KID_VERSION, &[1u8; 32])),
+        ])
+        .await;
+        let (client, _) = test_client(&server.url);
+        let source = AzureKvSource::new(client);
+        let wrapped = entry("").with("enc", b64url(&[5u8; 256]));
+        source.unwrap(&wrapped).await.unwrap();
+        assert_eq!(
+            server.requests()[1].target,
+            "/keys/k/decrypt?api-version=7.6"
+        );
+    }
+
+    #[tokio::test]
+    async fn remote_encrypt_uses_the_vault_and_needs_no_get_for_a_pinned_key() {
+        let server = TestServer::start(vec![
+            unauthorized(),
+            Reply::json(200, &operation_answer("k", KID_VERSION, &[3u8; 256])),
+            Reply::json(200, &key_bundle("k", KID_VERSION, true)),
+            Reply::json(200, &operation_answer("k", KID_VERSION, &[4u8; 256])),
+        ])
+        .await;
+        let (client, _) = test_client(&server.url);
+        let source = AzureKvSource::new(client).with_remote_encrypt(true);
+        let pinned = source
+            .wrap(&entry(KID_VERSION), &[0u8; 32], NOW)
+            .await
+            .unwrap();
+        assert_eq!(pinned.get("enc"), Some(b64url(&[3u8; 256]).as_str()));
+        let latest = source.wrap(&entry(""), &[0u8; 32], NOW).await.unwrap();
+        assert_eq!(latest.get("version"), Some(KID_VERSION));
+        assert_eq!(latest.get("enc"), Some(b64url(&[4u8; 256]).as_str()));
+        let targets: Vec<String> = server.requests().into_iter().map(|r| r.target).collect();
+        let encrypt = format!("/keys/k/{KID_VERSION}/encrypt?api-version=7.6");
+        assert_eq!(
+            targets,
+            [
+                encrypt.clone(),
+                encrypt.clone(),
+                "/keys/k/?api-version=7.6".into(),
+                encrypt
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_disabled_version_is_not_wrapped_to() {
+        let server = TestServer::start(vec![
+            unauthorized(),
+            Reply::json(200, &key_bundle("k", KID_VERSION, false)),
+        ])
+        .await;
+        let (client, _) = test_client(&server.url);
+        let err = AzureKvSource::new(client)
+            .wrap(&entry(""), &[0u8; 32], NOW)
+            .await
+            .unwrap_err();
+        let KeyError::Failed { kind, message } = err else {
+            panic!("{err}");
+        };
+        assert_eq!(kind, "azure_kv");
+        assert!(message.contains("is disabled"), "{message}");
+        assert!(
+            message.contains(&format!("{VAULT}/keys/k/{KID_VERSION}")),
+            "{message}"
+        );
+    }
+
+    #[tokio::test]
+    async fn current_version_always_asks_the_vault() {
+        let newer = "ffffffffffffffffffffffffffffffff";
+        let server = TestServer::start(vec![
+            unauthorized(),
+            Reply::json(200, &key_bundle("k", KID_VERSION, true)),
+            Reply::json(200, &key_bundle("k", newer, true)),
+        ])
+        .await;
+        let (client, _) = test_client(&server.url);
+        let source = AzureKvSource::new(client);
+        assert_eq!(
+            source.current_version(VAULT, "k").await.unwrap(),
+            KID_VERSION
+        );
+        assert_eq!(source.current_version(VAULT, "k").await.unwrap(), newer);
+        // After a rotation, new wraps pin the newer version without another request.
+        let wrapped = source.wrap(&entry(""), &[0u8; 32], NOW).await.unwrap();
+        assert_eq!(wrapped.get("version"), Some(newer));
+        assert_eq!(server.requests().len(), 3);
+        assert!(source.current_version("http://x", "k").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn clones_share_one_client_across_keyrings() {
+        let server = TestServer::start(vec![
+            unauthorized(),
+            Reply::json(200, &key_bundle("k", KID_VERSION, true)),
+        ])
+        .await;
+        let (client, _) = test_client(&server.url);
+        let source = AzureKvSource::new(client);
+        for _file in 0..3 {
+            let keyring = Keyring::new().with(Box::new(source.clone()));
+            let e = keyring.wrap(&entry(""), &[8u8; 32], NOW).await.unwrap();
+            assert_eq!(private_decrypt(e.get("enc").unwrap()), [8u8; 32]);
+        }
+        assert_eq!(source.client().request_count(), 2);
+    }
+
+    #[tokio::test]
+    async fn bad_entries_are_refused_before_any_request() {
+        let server = TestServer::start(vec![]).await;
+        let (client, _) = test_client(&server.url);
+        let source = AzureKvSource::new(client);
+        let http = KeyEntry::new(KIND)
+            .with("vault_url", "http://v")
+            .with("name", "k");
+        assert!(matches!(
+            source.wrap(&http, &[0u8; 32], NOW).await,
+            Err(KeyError::InvalidKey { .. })
+        ));
+        let no_enc = entry(KID_VERSION);
+        let err = source.unwrap(&no_enc).await.unwrap_err().to_string();
+        assert!(err.contains("has no enc"), "{err}");
+        assert!(server.requests().is_empty());
     }
 }

@@ -119,7 +119,7 @@ pub async fn encrypt_text_with(
     remote_encrypt: bool,
 ) -> Result<EncryptedText, KvError> {
     let crypto = |key: &KeyId, message: String| KvError::Crypto {
-        key: key.clone(),
+        key: Box::new(key.clone()),
         message,
     };
     let mut data_key = Zeroizing::new([0u8; 32]);
@@ -163,7 +163,7 @@ pub async fn decrypt_text(
     ciphertext: &str,
 ) -> Result<Zeroizing<Vec<u8>>, KvError> {
     let crypto = |message: String| KvError::Crypto {
-        key: key.clone(),
+        key: Box::new(key.clone()),
         message,
     };
     let envelope = Envelope::parse(ciphertext).map_err(|e| crypto(e.to_string()))?;
@@ -179,7 +179,7 @@ pub async fn decrypt_text(
         .decrypt(named, Algorithm::RsaOaep256, &envelope.wrapped_key)
         .await?;
     let cipher = Aes256Gcm::new_from_slice(&data_key.value).map_err(|_| KvError::Crypto {
-        key: named.clone(),
+        key: Box::new(named.clone()),
         message: "the vault returned a data key that is not 32 bytes".into(),
     })?;
     cipher
@@ -192,10 +192,129 @@ pub async fn decrypt_text(
         )
         .map(Zeroizing::new)
         .map_err(|_| KvError::Crypto {
-            key: named.clone(),
+            key: Box::new(named.clone()),
             message: format!(
                 "the ciphertext failed authentication (corrupted or altered) during {}",
                 Operation::Decrypt
             ),
         })
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::keysource::azure_kv::test_server::{Reply, TestServer};
+    use crate::keysource::azure_kv::test_support::*;
+    use rsa::Oaep;
+
+    fn key() -> KeyId {
+        KeyId::new(VAULT, "k", None)
+    }
+
+    /// Encrypts `plaintext` through a scripted vault (one challenged GET).
+    async fn encrypt(plaintext: &[u8]) -> EncryptedText {
+        let server = TestServer::start(vec![
+            unauthorized(),
+            Reply::json(200, &key_bundle("k", KID_VERSION, true)),
+        ])
+        .await;
+        let (client, _) = test_client(&server.url);
+        let encrypted = encrypt_text(&client, &key(), plaintext).await.unwrap();
+        assert_eq!(server.requests().len(), 2);
+        encrypted
+    }
+
+    /// Decrypts through a scripted vault that answers with what the real key gives.
+    async fn decrypt(ciphertext: &str) -> (Result<Zeroizing<Vec<u8>>, KvError>, TestServer) {
+        let envelope = Envelope::parse(ciphertext).unwrap();
+        let data_key = test_key()
+            .decrypt(Oaep::new::<sha2::Sha256>(), &envelope.wrapped_key)
+            .unwrap();
+        let server = TestServer::start(vec![
+            unauthorized(),
+            Reply::json(200, &operation_answer("k", KID_VERSION, &data_key)),
+        ])
+        .await;
+        let (client, _) = test_client(&server.url);
+        (decrypt_text(&client, &key(), ciphertext).await, server)
+    }
+
+    #[tokio::test]
+    async fn round_trips_any_length_through_the_vault() {
+        for plaintext in [Vec::new(), b"hunter2".to_vec(), vec![0xA5; 100_000]] {
+            let encrypted = encrypt(&plaintext).await;
+            assert_eq!(encrypted.version, KID_VERSION);
+            assert_eq!(encrypted.kid, format!("{VAULT}/keys/k/{KID_VERSION}"));
+            assert!(encrypted.ciphertext.starts_with("lckv1."));
+            let (plain, server) = decrypt(&encrypted.ciphertext).await;
+            assert_eq!(*plain.unwrap(), plaintext);
+            let seen = server.requests();
+            assert_eq!(
+                seen[1].target,
+                format!("/keys/k/{KID_VERSION}/decrypt?api-version=7.6")
+            );
+            let envelope = Envelope::parse(&encrypted.ciphertext).unwrap();
+            let body: serde_json::Value = serde_json::from_str(&seen[1].body).unwrap();
+            assert_eq!(body["value"], b64url(&envelope.wrapped_key));
+        }
+    }
+
+    #[tokio::test]
+    async fn tampering_is_detected() {
+        let encrypted = encrypt(b"attack at dawn").await;
+        let mut fields: Vec<String> = encrypted.ciphertext.split('.').map(String::from).collect();
+        let mut sealed = b64url_decode(&fields[4]).unwrap().to_vec();
+        sealed[0] ^= 1;
+        fields[4] = b64url(&sealed);
+        let (plain, _) = decrypt(&fields.join(".")).await;
+        let err = plain.unwrap_err().to_string();
+        assert!(err.contains("failed authentication"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_ciphertext_for_another_key_sends_nothing() {
+        let encrypted = encrypt(b"x").await;
+        let server = TestServer::start(vec![]).await;
+        let (client, _) = test_client(&server.url);
+        for other in [
+            KeyId::new("https://evil.vault.azure.net", "k", None),
+            KeyId::new(VAULT, "other", None),
+            KeyId::new(VAULT, "k", Some("ffffffffffffffffffffffffffffffff")),
+        ] {
+            let err = decrypt_text(&client, &other, &encrypted.ciphertext)
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("was made for"), "{err}");
+        }
+        assert!(server.requests().is_empty());
+        let pinned = KeyId::new(VAULT, "k", Some(KID_VERSION));
+        assert!(
+            decrypt_text(&client, &pinned, &encrypted.ciphertext)
+                .await
+                .is_err(),
+            "the empty script answers 500"
+        );
+        assert_eq!(server.requests().len(), 4, "the matching key was tried");
+    }
+
+    #[test]
+    fn malformed_strings_are_refused() {
+        let kid = b64url(format!("{VAULT}/keys/k/{KID_VERSION}").as_bytes());
+        let unpinned = b64url(format!("{VAULT}/keys/k").as_bytes());
+        let nonce = b64url(&[0u8; 12]);
+        let sealed = b64url(&[0u8; 16]);
+        assert!(Envelope::parse(&format!("lckv1.{kid}.AA.{nonce}.{sealed}")).is_ok());
+        for bad in [
+            String::new(),
+            format!("lckv2.{kid}.AA.{nonce}.{sealed}"),
+            format!("lckv1.{unpinned}.AA.{nonce}.{sealed}"),
+            format!("lckv1.{kid}.AA.AAAA.{sealed}"),
+            format!("lckv1.{kid}.AA.{nonce}.AAAA"),
+            format!("lckv1.{kid}.A*.{nonce}.{sealed}"),
+            format!("lckv1.{kid}.AA.{nonce}"),
+        ] {
+            assert!(Envelope::parse(&bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -270,24 +270,12 @@ fn group_from_map(map: &Map) -> Result<KeyGroup> {
     Ok(group)
 }
 
-/// Parses `https://<vault-host>/keys/<name>[/<version>]` as sops does.
+/// Parses `https://<vault-host>/keys/<name>[/<version>]` as sops does (see
+/// [`KeyId::parse`](crate::keysource::azure_kv::KeyId::parse)).
 pub fn azure_entry_from_url(url: &str) -> Result<KeyEntry> {
-    let url = url.trim();
-    let invalid = || {
-        bad(&format!("invalid Azure Key Vault key URL '{url}': expected https://<vault>/keys/<name>[/<version>]"))
-    };
-    let rest = url.strip_prefix("https://").ok_or_else(invalid)?;
-    let (host, path) = rest.split_once("/keys/").ok_or_else(invalid)?;
-    let mut parts = path.split('/');
-    let name = parts.next().filter(|n| !n.is_empty()).ok_or_else(invalid)?;
-    let version = parts.next().unwrap_or("");
-    if host.is_empty() || host.contains('/') || parts.next().is_some() {
-        return Err(invalid());
-    }
-    Ok(KeyEntry::new("azure_kv")
-        .with("vault_url", format!("https://{host}"))
-        .with("name", name)
-        .with("version", version))
+    crate::keysource::azure_kv::KeyId::parse(url)
+        .map(|id| id.to_entry())
+        .map_err(|e| bad(&e.to_string()))
 }
 
 fn push_unique(group: &mut KeyGroup, entry: KeyEntry) {

@@ -59,7 +59,8 @@ function keyItem(entry, versions) {
   const order = FIELDS[entry.kind] ?? [];
   const names = [...order.filter((f) => f in entry), ...Object.keys(entry).filter((f) => !order.includes(f))];
   const details = names
-    .filter((f) => !HIDDEN.has(f) && entry[f] !== "" && entry[f] !== undefined && entry[f] !== null)
+    .filter((f) => !HIDDEN.has(f) && entry[f] !== entry.identity)
+    .filter((f) => entry[f] !== "" && entry[f] !== undefined && entry[f] !== null)
     .map((f) => `${f}: ${typeof entry[f] === "object" ? JSON.stringify(entry[f]) : entry[f]}`);
   const note = versions?.get(entry.identity);
   return h(

@@ -1,14 +1,24 @@
 // The values tree: an ARIA tree (role tree / treeitem / group) of the file's keys, values
 // masked until revealed, with filtering, collapse/expand, keyboard navigation and the
 // per-value actions Reveal, Copy and Edit.
+//
+// Items are created lazily: the model of every node is built at once, but a collapsed
+// map or list gets its items only when first expanded. A file opens expanded level by
+// level as long as the rows fit in ROW_BUDGET, so small files show everything and a
+// 10k-leaf file shows its top levels at once.
 
 import { h } from "./dom.js";
 
 const MASK = "••••••••";
+/** Rows shown expanded when a file opens. */
+const ROW_BUDGET = 1500;
 
 /**
  * @typedef {import("./diff.js").TreeNode} TreeNode
  * @typedef {{ document: number, path: string, type: string, text: string }} ValueEdit
+ * @typedef {{ node: TreeNode, label: string, document: number, level: number,
+ *   parent: number, children: number[], li: HTMLElement | null, built: boolean,
+ *   expanded: boolean, hidden: boolean, search: string }} Entry
  */
 
 export class TreeView {
@@ -19,120 +29,158 @@ export class TreeView {
   constructor(root, handlers) {
     this.root = root;
     this.handlers = handlers;
-    /** @type {{ li: HTMLElement, parent: number, search: string }[]} preorder */
-    this.items = [];
-    /** @type {WeakMap<HTMLElement, { node: TreeNode, document: number }>} */
-    this.nodes = new WeakMap();
+    /** @type {Entry[]} every node, preorder */
+    this.entries = [];
+    /** @type {WeakMap<HTMLElement, Entry>} */
+    this.byLi = new WeakMap();
     this.revealAll = false;
     this.editable = false;
+    this.edited = new Map();
     root.addEventListener("click", (e) => this.#click(e));
     root.addEventListener("keydown", (e) => this.#keydown(e));
   }
 
   /**
    * Shows a structure. Values are masked unless revealed; with `editable`, decrypted
-   * values get an Edit action.
+   * values get an Edit action; `edited` values show their new text.
    * @param {{ documents: TreeNode[] } | null} structure
    * @param {{ editable?: boolean, edited?: Map<string, ValueEdit> }} [options]
    */
   render(structure, { editable = false, edited = new Map() } = {}) {
-    this.items = [];
-    this.nodes = new WeakMap();
+    this.entries = [];
+    this.byLi = new WeakMap();
     this.editable = editable;
     this.edited = edited;
-    const fragment = document.createDocumentFragment();
     const documents = structure?.documents ?? [];
+    const top = [];
     if (documents.length === 1) {
-      for (const child of documents[0].children ?? []) fragment.append(this.#item(child, 0, 1, -1));
+      for (const child of documents[0].children ?? []) top.push(this.#model(child, label(child), 0, 1, -1));
     } else {
-      documents.forEach((doc, i) => {
-        const li = this.#container(`Document ${i + 1}`, "document", doc, i, 1, -1);
-        fragment.append(li);
-      });
+      documents.forEach((doc, i) => top.push(this.#model(doc, `Document ${i + 1}`, i, 1, -1)));
     }
+    this.#initialExpansion(top);
+    const fragment = document.createDocumentFragment();
+    for (const i of top) fragment.append(this.#li(i));
     this.root.replaceChildren(fragment);
-    const first = this.items[0]?.li;
-    if (first) first.tabIndex = 0;
-  }
-
-  /** The number of values whose plaintext is shown masked or decrypted. */
-  get size() {
-    return this.items.length;
+    if (top.length) this.entries[top[0]].li.tabIndex = 0;
   }
 
   /** Reveals or masks every value. */
   setRevealAll(on) {
     this.revealAll = on;
-    for (const { li } of this.items) {
-      const info = this.nodes.get(li);
-      if (info && isLeaf(info.node)) this.#showValue(li, on);
+    for (const entry of this.entries) {
+      if (entry.li && isLeaf(entry.node)) this.#showValue(entry, on);
     }
   }
 
   /** Expands or collapses every map and list. */
   setExpanded(on) {
-    for (const { li } of this.items) {
-      if (li.hasAttribute("aria-expanded")) li.setAttribute("aria-expanded", String(on));
+    for (const entry of this.entries) {
+      if (!entry.node.children) continue;
+      entry.expanded = on;
+      if (entry.li) this.#applyExpanded(entry);
     }
   }
 
   /**
-   * Shows the items whose path contains `query` (case-insensitive), their ancestors
-   * (expanded) and descendants; an empty query shows everything.
+   * Shows the items whose path contains `query` (case-insensitive), with their ancestors
+   * (expanded) and descendants; an empty query shows everything. Returns how many items
+   * match or contain a match.
    */
   filter(query) {
     const q = query.trim().toLowerCase();
-    const n = this.items.length;
-    if (!q) {
-      for (const { li } of this.items) li.classList.remove("filtered-out");
-      return n;
-    }
-    const hit = this.items.map((item) => item.search.includes(q));
+    const n = this.entries.length;
+    const hit = this.entries.map((e) => q === "" || e.search.includes(q));
     const selfOrAncestor = new Uint8Array(n);
     const hitBelow = new Uint8Array(n);
-    this.items.forEach(({ parent }, i) => {
+    this.entries.forEach(({ parent }, i) => {
       selfOrAncestor[i] = hit[i] || (parent >= 0 && selfOrAncestor[parent]) ? 1 : 0;
     });
     for (let i = n - 1; i >= 0; i--) {
-      const parent = this.items[i].parent;
+      const parent = this.entries[i].parent;
       if (parent >= 0 && (hit[i] || hitBelow[i])) hitBelow[parent] = 1;
     }
     let shown = 0;
-    this.items.forEach(({ li }, i) => {
-      const visible = selfOrAncestor[i] || hitBelow[i];
-      li.classList.toggle("filtered-out", !visible);
-      if (hitBelow[i] && li.hasAttribute("aria-expanded")) li.setAttribute("aria-expanded", "true");
-      if (visible) shown++;
+    this.entries.forEach((entry, i) => {
+      entry.hidden = !(selfOrAncestor[i] || hitBelow[i]);
+      if (!entry.hidden) shown++;
+      if (q !== "" && hitBelow[i] && !entry.expanded) {
+        entry.expanded = true;
+        if (entry.li) this.#applyExpanded(entry);
+      }
+      entry.li?.classList.toggle("filtered-out", entry.hidden);
     });
     return shown;
   }
 
-  #item(node, document, level, parent) {
-    if (node.kind === "map" || node.kind === "list") {
-      return this.#container(label(node), node.kind, node, document, level, parent);
+  /** Adds the model of `node` and its descendants; returns its index. */
+  #model(node, text, document, level, parent) {
+    const index = this.entries.length;
+    /** @type {Entry} */
+    const entry = {
+      node,
+      label: text,
+      document,
+      level,
+      parent,
+      children: [],
+      li: null,
+      built: false,
+      expanded: false,
+      hidden: false,
+      search: `${node.path} ${node.key ?? ""}`.toLowerCase(),
+    };
+    const edit = this.edited.get(editKey(document, node.path));
+    if (edit && isLeaf(node)) {
+      entry.node = { ...node, text: edit.text };
+      entry.edited = true;
     }
+    this.entries.push(entry);
+    for (const child of node.children ?? []) {
+      entry.children.push(this.#model(child, label(child), document, level + 1, index));
+    }
+    return index;
+  }
+
+  /** Expands whole levels, top down, while the rows they show fit in ROW_BUDGET. */
+  #initialExpansion(top) {
+    let frontier = top;
+    let rows = top.length;
+    for (;;) {
+      const next = frontier.flatMap((i) => this.entries[i].children);
+      if (next.length === 0 || rows + next.length > ROW_BUDGET) return;
+      for (const i of frontier) if (this.entries[i].node.children) this.entries[i].expanded = true;
+      rows += next.length;
+      frontier = next;
+    }
+  }
+
+  /** The element of an entry (created once). */
+  #li(index) {
+    const entry = this.entries[index];
+    entry.li = entry.node.children ? this.#containerLi(entry) : this.#leafLi(entry);
+    entry.li.classList.toggle("filtered-out", entry.hidden);
+    this.byLi.set(entry.li, entry);
+    return entry.li;
+  }
+
+  #leafLi(entry) {
+    const { node } = entry;
     const li = h("li", {
       role: "treeitem",
-      "aria-level": level,
+      "aria-level": entry.level,
       tabindex: "-1",
-      class: node.kind === "comment" ? "comment" : undefined,
-      dataset: { path: node.path, document: String(document), kind: node.kind },
+      class: [node.kind === "comment" ? "comment" : "", entry.edited ? "edited" : ""].join(" ").trim() || undefined,
+      dataset: { path: node.path, document: String(entry.document), kind: node.kind },
     });
-    this.items.push({ li, parent, search: searchText(node) });
-    const edit = this.edited?.get(editKey(document, node.path));
-    const shown = edit ? { ...node, text: edit.text } : node;
-    if (edit) li.classList.add("edited");
-    this.nodes.set(li, { node: shown, document });
-
     const row = h("div", { class: "node" }, h("span", { class: "twisty", "aria-hidden": "true" }));
-    if (node.kind !== "comment" || node.path !== "") row.append(h("span", { class: "key", text: label(node) }));
-    if (node.kind === "value") row.append(h("span", { class: "type", text: node.type }));
-    if (node.kind === "comment") row.append(h("span", { class: "type", text: "#" }));
+    if (entry.label) row.append(h("span", { class: "key", text: entry.label }));
+    row.append(h("span", { class: "type", text: node.kind === "comment" ? "#" : node.kind === "null" ? "" : node.type }));
     row.append(h("span", { class: "value" }));
     if (node.kind === "value" && !node.encrypted) {
       row.append(h("span", { class: "plain-badge", title: "stored unencrypted", text: "not encrypted" }));
     }
-    if (node.encrypted && shown.text !== undefined) {
+    if (node.encrypted && node.text !== undefined) {
       const name = node.path || "comment";
       const actions = h(
         "span",
@@ -141,60 +189,72 @@ export class TreeView {
         h("button", { type: "button", dataset: { action: "copy" }, "aria-label": `Copy ${name}`, text: "Copy" }),
       );
       if (this.editable && node.kind === "value" && node.type !== "bytes") {
-        actions.append(
-          h("button", { type: "button", dataset: { action: "edit" }, "aria-label": `Edit ${name}`, text: "Edit" }),
-        );
+        actions.append(h("button", { type: "button", dataset: { action: "edit" }, "aria-label": `Edit ${name}`, text: "Edit" }));
       }
       row.append(actions);
     }
     li.append(row);
-    this.#showValue(li, this.revealAll || Boolean(edit));
+    entry.li = li;
+    this.#showValue(entry, this.revealAll || Boolean(entry.edited));
     return li;
   }
 
-  #container(text, kind, node, document, level, parent) {
-    const index = this.items.length;
-    const li = h("li", {
-      role: "treeitem",
-      "aria-level": level,
-      "aria-expanded": "true",
-      tabindex: "-1",
-      dataset: { path: node.path, document: String(document), kind },
-    });
-    this.items.push({ li, parent, search: searchText(node) });
-    this.nodes.set(li, { node, document });
-    const children = node.children ?? [];
-    const summary = kind === "list" ? `list, ${children.length} items` : kind === "map" ? `${children.length} keys` : "";
-    li.append(
+  #containerLi(entry) {
+    const { node } = entry;
+    const count = node.children.length;
+    const summary = node.kind === "list" ? `list, ${count} items` : `${count} keys`;
+    const li = h(
+      "li",
+      {
+        role: "treeitem",
+        "aria-level": entry.level,
+        "aria-expanded": String(entry.expanded),
+        tabindex: "-1",
+        dataset: { path: node.path, document: String(entry.document), kind: node.kind },
+      },
       h(
         "div",
         { class: "node" },
         h("span", { class: "twisty", "aria-hidden": "true", dataset: { action: "toggle" }, text: "▾" }),
-        h("span", { class: "key", text }),
+        h("span", { class: "key", text: entry.label }),
         h("span", { class: "type", text: summary }),
       ),
+      h("ul", { role: "group" }),
     );
-    const group = h("ul", { role: "group" });
-    for (const child of children) group.append(this.#item(child, document, level + 1, index));
-    li.append(group);
+    entry.li = li;
+    if (entry.expanded) this.#build(entry);
     return li;
   }
 
-  /** Shows the value of a leaf item: plaintext when known and revealed (or not secret). */
-  #showValue(li, revealed) {
-    const { node } = this.nodes.get(li);
+  /** Creates the items of a container (once). */
+  #build(entry) {
+    if (entry.built) return;
+    entry.built = true;
+    const group = entry.li.querySelector(':scope > [role="group"]');
+    const fragment = document.createDocumentFragment();
+    for (const i of entry.children) fragment.append(this.#li(i));
+    group.append(fragment);
+  }
+
+  #applyExpanded(entry) {
+    if (entry.expanded) this.#build(entry);
+    entry.li.setAttribute("aria-expanded", String(entry.expanded));
+  }
+
+  /** Shows a leaf's value: plaintext when known and revealed (or not secret), else a mask. */
+  #showValue(entry, revealed) {
+    const { node, li } = entry;
     const span = li.querySelector(":scope > .node > .value");
-    const button = li.querySelector(':scope > .node [data-action="reveal"]');
-    const known = node.text !== undefined;
     if (node.kind === "null") {
       span.textContent = "null";
       return;
     }
-    const secret = node.encrypted;
-    const visible = known && (!secret || revealed);
+    const known = node.text !== undefined;
+    const visible = known && (!node.encrypted || revealed);
     span.textContent = visible ? node.text : MASK;
     span.classList.toggle("masked", !visible);
     span.title = visible ? "" : known ? "decrypted, hidden" : "encrypted";
+    const button = li.querySelector(':scope > .node [data-action="reveal"]');
     if (button) {
       button.setAttribute("aria-pressed", String(visible));
       button.textContent = visible ? "Hide" : "Reveal";
@@ -204,32 +264,37 @@ export class TreeView {
   #click(event) {
     const target = /** @type {HTMLElement} */ (event.target);
     const li = target.closest('[role="treeitem"]');
-    if (!li) return;
+    const entry = li && this.byLi.get(li);
+    if (!entry) return;
     const action = target.closest("[data-action]")?.dataset.action;
-    const info = this.nodes.get(li);
-    if (action === "toggle") this.#toggle(li);
+    if (action === "toggle") this.#toggle(entry);
     else if (action === "reveal") {
-      this.#showValue(li, li.querySelector('[data-action="reveal"]').getAttribute("aria-pressed") !== "true");
-    } else if (action === "copy" && info?.node.text !== undefined) {
+      this.#showValue(entry, li.querySelector('[data-action="reveal"]').getAttribute("aria-pressed") !== "true");
+    } else if (action === "copy" && entry.node.text !== undefined) {
       const button = target.closest("button");
-      this.handlers.onCopy(info.node.text).then(
+      this.handlers.onCopy(entry.node.text).then(
         () => (button.textContent = "Copied"),
         () => (button.textContent = "Copy failed"),
       );
-    } else if (action === "edit") this.#startEdit(li);
-    else if (action === "save") this.#saveEdit(li);
-    else if (action === "cancel") this.#endEdit(li);
+    } else if (action === "edit") this.#startEdit(entry);
+    else if (action === "save") this.#saveEdit(entry);
+    else if (action === "cancel") this.#endEdit(entry);
   }
 
-  #startEdit(li) {
-    const { node } = this.nodes.get(li);
-    const row = li.querySelector(":scope > .node");
+  #startEdit(entry) {
+    const row = entry.li.querySelector(":scope > .node");
     if (row.querySelector(".editor")) return;
-    const input = h("input", { type: "text", class: "editor mono", "aria-label": `New value for ${node.path}`, spellcheck: "false", autocomplete: "off" });
-    input.value = node.text;
+    const input = h("input", {
+      type: "text",
+      class: "editor mono",
+      "aria-label": `New value for ${entry.node.path}`,
+      spellcheck: "false",
+      autocomplete: "off",
+    });
+    input.value = entry.node.text;
     input.addEventListener("keydown", (e) => {
-      if (e.key === "Enter") this.#saveEdit(li);
-      if (e.key === "Escape") this.#endEdit(li);
+      if (e.key === "Enter") this.#saveEdit(entry);
+      if (e.key === "Escape") this.#endEdit(entry);
       e.stopPropagation();
     });
     row.querySelector(".value").hidden = true;
@@ -246,42 +311,44 @@ export class TreeView {
     input.focus();
   }
 
-  #saveEdit(li) {
-    const info = this.nodes.get(li);
-    const input = li.querySelector(":scope > .node input.editor");
-    const edit = { document: info.document, path: info.node.path, type: info.node.type, text: input.value };
-    this.nodes.set(li, { ...info, node: { ...info.node, text: edit.text } });
-    li.classList.add("edited");
-    this.#endEdit(li);
-    this.#showValue(li, true);
+  #saveEdit(entry) {
+    const input = entry.li.querySelector(":scope > .node input.editor");
+    const edit = { document: entry.document, path: entry.node.path, type: entry.node.type, text: input.value };
+    entry.node = { ...entry.node, text: edit.text };
+    entry.edited = true;
+    entry.li.classList.add("edited");
+    this.#endEdit(entry);
+    this.#showValue(entry, true);
     this.handlers.onEdit(edit);
   }
 
-  #endEdit(li) {
-    const row = li.querySelector(":scope > .node");
+  #endEdit(entry) {
+    const row = entry.li.querySelector(":scope > .node");
     row.querySelector("span.editor")?.remove();
     row.querySelector(".value").hidden = false;
     row.querySelector(".actions").hidden = false;
-    li.focus();
+    entry.li.focus();
   }
 
-  #toggle(li) {
-    if (!li.hasAttribute("aria-expanded")) return;
-    li.setAttribute("aria-expanded", String(li.getAttribute("aria-expanded") !== "true"));
+  #toggle(entry) {
+    if (!entry.node.children) return;
+    entry.expanded = !entry.expanded;
+    this.#applyExpanded(entry);
   }
 
   /** Arrow keys move between visible items; Left/Right collapse and expand; Enter toggles. */
   #keydown(event) {
-    const li = /** @type {HTMLElement} */ (event.target).closest('[role="treeitem"]');
-    if (!li || event.target !== li) return;
-    const visible = () => this.items.map((i) => i.li).filter((el) => el.offsetParent !== null);
+    const li = /** @type {HTMLElement} */ (event.target);
+    const entry = this.byLi.get(li);
+    if (!entry) return;
+    const visible = () => this.entries.map((e) => e.li).filter((el) => el && el.offsetParent !== null);
     const move = (to) => {
       if (!to) return;
       li.tabIndex = -1;
       to.tabIndex = 0;
       to.focus();
     };
-    const expanded = li.getAttribute("aria-expanded");
+    const container = Boolean(entry.node.children);
     switch (event.key) {
       case "ArrowDown": {
         const list = visible();
@@ -294,12 +361,12 @@ export class TreeView {
         break;
       }
       case "ArrowRight":
-        if (expanded === "false") li.setAttribute("aria-expanded", "true");
-        else if (expanded === "true") move(li.querySelector(':scope > [role="group"] > [role="treeitem"]'));
+        if (container && !entry.expanded) this.#toggle(entry);
+        else if (container) move(this.entries[entry.children[0]]?.li);
         break;
       case "ArrowLeft":
-        if (expanded === "true") li.setAttribute("aria-expanded", "false");
-        else move(li.parentElement.closest('[role="treeitem"]'));
+        if (container && entry.expanded) this.#toggle(entry);
+        else move(this.entries[entry.parent]?.li);
         break;
       case "Home":
         move(visible()[0]);
@@ -311,7 +378,7 @@ export class TreeView {
       }
       case "Enter":
       case " ":
-        this.#toggle(li);
+        this.#toggle(entry);
         break;
       default:
         return;
@@ -326,16 +393,12 @@ export function editKey(document, path) {
 }
 
 function isLeaf(node) {
-  return node.kind === "value" || node.kind === "comment";
+  return node.kind === "value" || node.kind === "comment" || node.kind === "null";
 }
 
-/** What an item is called in the tree: its key, `[i]` for list items, `#` for comments. */
+/** What an item is called in the tree: its key, `[i]` for list items. */
 function label(node) {
   if (node.key !== undefined) return node.key;
   if (node.index !== undefined) return `[${node.index}]`;
   return "";
-}
-
-function searchText(node) {
-  return `${node.path} ${node.key ?? ""}`.toLowerCase();
 }

@@ -43,7 +43,8 @@ pub enum TokenError {
     Expired,
 }
 
-/// Signs and verifies tokens with a secret that never leaves the process.
+/// Signs and verifies tokens with a secret that never leaves the process (wiped on drop).
+#[derive(zeroize::ZeroizeOnDrop)]
 pub struct Minter {
     secret: [u8; 32],
 }

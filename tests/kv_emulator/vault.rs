@@ -393,11 +393,14 @@ fn crypt(shared: &Shared, host: &str, route: &Route, body: &[u8]) -> Result<Resp
     })?;
     let input = crypto::b64_lenient(&req.value)
         .ok_or_else(|| errors::bad_parameter("The value is not base64url."))?;
+    // Either side may be a data key: wipe both once answered.
+    let input = zeroize::Zeroizing::new(input);
     let output = if decrypting {
         crypto::decrypt(&v.key, alg, &input)
     } else {
         crypto::encrypt(&v.key, alg, &input)
     }
+    .map(zeroize::Zeroizing::new)
     .map_err(|_| errors::bad_parameter("The parameter is incorrect."))?;
     let kid = kid(host, &route.name, &v.version);
     Ok(http::json(

@@ -21,12 +21,12 @@ use crate::failure::{Failure, Result};
 use crate::keys::Keys;
 use crate::options::Options;
 use js_sys::{Array, Object, Reflect};
-use serde_json::{Map as JsonMap, Value as Json};
 use leafcrypt_core::cipher::{self, looks_encrypted};
 use leafcrypt_core::metadata::Metadata;
 use leafcrypt_core::ops::{self, DecryptOptions};
 use leafcrypt_core::tree::{Entry, Map, Tree, Value};
 use leafcrypt_core::Error;
+use serde_json::{Map as JsonMap, Value as Json};
 use wasm_bindgen::prelude::*;
 
 /// Reads an encrypted file without a key: `{ documents: Node[], metadata }` (metadata as
@@ -332,6 +332,9 @@ mod tests {
         let envelope = "ENC[AES256_GCM,data:AAAA,iv:AAAA,tag:AAAA,type:int]";
         assert_eq!(envelope_type(envelope), "int");
         assert_eq!(envelope_type("ENC[AES256_GCM,data:broken"), "unknown");
-        assert_eq!(envelope_type("ENC[AES256_GCM,data:A,iv:B,tag:C,type:]"), "unknown");
+        assert_eq!(
+            envelope_type("ENC[AES256_GCM,data:A,iv:B,tag:C,type:]"),
+            "unknown"
+        );
     }
 }

@@ -1,17 +1,23 @@
 // Builds the viewer into dist/: index.html (with the Content-Security-Policy and the page
 // settings as meta tags), viewer.js (src/ and the leafcrypt package bundled by esbuild),
 // viewer.css and the package's .wasm. Static files: serve dist/ from any web server.
-// Usage: node build.mjs   (settings: viewer.config.json or VIEWER_CONFIG, see config.mjs)
+// Usage: node build.mjs [--out DIR]   (default dist/; settings: viewer.config.json or
+// VIEWER_CONFIG, see config.mjs)
 
 import * as esbuild from "esbuild";
 import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { contentSecurityPolicy, loadConfig, pageConfig } from "./config.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const dist = join(here, "dist");
+const outAt = process.argv.indexOf("--out");
+if (outAt > 0 && !process.argv[outAt + 1]) {
+  console.error("usage: node build.mjs [--out DIR]");
+  process.exit(2);
+}
+const dist = outAt > 0 ? resolve(process.argv[outAt + 1]) : join(here, "dist");
 const wasm = join(here, "../pkg/web/leafcrypt_wasm_bg.wasm");
 
 /** Escapes text for a double-quoted HTML attribute. */
@@ -55,7 +61,7 @@ async function main() {
     .replace("%CONFIG%", attribute(JSON.stringify(pageConfig(config))))
     .replace("%MSAL%", msalTag);
   await writeFile(join(dist, "index.html"), html);
-  console.error(`viewer: built dist/ in ${Math.round(performance.now() - start)} ms`);
+  console.error(`viewer: built ${dist} in ${Math.round(performance.now() - start)} ms`);
 }
 
 main().catch((error) => {

@@ -54,6 +54,9 @@ const state = {
   edits: new Map(),
 };
 
+/** The text of an identity file chosen with the file control (memory only). */
+let identityFromFile = "";
+
 const tree = new TreeView($("tree"), {
   onEdit: (edit) => {
     state.edits.set(editKey(edit.document, edit.path), edit);
@@ -238,9 +241,6 @@ ui.identityFile.addEventListener("change", async () => {
   const count = (identityFromFile.match(/AGE-SECRET-KEY-1/g) ?? []).length;
   setStatus(ui.status, "none", `Identity file read: ${count} age ${count === 1 ? "identity" : "identities"} in memory.`, "Press Decrypt.");
 });
-
-/** The text of an identity file chosen with the file control (memory only). */
-let identityFromFile = "";
 
 ui.decrypt.addEventListener("click", async () => {
   const identities = [ui.identity.value.trim(), identityFromFile.trim()].filter(Boolean).join("\n");

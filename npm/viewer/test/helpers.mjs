@@ -1,6 +1,6 @@
 // Shared pieces of the viewer's browser tests: paths, the reference tools, Chromium.
 
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -44,8 +44,12 @@ export function run(bin, args, keys = "key1.txt") {
   return result.stdout;
 }
 
-/** Headless Debian Chromium with a fresh profile (as toolchain.md says). */
-export async function launch(profile) {
+/**
+ * Headless Debian Chromium with a fresh profile (as toolchain.md says). `options` adds
+ * Playwright context options (the Key Vault test trusts the emulator's certificate with
+ * `ignoreHTTPSErrors`).
+ */
+export async function launch(profile, options = {}) {
   return chromium.launchPersistentContext(profile, {
     headless: true,
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -62,6 +66,7 @@ export async function launch(profile) {
     acceptDownloads: true,
     viewport: { width: 1280, height: 900 },
     timeout: 60_000,
+    ...options,
   });
 }
 
@@ -84,4 +89,33 @@ export function sameValue(type, shown, extracted) {
     return Object.is(number(shown), number(printed));
   }
   return shown === printed;
+}
+
+/**
+ * Spawns a long-running helper that exits when its stdin closes and resolves, once it
+ * printed its first stdout line, to `{ line, child, stop() }`. Rejects if it exits first.
+ */
+export function spawnReady(bin, args, env = {}) {
+  const child = spawn(bin, args, {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  const stop = () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once("exit", resolve);
+      child.stdin.end();
+    });
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (d) => {
+      out += d;
+      const end = out.indexOf("\n");
+      if (end >= 0) resolve({ line: out.slice(0, end), child, stop });
+    });
+    child.once("exit", (code) => reject(new Error(`${bin} exited (${code}) before it was ready: ${stderr}`)));
+    child.once("error", reject);
+  });
 }

@@ -67,3 +67,48 @@ export function explainKeyVaultFailure(error, { proxy, vaults, origin }) {
   }
   return { title: "Key Vault could not open the file", detail: error?.message ?? String(error) };
 }
+
+/**
+ * Asks Key Vault, through the proxy, for the current version of every `azure_kv` key of
+ * the file. Resolves to a note per entry identity: whether the version the file was
+ * wrapped with is still the key's current one. Failures become notes too.
+ * @param {object} metadata the file's Inspection
+ * @param {{ token: string, proxy: string }} keys
+ * @returns {Promise<Map<string, string>>}
+ */
+export async function keyVersionNotes(metadata, { token, proxy }) {
+  const notes = new Map();
+  const entries = (metadata?.keyGroups ?? []).flat().filter((e) => e.kind === "azure_kv");
+  for (const entry of entries) {
+    notes.set(entry.identity, await versionNote(entry, { token, proxy }));
+  }
+  return notes;
+}
+
+async function versionNote(entry, { token, proxy }) {
+  if (!proxy) return "current version not checked: no kv-proxy URL";
+  let url;
+  try {
+    const vault = new URL(entry.vault_url);
+    url = `${proxy.replace(/\/+$/, "")}/${vault.host}/keys/${encodeURIComponent(entry.name)}?api-version=7.4`;
+  } catch {
+    return "current version not checked: the entry's vault_url is not a URL";
+  }
+  try {
+    const reply = await fetch(url, {
+      headers: { authorization: `Bearer ${token}` },
+      credentials: "omit",
+      cache: "no-store",
+      referrerPolicy: "no-referrer",
+    });
+    if (!reply.ok) return `current version not checked: Key Vault answered ${reply.status}`;
+    const kid = String((await reply.json())?.key?.kid ?? "");
+    const current = kid.split("/").pop();
+    if (!current) return "current version not checked: Key Vault's answer names no version";
+    return current === entry.version
+      ? "the key's current version"
+      : `NOT the key's current version (now ${current}): rotate the file to wrap its data key with it`;
+  } catch (error) {
+    return `current version not checked: ${isBlockedRequest(error) ? "the kv-proxy could not be reached" : error.message}`;
+  }
+}

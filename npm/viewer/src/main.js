@@ -8,7 +8,7 @@ import { readConfig } from "./config.js";
 import { diffStructures } from "./diff.js";
 import { renderDiff } from "./diff-view.js";
 import { detectFormat } from "./format.js";
-import { explainKeyVaultFailure, keyVaultOptions, proxyCommand, vaultsOf } from "./keyvault.js";
+import { explainKeyVaultFailure, keyVaultOptions, keyVersionNotes, proxyCommand, vaultsOf } from "./keyvault.js";
 import { renderMetadata } from "./metadata.js";
 import { msalAvailable, signIn, signOutLocally } from "./msal.js";
 import { setStatus } from "./status.js";
@@ -266,8 +266,14 @@ $("kv-decrypt").addEventListener("click", async () => {
     setStatus(ui.status, "warn", "Open an encrypted file first.");
     return;
   }
-  state.keys = keyVaultOptions({ token, proxy: ui.kvProxy.value.trim() });
+  const proxy = ui.kvProxy.value.trim();
+  state.keys = keyVaultOptions({ token, proxy });
+  const file = state.current;
+  const checked = keyVersionNotes(file.structure.metadata, { token, proxy }).then((notes) => {
+    if (state.current === file && state.keys) renderMetadata(ui.metadata, file.structure.metadata, { keyVaultVersions: notes });
+  });
   await decryptCurrent();
+  await checked;
 });
 
 ui.kvProxy.value = config.kvProxy;
@@ -397,6 +403,7 @@ function forgetKeys() {
   for (const file of [state.current, state.other]) if (file) file.decrypted = null;
   showEditBar();
   renderTree();
+  if (state.current) renderMetadata(ui.metadata, state.current.structure.metadata);
   if (state.current && state.other) showDiff();
   signOutLocally();
 }

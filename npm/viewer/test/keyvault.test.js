@@ -2,7 +2,8 @@
 // the real service sends no CORS headers: the direct call fails with the page's
 // explanation; through `leafcrypt kv-proxy` with a pasted token the file decrypts, MAC
 // verified, to what sops 3.11 prints. The file is encrypted by the real sops.
-// Skipped until the package's `azureKv` option exists (it answers NOT_AVAILABLE before).
+// The key-version check needs only the emulator and the proxy; the decryptions are skipped
+// until the package's `azureKv` option exists (it answers NOT_AVAILABLE before).
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -17,9 +18,8 @@ import { cliBin, launch, repo, screenshot, sopsBin, spawnReady, viewerDir } from
 
 const emulatorBin = [process.env.KV_EMULATOR_BIN, join(repo, "target/debug/kv-emulator")].find((p) => p && existsSync(p));
 
-/** Why the suite cannot run, or null. */
-async function missing() {
-  if (!emulatorBin) return "no kv-emulator binary (cargo build -p leafcrypt-tests --bin kv-emulator)";
+/** Why the package cannot decrypt with Key Vault yet, or null. */
+async function packageMissing() {
   try {
     await decrypt("a: 1\n", { format: "yaml", azureKv: { getToken: async () => "x" } });
   } catch (error) {
@@ -28,7 +28,8 @@ async function missing() {
   return null;
 }
 
-let skip;
+let skip; // no emulator: nothing runs
+let noPackage; // the package lacks azureKv: decryptions are skipped
 let scratch;
 let emulator; // { ready, stop }
 let server;
@@ -39,8 +40,9 @@ let encrypted; // path of the azure_kv file
 const plain = "db:\n    user: app\n    password: s3cret-kv-value\n";
 
 before(async () => {
-  skip = await missing();
+  skip = emulatorBin ? null : "no kv-emulator binary (cargo build -p leafcrypt-tests --bin kv-emulator)";
   if (skip) return;
+  noPackage = await packageMissing();
   scratch = await mkdtemp(join(tmpdir(), "leafcrypt-viewer-kv-"));
   const started = await spawnReady(emulatorBin, ["--create", "app-key", "--dir", scratch]);
   emulator = { ready: JSON.parse(started.line), stop: started.stop };
@@ -117,7 +119,7 @@ async function verdict(page) {
 }
 
 test("Key Vault: the direct call is blocked (no CORS) and the page explains the proxy", async (t) => {
-  if (skip) return t.skip(skip);
+  if (skip || noPackage) return t.skip(skip ?? noPackage);
   const page = await context.newPage();
   try {
     await openKv(page);
@@ -138,7 +140,7 @@ test("Key Vault: the direct call is blocked (no CORS) and the page explains the 
 });
 
 test("Key Vault through kv-proxy with a pasted token: MAC verified, values as sops prints them", async (t) => {
-  if (skip) return t.skip(skip);
+  if (skip || noPackage) return t.skip(skip ?? noPackage);
   const page = await context.newPage();
   try {
     await openKv(page);
@@ -150,6 +152,40 @@ test("Key Vault through kv-proxy with a pasted token: MAC verified, values as so
     const shown = await page.locator('[role="treeitem"][data-path=\'["db"]["password"]\'] .value').textContent();
     assert.equal(shown, "s3cret-kv-value");
     await screenshot(page, "10-key-vault-decrypted");
+  } finally {
+    await page.close();
+  }
+});
+
+test("Key Vault: the metadata says whether the file's key version is the current one", async (t) => {
+  if (skip) return t.skip(skip);
+  const page = await context.newPage();
+  try {
+    await openKv(page);
+    await page.getByLabel("kv-proxy URL").fill(proxy.url);
+    await page.getByRole("button", { name: "Decrypt with Key Vault" }).click();
+    const note = page.locator("#metadata .kv-version");
+    await note.waitFor();
+    assert.equal(await note.textContent(), "the key's current version");
+
+    // A new key version: the file's entry is now behind.
+    const rotated = await fetch(`${emulator.ready.admin}/rotate`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "app-key" }),
+    });
+    assert.equal(rotated.status, 200);
+    const current = String((await rotated.json()).key.kid).split("/").pop();
+    await page.getByRole("button", { name: "Decrypt with Key Vault" }).click();
+    await page.locator("#metadata .kv-version", { hasText: "NOT" }).waitFor();
+    assert.equal(
+      await note.textContent(),
+      `NOT the key's current version (now ${current}): rotate the file to wrap its data key with it`,
+    );
+    await screenshot(page, "11-key-vault-version");
+    // Forgetting the token drops the notes.
+    await page.getByRole("button", { name: "Forget keys" }).click();
+    assert.equal(await page.locator("#metadata .kv-version").count(), 0);
   } finally {
     await page.close();
   }

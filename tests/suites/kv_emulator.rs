@@ -200,69 +200,70 @@ fn python_sdk_against_the_emulator(identity: Identity) {
     }
     // The SDK encrypted locally with the public key the emulator published: the private key
     // the emulator holds for that version opens it.
-    let pem = kv.export_pem("py-key", version);
-    let key = rsa::RsaPrivateKey::from_pkcs8_pem(&pem).expect("exported PEM");
+    let key = exported_key(&kv, "py-key", version);
     let ct = unhex(
         out["local"]["encrypt RSA-OAEP-256"]["ct"]
             .as_str()
             .expect("ct"),
     );
-    let opened = key
-        .decrypt(rsa::Oaep::new::<sha2::Sha256>(), &ct)
-        .expect("RSA-OAEP-256 with the exported key");
-    assert_eq!(opened, plaintext);
+    let opened = key.decrypt(rsa::Oaep::new::<sha2::Sha256>(), &ct);
+    assert_eq!(
+        opened.expect("RSA-OAEP-256 with the exported key"),
+        plaintext
+    );
+    assert_sdk_errors(&out);
+    // Two 429s with Retry-After: 1, then success: the SDK waited and retried.
+    let seconds = out["local"]["wrap RSA-OAEP-256"]["seconds"]
+        .as_f64()
+        .expect("seconds");
+    assert!(seconds >= 1.9, "the first unwrap took {seconds} s");
+    assert_sdk_log(&kv.log(), token_path);
+}
 
+/// The private key the emulator holds for a version.
+fn exported_key(kv: &Emulator, name: &str, version: &str) -> rsa::RsaPrivateKey {
+    rsa::RsaPrivateKey::from_pkcs8_pem(&kv.export_pem(name, version)).expect("exported PEM")
+}
+
+/// The 404 and the RBAC 403 as the SDK reported them.
+fn assert_sdk_errors(out: &Value) {
     assert_eq!(out["missing"]["status"], 404);
     assert_eq!(out["missing"]["code"], "KeyNotFound");
     assert_eq!(out["rbac"]["status"], 403);
     assert_eq!(out["rbac"]["code"], "Forbidden");
     assert_eq!(out["rbac"]["inner"]["code"], "ForbiddenByRbac");
     let message = out["rbac"]["message"].as_str().expect("message");
-    assert!(
-        message.contains("Action: 'Microsoft.KeyVault/vaults/keys/decrypt/action'"),
-        "{message}"
-    );
+    let action = "Action: 'Microsoft.KeyVault/vaults/keys/decrypt/action'";
+    assert!(message.contains(action), "{message}");
+}
 
-    // Two 429s with Retry-After: 1, then success: the SDK waited and retried.
-    let seconds = out["local"]["wrap RSA-OAEP-256"]["seconds"]
-        .as_f64()
-        .expect("seconds");
-    assert!(seconds >= 1.9, "the first unwrap took {seconds} s");
-    let log = kv.log();
-    let unwraps: Vec<u16> = log
-        .iter()
-        .filter(|e| {
-            e.op.as_deref() == Some("unwrapKey")
-                && e.path.starts_with("/keys/py-key/")
-                && e.authorized
-        })
-        .map(|e| e.status)
-        .collect();
-    assert_eq!(unwraps, [429, 429, 200, 200, 200]);
-    // Fully remote on remote-key: its GET was refused, so encrypt and wrapkey reached the vault.
-    let remote_ops = |op: &str| {
-        let on_key = |e: &&LogEntry| e.path.starts_with("/keys/remote-key/") && e.authorized;
+/// What the emulator saw of the SDK run: the retried unwrap, the fully remote key, the tokens.
+fn assert_sdk_log(log: &[LogEntry], token_path: &str) {
+    let statuses = |key: &str, op: &str| {
+        let wanted = |e: &&LogEntry| {
+            e.authorized
+                && e.path.starts_with(&format!("/keys/{key}/"))
+                && e.op.as_deref() == Some(op)
+        };
         log.iter()
-            .filter(on_key)
-            .filter(|e| e.op.as_deref() == Some(op))
+            .filter(wanted)
             .map(|e| e.status)
             .collect::<Vec<_>>()
     };
-    assert_eq!(remote_ops("get"), [403]);
-    assert_eq!(remote_ops("encrypt"), [200, 200, 200]);
-    assert_eq!(remote_ops("wrapKey"), [200, 200, 200]);
+    assert_eq!(statuses("py-key", "unwrapKey"), [429, 429, 200, 200, 200]);
+    // remote-key's GET was refused, so encrypt and wrapkey had to reach the vault.
+    assert_eq!(statuses("remote-key", "get"), [403]);
+    assert_eq!(statuses("remote-key", "encrypt"), [200, 200, 200]);
+    assert_eq!(statuses("remote-key", "wrapKey"), [200, 200, 200]);
     // Tokens came from the expected endpoint, and the vault saw that identity.
     let tokens: Vec<&LogEntry> = log.iter().filter(|e| e.listener == "token").collect();
     assert!(!tokens.is_empty());
-    assert!(
-        tokens
-            .iter()
-            .all(|e| e.path == token_path && e.status == 200),
-        "{tokens:?}"
-    );
-    assert!(log
-        .iter()
-        .filter(|e| e.listener == "vault" && e.authorized)
+    let from_endpoint = |e: &&LogEntry| e.path == token_path && e.status == 200;
+    assert!(tokens.iter().all(from_endpoint), "{tokens:?}");
+    let authorized = log.iter().filter(|e| e.listener == "vault" && e.authorized);
+    assert!(authorized.clone().count() > 0);
+    assert!(authorized
+        .into_iter()
         .all(|e| e.identity.as_deref() == Some("system-assigned")));
 }
 
@@ -377,8 +378,7 @@ fn real_sops_encrypts_and_decrypts_through_the_emulator() {
     assert_eq!(decrypt("one.yaml"), plain);
 
     // The enc is RSA-OAEP-256 to the version's key, wrapping the 32-byte data key.
-    let pem = kv.export_pem("sops-key", &v1.version);
-    let key = rsa::RsaPrivateKey::from_pkcs8_pem(&pem).expect("exported PEM");
+    let key = exported_key(&kv, "sops-key", &v1.version);
     let wrapped = URL_SAFE_NO_PAD.decode(&first.enc).expect("base64url");
     let data_key = key
         .decrypt(rsa::Oaep::new::<sha2::Sha256>(), &wrapped)

@@ -593,6 +593,18 @@ mod tests {
     }
 
     #[test]
+    fn the_process_environment_is_an_env_lookup() {
+        // Construction does no I/O, so this reads the real environment safely.
+        let chain = DefaultChain::from_env(
+            &crate::keysource::azure_kv::credential::process_env,
+            Some("AzureCliCredential"),
+            reqwest::Client::new(),
+        )
+        .unwrap();
+        assert_eq!(chain.names(), ["AzureCliCredential"]);
+    }
+
+    #[test]
     fn bad_selections_use_the_go_sdk_wording() {
         let err = Setup::new()
             .set("AZURE_TOKEN_CREDENTIALS", "bogus")

@@ -2,7 +2,7 @@
 //! (client secret, client certificate, workload identity), and token-response parsing
 //! shared with managed identity.
 
-use super::redact::quote;
+use super::redact::{quote, root_cause};
 use super::{AccessToken, CredentialError};
 use crate::keysource::azure_kv::platform::now_unix;
 use zeroize::Zeroizing;
@@ -115,7 +115,7 @@ pub(crate) async fn request_token(
         .map_err(|e| {
             failed(format!(
                 "cannot reach the token endpoint {url}: {}",
-                quote(&e.to_string(), secrets)
+                root_cause(&e, secrets)
             ))
         })?;
     let status = response.status();

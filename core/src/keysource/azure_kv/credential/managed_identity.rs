@@ -16,7 +16,7 @@
 //! (`IDENTITY_SERVER_THUMBPRINT`) and Cloud Shell / legacy App Service (`MSI_ENDPOINT`).
 
 use super::entra::{describe_error_body, parse_token_response};
-use super::redact::quote;
+use super::redact::root_cause;
 use super::{AccessToken, CredentialError, EnvLookup, TokenCredential, TokenRequest};
 use async_trait::async_trait;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -200,7 +200,7 @@ impl ManagedIdentityCredential {
             .map_err(|e| {
                 failed(format!(
                     "cannot reach IDENTITY_ENDPOINT {endpoint}: {}",
-                    quote(&e.to_string(), &[header])
+                    root_cause(&e, &[header])
                 ))
             })?;
         let status = response.status();
@@ -235,7 +235,7 @@ impl ManagedIdentityCredential {
                 let why = if e.is_timeout() {
                     "no answer in time".to_string()
                 } else {
-                    quote(&e.to_string(), &[])
+                    root_cause(&e, &[])
                 };
                 return Err(CredentialError::unavailable(
                     NAME,
@@ -247,7 +247,7 @@ impl ManagedIdentityCredential {
             Err(e) => {
                 return Err(CredentialError::failed(
                     NAME,
-                    format!("IMDS {url}: {}", quote(&e.to_string(), &[])),
+                    format!("IMDS {url}: {}", root_cause(&e, &[])),
                 ))
             }
         };

@@ -15,11 +15,25 @@ fn jwt_pattern() -> &'static regex::Regex {
     })
 }
 
+/// Secrets shorter than this are not masked in quoted text (they would mask ordinary
+/// words; real secrets, headers and assertions are much longer).
+const MIN_SECRET_LEN: usize = 8;
+
+/// The innermost cause of `error` (e.g. `Connection refused (os error 111)` rather than
+/// reqwest's `error sending request for url (…)`), masked like [`quote`].
+pub(crate) fn root_cause(error: &(dyn std::error::Error + 'static), secrets: &[&str]) -> String {
+    let mut inner = error;
+    while let Some(source) = inner.source() {
+        inner = source;
+    }
+    quote(&inner.to_string(), secrets)
+}
+
 /// `text` with JWT-shaped substrings and each of `secrets` replaced by `<redacted>`,
 /// whitespace runs folded to one space, and cut to a few hundred characters.
 pub(crate) fn quote(text: &str, secrets: &[&str]) -> String {
     let mut clean = jwt_pattern().replace_all(text, "<redacted>").into_owned();
-    for secret in secrets.iter().filter(|s| s.len() >= 4) {
+    for secret in secrets.iter().filter(|s| s.len() >= MIN_SECRET_LEN) {
         clean = clean.replace(secret, "<redacted>");
     }
     let folded = clean.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -40,6 +54,27 @@ mod tests {
             quote(text, &["s3cr3t-value"]),
             "bad token <redacted> for client <redacted>"
         );
+    }
+
+    #[test]
+    fn the_root_cause_is_the_innermost_source() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("error sending request")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let error = Outer(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "refused",
+        ));
+        assert_eq!(root_cause(&error, &[]), "refused");
     }
 
     #[test]

@@ -60,7 +60,9 @@ export function normalize(raw = {}) {
   for (const field of ["clientId", "tenantId", "script"]) {
     if (typeof config.msal[field] !== "string") throw new Error(`viewer config: msal.${field} must be a string`);
   }
-  if (config.msal.script && !/^[\w./-]+\.js$/.test(config.msal.script)) {
+  const script = config.msal.script;
+  const segments = script.split("/");
+  if (script && (!/^[\w./-]+\.js$/.test(script) || segments.some((p) => p === "" || p === "." || p === ".."))) {
     throw new Error("viewer config: msal.script must be a relative .js path inside dist/");
   }
   return config;

@@ -187,6 +187,7 @@ async function decryptCurrent() {
     file.decrypted = null;
     renderTree();
     showDecryptFailure(error);
+    if (state.other) await showDiff();
     return;
   }
   const values = countEncrypted(opened);

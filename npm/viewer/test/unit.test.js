@@ -96,3 +96,27 @@ test("detectFormat: by extension first, then by content", () => {
   assert.equal(detectFormat("", "a = 1\n[sops]\nversion = 3.11.0\n"), "ini");
   assert.equal(detectFormat("notes.txt", "hello"), null);
 });
+
+test("config: origins only, http for loopback only; the CSP lists exactly what is configured", async () => {
+  const { contentSecurityPolicy, normalize, pageConfig } = await import("../config.mjs");
+  for (const bad of ["http://evil.example", "https://a.example; script-src *", "https://a.example/path", "'unsafe-inline'", "*"]) {
+    assert.throws(() => normalize({ kvProxyOrigins: [bad] }), /viewer config/, bad);
+  }
+  assert.throws(() => normalize({ loginHost: "https://login.example 'unsafe-eval'" }), /viewer config/);
+  assert.throws(() => normalize({ msal: { script: "../../etc/x.js" } }), /msal.script/);
+  const config = normalize({
+    kvProxyOrigins: ["http://127.0.0.1:9000", "http://localhost:*"],
+    keyVaultHosts: ["https://*.vault.azure.net", "https://vault.internal.example:8443"],
+  });
+  const csp = contentSecurityPolicy(config);
+  const connect = csp.split("; ").find((d) => d.startsWith("connect-src "));
+  assert.equal(
+    connect,
+    "connect-src 'self' http://127.0.0.1:9000 http://localhost:* https://*.vault.azure.net https://vault.internal.example:8443 https://login.microsoftonline.com",
+  );
+  assert.ok(!csp.includes("frame-src") && !csp.includes("frame-ancestors"));
+  assert.match(contentSecurityPolicy(config, { frameAncestors: true }), /; frame-ancestors 'none'$/);
+  const withMsal = normalize({ msal: { clientId: "c", tenantId: "t" } });
+  assert.match(contentSecurityPolicy(withMsal), /frame-src https:\/\/login\.microsoftonline\.com/);
+  assert.deepEqual(Object.keys(pageConfig(withMsal)).sort(), ["kvProxy", "loginHost", "msal"]);
+});

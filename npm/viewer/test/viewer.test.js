@@ -363,10 +363,19 @@ test("Forget keys and pagehide drop identities, tokens and plaintexts", async ()
     await page.getByRole("button", { name: "Decrypt", exact: true }).click();
     assert.match(await page.getByRole("status").textContent(), /Paste an age identity/);
 
-    await decryptWith(page);
+    // An identity file works as well; it is read into memory, not into the control.
+    await page.getByLabel("age identity file").setInputFiles(vector("age/key1.txt"));
+    await page.getByRole("status", { name: "" }).filter({ hasText: "Identity file read: 1 age identity" }).waitFor();
+    assert.equal(await page.getByLabel("age identity file").inputValue(), "");
+    await page.getByRole("button", { name: "Decrypt", exact: true }).click();
+    assert.equal((await waitVerdict(page)).state, "ok");
+
     await page.evaluate(() => window.dispatchEvent(new PageTransitionEvent("pagehide", { persisted: false })));
     assert.equal(await page.getByLabel("age identity", { exact: true }).inputValue(), "");
     assert.ok((await treeValues(page)).filter((v) => !v.plain).every((v) => v.text === MASK));
+    // The identity file's text went with it.
+    await page.getByRole("button", { name: "Decrypt", exact: true }).click();
+    assert.match(await page.getByRole("status").textContent(), /Paste an age identity/);
     await assertClean(page, log);
   } finally {
     await page.close();

@@ -187,6 +187,25 @@ test("a tampered file shows MAC MISMATCH prominently; a damaged value is named",
   }
 });
 
+test("multi-document YAML: one tree item per document, one MAC for all", async () => {
+  const { page, log } = await openViewer();
+  try {
+    await openFile(page, vector("yaml/multidoc.encrypted.yaml"));
+    const documents = page.locator('[role="tree"] > [role="treeitem"]');
+    assert.deepEqual(await documents.locator(":scope > .node > .key").allTextContents(), ["Document 1", "Document 2", "Document 3"]);
+    assert.equal((await decryptWith(page)).state, "ok");
+    await page.getByRole("button", { name: "Reveal all" }).click();
+    const values = await treeValues(page);
+    assert.deepEqual([...new Set(values.map((v) => v.document))], [0, 1, 2]);
+    // Every shown plaintext is in what sops prints for the file.
+    const printed = run(sopsBin, ["decrypt", vector("yaml/multidoc.encrypted.yaml")]);
+    for (const v of values) assert.ok(printed.includes(v.text), `${v.document} ${v.path}: ${v.text}`);
+    await assertClean(page, log);
+  } finally {
+    await page.close();
+  }
+});
+
 /** The rows of the value diff: path → change. */
 function diffRows(page) {
   return page

@@ -137,6 +137,13 @@ impl<C: TokenCredential> TokenCredential for CachingCredential<C> {
             Err(error) => self.still_valid(&key, (self.clock)()).ok_or(error),
         }
     }
+
+    fn invalidate(&self, request: &TokenRequest) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.remove(&Self::key(request));
+        }
+        self.inner.invalidate(request);
+    }
 }
 
 #[cfg(test)]
@@ -263,6 +270,18 @@ mod tests {
             assert_eq!(r.unwrap().token.as_str(), "tok-1");
         }
         assert_eq!(cache.inner().calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn invalidate_forgets_only_that_token() {
+        let (cache, _) = setup(3600);
+        let a = request("a", None);
+        let b = request("b", None);
+        assert_eq!(token(&cache, &a).await, "tok-1");
+        assert_eq!(token(&cache, &b).await, "tok-2");
+        cache.invalidate(&a);
+        assert_eq!(token(&cache, &a).await, "tok-3");
+        assert_eq!(token(&cache, &b).await, "tok-2");
     }
 
     #[tokio::test]

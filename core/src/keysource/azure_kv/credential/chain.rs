@@ -277,6 +277,12 @@ impl TokenCredential for ChainedCredential {
         }
         Err(self.report(&tried))
     }
+
+    fn invalidate(&self, request: &TokenRequest) {
+        for (member, _) in &self.members {
+            member.invalidate(request);
+        }
+    }
 }
 
 /// The default chain read from the environment, with a token cache.
@@ -324,6 +330,10 @@ impl TokenCredential for DefaultChain {
 
     async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, CredentialError> {
         self.cached.get_token(request).await
+    }
+
+    fn invalidate(&self, request: &TokenRequest) {
+        self.cached.invalidate(request)
     }
 }
 
@@ -640,9 +650,9 @@ mod tests {
             1,
             "the second token came from the cache"
         );
-        chain.clear_cache();
+        chain.invalidate(&request());
         assert_eq!(token(&chain).await, "mi-2");
-        assert_eq!(msi.requests().len(), 2);
+        assert_eq!(msi.requests().len(), 2, "a rejected token is fetched anew");
     }
 
     #[tokio::test]

@@ -141,6 +141,10 @@ impl TokenCredential for EnvironmentCredential {
     async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, CredentialError> {
         self.inner.get_token(request).await.map_err(relabel)
     }
+
+    fn invalidate(&self, request: &TokenRequest) {
+        self.inner.invalidate(request)
+    }
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

@@ -128,4 +128,11 @@ pub trait TokenCredential {
 
     /// A token for `request`.
     async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, CredentialError>;
+
+    /// Forgets any token cached for `request` because Key Vault rejected it (a 401 to a
+    /// request that carried it), so the next [`get_token`](Self::get_token) asks the
+    /// source again. The default does nothing (nothing is cached).
+    fn invalidate(&self, request: &TokenRequest) {
+        let _ = request;
+    }
 }

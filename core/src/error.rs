@@ -70,6 +70,9 @@ pub enum Error {
     /// A key source failed.
     #[error(transparent)]
     Key(#[from] crate::keysource::KeyError),
+    /// A key source could not wrap the new data key (sops's wording and exit code 1).
+    #[error("Could not generate data key: [{0}]")]
+    Wrap(crate::keysource::KeyError),
     /// Invalid configuration (`.sops.yaml`, selectors, thresholds).
     #[error("{0}")]
     Config(String),
@@ -133,6 +136,7 @@ impl Error {
             Error::DataKey(_) => 128,
             Error::Strict(_) => 51,
             Error::Key(_) => 128,
+            Error::Wrap(_) => 1,
             Error::Config(_) => 1,
             Error::TreePath(_) => 91,
             Error::Emit(_) => 4,

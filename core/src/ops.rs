@@ -299,7 +299,8 @@ pub async fn wrap_groups(
             keys.push(
                 keyring
                     .wrap(&key.description(), secret.expose(), now)
-                    .await?,
+                    .await
+                    .map_err(Error::Wrap)?,
             );
         }
         wrapped.push(KeyGroup { keys });

@@ -70,6 +70,37 @@ pub enum Command {
     /// A loopback CORS proxy to Azure Key Vault for browser pages (the viewer): forwards
     /// key operations to the given vaults only, for the given origins only.
     KvProxy(KvProxyArgs),
+    /// Azure Key Vault: files pinned to old key versions, text encryption.
+    #[command(subcommand)]
+    AzureKv(AzureKvCommand),
+}
+
+/// `azure-kv` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AzureKvCommand {
+    /// List the files' Key Vault entries pinned to a version that is not the key's current
+    /// one (exit 1 when there are some): after Key Vault rotates a key, these files still
+    /// decrypt but should be re-wrapped with `rotate`.
+    Stale {
+        /// Encrypted files.
+        files: Vec<PathBuf>,
+    },
+    /// Encrypt a text (FILE or stdin) under a Key Vault key; prints an `lckv1.…` string.
+    EncryptText {
+        /// The key, `https://VAULT/keys/NAME[/VERSION]`.
+        #[arg(long)]
+        key: String,
+        /// The plaintext (stdin when omitted).
+        file: Option<PathBuf>,
+    },
+    /// Decrypt an `lckv1.…` string (FILE or stdin) made for this Key Vault key.
+    DecryptText {
+        /// The key the text was encrypted for, `https://VAULT/keys/NAME[/VERSION]`.
+        #[arg(long)]
+        key: String,
+        /// The ciphertext (stdin when omitted).
+        file: Option<PathBuf>,
+    },
 }
 
 /// Arguments of `kv-proxy`.

@@ -2,6 +2,7 @@
 //! reporting; the format engine lives in `leafcrypt-core`.
 
 mod atomic;
+mod azure;
 mod cli;
 mod clock;
 mod commands;
@@ -85,6 +86,7 @@ fn main() -> ExitCode {
             });
         }
         Some(cli::Command::Pkcs11(c)) => return exit(pkcs11::command::run(c)),
+        Some(cli::Command::AzureKv(c)) => return exit(azure::command::run(c, &cli.opts)),
         Some(cli::Command::KvProxy(a)) => {
             return exit(kv_proxy::run(kv_proxy::ProxyOptions {
                 vaults: a.vaults.clone(),
@@ -135,7 +137,9 @@ fn exit(result: failure::CliResult<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("{}", f.message);
+            if !f.message.is_empty() {
+                eprintln!("{}", f.message);
+            }
             ExitCode::from(u8::try_from(f.code).unwrap_or(1))
         }
     }

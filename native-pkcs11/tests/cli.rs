@@ -295,7 +295,11 @@ fn decrypt_output_dir_writes_every_good_file_and_reports_every_bad_one() {
     let mut args: Vec<String> = vec!["decrypt".into(), "--output-dir".into(), "out".into()];
     for i in 0..5 {
         let name = format!("f{i}.yaml");
-        fs::write(dir.path().join(&name), format!("count: {i}\nsecret: s{i}\n")).unwrap();
+        fs::write(
+            dir.path().join(&name),
+            format!("count: {i}\nsecret: s{i}\n"),
+        )
+        .unwrap();
         let o = run(
             dir.path(),
             None,

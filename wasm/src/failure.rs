@@ -34,7 +34,7 @@ impl Failure {
                 Error::EncryptTree { .. } => "ENCRYPT_TREE",
                 Error::DecryptValue { .. } => "DECRYPT_VALUE",
                 Error::MacDecrypt(_) | Error::MacMismatch { .. } => "MAC_MISMATCH",
-                Error::DataKey(_) | Error::Key(_) => "NO_KEY",
+                Error::DataKey(_) | Error::Key(_) | Error::Wrap(_) => "NO_KEY",
                 Error::Strict(_) => "STRICT",
                 Error::Config(_) => "CONFIG",
                 Error::TreePath(_) => "TREE_PATH",

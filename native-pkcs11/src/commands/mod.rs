@@ -109,6 +109,18 @@ fn split_list(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// The key description a rotation wraps the new data key for: the entry without `enc` and
+/// `created_at`, and for Key Vault without its pinned `version`, so that the new data key
+/// is wrapped with the key's current version (beyond sops, which keeps the old version;
+/// this is how files catch up with Key Vault's key rotation).
+fn rotation_description(entry: &KeyEntry) -> KeyEntry {
+    let mut description = entry.description();
+    if description.kind == "azure_kv" {
+        description.fields.retain(|(k, _)| k != "version");
+    }
+    description
+}
+
 /// Parses a comma-separated key list of one kind into key descriptions.
 type EntryParser = fn(&str) -> CliResult<Vec<KeyEntry>>;
 
@@ -215,7 +227,10 @@ pub(crate) fn keyring(opts: &Opts) -> CliResult<Keyring> {
         })
         .collect::<CliResult<Vec<_>>>()?;
     let pkcs11 = crate::pkcs11::source::Pkcs11Source::new(hints);
-    Ok(Keyring::new().with(Box::new(age)).with(Box::new(pkcs11)))
+    Ok(Keyring::new()
+        .with(Box::new(age))
+        .with(crate::azure::keyring_member(opts))
+        .with(Box::new(pkcs11)))
 }
 
 fn encrypt(input: &Input, opts: &Opts) -> CliResult<()> {
@@ -474,7 +489,7 @@ fn rotate(input: &Input, opts: &Opts) -> CliResult<()> {
         .key_groups
         .iter()
         .map(|g| KeyGroup {
-            keys: g.keys.iter().map(KeyEntry::description).collect(),
+            keys: g.keys.iter().map(rotation_description).collect(),
         })
         .collect();
     let changes = [
@@ -496,7 +511,10 @@ fn rotate(input: &Input, opts: &Opts) -> CliResult<()> {
     ];
     for (rm, add, parse) in changes {
         if let Some(rm) = rm {
-            let rm: Vec<String> = parse(rm)?.iter().map(KeyEntry::identity).collect();
+            let rm: Vec<String> = parse(rm)?
+                .iter()
+                .map(|k| rotation_description(k).identity())
+                .collect();
             for g in &mut groups {
                 g.keys.retain(|k| !rm.contains(&k.identity()));
             }

@@ -1,0 +1,607 @@
+//! Azure Key Vault interop through the emulator: the real sops 3.11.0 and leafcrypt read
+//! each other's files both ways (local and remote encryption, key groups with Shamir),
+//! across a key rotation; `azure-kv stale`; and leafcrypt's errors for every way Key Vault
+//! says no (403 policy/RBAC, 404 key/version, 429/503 retries seen in the emulator's log,
+//! a foreign challenge resource, an unreachable vault, no usable credential).
+//!
+//! Every process gets a loopback-only Azure environment: the App Service managed identity
+//! points at the emulator's token listener and `IMDS_ENDPOINT` at loopback too, so nothing
+//! can reach 169.254.169.254 or any other address.
+
+use leafcrypt_tests::harness::{recipient, Output, Tool, Workdir};
+use leafcrypt_tests::kv::{Deny, Emulator, Fault, LogEntry};
+use leafcrypt_tests::kv_emulator_bin;
+use std::path::Path;
+
+const PLAIN_YAML: &str =
+    "db:\n    user: app\n    password: hunter2\nport: 5432\nlist:\n    - a\n    - b\n";
+
+fn start(keys: &[&str]) -> Emulator {
+    let kv = Emulator::start_bin(kv_emulator_bin!());
+    for k in keys {
+        kv.create_key(k);
+    }
+    kv
+}
+
+/// The loopback-only Azure environment for both tools.
+fn azure_env(kv: &Emulator) -> Vec<(String, String)> {
+    let mut env = kv.env_for_sops();
+    env.push(("IMDS_ENDPOINT".into(), kv.ready().imds_endpoint.clone()));
+    env
+}
+
+fn run(wd: &Workdir, kv: &Emulator, tool: Tool, args: &[&str]) -> Output {
+    let mut cmd = wd.cmd(tool).args(args);
+    for (k, v) in azure_env(kv) {
+        cmd = cmd.env(k, v);
+    }
+    cmd.run()
+}
+
+fn ok(out: Output, what: &str) -> Vec<u8> {
+    out.expect_ok(what).stdout
+}
+
+/// The `azure_kv` entries of an encrypted YAML file: (vault_url, name, version, enc).
+fn azure_entries(yaml: &str) -> Vec<(String, String, String, String)> {
+    let mut out = Vec::new();
+    let mut lines = yaml.lines().peekable();
+    while let Some(line) = lines.next() {
+        if line.trim_start() == "azure_kv:" {
+            let mut current: Vec<(String, String)> = Vec::new();
+            while let Some(next) = lines.peek() {
+                let t = next.trim_start();
+                if !(t.starts_with("- ") || next.starts_with("          ")) {
+                    break;
+                }
+                let t = t.trim_start_matches("- ");
+                if let Some((k, v)) = t.split_once(": ") {
+                    if k == "vault_url" && !current.is_empty() {
+                        out.push(entry_of(&current));
+                        current.clear();
+                    }
+                    current.push((k.to_string(), v.trim_matches('"').to_string()));
+                }
+                lines.next();
+            }
+            if !current.is_empty() {
+                out.push(entry_of(&current));
+            }
+        }
+    }
+    out
+}
+
+fn entry_of(fields: &[(String, String)]) -> (String, String, String, String) {
+    let get = |k: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let keys: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["vault_url", "name", "version", "created_at", "enc"],
+        "azure_kv fields in sops's order"
+    );
+    (get("vault_url"), get("name"), get("version"), get("enc"))
+}
+
+fn vault_ops(log: &[LogEntry], op: &str) -> usize {
+    log.iter()
+        .filter(|e| e.listener == "vault" && e.op.as_deref() == Some(op) && e.authorized)
+        .count()
+}
+
+#[test]
+fn sops_and_leafcrypt_read_each_others_files_both_ways() {
+    let kv = start(&["app"]);
+    let url = kv.key_url("app");
+    let wd = Workdir::new();
+    wd.write("plain.yaml", PLAIN_YAML);
+    wd.write(
+        "plain.json",
+        "{\"a\": {\"b\": \"secret\"}, \"n\": [1, 2.5, true]}\n",
+    );
+    wd.write("plain.env", "USER=app\nPASSWORD=hunter2\n");
+    wd.write("plain.bin", [0u8, 159, 146, 150, 10, 255]);
+    for file in ["plain.yaml", "plain.json", "plain.env", "plain.bin"] {
+        let plain = wd.read(file);
+        let binary = file.ends_with(".bin");
+        let mut enc_args = vec!["encrypt", "--azure-kv", &url];
+        if binary {
+            enc_args.extend(["--input-type", "binary", "--output-type", "json"]);
+        }
+        enc_args.push(file);
+        let mut dec_args: Vec<&str> = vec!["decrypt"];
+        if binary {
+            dec_args.extend(["--input-type", "json", "--output-type", "binary"]);
+        }
+        for writer in [Tool::Sops, Tool::Leafcrypt] {
+            let encrypted = ok(
+                run(&wd, &kv, writer, &enc_args),
+                &format!("{writer} encrypt {file}"),
+            );
+            let name = format!("by-{writer}-{file}");
+            wd.write(&name, &encrypted);
+            let mut args = dec_args.clone();
+            args.push(&name);
+            let by_sops = ok(
+                run(&wd, &kv, Tool::Sops, &args),
+                &format!("sops decrypt {name}"),
+            );
+            let by_us = ok(
+                run(&wd, &kv, Tool::Leafcrypt, &args),
+                &format!("leafcrypt decrypt {name}"),
+            );
+            assert_eq!(by_us, by_sops, "both tools read {writer}'s {file} alike");
+            if !file.ends_with(".json") {
+                assert_eq!(by_us, plain, "{writer}'s {file} round-trips");
+            }
+        }
+    }
+    // The entry leafcrypt writes is sops's: pinned version, fields in order, 342-char enc.
+    let ours = String::from_utf8(ok(
+        run(
+            &wd,
+            &kv,
+            Tool::Leafcrypt,
+            &["encrypt", "--azure-kv", &url, "plain.yaml"],
+        ),
+        "leafcrypt encrypt",
+    ))
+    .unwrap();
+    let theirs = String::from_utf8(ok(
+        run(
+            &wd,
+            &kv,
+            Tool::Sops,
+            &["encrypt", "--azure-kv", &url, "plain.yaml"],
+        ),
+        "sops encrypt",
+    ))
+    .unwrap();
+    let (a, b) = (azure_entries(&ours), azure_entries(&theirs));
+    assert_eq!(a.len(), 1);
+    assert_eq!((&a[0].0, &a[0].1, &a[0].2), (&b[0].0, &b[0].1, &b[0].2));
+    assert_eq!(a[0].3.len(), 342, "RSA-2048 ciphertext, unpadded base64url");
+    assert!(a[0]
+        .3
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+}
+
+#[test]
+fn local_encryption_needs_no_encrypt_call_and_remote_uses_one() {
+    let kv = start(&["app"]);
+    let version = kv.create_key("app").version;
+    let pinned = format!("{}/{version}", kv.key_url("app"));
+    let wd = Workdir::new();
+    wd.write("plain.yaml", PLAIN_YAML);
+
+    kv.clear_log();
+    let local = ok(
+        run(
+            &wd,
+            &kv,
+            Tool::Leafcrypt,
+            &["encrypt", "--azure-kv", &pinned, "plain.yaml"],
+        ),
+        "local encrypt",
+    );
+    let log = kv.log();
+    assert_eq!(vault_ops(&log, "encrypt"), 0, "{log:?}");
+    assert_eq!(vault_ops(&log, "get"), 1, "{log:?}");
+
+    // A second run reads the public key from the on-disk cache: no vault request at all.
+    kv.clear_log();
+    ok(
+        run(
+            &wd,
+            &kv,
+            Tool::Leafcrypt,
+            &["encrypt", "--azure-kv", &pinned, "plain.yaml"],
+        ),
+        "cached encrypt",
+    );
+    let log = kv.log();
+    assert!(log.iter().all(|e| e.listener != "vault"), "{log:?}");
+
+    kv.clear_log();
+    let remote = ok(
+        run(
+            &wd,
+            &kv,
+            Tool::Leafcrypt,
+            &[
+                "encrypt",
+                "--azure-kv-remote-encrypt",
+                "--azure-kv",
+                &pinned,
+                "plain.yaml",
+            ],
+        ),
+        "remote encrypt",
+    );
+    let log = kv.log();
+    assert_eq!(vault_ops(&log, "encrypt"), 1, "{log:?}");
+    assert_eq!(
+        vault_ops(&log, "get"),
+        0,
+        "pinned + remote needs no get: {log:?}"
+    );
+
+    for (name, file) in [("local.yaml", local), ("remote.yaml", remote)] {
+        wd.write(name, &file);
+        let plain = ok(run(&wd, &kv, Tool::Sops, &["decrypt", name]), name);
+        assert_eq!(plain, PLAIN_YAML.as_bytes());
+    }
+}
+
+#[test]
+fn files_survive_key_rotation_and_stale_finds_them() {
+    let kv = start(&["app"]);
+    let url = kv.key_url("app");
+    let wd = Workdir::new();
+    wd.write("plain.yaml", PLAIN_YAML);
+    let old = ok(
+        run(
+            &wd,
+            &kv,
+            Tool::Leafcrypt,
+            &["encrypt", "--azure-kv", &url, "plain.yaml"],
+        ),
+        "encrypt",
+    );
+    wd.write("a.yaml", &old);
+    let by_sops = ok(
+        run(
+            &wd,
+            &kv,
+            Tool::Sops,
+            &["encrypt", "--azure-kv", &url, "plain.yaml"],
+        ),
+        "sops",
+    );
+    wd.write("b.yaml", &by_sops);
+    let v1 = azure_entries(&String::from_utf8_lossy(&old))[0].2.clone();
+
+    let v2 = kv.rotate("app").version;
+    assert_ne!(v1, v2);
+    for f in ["a.yaml", "b.yaml"] {
+        for tool in [Tool::Sops, Tool::Leafcrypt] {
+            let plain = ok(
+                run(&wd, &kv, tool, &["decrypt", f]),
+                &format!("{tool} after rotation"),
+            );
+            assert_eq!(plain, PLAIN_YAML.as_bytes());
+        }
+    }
+
+    let stale = run(
+        &wd,
+        &kv,
+        Tool::Leafcrypt,
+        &["azure-kv", "stale", "a.yaml", "b.yaml"],
+    );
+    assert_eq!(stale.code, 1, "{stale:?}");
+    let report = stale.stdout_text();
+    for f in ["a.yaml", "b.yaml"] {
+        assert!(
+            report.contains(&format!("{f}: {url} is at version {v1}, current is {v2}")),
+            "{report}"
+        );
+    }
+
+    ok(
+        run(&wd, &kv, Tool::Leafcrypt, &["rotate", "-i", "a.yaml"]),
+        "rotate",
+    );
+    let rotated = String::from_utf8(wd.read("a.yaml")).unwrap();
+    assert_eq!(
+        azure_entries(&rotated)[0].2,
+        v2,
+        "rotate re-wraps with the latest"
+    );
+    let plain = ok(
+        run(&wd, &kv, Tool::Sops, &["decrypt", "a.yaml"]),
+        "sops after rotate",
+    );
+    assert_eq!(plain, PLAIN_YAML.as_bytes());
+    let stale = run(&wd, &kv, Tool::Leafcrypt, &["azure-kv", "stale", "a.yaml"]);
+    assert_eq!(stale.code, 0, "{stale:?}");
+}
+
+#[test]
+fn shamir_groups_mixing_age_and_key_vault_interoperate() {
+    let kv = start(&["grp"]);
+    let wd = Workdir::new();
+    wd.write(
+        ".sops.yaml",
+        format!(
+            "creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age:\n          - {}\n      - azure_keyvault:\n          - vaultUrl: {}\n            key: grp\n      - age:\n          - {}\n",
+            recipient(1),
+            kv.vault(),
+            recipient(2)
+        ),
+    );
+    wd.write("plain.yaml", PLAIN_YAML);
+    // Only the first age key is given: the Key Vault share is needed for the threshold.
+    let key0 = leafcrypt_tests::harness::key_file(1);
+    for (writer, reader) in [(Tool::Sops, Tool::Leafcrypt), (Tool::Leafcrypt, Tool::Sops)] {
+        let mut cmd = wd.cmd(writer).args(["encrypt", "plain.yaml"]);
+        for (k, v) in azure_env(&kv) {
+            cmd = cmd.env(k, v);
+        }
+        let encrypted = ok(cmd.run(), &format!("{writer} encrypt"));
+        wd.write("groups.enc.yaml", &encrypted);
+        let mut cmd = wd
+            .cmd(reader)
+            .args(["decrypt", "groups.enc.yaml"])
+            .identity(&key0);
+        for (k, v) in azure_env(&kv) {
+            cmd = cmd.env(k, v);
+        }
+        assert_eq!(
+            ok(cmd.run(), &format!("{reader} decrypt")),
+            PLAIN_YAML.as_bytes()
+        );
+    }
+}
+
+fn encrypted_file(kv: &Emulator, wd: &Workdir, key: &str) -> String {
+    let enc = ok(
+        run(
+            wd,
+            kv,
+            Tool::Leafcrypt,
+            &["encrypt", "--azure-kv", &kv.key_url(key), "plain.yaml"],
+        ),
+        "encrypt",
+    );
+    wd.write("enc.yaml", &enc);
+    String::from_utf8(enc).unwrap()
+}
+
+fn failing(out: Output, code: i32, needles: &[&str]) -> String {
+    let err = out.stderr_text();
+    assert_eq!(out.code, code, "{out:?}");
+    for n in needles {
+        assert!(err.contains(n), "stderr lacks {n:?}:\n{err}");
+    }
+    assert!(!err.contains("eyJ"), "a token leaked into stderr:\n{err}");
+    err
+}
+
+#[test]
+fn forbidden_and_missing_keys_say_what_to_fix() {
+    let kv = start(&["app"]);
+    let wd = Workdir::new();
+    wd.write("plain.yaml", PLAIN_YAML);
+    let enc = encrypted_file(&kv, &wd, "app");
+    let version = azure_entries(&enc)[0].2.clone();
+
+    kv.deny(&Deny {
+        identity: None,
+        key: Some("app".into()),
+        op: "decrypt".into(),
+        model: "rbac".into(),
+    });
+    failing(
+        run(&wd, &kv, Tool::Leafcrypt, &["decrypt", "enc.yaml"]),
+        128,
+        &[
+            "Microsoft.KeyVault/vaults/keys/decrypt/action",
+            "keys/decrypt",
+            "app",
+        ],
+    );
+    kv.reset();
+    kv.deny(&Deny {
+        identity: None,
+        key: Some("app".into()),
+        op: "decrypt".into(),
+        model: "policy".into(),
+    });
+    failing(
+        run(&wd, &kv, Tool::Leafcrypt, &["decrypt", "enc.yaml"]),
+        128,
+        &["keys/decrypt", "does not have keys decrypt permission"],
+    );
+    kv.reset();
+
+    // An unknown key (encrypt resolves its version) and an unknown version (decrypt).
+    let missing = format!("{}/keys/nope", kv.vault());
+    failing(
+        run(
+            &wd,
+            &kv,
+            Tool::Leafcrypt,
+            &["encrypt", "--azure-kv", &missing, "plain.yaml"],
+        ),
+        1,
+        &["nope", "not found"],
+    );
+    wd.write(
+        "enc.yaml",
+        enc.replace(&version, "0123456789abcdef0123456789abcdef"),
+    );
+    failing(
+        run(&wd, &kv, Tool::Leafcrypt, &["decrypt", "enc.yaml"]),
+        128,
+        &["0123456789abcdef0123456789abcdef", "version"],
+    );
+}
+
+#[test]
+fn throttling_and_outages_are_retried_within_bounds() {
+    let kv = start(&["app"]);
+    let wd = Workdir::new();
+    wd.write("plain.yaml", PLAIN_YAML);
+    encrypted_file(&kv, &wd, "app");
+
+    kv.clear_log();
+    kv.fault(&Fault {
+        op: "decrypt".into(),
+        status: Some(429),
+        count: 2,
+        retry_after: Some(1),
+        ..Fault::default()
+    });
+    let plain = ok(
+        run(&wd, &kv, Tool::Leafcrypt, &["decrypt", "enc.yaml"]),
+        "after 2×429",
+    );
+    assert_eq!(plain, PLAIN_YAML.as_bytes());
+    let decrypts: Vec<u16> = kv
+        .log()
+        .iter()
+        .filter(|e| e.op.as_deref() == Some("decrypt") && e.authorized)
+        .map(|e| e.status)
+        .collect();
+    assert_eq!(decrypts, [429, 429, 200]);
+
+    kv.clear_log();
+    kv.fault(&Fault {
+        op: "decrypt".into(),
+        status: Some(503),
+        count: 50,
+        ..Fault::default()
+    });
+    let err = failing(
+        run(&wd, &kv, Tool::Leafcrypt, &["decrypt", "enc.yaml"]),
+        128,
+        &["503"],
+    );
+    let attempts = kv
+        .log()
+        .iter()
+        .filter(|e| e.op.as_deref() == Some("decrypt") && e.authorized)
+        .count();
+    assert_eq!(attempts, 4, "bounded retries: {err}");
+    kv.reset();
+
+    kv.fault(&Fault {
+        op: "decrypt".into(),
+        count: 1,
+        drop_connection: true,
+        ..Fault::default()
+    });
+    let plain = ok(
+        run(&wd, &kv, Tool::Leafcrypt, &["decrypt", "enc.yaml"]),
+        "after a reset",
+    );
+    assert_eq!(plain, PLAIN_YAML.as_bytes());
+}
+
+#[test]
+fn a_foreign_challenge_resource_is_refused_unless_opted_out() {
+    let kv = start(&["app"]);
+    let wd = Workdir::new();
+    wd.write("plain.yaml", PLAIN_YAML);
+    encrypted_file(&kv, &wd, "app");
+    kv.set_challenge(Some("https://vault.azure.net"), None, None);
+    kv.clear_log();
+    let err = failing(
+        run(&wd, &kv, Tool::Leafcrypt, &["decrypt", "enc.yaml"]),
+        128,
+        &["vault.azure.net", "--azure-kv-skip-resource-check"],
+    );
+    assert!(
+        kv.log()
+            .iter()
+            .all(|e| !(e.listener == "vault" && e.authorized)),
+        "no token may be sent to a vault whose challenge names another resource: {err}"
+    );
+    let plain = ok(
+        run(
+            &wd,
+            &kv,
+            Tool::Leafcrypt,
+            &["decrypt", "--azure-kv-skip-resource-check", "enc.yaml"],
+        ),
+        "opted out",
+    );
+    assert_eq!(plain, PLAIN_YAML.as_bytes());
+}
+
+#[test]
+fn unreachable_vaults_and_missing_credentials_are_explained() {
+    let kv = start(&["app"]);
+    let wd = Workdir::new();
+    wd.write("plain.yaml", PLAIN_YAML);
+    let enc = encrypted_file(&kv, &wd, "app");
+
+    // A vault on a closed loopback port: the host is named.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("https://{}", closed.local_addr().unwrap());
+    drop(closed);
+    wd.write("dead.yaml", enc.replace(kv.vault(), &dead));
+    let host = dead.trim_start_matches("https://");
+    failing(
+        run(&wd, &kv, Tool::Leafcrypt, &["decrypt", "dead.yaml"]),
+        128,
+        &[host],
+    );
+
+    // No credential configured (IMDS on a closed loopback port, no `az`): every member of
+    // the chain is listed with its reason.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let imds = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    kv.clear_log();
+    let out = wd
+        .cmd(Tool::Leafcrypt)
+        .args(["decrypt", "enc.yaml"])
+        .env("SSL_CERT_FILE", kv.ca())
+        .env("IMDS_ENDPOINT", &imds)
+        .env("PATH", "/nonexistent")
+        .run();
+    failing(
+        out,
+        128,
+        &[
+            "EnvironmentCredential",
+            "WorkloadIdentityCredential",
+            "ManagedIdentityCredential",
+            "AzureCliCredential",
+        ],
+    );
+    assert!(
+        kv.log()
+            .iter()
+            .all(|e| e.listener != "vault" || !e.authorized),
+        "nothing authorised without a credential"
+    );
+}
+
+#[test]
+fn batch_decrypt_shares_one_token_and_overlaps_requests() {
+    let kv = start(&["app"]);
+    let wd = Workdir::new();
+    wd.write("plain.yaml", PLAIN_YAML);
+    let enc = encrypted_file(&kv, &wd, "app");
+    let names: Vec<String> = (0..12).map(|i| format!("f{i}.yaml")).collect();
+    for n in &names {
+        wd.write(n, &enc);
+    }
+    std::fs::create_dir(wd.join("out")).unwrap();
+    kv.clear_log();
+    let mut args = vec!["decrypt", "--output-dir", "out", "--jobs", "4"];
+    args.extend(names.iter().map(String::as_str));
+    run(&wd, &kv, Tool::Leafcrypt, &args).expect_ok("batch decrypt");
+    for n in &names {
+        assert_eq!(wd.read(&format!("out/{n}")), PLAIN_YAML.as_bytes());
+    }
+    let log = kv.log();
+    assert_eq!(vault_ops(&log, "decrypt"), 12, "{log:?}");
+    let tokens = log
+        .iter()
+        .filter(|e| e.listener == "token" && e.status == 200)
+        .count();
+    assert_eq!(tokens, 1, "one token for the whole batch: {log:?}");
+    assert!(Path::new(&wd.join("out/f0.yaml")).exists());
+}

@@ -125,8 +125,9 @@ fn view(stored: &Tree, plain: Option<&Tree>, metadata: &Metadata) -> Result<JsVa
         .map(|(i, map)| map_node(map, plain.and_then(|p| p.branches.get(i)), String::new()))
         .collect();
     let text = Json::Array(documents).to_string();
+    // serde_json writes valid JSON, so this cannot fail short of running out of memory.
     let documents = js_sys::JSON::parse(&text)
-        .map_err(|_| Failure::Options("the file's tree could not be handed to JS".into()))?;
+        .map_err(|_| Error::Emit("the file's tree could not be handed to JS".into()))?;
     let out: JsValue = Object::new().into();
     set(&out, "documents", &documents);
     set(&out, "metadata", &convert::metadata_to_js(metadata));

@@ -3,8 +3,10 @@
 //! shared with managed identity.
 
 use super::redact::{quote, root_cause};
+use super::retrying::send;
 use super::{AccessToken, CredentialError};
 use crate::keysource::azure_kv::platform::now_unix;
+use crate::keysource::azure_kv::retry::RetryPolicy;
 use zeroize::Zeroizing;
 
 /// Reads seconds from a JSON number or a decimal string (`"1700000000"`), as token
@@ -106,27 +108,28 @@ pub(crate) async fn request_token(
     secrets: &[&str],
 ) -> Result<AccessToken, CredentialError> {
     let failed = |m: String| CredentialError::failed(credential, m);
-    let response = http
-        .post(url)
-        .header("Accept", "application/json")
-        .form(form)
-        .send()
-        .await
-        .map_err(|e| {
-            failed(format!(
-                "cannot reach the token endpoint {url}: {}",
-                root_cause(&e, secrets)
-            ))
-        })?;
-    let status = response.status();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| failed(format!("reading the answer of {url}: {e}")))?;
-    if !status.is_success() {
+    let build = || {
+        http.post(url)
+            .header("Accept", "application/json")
+            .form(form)
+    };
+    let answer = send(
+        &RetryPolicy::default(),
+        &build,
+        &RetryPolicy::is_retryable_status,
+        None,
+    )
+    .await
+    .map_err(|e| {
+        failed(format!(
+            "cannot reach the token endpoint {url}: {}",
+            root_cause(&e.error, secrets)
+        ))
+    })?;
+    let (status, body) = (answer.status, answer.body);
+    if !(200..300).contains(&status) {
         return Err(failed(format!(
-            "the token endpoint {url} answered {}: {}",
-            status.as_u16(),
+            "the token endpoint {url} answered {status}: {}",
             describe_error_body(&body, secrets)
         )));
     }

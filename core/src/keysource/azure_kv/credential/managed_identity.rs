@@ -10,6 +10,9 @@
 //!   [`PROBE_TIMEOUT`], so a chain falls through quickly off Azure; no answer means
 //!   "unavailable".
 //!
+//! Transient answers (429 and 5xx; for IMDS also 404 and 410, which it sends while
+//! updating) are retried under the Key Vault client's retry policy.
+//!
 //! `R` is the scope without `/.default`; `AZURE_CLIENT_ID` selects a user-assigned
 //! identity. Not supported, reported as unavailable so a chain moves on: Azure Arc
 //! (`IDENTITY_ENDPOINT` + `IMDS_ENDPOINT` without `IDENTITY_HEADER`), Service Fabric
@@ -17,7 +20,9 @@
 
 use super::entra::{describe_error_body, parse_token_response};
 use super::redact::root_cause;
+use super::retrying::send;
 use super::{AccessToken, CredentialError, EnvLookup, TokenCredential, TokenRequest};
+use crate::keysource::azure_kv::retry::RetryPolicy;
 use async_trait::async_trait;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -33,6 +38,13 @@ pub const IMDS_DEFAULT_HOST: &str = "http://169.254.169.254";
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 const IMDS_PATH: &str = "/metadata/identity/oauth2/token";
+
+/// Statuses IMDS answers while it is busy or updating (as the Azure SDKs retry them):
+/// 404, 410, 429 and 5xx other than 501 and 505.
+fn imds_retry_status(status: u16) -> bool {
+    matches!(status, 404 | 410 | 429)
+        || ((500..600).contains(&status) && !matches!(status, 501 | 505))
+}
 
 /// Where tokens come from.
 enum Source {
@@ -52,6 +64,7 @@ pub struct ManagedIdentityCredential {
     http: reqwest::Client,
     probe_timeout: Option<Duration>,
     imds_answered: AtomicBool,
+    retry: RetryPolicy,
 }
 
 impl std::fmt::Debug for ManagedIdentityCredential {
@@ -77,6 +90,7 @@ impl ManagedIdentityCredential {
             http,
             probe_timeout: Some(PROBE_TIMEOUT),
             imds_answered: AtomicBool::new(false),
+            retry: RetryPolicy::default(),
         }
     }
 
@@ -106,6 +120,13 @@ impl ManagedIdentityCredential {
     /// credential selected explicitly, where waiting is better than giving up).
     pub fn with_probe_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.probe_timeout = timeout;
+        self
+    }
+
+    /// Sets how transient answers (429, 5xx; for IMDS also 404 and 410) and connection
+    /// errors after the probe are retried (default: the Key Vault client's policy).
+    pub fn with_retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
         self
     }
 
@@ -189,29 +210,26 @@ impl ManagedIdentityCredential {
         resource: &str,
     ) -> Result<AccessToken, CredentialError> {
         let failed = |m: String| CredentialError::failed(NAME, m);
-        let response = self
-            .http
-            .get(endpoint)
-            .query(&self.query("2019-08-01", resource))
-            .header("X-IDENTITY-HEADER", header)
-            .header("Metadata", "true")
-            .send()
+        let query = self.query("2019-08-01", resource);
+        let build = || {
+            self.http
+                .get(endpoint)
+                .query(&query)
+                .header("X-IDENTITY-HEADER", header)
+                .header("Metadata", "true")
+        };
+        let answer = send(&self.retry, &build, &RetryPolicy::is_retryable_status, None)
             .await
             .map_err(|e| {
                 failed(format!(
                     "cannot reach IDENTITY_ENDPOINT {endpoint}: {}",
-                    root_cause(&e, &[header])
+                    root_cause(&e.error, &[header])
                 ))
             })?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| failed(format!("reading {endpoint}: {e}")))?;
-        if !status.is_success() {
+        let (status, body) = (answer.status, answer.body);
+        if !(200..300).contains(&status) {
             return Err(failed(format!(
-                "IDENTITY_ENDPOINT {endpoint} answered {}: {}",
-                status.as_u16(),
+                "IDENTITY_ENDPOINT {endpoint} answered {status}: {}",
                 describe_error_body(&body, &[header])
             )));
         }
@@ -220,22 +238,17 @@ impl ManagedIdentityCredential {
 
     async fn imds_token(&self, host: &str, resource: &str) -> Result<AccessToken, CredentialError> {
         let url = format!("{host}{IMDS_PATH}");
-        let mut builder = self
-            .http
-            .get(&url)
-            .query(&self.query("2018-02-01", resource))
-            .header("Metadata", "true");
+        let query = self.query("2018-02-01", resource);
+        let build = || self.http.get(&url).query(&query).header("Metadata", "true");
         let probing = !self.imds_answered.load(Ordering::SeqCst);
-        if let Some(timeout) = self.probe_timeout.filter(|_| probing) {
-            builder = builder.timeout(timeout);
-        }
-        let response = match builder.send().await {
-            Ok(response) => response,
+        let probe = self.probe_timeout.filter(|_| probing);
+        let answer = match send(&self.retry, &build, &imds_retry_status, probe).await {
+            Ok(answer) => answer,
             Err(e) if probing => {
-                let why = if e.is_timeout() {
+                let why = if e.error.is_timeout() {
                     "no answer in time".to_string()
                 } else {
-                    root_cause(&e, &[])
+                    root_cause(&e.error, &[])
                 };
                 return Err(CredentialError::unavailable(
                     NAME,
@@ -247,16 +260,12 @@ impl ManagedIdentityCredential {
             Err(e) => {
                 return Err(CredentialError::failed(
                     NAME,
-                    format!("IMDS {url}: {}", root_cause(&e, &[])),
+                    format!("IMDS {url}: {}", root_cause(&e.error, &[])),
                 ))
             }
         };
         self.imds_answered.store(true, Ordering::SeqCst);
-        let status = response.status().as_u16();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| CredentialError::failed(NAME, format!("reading IMDS {url}: {e}")))?;
+        let (status, body) = (answer.status, answer.body);
         match status {
             200..=299 => parse_token_response(NAME, &format!("IMDS {url}"), &body),
             400 => Err(CredentialError::unavailable(
@@ -303,6 +312,7 @@ impl TokenCredential for ManagedIdentityCredential {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+    use crate::keysource::azure_kv::credential::retrying::fast_policy;
     use crate::keysource::azure_kv::credential::test_support::{env_of, owned, split_target};
     use crate::keysource::azure_kv::test_server::{Reply, TestServer};
 
@@ -358,20 +368,23 @@ mod tests {
 
     #[tokio::test]
     async fn app_service_numeric_expiry_and_failure_without_the_header_value() {
-        let server = TestServer::start(vec![
-            Reply::json(200, r#"{"access_token":"t","expires_on":1900000001}"#),
-            Reply::json(
-                500,
-                r#"{"error":{"code":"InternalError","message":"boom hdr-secret"}}"#,
-            ),
-        ])
-        .await;
+        let boom = Reply::json(
+            500,
+            r#"{"error":{"code":"InternalError","message":"boom hdr-secret"}}"#,
+        );
+        let mut replies = vec![Reply::json(
+            200,
+            r#"{"access_token":"t","expires_on":1900000001}"#,
+        )];
+        replies.extend(vec![boom; 3]);
+        let server = TestServer::start(replies).await;
         let credential = ManagedIdentityCredential::app_service(
             &format!("{}/msi/token", server.url),
             Zeroizing::new("hdr-secret".into()),
             None,
             reqwest::Client::new(),
-        );
+        )
+        .with_retry(fast_policy());
         let token = credential
             .get_token(&request("https://vault.azure.net/.default"))
             .await
@@ -395,6 +408,7 @@ mod tests {
                 .contains("answered 500: InternalError: boom <redacted>"),
             "{err}"
         );
+        assert_eq!(server.requests().len(), 4, "one success, then 3 attempts");
     }
 
     #[tokio::test]
@@ -501,7 +515,8 @@ mod tests {
             &server.url,
             Some("uai".into()),
             reqwest::Client::new(),
-        );
+        )
+        .with_retry(fast_policy());
         let err = credential
             .get_token(&request("https://vault.azure.net/.default"))
             .await
@@ -520,6 +535,29 @@ mod tests {
             !err.unavailable && err.message.contains("answered 500"),
             "{err}"
         );
+    }
+
+    #[tokio::test]
+    async fn imds_updating_answers_are_retried() {
+        let server = TestServer::start(vec![
+            Reply::json(410, r#"{"error":"gone"}"#),
+            Reply::json(503, r#"{"error":"busy"}"#).header("Retry-After", "0"),
+            Reply::json(
+                200,
+                r#"{"access_token":"after-retries","expires_on":"1900000000"}"#,
+            ),
+        ])
+        .await;
+        let credential = ManagedIdentityCredential::imds(&server.url, None, reqwest::Client::new())
+            .with_retry(fast_policy());
+        let token = credential
+            .get_token(&request("https://vault.azure.net/.default"))
+            .await
+            .unwrap();
+        assert_eq!(token.token.as_str(), "after-retries");
+        assert_eq!(server.requests().len(), 3);
+        assert!(imds_retry_status(404) && imds_retry_status(599));
+        assert!(!imds_retry_status(400) && !imds_retry_status(501) && !imds_retry_status(505));
     }
 
     #[test]

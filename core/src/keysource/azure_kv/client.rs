@@ -877,6 +877,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn concurrent_operations_share_the_client() {
+        let answer = || Reply::json(200, &operation_answer("k", KID_VERSION, b"plain"));
+        let server =
+            TestServer::start(vec![unauthorized(), answer(), answer(), answer(), answer()]).await;
+        let (client, _) = test_client(&server.url);
+        let k = key(Some(KID_VERSION));
+        client
+            .decrypt(&k, Algorithm::RsaOaep256, b"c")
+            .await
+            .unwrap();
+        let (a, b, c) = tokio::join!(
+            client.decrypt(&k, Algorithm::RsaOaep256, b"1"),
+            client.decrypt(&k, Algorithm::RsaOaep256, b"2"),
+            client.decrypt(&k, Algorithm::RsaOaep256, b"3"),
+        );
+        for result in [a, b, c] {
+            assert_eq!(*result.unwrap().value, b"plain".to_vec());
+        }
+        let seen = server.requests();
+        assert_eq!(seen.len(), 5);
+        assert!(seen[2..]
+            .iter()
+            .all(|r| r.header("authorization").is_some()));
+    }
+
+    #[tokio::test]
     async fn a_rejected_token_rechallenges_once_then_fails() {
         let rejected = || unauthorized();
         let server = TestServer::start(vec![unauthorized(), rejected(), rejected()]).await;

@@ -177,9 +177,11 @@ impl PublicKeys {
             return Some(found.clone());
         }
         let stored = self.store.as_ref()?.load(&id)?;
-        let fresh = now.saturating_sub(stored.fetched_at) <= self.ttl.as_secs();
+        if now.saturating_sub(stored.fetched_at) > self.ttl.as_secs() {
+            return None;
+        }
         let public = PublicKey::new(pinned, stored.jwk, stored.enabled).ok()?;
-        fresh.then(|| self.remember(public))
+        Some(self.remember(public))
     }
 
     /// Caches `key` (fetched at `now` when `fetched_at` is given, which also saves it to

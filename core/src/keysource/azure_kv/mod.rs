@@ -15,6 +15,7 @@
 //! - [`error`]: errors that say which permission, key or version is missing;
 //! - [`local`]: the public-key cache and local RSA-OAEP-256 encryption;
 //! - [`text`]: `encrypt_text`/`decrypt_text` for data at rest without a file;
+//! - [`source`]: [`source::AzureKvSource`], the `azure_kv` [`KeySource`](crate::keysource::KeySource);
 //! - [`platform`] and [`http`]: time, sleeping and the HTTP client on each target.
 
 pub mod credential;

@@ -34,8 +34,37 @@ export interface KeyOptions {
   };
   /** One or more callback KEKs: used to unwrap, and (encrypt) wrapped for. */
   kek?: Kek | Kek[];
-  /** Azure Key Vault: not available in this build; giving it throws `NOT_AVAILABLE`. */
-  azureKv?: never;
+  /** Azure Key Vault (RSA-OAEP-256, byte-compatible with sops's `azure_kv`). */
+  azureKv?: AzureKvOptions;
+}
+
+/** What `getToken` may return: a bearer token, `@azure/identity`'s `AccessToken` or MSAL's result. */
+export type AzureToken =
+  | string
+  | { token: string; expiresOnTimestamp?: number }
+  | { accessToken: string; expiresOn?: Date | number };
+
+/** How Key Vault is reached. */
+export interface AzureKvOptions {
+  /**
+   * Returns a token for `scopes` (from Key Vault's challenge, e.g.
+   * `["https://vault.azure.net/.default"]`) in `tenantId`. Plug in MSAL.js,
+   * `@azure/identity` (`credential.getToken(scopes, { tenantId })`) or a pasted token.
+   * Without an expiry the token is asked for again after a minute.
+   */
+  getToken(scopes: string[], tenantId?: string): AzureToken | Promise<AzureToken>;
+  /** Keys to encrypt for: `https://VAULT/keys/NAME[/VERSION]` (unversioned: the current version is pinned). */
+  keys?: string | string[];
+  /**
+   * A CORS proxy that replaces the vault's origin in requests, e.g. the URL
+   * `leafcrypt kv-proxy` prints. Browsers need one: Key Vault sends no CORS headers, so a
+   * direct call fails with an error that says so. Node can call the vault directly.
+   */
+  endpoint?: string;
+  /** Wrap data keys with the vault's `encrypt` instead of locally with its public key. */
+  remoteEncrypt?: boolean;
+  /** Check that the challenge's resource belongs to the vault host (default `true`). */
+  verifyChallengeResource?: boolean;
 }
 
 /** How a file is read and written. */
@@ -74,7 +103,7 @@ export interface EncryptOptions extends FormatOptions, KeyOptions, SelectorOptio
    * Key groups for Shamir secret sharing (instead of `age.recipients` and `kek`): `age`
    * lists recipients, `kek` lists ids of KEKs given in `kek`.
    */
-  keyGroups?: Array<{ age?: string[]; kek?: string[] }>;
+  keyGroups?: Array<{ age?: string[]; kek?: string[]; azureKv?: string[] }>;
   /** How many groups must open the file (default: all of them). */
   shamirThreshold?: number;
 }
@@ -256,3 +285,27 @@ export class LeafcryptError extends Error {
   readonly exitCode: number;
   readonly path?: string;
 }
+
+/** Options of `encryptText` / `decryptText`: the key and how to reach it. */
+export interface TextOptions {
+  /** `https://VAULT/keys/NAME[/VERSION]`. */
+  key: string;
+  azureKv: AzureKvOptions;
+  /** `decryptText`: return a `Uint8Array` instead of a UTF-8 string. */
+  binary?: boolean;
+}
+
+/** An `encryptText` result. */
+export interface EncryptedText {
+  /** `lckv1.<kid>.<wrapped key>.<nonce>.<ciphertext>` (all base64url). */
+  ciphertext: string;
+  /** The pinned key id `https://VAULT/keys/NAME/VERSION`. */
+  kid: string;
+  version: string;
+}
+
+/** Encrypts data at rest under a Key Vault key without a file (any length; AES-256-GCM envelope). */
+export function encryptText(input: Input, options: TextOptions): Promise<EncryptedText>;
+/** Decrypts an `encryptText` result made for `options.key`. */
+export function decryptText(ciphertext: string, options: TextOptions & { binary: true }): Promise<Uint8Array>;
+export function decryptText(ciphertext: string, options: TextOptions): Promise<string>;

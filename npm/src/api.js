@@ -103,7 +103,30 @@ export function createApi(wasm, ready = () => {}, isReady = () => true) {
     return decoder.decode(await wasm.setValues(bytes, options).catch(rethrow));
   }
 
-  return { decrypt, decryptToObject, encrypt, rotate, inspect, structure, decryptStructure, setValues };
+  async function encryptText(input, options) {
+    const bytes = toBytes(input);
+    await ready();
+    return wasm.encryptText(bytes, options).catch(rethrow);
+  }
+
+  async function decryptText(ciphertext, options) {
+    await ready();
+    const out = await wasm.decryptText(String(ciphertext), options).catch(rethrow);
+    return options?.binary ? out : decoder.decode(out);
+  }
+
+  return {
+    decrypt,
+    decryptToObject,
+    encrypt,
+    rotate,
+    inspect,
+    structure,
+    decryptStructure,
+    setValues,
+    encryptText,
+    decryptText,
+  };
 }
 
 /**

@@ -14,5 +14,15 @@ wasm.initSync({ module: readFileSync(new URL("../pkg/web/leafcrypt_wasm_bg.wasm"
 /** Nothing to do in Node (kept for code shared with browsers). */
 export async function init() {}
 
-export const { decrypt, decryptToObject, encrypt, rotate, inspect, structure, decryptStructure, setValues } =
-  createApi(wasm);
+export const {
+  decrypt,
+  decryptToObject,
+  encrypt,
+  rotate,
+  inspect,
+  structure,
+  decryptStructure,
+  setValues,
+  encryptText,
+  decryptText,
+} = createApi(wasm);

@@ -30,8 +30,18 @@ export function init(source) {
   return loading;
 }
 
-export const { decrypt, decryptToObject, encrypt, rotate, inspect, structure, decryptStructure, setValues } =
-  createApi(
+export const {
+  decrypt,
+  decryptToObject,
+  encrypt,
+  rotate,
+  inspect,
+  structure,
+  decryptStructure,
+  setValues,
+  encryptText,
+  decryptText,
+} = createApi(
     wasm,
     () => init(),
     () => loaded,

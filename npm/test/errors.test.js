@@ -79,7 +79,7 @@ test("inputs that are not what they claim to be", async () => {
   });
 });
 
-test("bad options are INVALID_OPTIONS naming the option; azureKv is not in this build", async () => {
+test("bad options are INVALID_OPTIONS naming the option", async () => {
   const cases = [
     [{}, /options\.format is required/],
     [{ format: "toml" }, /'toml' is not one of/],
@@ -90,6 +90,9 @@ test("bad options are INVALID_OPTIONS naming the option; azureKv is not in this 
     [{ format: "yaml", age: { recipients: R[0] }, indent: -1 }, /options\.indent must be a non-negative integer/],
     [{ format: "yaml" }, /no keys to encrypt for/],
     [{ format: "yaml", kek: { id: "x", wrap: () => {} } }, /kek 'x': unwrap must be a function/],
+    [{ format: "yaml", azureKv: { keys: "https://v/keys/k" } }, /options\.azureKv\.getToken must be a function/],
+    [{ format: "yaml", azureKv: { getToken: () => "t", keys: "http://v/keys/k" } }, /options\.azureKv\.keys: /],
+    [{ format: "yaml", azureKv: { getToken: () => "t", keys: "https://v/keys/k", endpoint: "ftp://x" } }, /options\.azureKv: .*endpoint "ftp:\/\/x"/],
   ];
   for (const [options, message] of cases) {
     await assert.rejects(encrypt("a: 1\n", options), { code: "INVALID_OPTIONS", message }, JSON.stringify(options));
@@ -97,9 +100,14 @@ test("bad options are INVALID_OPTIONS naming the option; azureKv is not in this 
   // A bad identity never appears in the message.
   const error = await encrypt("a: 1\n", { format: "yaml", age: { identities: "AGE-SECRET-KEY-1SECRETSECRET" } }).catch((e) => e);
   assert.doesNotMatch(error.message, /SECRETSECRET/);
-  await assert.rejects(decrypt(read("yaml/encrypted.yaml"), { format: "yaml", azureKv: { getToken: async () => "t" } }), {
-    code: "NOT_AVAILABLE",
-    message: /Azure Key Vault .* not available in this build/,
+  // azureKv is usable alongside age: a file without Key Vault keys never calls getToken.
+  let asked = false;
+  const plain = await decrypt(read("yaml/encrypted.yaml"), {
+    format: "yaml",
+    age: { identities: text("age/key1.txt") },
+    azureKv: { getToken: async () => ((asked = true), "t") },
   });
+  assert.equal(plain, text("yaml/decrypted.yaml"));
+  assert.equal(asked, false);
   await assert.rejects(decrypt(42, { format: "yaml" }), { code: "INVALID_INPUT" });
 });

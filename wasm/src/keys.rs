@@ -3,7 +3,8 @@
 //! ```text
 //! age:       { identities?: string | string[], recipients?: string | string[] }
 //! kek:       { id, wrap, unwrap } | Array<{ id, wrap, unwrap }>
-//! keyGroups: Array<{ age?: string[], kek?: string[] }>   // Shamir; kek entries are ids
+//! azureKv:   { getToken, keys?, endpoint?, remoteEncrypt?, verifyChallengeResource? }
+//! keyGroups: Array<{ age?: string[], kek?: string[], azureKv?: string[] }>   // Shamir; kek entries are ids
 //! ```
 
 use crate::failure::{Failure, Result};
@@ -21,16 +22,13 @@ pub struct Keys {
     pub recipients: Vec<String>,
     /// The ids of the callback KEKs, in the order given.
     pub kek_ids: Vec<String>,
+    /// `azureKv.keys` as key descriptions.
+    pub azure_keys: Vec<KeyEntry>,
 }
 
 impl Keys {
-    /// Reads `age`, `kek` and rejects `azureKv` (not in this build).
+    /// Reads `age`, `kek` and `azureKv`.
     pub fn from_options(options: &Options) -> Result<Self> {
-        if options.has("azureKv")? {
-            return Err(Failure::NotAvailable(
-                "Azure Key Vault (azureKv) is not available in this build of leafcrypt".into(),
-            ));
-        }
         let age = options.object("age")?;
         let identities = age.strings("identities")?.join("\n");
         let source = AgeSource::from_identities_text(&identities)
@@ -53,10 +51,16 @@ impl Keys {
             kek_ids.push(kek.id().to_string());
             keyring.add(Box::new(kek));
         }
+        let mut azure_keys = Vec::new();
+        if let Some(kv) = crate::azure_kv::AzureKv::from_options(options)? {
+            azure_keys = kv.entries();
+            keyring.add(Box::new(kv.source));
+        }
         Ok(Self {
             keyring,
             recipients,
             kek_ids,
+            azure_keys,
         })
     }
 
@@ -66,6 +70,7 @@ impl Keys {
         let explicit = options.objects("keyGroups")?;
         if explicit.is_empty() {
             let mut keys: Vec<KeyEntry> = self.recipients.iter().map(|r| age_entry(r)).collect();
+            keys.extend(self.azure_keys.iter().cloned());
             keys.extend(self.kek_ids.iter().map(|id| kek::entry(id)));
             return Ok(vec![KeyGroup { keys }]);
         }
@@ -78,6 +83,7 @@ impl Keys {
                         .map_err(|e| Failure::Options(format!("options.keyGroups: {e}")))?;
                     keys.push(age_entry(&recipient));
                 }
+                keys.extend(crate::azure_kv::group_entries(&group.strings("azureKv")?)?);
                 for id in group.strings("kek")? {
                     if !self.kek_ids.contains(&id) {
                         return Err(Failure::Options(format!(

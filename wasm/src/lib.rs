@@ -10,6 +10,7 @@
 
 #![warn(missing_docs)]
 
+pub mod azure_kv;
 pub mod convert;
 pub mod edit;
 pub mod engine;
@@ -70,4 +71,68 @@ pub fn inspect(input: &[u8], options: JsValue) -> Result<JsValue, JsValue> {
         Ok(convert::metadata_to_js(&metadata))
     };
     run().map_err(Failure::into_js)
+}
+
+/// Encrypts bytes under an Azure Key Vault key without a file (`options.key` names the key,
+/// `options.azureKv` how to reach it); resolves to `{ ciphertext, kid, version }`.
+#[wasm_bindgen(js_name = encryptText)]
+pub async fn encrypt_text(plaintext: Vec<u8>, options: JsValue) -> Result<JsValue, JsValue> {
+    let run = || async {
+        let options = Options::new(options)?;
+        let (kv, key) = text_key(&options)?;
+        let encrypted = leafcrypt_core::keysource::azure_kv::text::encrypt_text_with(
+            kv.source.client(),
+            &key,
+            &plaintext,
+            options.object("azureKv")?.flag("remoteEncrypt")?,
+        )
+        .await
+        .map_err(|e| Failure::Core(leafcrypt_core::Error::Key(e.into())))?;
+        let out = js_sys::Object::new();
+        for (k, v) in [
+            ("ciphertext", encrypted.ciphertext),
+            ("kid", encrypted.kid),
+            ("version", encrypted.version),
+        ] {
+            js_sys::Reflect::set(&out, &k.into(), &v.into())
+                .map_err(|_| Failure::Options("cannot build the result".into()))?;
+        }
+        Ok::<JsValue, Failure>(out.into())
+    };
+    run().await.map_err(Failure::into_js)
+}
+
+/// Decrypts an `lckv1.…` string made by [`encrypt_text`] for `options.key`; resolves to
+/// the plaintext bytes.
+#[wasm_bindgen(js_name = decryptText)]
+pub async fn decrypt_text(ciphertext: String, options: JsValue) -> Result<Vec<u8>, JsValue> {
+    let run = || async {
+        let options = Options::new(options)?;
+        let (kv, key) = text_key(&options)?;
+        let plain = leafcrypt_core::keysource::azure_kv::text::decrypt_text(
+            kv.source.client(),
+            &key,
+            ciphertext.trim(),
+        )
+        .await
+        .map_err(|e| Failure::Core(leafcrypt_core::Error::Key(e.into())))?;
+        Ok::<Vec<u8>, Failure>(plain.to_vec())
+    };
+    run().await.map_err(Failure::into_js)
+}
+
+fn text_key(
+    options: &Options,
+) -> failure::Result<(
+    azure_kv::AzureKv,
+    leafcrypt_core::keysource::azure_kv::KeyId,
+)> {
+    let kv = azure_kv::AzureKv::from_options(options)?
+        .ok_or_else(|| Failure::Options("options.azureKv is required".into()))?;
+    let url = options.string("key")?.ok_or_else(|| {
+        Failure::Options("options.key (https://VAULT/keys/NAME) is required".into())
+    })?;
+    let key = leafcrypt_core::keysource::azure_kv::KeyId::parse(&url)
+        .map_err(|e| Failure::Options(format!("options.key: {e}")))?;
+    Ok((kv, key))
 }

@@ -444,6 +444,8 @@ impl KeyVaultClient {
             if ex.status != 401 {
                 return self.outcome(operation, key, ex).await;
             }
+            // Key Vault rejected the token: a caching credential must not hand it out again.
+            self.credential.invalidate(&request);
             if rechallenged {
                 return Err(KvError::Unauthorized {
                     key: Box::new(key.clone()),
@@ -921,6 +923,11 @@ mod tests {
         assert!(seen[1].header("authorization").is_some());
         assert!(seen[2].header("authorization").is_some());
         assert_eq!(credential.requests.borrow().len(), 2);
+        assert_eq!(
+            credential.invalidated.get(),
+            2,
+            "each rejected token is forgotten"
+        );
     }
 
     #[tokio::test]

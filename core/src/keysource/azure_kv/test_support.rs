@@ -9,7 +9,7 @@ use super::retry::RetryPolicy;
 use async_trait::async_trait;
 use rsa::pkcs8::DecodePrivateKey;
 use rsa::RsaPrivateKey;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -108,6 +108,8 @@ pub fn operation_answer(name: &str, version: &str, value: &[u8]) -> String {
 pub struct TestCredential {
     /// The requests seen.
     pub requests: RefCell<Vec<TokenRequest>>,
+    /// How many tokens were invalidated.
+    pub invalidated: Cell<u32>,
 }
 
 #[async_trait(?Send)]
@@ -122,6 +124,10 @@ impl TokenCredential for TestCredential {
             token: Zeroizing::new(TOKEN.into()),
             expires_on: u64::MAX,
         })
+    }
+
+    fn invalidate(&self, _request: &TokenRequest) {
+        self.invalidated.set(self.invalidated.get() + 1);
     }
 }
 

@@ -27,6 +27,15 @@ When ready it prints one JSON line on stdout:
    \"admin\",\"ca\"}
 It exits at end of stdin (unless --ignore-stdin), on SIGTERM and on SIGINT.
 
+Admin API (JSON over plain HTTP, under <admin>):
+  POST keys {name, size?} | rotate {name} | version {name, version, enabled}
+  POST export {name, version?} -> {version, pem}     (test-only private key export)
+  POST fault {op|\"*\", status?, count?, retry_after?, delay_ms?, drop_connection?}
+  POST deny {identity?, key?, op, model: policy|rbac} | challenge {resource?, tenant?, authority?}
+  POST token_lifetime {seconds} | token {identity?, lifetime?} -> {access_token, expires_on}
+  GET log | POST log/clear | POST reset
+  e.g. curl -d '{\"name\":\"k\"}' <admin>/keys
+
 Real sops against it: SSL_CERT_FILE=<ca> IDENTITY_ENDPOINT=<msi_endpoint>
 IDENTITY_HEADER=<identity_header> AZURE_TOKEN_CREDENTIALS=ManagedIdentityCredential
 sops encrypt --azure-kv <vault>/keys/<name> file.yaml

@@ -619,7 +619,8 @@ impl KeyVaultClient {
 
     #[cfg(not(target_arch = "wasm32"))]
     fn is_retryable(&self, e: &reqwest::Error) -> bool {
-        (e.is_connect() || e.is_timeout() || e.is_request() || e.is_body()) && !is_tls(e)
+        (e.is_connect() || e.is_timeout() || e.is_request() || e.is_body())
+            && !is_certificate_problem(&error_chain(e))
     }
 
     #[cfg(target_arch = "wasm32")]
@@ -646,11 +647,7 @@ impl KeyVaultClient {
                 };
             }
         }
-        let lower = detail.to_ascii_lowercase();
-        let hint = if ["certificate", "tls", "unknownissuer", "handshake"]
-            .iter()
-            .any(|w| lower.contains(w))
-        {
+        let hint = if is_certificate_problem(detail) {
             Some(
                 "if the vault, or a proxy in between, uses a private or corporate CA, set \
                  SSL_CERT_FILE to its PEM bundle"
@@ -683,10 +680,12 @@ fn in_browser() -> bool {
         .any(|name| js_sys::Reflect::has(&global, &(*name).into()).unwrap_or(false))
 }
 
-#[cfg(not(target_arch = "wasm32"))]
-fn is_tls(e: &reqwest::Error) -> bool {
-    let chain = error_chain(e).to_ascii_lowercase();
-    chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake")
+/// Whether a transport error is about the server's certificate (untrusted issuer, wrong
+/// name, expired): repeating cannot help, trusting the right CA can. A connection the
+/// peer dropped mid-TLS is not that (it is retried).
+fn is_certificate_problem(detail: &str) -> bool {
+    let lower = detail.to_ascii_lowercase();
+    lower.contains("certificate") || lower.contains("unknownissuer")
 }
 
 /// An error and its sources, joined with `: `.
@@ -1137,6 +1136,59 @@ mod tests {
         );
         assert_eq!(client.request_count(), 4);
         assert!(credential.requests.borrow().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_dropped_connection_is_retried() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let replies = [
+            None,
+            Some((
+                "401 Unauthorized",
+                format!("WWW-Authenticate: {}\r\n", challenge()),
+                String::new(),
+            )),
+            Some(("200 OK", String::new(), key_bundle("k", KID_VERSION, true))),
+        ];
+        let server = tokio::spawn(async move {
+            for reply in replies {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                let Some((status, headers, body)) = reply else {
+                    drop(stream); // closed without an answer
+                    continue;
+                };
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).await.unwrap() == 1 {
+                    head.push(byte[0]);
+                }
+                let answer = format!(
+                    "HTTP/1.1 {status}\r\nConnection: close\r\n{headers}Content-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                stream.write_all(answer.as_bytes()).await.unwrap();
+            }
+        });
+        let (client, _) = test_client(&url);
+        let got = client.get_key(&key(None)).await.unwrap();
+        assert_eq!(got.id.version.as_deref(), Some(KID_VERSION));
+        assert_eq!(client.request_count(), 3);
+        server.await.unwrap();
+    }
+
+    #[test]
+    fn only_certificate_failures_suggest_a_ca_and_skip_retries() {
+        assert!(is_certificate_problem(
+            "error sending request: invalid peer certificate: UnknownIssuer"
+        ));
+        assert!(!is_certificate_problem(
+            "connection error: peer closed connection without sending TLS close_notify"
+        ));
+        assert!(!is_certificate_problem(
+            "tcp connect error: Connection refused"
+        ));
     }
 
     #[tokio::test]

@@ -35,6 +35,8 @@ where
     let handler = Arc::new(handler);
     loop {
         let Ok((stream, _)) = listener.accept().await else {
+            // Out of file descriptors or the like: give connections time to close.
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             continue;
         };
         let handler = Arc::clone(&handler);

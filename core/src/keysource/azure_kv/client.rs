@@ -1099,6 +1099,29 @@ mod tests {
         );
         assert!(err.to_string().contains("has no key named 'k'"), "{err}");
 
+        // The probe itself is refused: the error says it could be either.
+        let server = TestServer::start(vec![
+            unauthorized(),
+            missing(),
+            error(403, "Forbidden", "no keys get permission"),
+        ])
+        .await;
+        let (client, _) = test_client(&server.url);
+        let err = client
+            .decrypt(&key(Some(KID_VERSION)), Algorithm::RsaOaep256, b"c")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                KvError::NotFound {
+                    missing: Missing::KeyOrVersion,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+
         // No version given: no probe.
         let server = TestServer::start(vec![unauthorized(), missing()]).await;
         let (client, _) = test_client(&server.url);

@@ -88,7 +88,8 @@ impl AzureKvSource {
 }
 
 /// Encrypts `secret` for `key` with `client`: locally with the public key unless
-/// `remote_encrypt` is set or the key type cannot encrypt locally. An unpinned key is
+/// `remote_encrypt` is set, the key type cannot encrypt locally, or (for a pinned key)
+/// the caller may not `get` the key. An unpinned key is
 /// resolved to its latest version (one `get` per client); a pinned key with
 /// `remote_encrypt` needs no `get` at all.
 pub(crate) async fn wrap_with(
@@ -107,7 +108,15 @@ pub(crate) async fn wrap_with(
     if remote_encrypt && key.version.is_some() {
         return remote(key.clone()).await;
     }
-    let public = client.public_key(key).await?;
+    let public = match client.public_key(key).await {
+        Ok(public) => public,
+        // sops needs only `encrypt` for a pinned key: a caller without `get` can still
+        // wrap, remotely (as the Python SDK falls back).
+        Err(KvError::Forbidden { .. }) if key.version.is_some() => {
+            return remote(key.clone()).await
+        }
+        Err(e) => return Err(e),
+    };
     if remote_encrypt || !public.can_encrypt_locally() {
         return remote(public.id.clone()).await;
     }
@@ -300,6 +309,36 @@ mod tests {
                 "/keys/k/?api-version=7.6".into(),
                 encrypt
             ]
+        );
+    }
+
+    #[tokio::test]
+    async fn without_get_permission_a_pinned_key_is_wrapped_remotely() {
+        let denied = r#"{"error":{"code":"Forbidden","message":"The user, group or application 'appid=a' does not have keys get permission on key vault 'myvault'.","innererror":{"code":"ForbiddenByPolicy"}}}"#;
+        let server = TestServer::start(vec![
+            unauthorized(),
+            Reply::json(403, denied),
+            Reply::json(200, &operation_answer("k", KID_VERSION, &[6u8; 256])),
+            Reply::json(403, denied),
+        ])
+        .await;
+        let (client, _) = test_client(&server.url);
+        let source = AzureKvSource::new(client);
+        let wrapped = source
+            .wrap(&entry(KID_VERSION), &[0u8; 32], NOW)
+            .await
+            .unwrap();
+        assert_eq!(wrapped.get("enc"), Some(b64url(&[6u8; 256]).as_str()));
+        assert_eq!(
+            server.requests()[2].target,
+            format!("/keys/k/{KID_VERSION}/encrypt?api-version=7.6")
+        );
+        // Unpinned, the version cannot be resolved without `get`: the error says so.
+        let err = source.wrap(&entry(""), &[0u8; 32], NOW).await.unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("denied get") && text.contains("'keys/get'"),
+            "{text}"
         );
     }
 

@@ -45,7 +45,11 @@ impl TokenCredential for JsTokenCredential {
     }
 
     async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, CredentialError> {
-        let scopes: Array = request.scopes.iter().map(|s| JsValue::from_str(s)).collect();
+        let scopes: Array = request
+            .scopes
+            .iter()
+            .map(|s| JsValue::from_str(s))
+            .collect();
         let tenant = request
             .tenant_id
             .as_deref()

@@ -18,7 +18,7 @@ const ROW_BUDGET = 1500;
  * @typedef {{ document: number, path: string, type: string, text: string }} ValueEdit
  * @typedef {{ node: TreeNode, label: string, document: number, level: number,
  *   parent: number, children: number[], li: HTMLElement | null, built: boolean,
- *   expanded: boolean, hidden: boolean, search: string }} Entry
+ *   expanded: boolean, hidden: boolean, search: string, edited?: boolean }} Entry
  */
 
 export class TreeView {

@@ -29,10 +29,17 @@ Options:
                             --unencrypted-suffix, --encrypted-comment-regex,
                             --unencrypted-comment-regex, --mac-only-encrypted)
   --indent N                indentation of YAML/JSON output
+  --azure-kv URLS           Azure Key Vault keys https://VAULT/keys/NAME[/VERSION]
+                            (encrypt; also $SOPS_AZURE_KEYVAULT_URLS)
+  --azure-kv-endpoint URL   send Key Vault requests through this proxy
+  --azure-kv-remote-encrypt wrap with the vault's encrypt instead of locally
   -h, --help
 
 Identities: $SOPS_AGE_KEY (identity text), $SOPS_AGE_KEY_FILE (a file), else
 $XDG_CONFIG_HOME/sops/age/keys.txt (~/.config/sops/age/keys.txt).
+Key Vault tokens: $AZURE_ACCESS_TOKEN (e.g. from \`az account get-access-token
+--resource https://vault.azure.net --query accessToken -o tsv\`), else
+@azure/identity's DefaultAzureCredential when that package is installed.
 Exit codes are sops's (51: MAC mismatch, 128: no key could decrypt the data key, …).`;
 
 const SELECTORS = {
@@ -56,6 +63,9 @@ const OPTIONS = {
   "ignore-mac": { type: "boolean" },
   "mac-only-encrypted": { type: "boolean" },
   indent: { type: "string" },
+  "azure-kv": { type: "string", multiple: true },
+  "azure-kv-endpoint": { type: "string" },
+  "azure-kv-remote-encrypt": { type: "boolean" },
   help: { type: "boolean", short: "h" },
   ...Object.fromEntries(Object.keys(SELECTORS).map((k) => [k, { type: "string" }])),
 };
@@ -77,6 +87,21 @@ function identities() {
   return parts.join("\n");
 }
 
+/** A Key Vault token: $AZURE_ACCESS_TOKEN, else @azure/identity if it is installed. */
+async function getToken(scopes, tenantId) {
+  if (process.env.AZURE_ACCESS_TOKEN) return process.env.AZURE_ACCESS_TOKEN.trim();
+  let identity;
+  try {
+    identity = await import("@azure/identity");
+  } catch {
+    throw new Error(
+      "Azure Key Vault needs a token: set AZURE_ACCESS_TOKEN (az account get-access-token " +
+        "--resource https://vault.azure.net --query accessToken -o tsv) or install @azure/identity",
+    );
+  }
+  return new identity.DefaultAzureCredential().getToken(scopes, { tenantId });
+}
+
 async function main(argv) {
   const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
   const [command, file, ...rest] = positionals;
@@ -89,7 +114,15 @@ async function main(argv) {
     return 2;
   }
   const format = values["input-type"] ?? formatFromPath(file);
-  const options = { format, age: { identities: identities() } };
+  const options = {
+    format,
+    age: { identities: identities() },
+    azureKv: {
+      getToken,
+      endpoint: values["azure-kv-endpoint"],
+      remoteEncrypt: values["azure-kv-remote-encrypt"] ?? false,
+    },
+  };
   if (values["output-type"]) options.outputFormat = values["output-type"];
   if (values.indent !== undefined) options.indent = Number(values.indent);
   const input = readFileSync(file);
@@ -101,6 +134,7 @@ async function main(argv) {
     out = await decrypt(input, { ...options, ignoreMac: values["ignore-mac"] ?? false, extract: values.extract });
   } else if (command === "encrypt") {
     options.age.recipients = list(values.age);
+    options.azureKv.keys = list(values["azure-kv"] ?? [process.env.SOPS_AZURE_KEYVAULT_URLS ?? ""]);
     options.macOnlyEncrypted = values["mac-only-encrypted"] ?? false;
     for (const [flag, option] of Object.entries(SELECTORS)) {
       if (values[flag] !== undefined) options[option] = values[flag];

@@ -108,7 +108,7 @@ pub async fn encrypt(input: &[u8], options: &Options) -> Result<Vec<u8>> {
     };
     if encrypt_options.key_groups.iter().all(|g| g.keys.is_empty()) {
         return Err(Failure::Options(
-            "no keys to encrypt for: give age.recipients, kek or keyGroups".into(),
+            "no keys to encrypt for: give age.recipients, azureKv.keys, kek or keyGroups".into(),
         ));
     }
     let doc = layout.input.store(layout.indent).parse(input)?;

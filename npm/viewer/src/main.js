@@ -8,7 +8,14 @@ import { readConfig } from "./config.js";
 import { diffStructures } from "./diff.js";
 import { renderDiff } from "./diff-view.js";
 import { detectFormat } from "./format.js";
-import { explainKeyVaultFailure, keyVaultOptions, keyVersionNotes, proxyCommand, vaultsOf } from "./keyvault.js";
+import {
+  explainKeyVaultFailure,
+  isBlockedRequest,
+  keyVaultOptions,
+  keyVersionNotes,
+  proxyCommand,
+  vaultsOf,
+} from "./keyvault.js";
 import { renderMetadata } from "./metadata.js";
 import { msalAvailable, signIn, signOutLocally } from "./msal.js";
 import { setStatus } from "./status.js";
@@ -205,7 +212,8 @@ async function decryptCurrent() {
 }
 
 function showDecryptFailure(error) {
-  if (state.keys?.azureKv) {
+  // Key Vault's explanation when it was the only key, or when the browser refused the call.
+  if (state.keys?.azureKv && (!state.keys.age || isBlockedRequest(error))) {
     const { title, detail } = explainKeyVaultFailure(error, {
       proxy: ui.kvProxy.value.trim(),
       vaults: vaultsOf(state.current?.structure.metadata),
@@ -243,39 +251,53 @@ ui.identityFile.addEventListener("change", async () => {
   setStatus(ui.status, "none", `Identity file read: ${count} age ${count === 1 ? "identity" : "identities"} in memory.`, "Press Decrypt.");
 });
 
-ui.decrypt.addEventListener("click", async () => {
+/**
+ * The keys the page has inputs for: age identities (pasted or from a file) and a Key Vault
+ * token with the proxy URL. Both at once open files whose key groups need both (Shamir).
+ */
+function keysFromInputs() {
+  const keys = {};
   const identities = [ui.identity.value.trim(), identityFromFile.trim()].filter(Boolean).join("\n");
-  if (!identities) {
+  if (identities) keys.age = { identities };
+  const token = ui.kvToken.value.trim();
+  if (token) Object.assign(keys, keyVaultOptions({ token, proxy: ui.kvProxy.value.trim() }));
+  return { keys, token };
+}
+
+ui.decrypt.addEventListener("click", async () => {
+  const { keys, token } = keysFromInputs();
+  if (!keys.age && !token) {
     setStatus(ui.status, "warn", "Paste an age identity or choose an identity file first.");
     return;
   }
-  if (!state.current) {
-    setStatus(ui.status, "warn", "Open an encrypted file first.");
-    return;
-  }
-  state.keys = { age: { identities } };
-  await decryptCurrent();
+  await decryptWith(keys, token);
 });
 
 $("kv-decrypt").addEventListener("click", async () => {
-  const token = ui.kvToken.value.trim();
+  const { keys, token } = keysFromInputs();
   if (!token) {
     setStatus(ui.status, "warn", "Paste an access token (or sign in) first.");
     return;
   }
-  if (!state.current) {
+  await decryptWith(keys, token);
+});
+
+/** Decrypts the current file with `keys`; with a token, also checks the key versions. */
+async function decryptWith(keys, token) {
+  const file = state.current;
+  if (!file) {
     setStatus(ui.status, "warn", "Open an encrypted file first.");
     return;
   }
-  const proxy = ui.kvProxy.value.trim();
-  state.keys = keyVaultOptions({ token, proxy });
-  const file = state.current;
-  const checked = keyVersionNotes(file.structure.metadata, { token, proxy }).then((notes) => {
-    if (state.current === file && state.keys) renderMetadata(ui.metadata, file.structure.metadata, { keyVaultVersions: notes });
-  });
+  state.keys = keys;
+  const checked = token
+    ? keyVersionNotes(file.structure.metadata, { token, proxy: ui.kvProxy.value.trim() }).then((notes) => {
+        if (state.current === file && state.keys) renderMetadata(ui.metadata, file.structure.metadata, { keyVaultVersions: notes });
+      })
+    : Promise.resolve();
   await decryptCurrent();
   await checked;
-});
+}
 
 ui.kvProxy.value = config.kvProxy;
 if (msalAvailable(config)) {

@@ -215,3 +215,58 @@ test("decryptWithKeyVault (the page's Key Vault function) through kv-proxy, in N
     (e) => e.code === "NO_KEY" && !e.message.includes("not-a-token"),
   );
 });
+
+test("Shamir with an age group and a Key Vault group: the page uses both keys at once", async (t) => {
+  if (skip || noPackage) return t.skip(skip ?? noPackage);
+  const { encrypt } = await import("../../src/node.js");
+  const recipient = (await readFile(join(repo, "tests/vectors/age/recipients.txt"), "utf8")).match(/age1\w+/)[0];
+  const keyUrl = `${emulator.ready.vault}/keys/app-key`;
+  const shamir = await encrypt(plain, {
+    format: "yaml",
+    azureKv: { getToken: async () => token, endpoint: proxy.url },
+    keyGroups: [{ age: [recipient] }, { azureKv: [keyUrl] }],
+    shamirThreshold: 2,
+  });
+  const path = join(scratch, "shamir.yaml");
+  await writeFile(path, shamir);
+  // sops 3.11 needs both groups too.
+  const sops = spawnSync(sopsBin, ["decrypt", path], {
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      SOPS_AGE_KEY_FILE: join(repo, "tests/vectors/age/key1.txt"),
+      SSL_CERT_FILE: emulator.ready.ca,
+      IDENTITY_ENDPOINT: emulator.ready.msi_endpoint,
+      IDENTITY_HEADER: emulator.ready.identity_header,
+      AZURE_TOKEN_CREDENTIALS: "ManagedIdentityCredential",
+    },
+    encoding: "utf8",
+  });
+  assert.equal(sops.status, 0, sops.stderr);
+  assert.equal(sops.stdout, plain);
+
+  const page = await context.newPage();
+  try {
+    await page.goto(`${server.origin}/`);
+    await page.getByLabel("Encrypted file", { exact: true }).setInputFiles(path);
+    await page.locator("#file-info", { hasText: "shamir.yaml" }).waitFor();
+    assert.match(await page.locator("#metadata").textContent(), /2 of 2 key groups/);
+    await page.getByLabel("age identity", { exact: true }).fill(await readFile(join(repo, "tests/vectors/age/key1.txt"), "utf8"));
+    // The age group alone is one share short.
+    await page.getByRole("button", { name: "Decrypt", exact: true }).click();
+    let result = await verdict(page);
+    assert.equal(result.state, "bad");
+    assert.match(result.text, /No key could open this file/);
+    // With the token and the proxy as well, both shares are recovered.
+    await page.getByLabel("Access token").fill(token);
+    await page.getByLabel("kv-proxy URL").fill(proxy.url);
+    await page.getByRole("button", { name: "Decrypt", exact: true }).click();
+    result = await verdict(page);
+    assert.equal(result.state, "ok", result.text);
+    await page.getByRole("button", { name: "Reveal all" }).click();
+    const shown = await page.locator('[role="treeitem"][data-kind="value"] > .node > .value').allTextContents();
+    assert.deepEqual(shown, ["app", "s3cret-kv-value"]);
+  } finally {
+    await page.close();
+  }
+});

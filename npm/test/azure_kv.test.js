@@ -115,3 +115,26 @@ test("requests go through `leafcrypt kv-proxy` when endpoint is set", { skip }, 
     proxy.kill();
   }
 });
+
+test("`npx leafcrypt` encrypts and decrypts with Key Vault (AZURE_ACCESS_TOKEN)", { skip }, () => {
+  const bin = fileURLToPath(new URL("../bin/leafcrypt.js", import.meta.url));
+  const env = { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: kv.ready.ca, AZURE_ACCESS_TOKEN: token };
+  const encrypted = withFile("p.yaml", PLAIN, (path) =>
+    spawnSync(process.execPath, [bin, "encrypt", "--azure-kv", keyUrl, path], { env, encoding: "utf8" }),
+  );
+  assert.equal(encrypted.status, 0, encrypted.stderr);
+  const bySops = tool(sopsBin, ["decrypt"], encrypted.stdout);
+  assert.equal(bySops.stdout, PLAIN, bySops.stderr);
+  const decrypted = withFile("e.yaml", encrypted.stdout, (path) =>
+    spawnSync(process.execPath, [bin, "decrypt", path], { env, encoding: "utf8" }),
+  );
+  assert.equal(decrypted.stdout, PLAIN, decrypted.stderr);
+  const noToken = withFile("e.yaml", encrypted.stdout, (path) =>
+    spawnSync(process.execPath, [bin, "decrypt", path], {
+      env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: kv.ready.ca },
+      encoding: "utf8",
+    }),
+  );
+  assert.equal(noToken.status, 128);
+  assert.match(noToken.stderr, /AZURE_ACCESS_TOKEN/);
+});

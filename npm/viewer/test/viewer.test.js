@@ -487,6 +487,28 @@ test("Key Vault panel: explanation and proxy command for the file's vault", asyn
   }
 });
 
+test("metadata lists PKCS#11 entries next to age (URI, mechanism; never the wrapped key)", async () => {
+  // A pkcs11 entry added to a copy's key group: metadata only, so the age key still opens it.
+  const text = (await readFile(vector("yaml/encrypted.yaml"), "utf8")).replace(
+    "\nsops:\n",
+    "\nsops:\n    pkcs11:\n        - uri: pkcs11:token=ops;object=kek-2026\n          id: 0a0b\n          mechanism: CKM_AES_GCM\n          created_at: \"2026-11-29T00:00:00Z\"\n          enc: V1JBUFBFRC1LRVk=\n",
+  );
+  const path = join(scratch, "with-pkcs11.yaml");
+  await writeFile(path, text);
+  const { page, log } = await openViewer();
+  try {
+    await openFile(page, path);
+    const entry = page.locator('#metadata li[data-kind="pkcs11"]');
+    assert.match(await entry.textContent(), /pkcs11\s*pkcs11:token=ops;object=kek-2026.*mechanism: CKM_AES_GCM/s);
+    assert.equal(await page.locator('#metadata li[data-kind="age"]').count(), 1);
+    assert.ok(!(await page.locator("#metadata").textContent()).includes("V1JBUFBFRC1LRVk="), "no wrapped key");
+    assert.equal((await decryptWith(page)).state, "ok");
+    await assertClean(page, log);
+  } finally {
+    await page.close();
+  }
+});
+
 test("timing: load and decrypt a 10k-leaf file (logged, not asserted)", async (t) => {
   const file = process.env.VIEWER_BENCH_FILE;
   if (!file) {

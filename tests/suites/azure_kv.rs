@@ -605,3 +605,43 @@ fn batch_decrypt_shares_one_token_and_overlaps_requests() {
     assert_eq!(tokens, 1, "one token for the whole batch: {log:?}");
     assert!(Path::new(&wd.join("out/f0.yaml")).exists());
 }
+
+#[test]
+fn a_slow_vault_times_out_per_request_and_is_retried() {
+    let kv = start(&["app"]);
+    let wd = Workdir::new();
+    wd.write("plain.yaml", PLAIN_YAML);
+    encrypted_file(&kv, &wd, "app");
+    let decrypt = |wd: &Workdir| {
+        let mut cmd = wd
+            .cmd(Tool::Leafcrypt)
+            .args(["decrypt", "enc.yaml"])
+            .env("LEAFCRYPT_AZURE_KV_TIMEOUT", "0.5");
+        for (k, v) in azure_env(&kv) {
+            cmd = cmd.env(k, v);
+        }
+        cmd.run()
+    };
+    // One slow answer: that attempt times out, the retry succeeds.
+    kv.fault(&Fault {
+        op: "decrypt".into(),
+        count: 1,
+        delay_ms: 3000,
+        ..Fault::default()
+    });
+    let plain = ok(decrypt(&wd), "after one timeout");
+    assert_eq!(plain, PLAIN_YAML.as_bytes());
+    // Always slow: bounded attempts, then an error that names the host and the timeout.
+    kv.fault(&Fault {
+        op: "decrypt".into(),
+        count: 20,
+        delay_ms: 3000,
+        ..Fault::default()
+    });
+    let host = kv.vault().trim_start_matches("https://").to_string();
+    let err = failing(decrypt(&wd), 128, &[&host]);
+    assert!(
+        err.contains("timed out") || err.contains("timeout"),
+        "{err}"
+    );
+}

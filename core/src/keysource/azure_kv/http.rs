@@ -43,8 +43,10 @@ pub fn client(options: &HttpOptions) -> Result<reqwest::Client, String> {
     }
 }
 
-/// Native only: [`HttpOptions`] with the bundle named by `SSL_CERT_FILE` when it is set
-/// (read through `env`, so tests need not touch the process environment).
+/// Native only: [`HttpOptions`] with the bundle named by `SSL_CERT_FILE` when it is set,
+/// and the per-request timeout from `LEAFCRYPT_AZURE_KV_TIMEOUT` (seconds, fractions
+/// allowed; default 30) — read through `env`, so tests need not touch the process
+/// environment.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn options_from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<HttpOptions, String> {
     let mut options = HttpOptions::default();
@@ -52,6 +54,17 @@ pub fn options_from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<HttpOpti
         let pem =
             std::fs::read(&path).map_err(|e| format!("SSL_CERT_FILE {path}: cannot read: {e}"))?;
         options.extra_roots_pem.push(pem);
+    }
+    if let Some(t) = env("LEAFCRYPT_AZURE_KV_TIMEOUT").filter(|t| !t.is_empty()) {
+        let seconds = t
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && *s > 0.0 && *s <= 3600.0)
+            .ok_or_else(|| {
+                format!("LEAFCRYPT_AZURE_KV_TIMEOUT={t}: expected seconds between 0 and 3600")
+            })?;
+        options.timeout = Some(Duration::from_secs_f64(seconds));
     }
     Ok(options)
 }

@@ -147,6 +147,21 @@ pub fn leafcrypt_bin() -> &'static Path {
     }
 }
 
+/// Proxy variables given to every command: anything not on loopback goes to a closed
+/// port on 127.0.0.1 and fails at once, so a test can never reach another address (a
+/// vector's dummy `https://myvault.vault.azure.net`, the IMDS address 169.254.169.254).
+/// Both tools honour them (reqwest and Go's `ProxyFromEnvironment`); loopback stays direct.
+pub const NETWORK_GUARD: [(&str, &str); 8] = [
+    ("HTTPS_PROXY", "http://127.0.0.1:9"),
+    ("https_proxy", "http://127.0.0.1:9"),
+    ("HTTP_PROXY", "http://127.0.0.1:9"),
+    ("http_proxy", "http://127.0.0.1:9"),
+    ("ALL_PROXY", "http://127.0.0.1:9"),
+    ("all_proxy", "http://127.0.0.1:9"),
+    ("NO_PROXY", "127.0.0.1,localhost,::1"),
+    ("no_proxy", "127.0.0.1,localhost,::1"),
+];
+
 /// A fresh temporary working directory for one test, with no `.sops.yaml` above it.
 pub struct Workdir {
     dir: tempfile::TempDir,
@@ -310,6 +325,7 @@ impl Cmd {
             .env("HOME", &home)
             .env("XDG_CONFIG_HOME", home.join(".config"))
             .env("LANG", "C.UTF-8")
+            .envs(NETWORK_GUARD.iter().copied())
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

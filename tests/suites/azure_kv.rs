@@ -645,3 +645,23 @@ fn a_slow_vault_times_out_per_request_and_is_retried() {
         "{err}"
     );
 }
+
+#[test]
+fn a_file_naming_a_real_vault_never_reaches_it_from_the_tests() {
+    // metadata/all-kinds.yaml names https://myvault.vault.azure.net; without the age key
+    // the Key Vault entry is tried, and the harness's proxy guard stops it on loopback.
+    let wd = Workdir::new();
+    let vector = leafcrypt_tests::harness::vectors_dir().join("metadata/all-kinds.yaml");
+    wd.write("all.yaml", std::fs::read(vector).unwrap());
+    let out = wd
+        .cmd(Tool::Leafcrypt)
+        .args(["decrypt", "all.yaml"])
+        .env("AZURE_TOKEN_CREDENTIALS", "ManagedIdentityCredential")
+        .env("IMDS_ENDPOINT", "http://127.0.0.1:9")
+        .run();
+    let err = failing(out, 128, &["myvault.vault.azure.net"]);
+    assert!(
+        err.contains("tunnel error"),
+        "the request went to the loopback guard: {err}"
+    );
+}

@@ -665,3 +665,51 @@ fn a_file_naming_a_real_vault_never_reaches_it_from_the_tests() {
         "the request went to the loopback guard: {err}"
     );
 }
+
+#[test]
+fn updatekeys_pins_the_rules_key_vault_keys_and_catches_up_after_rotation() {
+    let kv = start(&["app"]);
+    let wd = Workdir::new();
+    wd.write(
+        ".sops.yaml",
+        format!(
+            "creation_rules:\n  - azure_keyvault: {}\n",
+            kv.key_url("app")
+        ),
+    );
+    wd.write("plain.yaml", PLAIN_YAML);
+    let enc = ok(
+        run(&wd, &kv, Tool::Leafcrypt, &["encrypt", "plain.yaml"]),
+        "encrypt",
+    );
+    wd.write("f.yaml", &enc);
+    let v1 = azure_entries(&String::from_utf8_lossy(&enc))[0].2.clone();
+
+    let same =
+        run(&wd, &kv, Tool::Leafcrypt, &["updatekeys", "-y", "f.yaml"]).expect_ok("up to date");
+    assert!(
+        same.stderr_text().contains("already up to date"),
+        "{same:?}"
+    );
+    assert_eq!(wd.read("f.yaml"), enc);
+
+    let v2 = kv.rotate("app").version;
+    let moved =
+        run(&wd, &kv, Tool::Leafcrypt, &["updatekeys", "-y", "f.yaml"]).expect_ok("rotated");
+    let err = moved.stderr_text();
+    assert!(
+        err.contains(&format!("+++ {}/{v2}", kv.key_url("app"))),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("--- {}/{v1}", kv.key_url("app"))),
+        "{err}"
+    );
+    let updated = String::from_utf8(wd.read("f.yaml")).unwrap();
+    assert_eq!(azure_entries(&updated)[0].2, v2);
+    let plain = ok(
+        run(&wd, &kv, Tool::Sops, &["decrypt", "f.yaml"]),
+        "sops after updatekeys",
+    );
+    assert_eq!(plain, PLAIN_YAML.as_bytes());
+}

@@ -36,7 +36,8 @@ pub fn run(files: &[PathBuf], yes: bool, opts: &Opts) -> CliResult<()> {
                     format!("{}: no creation rule matches this file", input.name),
                 )
             })?;
-        let wanted: Vec<KeyGroup> = rule.key_groups.clone();
+        let wanted = pin_azure_versions(rule.key_groups.clone(), opts)
+            .map_err(|f| Failure::new(f.code, format!("{}: {}", input.name, f.message)))?;
         let diff = describe_diff(&metadata.key_groups, &wanted);
         let threshold = opts
             .shamir_secret_sharing_threshold
@@ -79,6 +80,29 @@ pub fn run(files: &[PathBuf], yes: bool, opts: &Opts) -> CliResult<()> {
         eprintln!("File {} synced with new keys", input.name);
     }
     Ok(())
+}
+
+/// The rule's Key Vault keys without a version, pinned to the key's current version (one
+/// `get` per key), so that a file already at the current version is up to date and a file
+/// wrapped by an older version (Key Vault rotated the key) is re-wrapped with the latest.
+fn pin_azure_versions(mut groups: Vec<KeyGroup>, opts: &Opts) -> CliResult<Vec<KeyGroup>> {
+    let unpinned = |k: &KeyEntry| k.kind == "azure_kv" && k.get("version").unwrap_or("").is_empty();
+    if !groups.iter().flat_map(|g| &g.keys).any(unpinned) {
+        return Ok(groups);
+    }
+    let source = crate::azure::source(opts)?;
+    for key in groups.iter_mut().flat_map(|g| g.keys.iter_mut()) {
+        if unpinned(key) {
+            let (vault, name) = (
+                key.get("vault_url").unwrap_or(""),
+                key.get("name").unwrap_or(""),
+            );
+            let version = crate::runtime::block_on(source.current_version(vault, name))
+                .map_err(|e| Failure::new(GENERIC, e.to_string()))?;
+            key.set("version", version);
+        }
+    }
+    Ok(groups)
 }
 
 /// sops's diff of key groups: unchanged keys indented, `+++` added, `---` removed.

@@ -62,7 +62,8 @@ export function explainKeyVaultFailure(error, { proxy, vaults, origin }) {
     const detail =
       "Azure Key Vault sends no CORS headers, so this page can only reach it through a local proxy. " +
       `Start \`${proxyCommand(vaults, origin)}\` and set the proxy URL (it prints it).` +
-      (proxy ? " Check that it runs and lists this page's origin." : "");
+      (proxy ? " Check that it runs and lists this page's origin." : "") +
+      (error?.message ? ` (leafcrypt: ${error.message})` : "");
     return { title, detail };
   }
   return { title: "Key Vault could not open the file", detail: error?.message ?? String(error) };

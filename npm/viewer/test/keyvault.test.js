@@ -141,6 +141,9 @@ test("Key Vault: the direct call is blocked (no CORS) and the page explains the 
     assert.equal(result.state, "bad");
     assert.match(result.text, /blocked the direct call to Azure Key Vault/);
     assert.match(result.text, /Azure Key Vault sends no CORS headers/);
+    // The package's own error says the same, so every caller of the package gets it.
+    const flat = result.text.replace(/\n\s*\|\s*/g, " ").replace(/\s+/g, " ");
+    assert.match(flat, /the browser blocked the request: Azure Key Vault sends no CORS headers — use azureKv\.endpoint with a CORS proxy such as `leafcrypt kv-proxy`/);
     assert.ok(result.text.includes(`leafcrypt kv-proxy --vault ${emulator.ready.vault} --allow-origin ${server.origin}`), result.text);
     assert.ok(!result.text.includes(token), "the token is not shown");
     await screenshot(page, "09-key-vault-direct-blocked");

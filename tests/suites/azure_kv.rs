@@ -713,3 +713,109 @@ fn updatekeys_pins_the_rules_key_vault_keys_and_catches_up_after_rotation() {
     );
     assert_eq!(plain, PLAIN_YAML.as_bytes());
 }
+
+/// One raw HTTP/1.1 exchange with the proxy: (status, lowercased head, body).
+fn http(addr: &str, request: &str) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_ascii_lowercase(), body.to_string())
+}
+
+#[test]
+fn kv_proxy_forwards_only_key_operations_for_allowed_origins() {
+    use std::io::BufRead;
+    let kv = start(&["app"]);
+    let mut proxy = std::process::Command::new(leafcrypt_tests::harness::leafcrypt_bin())
+        .args([
+            "kv-proxy",
+            "--vault",
+            kv.vault(),
+            "--allow-origin",
+            "http://127.0.0.1:8080",
+        ])
+        .args(["--port", "0", "--exit-with-stdin"])
+        .env_clear()
+        .env("SSL_CERT_FILE", kv.ca())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(proxy.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line.trim().trim_start_matches("http://").to_string();
+    let ask = |method: &str, path: &str, headers: &str| {
+        http(
+            &addr,
+            &format!(
+                "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Content-Length: 0\r\nConnection: close\r\n\r\n"
+            ),
+        )
+    };
+    let origin = "Origin: http://127.0.0.1:8080\r\n";
+
+    let (status, head, _) = ask("OPTIONS", "/keys/app/decrypt", origin);
+    assert_eq!(status, 204, "{head}");
+    assert!(
+        head.contains("access-control-allow-origin: http://127.0.0.1:8080"),
+        "{head}"
+    );
+    assert!(
+        head.contains("access-control-expose-headers: www-authenticate"),
+        "{head}"
+    );
+
+    // Forwarded: Key Vault's own challenge comes back, with CORS headers added.
+    let (status, head, body) = ask("POST", "/keys/app/decrypt?api-version=7.6", origin);
+    assert_eq!(status, 401, "{head}");
+    assert!(head.contains("www-authenticate: bearer"), "{head}");
+    assert!(head.contains("access-control-allow-origin"), "{head}");
+    assert!(body.contains("Unauthorized"), "{body}");
+
+    let (status, head, body) = ask("GET", "/keys/app", "Origin: http://evil.example\r\n");
+    assert_eq!(status, 403, "{head}");
+    assert!(!head.contains("access-control-allow-origin"), "{head}");
+    assert!(
+        body.contains("--allow-origin http://evil.example"),
+        "{body}"
+    );
+
+    let (status, _, body) = ask("GET", "/secrets/s", origin);
+    assert_eq!(status, 404, "{body}");
+    let (status, _, body) = ask("GET", "/evil.example/keys/k", origin);
+    assert_eq!(status, 404, "{body}");
+    let (status, _, _) = http(
+        &addr,
+        "GET /keys/app HTTP/1.1\r\nHost: attacker.example\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status, 421, "DNS rebinding: another Host is refused");
+
+    // Only the allowed request reached the vault; the proxy logs no header or token.
+    let vault_paths: Vec<String> = kv
+        .log()
+        .iter()
+        .filter(|e| e.listener == "vault")
+        .map(|e| e.path.clone())
+        .collect();
+    assert_eq!(vault_paths, ["/keys/app/decrypt"], "{vault_paths:?}");
+    drop(proxy.stdin.take());
+    let out = proxy.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("POST /keys/app/decrypt -> 401"), "{log}");
+    assert!(!log.to_ascii_lowercase().contains("origin: "), "{log}");
+}

@@ -129,29 +129,13 @@ async fn stop_signal(exit_with_stdin: bool) {
 type Reply = Response<Full<Bytes>>;
 
 fn plain(status: StatusCode, message: &str) -> Reply {
-    let body = format!(
-        "{{\"error\":{{\"code\":\"LeafcryptProxy\",\"message\":{}}}}}",
-        json_string(message)
-    );
+    let body = serde_json::json!({ "error": { "code": "LeafcryptProxy", "message": message } })
+        .to_string();
     let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = status;
     r.headers_mut()
         .insert("content-type", "application/json".parse().expect("static"));
     r
-}
-
-fn json_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 async fn handle(state: &State, req: Request<Incoming>) -> Reply {

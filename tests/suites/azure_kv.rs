@@ -819,3 +819,86 @@ fn kv_proxy_forwards_only_key_operations_for_allowed_origins() {
     assert!(log.contains("POST /keys/app/decrypt -> 401"), "{log}");
     assert!(!log.to_ascii_lowercase().contains("origin: "), "{log}");
 }
+
+#[test]
+fn every_credential_kind_opens_a_file_through_the_cli() {
+    use std::os::unix::fs::PermissionsExt;
+    let kv = start(&["app"]);
+    let wd = Workdir::new();
+    wd.write("plain.yaml", PLAIN_YAML);
+    encrypted_file(&kv, &wd, "app");
+    let ready = kv.ready().clone();
+
+    // A fake `az` printing a token minted by the emulator, as `az account get-access-token` does.
+    let token = kv.mint_token(Some("cli-user"), None);
+    let bin = wd.join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let az = bin.join("az");
+    std::fs::write(
+        &az,
+        format!(
+            "#!/bin/sh\necho \"$@\" > \"$(dirname \"$0\")/args\"\nprintf '{{\"accessToken\":\"{token}\",\"expires_on\":%s,\"tokenType\":\"Bearer\"}}' $(( $(date +%s) + 3600 ))\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ3bCJ9.c2ln";
+    let federated = wd.write("federated.jwt", format!("{jwt}\n"));
+
+    let routes: Vec<(&str, Vec<(&str, String)>, Vec<&str>)> = vec![
+        (
+            "client secret",
+            vec![
+                ("AZURE_TENANT_ID", "adfs".into()),
+                ("AZURE_CLIENT_ID", "secret-app".into()),
+                ("AZURE_CLIENT_SECRET", "s3cret".into()),
+                ("AZURE_AUTHORITY_HOST", ready.authority.clone()),
+            ],
+            vec![],
+        ),
+        (
+            "workload identity",
+            vec![
+                ("AZURE_TENANT_ID", "adfs".into()),
+                ("AZURE_CLIENT_ID", "wl-app".into()),
+                (
+                    "AZURE_FEDERATED_TOKEN_FILE",
+                    federated.display().to_string(),
+                ),
+                ("AZURE_AUTHORITY_HOST", ready.authority.clone()),
+            ],
+            vec![],
+        ),
+        (
+            "azure cli",
+            vec![("PATH", format!("{}:/usr/bin:/bin", bin.display()))],
+            vec!["--azure-credential", "AzureCliCredential"],
+        ),
+    ];
+    for (what, env, flags) in routes {
+        let mut args = flags.clone();
+        args.extend(["decrypt", "enc.yaml"]);
+        let mut cmd = wd
+            .cmd(Tool::Leafcrypt)
+            .args(&args)
+            .env("SSL_CERT_FILE", &ready.ca)
+            .env("IMDS_ENDPOINT", "http://127.0.0.1:9");
+        for (k, v) in env {
+            cmd = cmd.env(k, v);
+        }
+        kv.clear_log();
+        let plain = ok(cmd.run(), what);
+        assert_eq!(plain, PLAIN_YAML.as_bytes(), "{what}");
+        let log = kv.log();
+        assert!(
+            log.iter()
+                .any(|e| e.op.as_deref() == Some("decrypt") && e.authorized && e.status == 200),
+            "{what}: {log:?}"
+        );
+    }
+    let args = std::fs::read_to_string(bin.join("args")).unwrap();
+    assert!(
+        args.contains("account get-access-token") && args.contains("--resource"),
+        "{args}"
+    );
+}

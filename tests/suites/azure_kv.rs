@@ -845,7 +845,9 @@ fn every_credential_kind_opens_a_file_through_the_cli() {
     let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ3bCJ9.c2ln";
     let federated = wd.write("federated.jwt", format!("{jwt}\n"));
 
-    let routes: Vec<(&str, Vec<(&str, String)>, Vec<&str>)> = vec![
+    // (what, environment, flags)
+    type Route<'a> = (&'a str, Vec<(&'a str, String)>, Vec<&'a str>);
+    let routes: Vec<Route> = vec![
         (
             "client secret",
             vec![

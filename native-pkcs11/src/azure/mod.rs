@@ -13,61 +13,95 @@ use leafcrypt_core::keysource::azure_kv::credential::process_env;
 use leafcrypt_core::keysource::azure_kv::{http, AzureKvSource, ClientOptions, KeyVaultClient};
 use leafcrypt_core::keysource::{KeyEntry, KeyError, KeySource};
 use leafcrypt_core::secret::Secret;
+use std::cell::OnceCell;
 use std::rc::Rc;
+
+/// What the command line says about Key Vault.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// `--azure-credential`.
+    pub credential: Option<String>,
+    /// `--azure-kv-skip-resource-check`.
+    pub skip_resource_check: bool,
+    /// `--azure-kv-remote-encrypt`.
+    pub remote_encrypt: bool,
+}
+
+impl Settings {
+    /// The settings in `opts`.
+    pub fn from_opts(opts: &Opts) -> Self {
+        Self {
+            credential: opts.azure_credential.clone(),
+            skip_resource_check: opts.azure_kv_skip_resource_check,
+            remote_encrypt: opts.azure_kv_remote_encrypt,
+        }
+    }
+}
 
 /// The Key Vault source for this invocation: the default credential chain (or the one
 /// `--azure-credential` names), `SSL_CERT_FILE` roots, the public-key cache on disk.
 pub fn source(opts: &Opts) -> CliResult<AzureKvSource> {
+    build(&Settings::from_opts(opts))
+}
+
+fn build(settings: &Settings) -> CliResult<AzureKvSource> {
     let env = process_env;
     let http_options = http::options_from_env(&env)
         .map_err(|e| Failure::new(GENERIC, format!("azure_kv: {e}")))?;
     let http =
         http::client(&http_options).map_err(|e| Failure::new(GENERIC, format!("azure_kv: {e}")))?;
-    let chain = DefaultChain::from_env(&env, opts.azure_credential.as_deref(), http.clone())
+    let chain = DefaultChain::from_env(&env, settings.credential.as_deref(), http.clone())
         .map_err(|e| Failure::new(BAD_ARGS, format!("azure_kv: {e}")))?;
     let options = ClientOptions {
-        verify_challenge_resource: !opts.azure_kv_skip_resource_check,
+        verify_challenge_resource: !settings.skip_resource_check,
         public_key_store: key_cache::DiskKeyCache::from_env().map(|c| Rc::new(c) as _),
         ..ClientOptions::default()
     };
     let client = KeyVaultClient::new(http, Rc::new(chain), options)
         .map_err(|e| Failure::new(BAD_ARGS, format!("azure_kv: {e}")))?;
-    Ok(AzureKvSource::new(Rc::new(client)).with_remote_encrypt(opts.azure_kv_remote_encrypt))
+    Ok(AzureKvSource::new(Rc::new(client)).with_remote_encrypt(settings.remote_encrypt))
 }
 
-/// [`source`] as a keyring member: when the configuration is bad (e.g. an unknown
-/// `AZURE_TOKEN_CREDENTIALS`), files without Key Vault keys still work and files with
-/// them get the configuration error.
+/// The Key Vault source as a keyring member, built on first use: commands on files
+/// without Key Vault keys never load the TLS roots or read the Azure environment, and a
+/// bad Azure configuration (e.g. an unknown `AZURE_TOKEN_CREDENTIALS`) only fails files
+/// that have Key Vault keys.
 pub fn keyring_member(opts: &Opts) -> Box<dyn KeySource> {
-    match source(opts) {
-        Ok(source) => Box::new(source),
-        Err(failure) => Box::new(Unconfigured(failure.message)),
-    }
+    Box::new(Lazy {
+        settings: Settings::from_opts(opts),
+        source: OnceCell::new(),
+    })
 }
 
-/// A Key Vault source that could not be configured.
-struct Unconfigured(String);
+/// A Key Vault source built when a Key Vault entry is first wrapped or unwrapped.
+struct Lazy {
+    settings: Settings,
+    source: OnceCell<Result<AzureKvSource, String>>,
+}
 
-impl Unconfigured {
-    fn error(&self) -> KeyError {
-        KeyError::Failed {
-            kind: "azure_kv".into(),
-            message: self.0.clone(),
-        }
+impl Lazy {
+    fn get(&self) -> Result<&AzureKvSource, KeyError> {
+        self.source
+            .get_or_init(|| build(&self.settings).map_err(|f| f.message))
+            .as_ref()
+            .map_err(|message| KeyError::Failed {
+                kind: "azure_kv".into(),
+                message: message.clone(),
+            })
     }
 }
 
 #[async_trait(?Send)]
-impl KeySource for Unconfigured {
+impl KeySource for Lazy {
     fn kind(&self) -> &'static str {
         "azure_kv"
     }
 
-    async fn wrap(&self, _: &KeyEntry, _: &[u8], _: &str) -> Result<KeyEntry, KeyError> {
-        Err(self.error())
+    async fn wrap(&self, key: &KeyEntry, secret: &[u8], now: &str) -> Result<KeyEntry, KeyError> {
+        self.get()?.wrap(key, secret, now).await
     }
 
-    async fn unwrap(&self, _: &KeyEntry) -> Result<Secret, KeyError> {
-        Err(self.error())
+    async fn unwrap(&self, entry: &KeyEntry) -> Result<Secret, KeyError> {
+        self.get()?.unwrap(entry).await
     }
 }

@@ -10,7 +10,7 @@
 use super::assertion::{client_assertion, x5t};
 use super::authority::{validate_tenant, EntraOptions};
 use super::client_secret::scope_field;
-use super::entra::request_token;
+use super::entra::request_token_with_assertion;
 use super::{AccessToken, CredentialError, TokenCredential, TokenRequest};
 use crate::keysource::azure_kv::platform::now_unix;
 use async_trait::async_trait;
@@ -218,17 +218,8 @@ impl TokenCredential for ClientCertificateCredential {
         let url = self.options.authority.token_endpoint(&tenant);
         let assertion = client_assertion(&self.key, &self.x5t, &self.client_id, &url, now_unix())
             .map_err(|e| CredentialError::failed(NAME, e))?;
-        let form = [
-            ("grant_type", "client_credentials"),
-            ("client_id", self.client_id.as_str()),
-            (
-                "client_assertion_type",
-                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            ),
-            ("client_assertion", assertion.as_str()),
-            ("scope", scope.as_str()),
-        ];
-        request_token(&self.http, NAME, &url, &form, &[assertion.as_str()]).await
+        request_token_with_assertion(&self.http, NAME, &url, &self.client_id, &assertion, &scope)
+            .await
     }
 }
 

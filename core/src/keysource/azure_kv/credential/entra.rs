@@ -136,6 +136,29 @@ pub(crate) async fn request_token(
     parse_token_response(credential, &format!("the token endpoint {url}"), &body)
 }
 
+/// The client-credentials grant with a JWT client assertion (client certificate and
+/// workload identity): posts it to `url` for `scope`; the assertion is masked in errors.
+pub(crate) async fn request_token_with_assertion(
+    http: &reqwest::Client,
+    credential: &str,
+    url: &str,
+    client_id: &str,
+    assertion: &str,
+    scope: &str,
+) -> Result<AccessToken, CredentialError> {
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", client_id),
+        (
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        ),
+        ("client_assertion", assertion),
+        ("scope", scope),
+    ];
+    request_token(http, credential, url, &form, &[assertion]).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

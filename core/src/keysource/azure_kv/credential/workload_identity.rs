@@ -8,7 +8,7 @@
 
 use super::authority::{validate_tenant, EntraOptions};
 use super::client_secret::scope_field;
-use super::entra::request_token;
+use super::entra::request_token_with_assertion;
 use super::{AccessToken, CredentialError, EnvLookup, TokenCredential, TokenRequest};
 use async_trait::async_trait;
 use zeroize::Zeroizing;
@@ -127,17 +127,8 @@ impl TokenCredential for WorkloadIdentityCredential {
         let scope = scope_field(NAME, request)?;
         let assertion = self.read_assertion()?;
         let url = self.options.authority.token_endpoint(&tenant);
-        let form = [
-            ("grant_type", "client_credentials"),
-            ("client_id", self.client_id.as_str()),
-            (
-                "client_assertion_type",
-                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            ),
-            ("client_assertion", assertion.as_str()),
-            ("scope", scope.as_str()),
-        ];
-        request_token(&self.http, NAME, &url, &form, &[assertion.as_str()]).await
+        request_token_with_assertion(&self.http, NAME, &url, &self.client_id, &assertion, &scope)
+            .await
     }
 }
 

@@ -237,7 +237,7 @@ async fn forward(state: &State, req: Request<Incoming>) -> Reply {
                 &format!(
                     "cannot reach {}: {}",
                     route::host_of(&target),
-                    error_chain(&e)
+                    leafcrypt_core::keysource::azure_kv::http::error_chain(&e)
                 ),
             )
         }
@@ -266,16 +266,4 @@ async fn forward(state: &State, req: Request<Incoming>) -> Reply {
         }
     }
     r
-}
-
-/// An error and its causes on one line (reqwest's own Display omits the cause).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }

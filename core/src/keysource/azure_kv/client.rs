@@ -14,6 +14,7 @@
 use super::challenge::Challenge;
 use super::credential::{TokenCredential, TokenRequest};
 use super::error::{KvError, Missing, Operation, ServerError};
+use super::http::error_chain;
 use super::key_id::{authority, KeyId};
 use super::local::{JsonWebKey, PublicKey, PublicKeyStore, PublicKeys};
 use super::platform;
@@ -686,21 +687,6 @@ fn in_browser() -> bool {
 fn is_certificate_problem(detail: &str) -> bool {
     let lower = detail.to_ascii_lowercase();
     lower.contains("certificate") || lower.contains("unknownissuer")
-}
-
-/// An error and its sources, joined with `: `.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let part = s.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = s.source();
-    }
-    text
 }
 
 /// A random UUID v4 for `x-ms-client-request-id`.

@@ -68,3 +68,19 @@ pub fn options_from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<HttpOpti
     }
     Ok(options)
 }
+
+/// An error and its sources on one line, joined with `: ` (reqwest's own `Display` omits
+/// the cause: "error sending request" without "connection refused").
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
+}

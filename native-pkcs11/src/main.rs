@@ -19,7 +19,22 @@ mod runtime;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// Stack of the thread that does the work: deep (but accepted) documents recurse, and debug
+/// builds' frames are several times larger than release ones.
+const STACK_SIZE: usize = 64 << 20;
+
 fn main() -> ExitCode {
+    match std::thread::Builder::new()
+        .name("leafcrypt".into())
+        .stack_size(STACK_SIZE)
+        .spawn(run)
+    {
+        Ok(worker) => worker.join().unwrap_or(ExitCode::FAILURE),
+        Err(_) => run(),
+    }
+}
+
+fn run() -> ExitCode {
     let cli = cli::Cli::parse();
     use commands::tree_edit::{self, ValueSource};
     match &cli.command {

@@ -6,7 +6,7 @@
 use super::comments::{classify, FootPlace, GapComment, Segment};
 use super::scalar::{resolve, Resolved};
 use crate::error::Error;
-use crate::tree::{Entry, Map, Value};
+use crate::tree::{Entry, Map, Value, MAX_DEPTH};
 use base64::Engine;
 use std::collections::HashMap;
 
@@ -90,7 +90,12 @@ struct Parser<'a> {
     frames: Vec<Frame>,
     /// Head comments for whichever entry starts next.
     heads: Vec<String>,
-    anchors: HashMap<String, Value>,
+    /// Anchored values (aliases are expanded) with their node counts.
+    anchors: HashMap<String, (Value, u64)>,
+    /// Nodes produced by alias expansion so far (go-yaml's aliasing budget).
+    alias_nodes: u64,
+    /// Open block and flow collections (bounded by [`MAX_DEPTH`]).
+    depth: usize,
     walk_error: Option<Error>,
     next: Next,
     doc_index: usize,
@@ -119,6 +124,38 @@ fn perr(line: usize, message: impl Into<String>) -> Error {
     }
 }
 
+/// go-yaml's rule for a document that expands aliases beyond reason ("billion laughs"):
+/// more than 100 aliased nodes, more than 1000 in all, and a share of aliased nodes above
+/// 99% for small documents, falling to 10% at four million nodes.
+fn excessive_aliasing(alias_nodes: u64, direct: u64) -> bool {
+    let total = alias_nodes + direct;
+    if alias_nodes <= 100 || total <= 1000 {
+        return false;
+    }
+    let allowed = match total {
+        ..=400_000 => 0.99,
+        4_000_000.. => 0.10,
+        t => 0.99 - 0.89 * ((t - 400_000) as f64 / 3_600_000.0),
+    };
+    alias_nodes as f64 / total as f64 > allowed
+}
+
+/// Nodes in `value` (itself included), for the aliasing budget.
+fn node_count(value: &Value) -> u64 {
+    1 + match value {
+        Value::Map(m) => m
+            .entries
+            .iter()
+            .map(|e| match e {
+                Entry::Pair(_, v) => node_count(v),
+                Entry::Comment(_) => 0,
+            })
+            .sum(),
+        Value::List(items) => items.iter().map(node_count).sum(),
+        _ => 0,
+    }
+}
+
 fn is_ws(c: u8) -> bool {
     c == b' ' || c == b'\t'
 }
@@ -135,6 +172,8 @@ impl<'a> Parser<'a> {
             frames: Vec::new(),
             heads: Vec::new(),
             anchors: HashMap::new(),
+            alias_nodes: 0,
+            depth: 0,
             walk_error: None,
             next: Next {
                 line: 1,
@@ -575,6 +614,7 @@ impl<'a> Parser<'a> {
     /// A block mapping whose keys sit at column `indent`. `first` is an already scanned
     /// first key (the parser is then right after its `:`).
     fn block_map(&mut self, indent: usize, first: Option<(ScalarTok, Props)>) -> PResult<Map> {
+        self.enter()?;
         // Head comments gathered so far (also those after the `-` of a sequence item)
         // belong to the first key, i.e. to this map: its `start_entry` takes them.
         self.frames.push(Frame {
@@ -626,6 +666,7 @@ impl<'a> Parser<'a> {
                 return Err(perr(self.next.line, "did not find expected key"));
             }
         }
+        self.depth -= 1;
         Ok(Map {
             entries: self.pop_frame(),
         })
@@ -680,7 +721,7 @@ impl<'a> Parser<'a> {
         }
         let value = self.typed_scalar(&tok, props)?;
         if let Some(anchor) = &props.anchor {
-            self.anchors.insert(anchor.clone(), value.clone());
+            self.define_anchor(anchor.clone(), &value);
         }
         match value {
             Value::Str(_) => {}
@@ -714,6 +755,7 @@ impl<'a> Parser<'a> {
 
     /// A block sequence whose dashes sit at column `indent`.
     fn block_seq(&mut self, indent: usize) -> PResult<Vec<Value>> {
+        self.enter()?;
         self.frames.push(Frame {
             indent,
             entries: Vec::new(),
@@ -750,6 +792,7 @@ impl<'a> Parser<'a> {
                 Entry::Comment(c) => Value::Comment(c),
             })
             .collect();
+        self.depth -= 1;
         Ok(items)
     }
 
@@ -785,7 +828,7 @@ impl<'a> Parser<'a> {
         };
         let value = self.node(parent, seq_item, same_line, &node_props, key_props, key_col)?;
         if let Some(anchor) = node_props.anchor {
-            self.anchors.insert(anchor, value.clone());
+            self.define_anchor(anchor, &value);
         }
         Ok(value)
     }
@@ -827,10 +870,39 @@ impl<'a> Parser<'a> {
         let line = self.line;
         self.pos += 1;
         let name = self.word();
-        self.anchors
+        let (value, nodes) = self
+            .anchors
             .get(name)
-            .cloned()
-            .ok_or_else(|| perr(line, format!("unknown anchor '{name}' referenced")))
+            .ok_or_else(|| perr(line, format!("unknown anchor '{name}' referenced")))?;
+        self.alias_nodes = self.alias_nodes.saturating_add(*nodes);
+        // The bytes read so far bound the nodes written out directly.
+        if excessive_aliasing(self.alias_nodes, self.pos as u64) {
+            // go-yaml names no line for this one.
+            return Err(Error::Parse {
+                format: "yaml",
+                line: None,
+                message: "yaml: document contains excessive aliasing".into(),
+            });
+        }
+        Ok(value.clone())
+    }
+
+    fn define_anchor(&mut self, name: String, value: &Value) {
+        self.anchors
+            .insert(name, (value.clone(), node_count(value)));
+    }
+
+    /// Enters a block or flow collection; errors past [`MAX_DEPTH`] as go-yaml does past
+    /// its own limit.
+    fn enter(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(perr(
+                self.line,
+                format!("exceeded max depth of {MAX_DEPTH}"),
+            ));
+        }
+        Ok(())
     }
 
     /// The node at the current position. `key_props` are properties written on the
@@ -1398,6 +1470,7 @@ impl<'a> Parser<'a> {
     /// A flow collection starting at `[` or `{`.
     fn flow_node(&mut self) -> PResult<Value> {
         let line = self.line;
+        self.enter()?;
         let is_map = self.peek() == Some(b'{');
         self.pos += 1;
         let close = if is_map { b'}' } else { b']' };
@@ -1473,6 +1546,7 @@ impl<'a> Parser<'a> {
             }
         }
         self.tok_line = self.line;
+        self.depth -= 1;
         Ok(if is_map {
             Value::Map(map)
         } else {
@@ -1492,7 +1566,7 @@ impl<'a> Parser<'a> {
             }
         };
         if let Some(anchor) = &props.anchor {
-            self.anchors.insert(anchor.clone(), value.0.clone());
+            self.define_anchor(anchor.clone(), &value.0);
         }
         Ok(value)
     }

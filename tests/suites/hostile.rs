@@ -115,3 +115,52 @@ fn an_alias_bomb_is_refused_like_sops() {
         ours.stderr_text()
     );
 }
+
+/// `set` with a key under a list (sops 3.11 panics) or an index under a map (sops silently
+/// does nothing) fails with a clear error and leaves the file byte-identical; a scalar on
+/// the way still becomes the collection the path needs, as in sops.
+#[test]
+fn set_never_turns_a_list_into_a_map_or_a_map_into_a_list() {
+    let dir = Workdir::new();
+    dir.write("p.yaml", "list:\n    - a\n    - b\nm:\n    k: v\ns: str\n");
+    let enc = run(
+        &dir,
+        Tool::Leafcrypt,
+        &["encrypt", "--age", recipient(1), "p.yaml"],
+    )
+    .expect_ok("encrypt");
+    dir.write("e.yaml", &enc.stdout);
+    for (path, what) in [
+        (r#"["list"]["x"]"#, r#"the value at ["list"] is a list"#),
+        (r#"["m"][0]"#, r#"the value at ["m"] is a map"#),
+        (r#"["list"][0][1]"#, ""),
+    ] {
+        let out = run(&dir, Tool::Leafcrypt, &["set", "e.yaml", path, "\"v\""]);
+        if what.is_empty() {
+            // A scalar list item becomes a list: allowed, as in sops.
+            assert!(out.ok(), "{}", out.stderr_text());
+            dir.write("e.yaml", &enc.stdout);
+            continue;
+        }
+        assert_eq!(out.code, 1, "{}", out.stderr_text());
+        assert!(
+            out.first_stderr_line().contains(what),
+            "{}",
+            out.stderr_text()
+        );
+        assert!(out.stderr_text().contains("e.yaml"), "names the file");
+        assert_eq!(dir.read("e.yaml"), enc.stdout, "{path}: file untouched");
+    }
+    let out = run(
+        &dir,
+        Tool::Leafcrypt,
+        &["set", "e.yaml", r#"["s"]["x"]"#, "\"v\""],
+    )
+    .expect_ok("set");
+    assert!(out.stdout.is_empty());
+    let plain = run(&dir, Tool::Leafcrypt, &["decrypt", "e.yaml"]).expect_ok("decrypt");
+    assert_eq!(
+        plain.stdout_text(),
+        "list:\n    - a\n    - b\nm:\n    k: v\ns:\n    x: v\n"
+    );
+}

@@ -164,3 +164,127 @@ fn set_never_turns_a_list_into_a_map_or_a_map_into_a_list() {
         "list:\n    - a\n    - b\nm:\n    k: v\ns:\n    x: v\n"
     );
 }
+
+/// `-i` through a symlink writes the file it points to and keeps the link, as sops does
+/// (leafcrypt used to replace the link with a regular file and leave the target plaintext).
+#[test]
+fn in_place_writes_go_through_symlinks_like_sops() {
+    for tool in Tool::BOTH {
+        let dir = Workdir::new();
+        std::fs::create_dir(dir.join("real")).unwrap();
+        dir.write("real/s.yaml", "password: hunter2\n");
+        std::os::unix::fs::symlink("real/s.yaml", dir.join("link.yaml")).unwrap();
+        run(
+            &dir,
+            tool,
+            &["encrypt", "-i", "--age", recipient(1), "link.yaml"],
+        )
+        .expect_ok("encrypt -i");
+        let meta = std::fs::symlink_metadata(dir.join("link.yaml")).unwrap();
+        assert!(
+            meta.file_type().is_symlink(),
+            "{tool:?}: the link stays a link"
+        );
+        let real = String::from_utf8(dir.read("real/s.yaml")).unwrap();
+        assert!(
+            real.contains("ENC[AES256_GCM") && !real.contains("hunter2"),
+            "{tool:?}: {real}"
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.join("real"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(
+            names.len(),
+            1,
+            "{tool:?}: nothing else in the directory: {names:?}"
+        );
+    }
+}
+
+/// SIGKILL at spread-out moments of `decrypt -i` and `encrypt -i` on a large file: the file
+/// is always either the complete old or the complete new content, a temp file left behind
+/// is 0600, and the next run on that file removes it.
+#[test]
+fn sigkill_during_in_place_writes_loses_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::time::{Duration, Instant};
+    let dir = Workdir::new();
+    let plain: String = (0..8_000)
+        .map(|i| format!("key{i}: value number {i}\n"))
+        .collect();
+    dir.write("p.yaml", &plain);
+    let enc = run(
+        &dir,
+        Tool::Leafcrypt,
+        &["encrypt", "--age", recipient(1), "p.yaml"],
+    )
+    .expect_ok("encrypt");
+    let encrypted = enc.stdout.clone();
+    // How long one decrypt -i takes, to spread the kills over it.
+    dir.write("f.yaml", &encrypted);
+    let start = Instant::now();
+    run(&dir, Tool::Leafcrypt, &["decrypt", "-i", "f.yaml"]).expect_ok("decrypt -i");
+    let span = start.elapsed();
+    let plain_out = dir.read("f.yaml");
+    let mut leftovers = 0;
+    for round in 0..16u32 {
+        let (args, before, after): (Vec<&str>, &[u8], &[u8]) = if round % 2 == 0 {
+            (vec!["decrypt", "-i", "f.yaml"], &encrypted, &plain_out)
+        } else {
+            (
+                vec!["encrypt", "-i", "--age", recipient(1), "f.yaml"],
+                &plain_out,
+                &[],
+            )
+        };
+        dir.write("f.yaml", before);
+        let mut child = std::process::Command::new(Tool::Leafcrypt.binary())
+            .args(&args)
+            .current_dir(dir.path())
+            .env("SOPS_AGE_KEY_FILE", key_file(1))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Fault injection, not synchronisation: kill at a moment spread over the run.
+        std::thread::sleep(span.mul_f64(f64::from(round) / 14.0) + Duration::from_micros(200));
+        let _ = child.kill();
+        let _ = child.wait();
+        let now = dir.read("f.yaml");
+        let complete_new = if after.is_empty() {
+            now.starts_with(b"key0: ENC[AES256_GCM") && now.ends_with(b"    version: 3.11.0\n")
+        } else {
+            now == after
+        };
+        assert!(
+            now == before || complete_new,
+            "round {round}: the file is neither old nor new"
+        );
+        for entry in std::fs::read_dir(dir.path()).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(".f.yaml.leafcrypt-") {
+                leftovers += 1;
+                let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+                assert_eq!(
+                    mode, 0o600,
+                    "round {round}: a leftover temp file is private"
+                );
+            }
+        }
+    }
+    // The next run on the file removes what killed runs left.
+    dir.write("f.yaml", &encrypted);
+    run(&dir, Tool::Leafcrypt, &["decrypt", "-i", "f.yaml"]).expect_ok("decrypt -i");
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".f.yaml.leafcrypt-"))
+        .collect();
+    assert!(
+        left.is_empty(),
+        "after {leftovers} leftovers, still: {left:?}"
+    );
+}

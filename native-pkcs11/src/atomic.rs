@@ -11,14 +11,21 @@
 //!   links: it is rewritten in place once its complete new content is safe (written and
 //!   fsynced) in the temp file, which is then removed. A crash in that window leaves the
 //!   complete temp file next to it.
+//! - Concurrent writers: a file read with [`remember_read`] is replaced only if it still
+//!   holds what was read, checked and replaced under an exclusive `flock` on it, so of two
+//!   racing read-modify-write commands the second fails with a clear message instead of
+//!   silently undoing the first.
 //! - Temp files are named `.NAME.leafcrypt-PID-N.tmp` and created 0600. One left behind by
 //!   a killed process (SIGKILL cannot be caught) is removed by the next write to that file
 //!   once no process with its PID is alive.
 
+use sha2::{Digest, Sha256};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// Mode of a new file that holds plaintext secrets.
 pub const PRIVATE: u32 = 0o600;
@@ -28,10 +35,54 @@ pub const SHAREABLE: u32 = 0o644;
 /// How many symlinks a target may go through (Linux's own limit is 40).
 const MAX_LINKS: usize = 40;
 
+/// Digests of the files this process read, by resolved path (see [`remember_read`]).
+static READ: Mutex<Vec<(PathBuf, [u8; 32])>> = Mutex::new(Vec::new());
+
+/// Records that `path` held `bytes` when it was read: a later [`write`] to it fails
+/// instead of replacing a file another process changed in between.
+pub fn remember_read(path: &Path, bytes: &[u8]) {
+    let Ok(resolved) = resolve_links(path).and_then(fs::canonicalize) else {
+        return;
+    };
+    let digest: [u8; 32] = Sha256::digest(bytes).into();
+    if let Ok(mut read) = READ.lock() {
+        read.retain(|(p, _)| *p != resolved);
+        read.push((resolved, digest));
+    }
+}
+
+fn read_digest(path: &Path) -> Option<[u8; 32]> {
+    let resolved = fs::canonicalize(path).ok()?;
+    let read = READ.lock().ok()?;
+    read.iter().find(|(p, _)| *p == resolved).map(|(_, d)| *d)
+}
+
+/// An exclusive `flock` on the file at `path`, held until dropped, taken only once the
+/// file still holds what this process read (`digest`).
+fn lock_unchanged(path: &Path, digest: &[u8; 32]) -> io::Result<File> {
+    let file = File::open(path)?;
+    // SAFETY: flock on a descriptor we own; blocks until other writers are done.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // Re-read by path: a writer that held the lock may have renamed a new file there.
+    let now = fs::read(path)?;
+    if Sha256::digest(&now).as_slice() != digest {
+        return Err(io::Error::other(
+            "the file changed since leafcrypt read it (another writer?); nothing was written, run the command again",
+        ));
+    }
+    Ok(file)
+}
+
 /// Writes `data` to `target` atomically. An existing target keeps its mode and owner; a
 /// new one gets `new_mode`.
 pub fn write(target: &Path, data: &[u8], new_mode: u32) -> io::Result<()> {
     let target = resolve_links(target)?;
+    let _lock = match read_digest(&target) {
+        Some(digest) => Some(lock_unchanged(&target, &digest)?),
+        None => None,
+    };
     let dir = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -250,6 +301,24 @@ mod tests {
             1,
             "no temp file left"
         );
+    }
+
+    #[test]
+    fn a_file_changed_since_it_was_read_is_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.yaml");
+        fs::write(&p, "v0").unwrap();
+        remember_read(&p, b"v0");
+        fs::write(&p, "v1 by another writer").unwrap();
+        let e = write(&p, b"v2", SHAREABLE).unwrap_err();
+        assert!(
+            e.to_string().contains("changed since leafcrypt read it"),
+            "{e}"
+        );
+        assert_eq!(fs::read(&p).unwrap(), b"v1 by another writer");
+        remember_read(&p, b"v1 by another writer");
+        write(&p, b"v2", SHAREABLE).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"v2");
     }
 
     #[test]

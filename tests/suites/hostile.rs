@@ -288,3 +288,68 @@ fn sigkill_during_in_place_writes_loses_nothing() {
         "after {leftovers} leftovers, still: {left:?}"
     );
 }
+
+/// Two `set` commands racing on one file: every command that reports success has its value
+/// in the final file; the loser of a race fails with a clear message (no silent lost update).
+#[test]
+fn concurrent_sets_never_lose_an_update_silently() {
+    let dir = Workdir::new();
+    dir.write("p.yaml", "base: 0\n");
+    let enc = run(
+        &dir,
+        Tool::Leafcrypt,
+        &["encrypt", "--age", recipient(1), "p.yaml"],
+    )
+    .expect_ok("encrypt");
+    let (mut both, mut refused) = (0, 0);
+    for round in 0..20 {
+        dir.write("c.yaml", &enc.stdout);
+        let spawn = |key: &str| {
+            std::process::Command::new(Tool::Leafcrypt.binary())
+                .args([
+                    "set",
+                    "c.yaml",
+                    &format!("[\"{key}\"]"),
+                    &format!("\"{key}{round}\""),
+                ])
+                .current_dir(dir.path())
+                .env("SOPS_AGE_KEY_FILE", key_file(1))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (a, b) = (spawn("a"), spawn("b"));
+        let results = [
+            ("a", a.wait_with_output().unwrap()),
+            ("b", b.wait_with_output().unwrap()),
+        ];
+        let plain = run(&dir, Tool::Leafcrypt, &["decrypt", "c.yaml"]).expect_ok("decrypt");
+        let text = plain.stdout_text();
+        let mut ok = 0;
+        for (key, out) in &results {
+            let line = format!("{key}: {key}{round}\n");
+            if out.status.success() {
+                ok += 1;
+                assert!(
+                    text.contains(&line),
+                    "round {round}: `set {key}` succeeded but its value is gone:\n{text}"
+                );
+            } else {
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert!(
+                    err.contains("changed since leafcrypt read it"),
+                    "round {round}: {err}"
+                );
+                assert!(!text.contains(&line));
+            }
+        }
+        assert!(ok >= 1, "round {round}: at least one writer wins");
+        if ok == 2 {
+            both += 1
+        } else {
+            refused += 1
+        }
+    }
+    eprintln!("20 races: {both} serialised, {refused} refused");
+}

@@ -34,7 +34,7 @@ pub fn run(file: &Path, change: Change, opts: &Opts) -> CliResult<()> {
         Change::Add(keys) if keys.is_empty() => {
             return Err(Failure::new(
                 BAD_ARGS,
-                "groups add needs at least one key (--age, --azure-kv or --pkcs11)",
+                "groups add needs at least one key (--age, --pgp, --azure-kv or --pkcs11)",
             ))
         }
         Change::Add(keys) => groups.push(KeyGroup { keys }),

@@ -68,6 +68,10 @@ pub fn run(file: &Path, change: Change, opts: &Opts) -> CliResult<()> {
         &now,
     ))
     .map_err(|e| Failure::core(&input.name, e))?;
+    if metadata.shamir_threshold == 0 && metadata.key_groups.len() > 1 {
+        // sops stores the threshold it split with: every group (UpdateMasterKeys).
+        metadata.shamir_threshold = metadata.key_groups.len();
+    }
     let out = store
         .emit(&tree, Some(&metadata))
         .map_err(|e| Failure::core(&input.name, e))?;

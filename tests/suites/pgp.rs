@@ -895,3 +895,77 @@ fn rules_naming_kinds_without_a_source_block_only_their_files() {
     }
     p.assert_none();
 }
+
+#[test]
+fn gpg_gets_sops_arguments_and_the_data_key_on_stdin() {
+    // A stand-in gpg (SOPS_GPG_EXEC) that logs its arguments, keeps what it reads on stdin
+    // when encrypting and prints it back when decrypting: a full round trip through it
+    // proves the data key travels on stdin/stdout, and the logs show both tools' arguments.
+    let dir = Workdir::new();
+    let home = GnupgHome::empty();
+    let script = dir.join("fake-gpg");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nd='{}'\nprintf '%s\\n' \"$*\" >> \"$d/args-$TOOL.log\"\nif [ \"$1\" = -d ]; then cat > /dev/null; cat \"$d/key-$TOOL\"; else cat > \"$d/key-$TOOL\"; printf -- '-----BEGIN PGP MESSAGE-----\\n\\nZmFrZQ==\\n=AAAA\\n-----END PGP MESSAGE-----\\n'; fi\n",
+            dir.path().display()
+        ),
+    )
+    .expect("write fake gpg");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let plain = dir.write("plain.json", plaintext(Format::Json, "pgp/fake-gpg"));
+    let mut p = Problems::default();
+    let mut plaintexts = Vec::new();
+    for tool in Tool::BOTH {
+        let run = |args: &[&str]| {
+            cmd(&dir, tool, &home)
+                .env("SOPS_GPG_EXEC", &script)
+                .env("TOOL", tool.to_string())
+                .args(args)
+                .run()
+        };
+        let enc = run(&["encrypt", "--pgp", FP1, &plain.display().to_string()]);
+        if !enc.ok() {
+            p.add(format!("{tool} encrypting through the fake gpg\n{enc:?}"));
+            continue;
+        }
+        let name = format!("fake-by-{tool}.json");
+        dir.write(&name, &enc.stdout);
+        if !enc.stdout_text().contains(
+            "-----BEGIN PGP MESSAGE-----\\n\\nZmFrZQ==\\n=AAAA\\n-----END PGP MESSAGE-----\"",
+        ) {
+            p.add(format!(
+                "{tool}: enc must be gpg's output without the final newline\n{enc:?}"
+            ));
+        }
+        let key = dir.read(&format!("key-{tool}"));
+        if key.len() != 32 {
+            p.add(format!(
+                "{tool}: gpg must read the 32-byte data key on stdin, got {} bytes",
+                key.len()
+            ));
+        }
+        let dec = run(&["decrypt", &name]);
+        if !dec.ok() {
+            p.add(format!("{tool} decrypting through the fake gpg\n{dec:?}"));
+        }
+        plaintexts.push(dec.stdout);
+    }
+    if plaintexts.len() == 2 && plaintexts[0] != plaintexts[1] {
+        p.add("the two round trips printed different plaintexts".into());
+    }
+    let (sops_args, leaf_args) = (
+        String::from_utf8_lossy(&dir.read("args-sops.log")).into_owned(),
+        String::from_utf8_lossy(&dir.read("args-leafcrypt.log")).into_owned(),
+    );
+    let want = format!(
+        "--no-default-recipient --yes --encrypt -a -r {FP1} --trusted-key {} --no-encrypt-to\n-d\n",
+        &FP1[24..]
+    );
+    if sops_args != want || leaf_args != sops_args {
+        p.add(format!(
+            "gpg arguments differ\nwant:\n{want}sops:\n{sops_args}leafcrypt:\n{leaf_args}"
+        ));
+    }
+    p.assert_none();
+}

@@ -1,13 +1,17 @@
 //! The `pgp` key source: wraps a data key with `gpg --encrypt` for the entry's fingerprint
 //! (the public key is enough) and unwraps it with `gpg -d`, with sops 3.11's arguments.
+//! gpg runs on tokio's blocking pool when there is a runtime, so that several files
+//! decrypted at once (`decrypt --output-dir`) overlap their gpg runs.
 
 use super::error::{decrypt_failure, encrypt_failure, PgpError};
 use super::gpg::Gpg;
 use async_trait::async_trait;
 use leafcrypt_core::keysource::{KeyEntry, KeyError, KeySource};
 use leafcrypt_core::secret::Secret;
+use zeroize::Zeroizing;
 
 /// PGP keys through the GnuPG binary and the user's keyring.
+#[derive(Clone)]
 pub struct GpgSource {
     gpg: Gpg,
 }
@@ -72,6 +76,21 @@ fn short_fingerprint(fp: &str) -> &str {
     fp.get(start..).unwrap_or(fp)
 }
 
+/// Runs `job` on tokio's blocking pool when inside a runtime, else right here.
+async fn off_thread<T: Send + 'static>(
+    job: impl FnOnce() -> Result<T, PgpError> + Send + 'static,
+) -> Result<T, PgpError> {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => handle.spawn_blocking(job).await.unwrap_or_else(|e| {
+            Err(PgpError::Spawn {
+                program: "gpg".into(),
+                message: format!("the gpg task failed: {e}"),
+            })
+        }),
+        Err(_) => job(),
+    }
+}
+
 fn fingerprint(key: &KeyEntry) -> Result<&str, KeyError> {
     key.get("fp")
         .filter(|fp| !fp.is_empty())
@@ -90,7 +109,11 @@ impl KeySource for GpgSource {
 
     async fn wrap(&self, key: &KeyEntry, secret: &[u8], now: &str) -> Result<KeyEntry, KeyError> {
         let fp = fingerprint(key)?;
-        let enc = self.encrypt(fp, secret).map_err(|e| KeyError::Failed {
+        let (source, owned_fp) = (self.clone(), fp.to_string());
+        let secret = Zeroizing::new(secret.to_vec());
+        let enc = off_thread(move || source.encrypt(&owned_fp, &secret))
+            .await
+            .map_err(|e| KeyError::Failed {
             kind: "pgp".into(),
             message: format!(
                 "failed to encrypt new data key with master key \"{fp}\": could not encrypt data key with PGP key: {e}"
@@ -103,12 +126,15 @@ impl KeySource for GpgSource {
     }
 
     async fn unwrap(&self, entry: &KeyEntry) -> Result<Secret, KeyError> {
-        let fp = fingerprint(entry)?;
-        let enc = entry.get("enc").unwrap_or_default();
-        self.decrypt(fp, enc).map_err(|e| KeyError::Failed {
-            kind: "pgp".into(),
-            message: format!("could not decrypt data key with PGP key: {e}"),
-        })
+        let fp = fingerprint(entry)?.to_string();
+        let enc = entry.get("enc").unwrap_or_default().to_string();
+        let source = self.clone();
+        off_thread(move || source.decrypt(&fp, &enc))
+            .await
+            .map_err(|e| KeyError::Failed {
+                kind: "pgp".into(),
+                message: format!("could not decrypt data key with PGP key: {e}"),
+            })
     }
 }
 

@@ -12,6 +12,7 @@ mod identities;
 mod io;
 mod keygen;
 mod kv_proxy;
+mod pgp;
 mod pkcs11;
 mod private_dir;
 mod runtime;

@@ -5,6 +5,7 @@ pub mod edit;
 pub mod exec;
 pub mod groups;
 pub mod tree_edit;
+pub mod unsupported;
 pub mod updatekeys;
 
 use crate::cli::{Action, Opts};
@@ -150,13 +151,24 @@ pub(crate) fn azure_kv_entries(list: &str) -> CliResult<Vec<KeyEntry>> {
         .collect()
 }
 
+/// `pgp` key descriptions for a comma-separated list of fingerprints (spaces removed, as
+/// sops does).
+pub(crate) fn pgp_entries(list: &str) -> CliResult<Vec<KeyEntry>> {
+    Ok(split_list(list)
+        .iter()
+        .map(|fp| leafcrypt_core::config::pgp_entry(fp))
+        .collect())
+}
+
 fn pkcs11_entries_checked(list: &str) -> CliResult<Vec<KeyEntry>> {
     Ok(pkcs11_entries(list))
 }
 
-/// Every key given on the command line (`--age`, `--azure-kv`, `--pkcs11`), in that order.
+/// Every key given on the command line (`--age`, `--pgp`, `--azure-kv`, `--pkcs11`), in
+/// that order.
 pub(crate) fn cli_entries(opts: &Opts) -> CliResult<Vec<KeyEntry>> {
     let mut keys = age_entries(&opts.age.join(","))?;
+    keys.extend(pgp_entries(&opts.pgp.join(","))?);
     keys.extend(azure_kv_entries(&opts.azure_kv.join(","))?);
     keys.extend(pkcs11_entries(&opts.pkcs11.join(",")));
     Ok(keys)
@@ -227,10 +239,15 @@ pub(crate) fn keyring(opts: &Opts) -> CliResult<Keyring> {
         })
         .collect::<CliResult<Vec<_>>>()?;
     let pkcs11 = crate::pkcs11::source::Pkcs11Source::new(hints);
-    Ok(Keyring::new()
+    let mut keyring = Keyring::new()
         .with(Box::new(age))
         .with(crate::azure::keyring_member(opts))
-        .with(Box::new(pkcs11)))
+        .with(Box::new(pkcs11))
+        .with(Box::new(crate::pgp::source::GpgSource::from_env()));
+    for stand_in in unsupported::Unsupported::all() {
+        keyring.add(stand_in);
+    }
+    Ok(keyring)
 }
 
 fn encrypt(input: &Input, opts: &Opts) -> CliResult<()> {
@@ -278,6 +295,7 @@ pub(crate) fn encrypt_options(
         None => None,
     };
     let cli_keys = cli_entries(opts)?;
+    let from_rule = cli_keys.is_empty();
     let key_groups: Vec<KeyGroup> = if cli_keys.is_empty() {
         rule.as_ref()
             .map(|r| r.key_groups.clone())
@@ -291,6 +309,8 @@ pub(crate) fn encrypt_options(
             "config file not found, or has no creation rules, and no keys provided through command line options",
         ));
     }
+    let rule_used = rule.as_ref().filter(|_| from_rule);
+    unsupported::check_wrappable(&key_groups, rule_used, config)?;
     let mut selector =
         cli_selector(opts)?.or_else(|| rule.as_ref().and_then(|r| r.selector.clone()));
     let binary = in_fmt == Format::Binary;
@@ -503,6 +523,7 @@ fn rotate(input: &Input, opts: &Opts) -> CliResult<()> {
             opts.add_pkcs11.as_deref(),
             pkcs11_entries_checked,
         ),
+        (opts.rm_pgp.as_deref(), opts.add_pgp.as_deref(), pgp_entries),
         (
             opts.rm_azure_kv.as_deref(),
             opts.add_azure_kv.as_deref(),
@@ -538,7 +559,7 @@ fn rotate(input: &Input, opts: &Opts) -> CliResult<()> {
     if groups.is_empty() {
         return Err(Failure::new(
             GENERIC,
-            "rotate would leave the file with no keys; add one with --add-age, --add-azure-kv or --add-pkcs11",
+            "rotate would leave the file with no keys; add one with --add-age, --add-pgp, --add-azure-kv or --add-pkcs11",
         ));
     }
 

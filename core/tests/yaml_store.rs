@@ -669,3 +669,71 @@ fn ordinary_aliases_and_merge_keys_still_expand() {
         doc.tree.branches[0].get("big")
     );
 }
+
+#[test]
+fn explicit_keys_and_a_leading_merge_key_read_back_as_written() {
+    use leafcrypt_core::tree::{Map, Tree, Value};
+    let long = "k".repeat(130);
+    let list = Value::List(vec![Value::Int(1), Value::Str("two".into())]);
+    let mut inner = Map::new();
+    inner.push("a", Value::Int(1));
+    inner.push(long.clone(), list.clone());
+    let mut nested = Map::new();
+    nested.push(long.clone(), Value::Map(inner.clone()));
+    let mut root = Map::new();
+    // go-yaml writes a first `<<` key with a block value as `!!merge <<:`.
+    root.push("<<", Value::Map(inner.clone()));
+    root.push(long.clone(), Value::Map(inner.clone()));
+    root.push(format!("{long}2"), list.clone());
+    root.push(format!("{long}3"), Value::Str("scalar".into()));
+    root.push("n", Value::Map(nested));
+    // Multi-line keys are explicit too, with a literal block body one level in.
+    let mut deep = Map::new();
+    deep.push("deep\nkey", Value::Str("v".into()));
+    root.push("two\nlines", Value::Map(deep));
+    root.push("l", Value::List(vec![Value::Map(inner)]));
+    let tree = Tree {
+        branches: vec![root],
+    };
+    let out = store().emit(&tree, None).unwrap();
+    let text = String::from_utf8(out.clone()).unwrap();
+    assert!(text.starts_with("!!merge <<:\n"), "{text}");
+    assert!(text.contains(&format!("? {long}\n:   a: 1\n")), "{text}");
+    assert!(
+        text.contains("? |-\n    two\n    lines\n:   ? |-\n        deep\n        key\n    : v\n"),
+        "{text}"
+    );
+    let back = store()
+        .parse(&out)
+        .unwrap_or_else(|e| panic!("cannot read back what it wrote: {e}\n{text}"));
+    assert_eq!(back.tree, tree, "{text}");
+}
+
+#[test]
+fn explicit_key_forms_sops_reads_are_read() {
+    for (src, key, want) in [
+        ("? a\n: 1\n", "a", "1"),
+        ("? a\n:   - 1\n    - 2\n", "a", "[1, 2]"),
+        ("? a\n:   x: 1\n    y: 2\n", "a", "{x: 1, y: 2}"),
+        ("? |\n    block key\n: v\n", "block key\n", "v"),
+        ("? a\n: [1, 2]\n", "a", "[1, 2]"),
+        ("m:\n    ? b\n    :   c: 1\n", "m", "{b: {c: 1}}"),
+    ] {
+        let doc = store()
+            .parse(src.as_bytes())
+            .unwrap_or_else(|e| panic!("{src:?}: {e}"));
+        let root = &doc.tree.branches[0];
+        assert!(
+            root.get(key).is_some(),
+            "{src:?}: no key {key:?} in {root:?}"
+        );
+        let want = store()
+            .parse(format!("x: {want}\n").as_bytes())
+            .unwrap()
+            .tree
+            .branches[0]
+            .get("x")
+            .cloned();
+        assert_eq!(root.get(key).cloned(), want, "{src:?}");
+    }
+}

@@ -522,8 +522,15 @@ impl<'a> Parser<'a> {
             return Ok(None);
         }
         let line = self.line;
+        let start_col = self.col();
         let props = self.props()?;
-        let col = self.col();
+        // Properties on the first key's line (`!!merge <<: …`, as go-yaml writes a merge key
+        // that comes first) belong to that key; the map starts where they do.
+        let col = if self.line == line {
+            start_col
+        } else {
+            self.col()
+        };
         let c = self.peek();
         let is_seq = (c == Some(b'-') && self.blank_or_end_at(1)) || c == Some(b'[');
         if is_seq {
@@ -627,6 +634,9 @@ impl<'a> Parser<'a> {
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut first = first;
         loop {
+            // After `? key`, the `:` of the value is an indicator like `-`: a compact map or
+            // sequence may follow on its line (`:   a: 1`, as go-yaml writes long keys).
+            let mut explicit = false;
             let (key, key_line) = match first.take() {
                 Some((tok, props)) => {
                     let line = tok.line;
@@ -636,6 +646,7 @@ impl<'a> Parser<'a> {
                 None => {
                     let line = self.line;
                     self.start_entry(line);
+                    explicit = self.peek() == Some(b'?') && self.blank_or_end_at(1);
                     let key = self.block_key(indent)?;
                     (key, line)
                 }
@@ -654,7 +665,7 @@ impl<'a> Parser<'a> {
             self.tok_line = self.line;
             self.pos += 1;
             self.gap(true);
-            let value = self.node_after_indicator(indent, false)?;
+            let value = self.node_after_indicator(indent, explicit)?;
             self.finish_entry(Entry::Pair(key, value));
             if self.next.eof || self.at_doc_marker() || self.next.col < indent {
                 break;
@@ -673,13 +684,24 @@ impl<'a> Parser<'a> {
     }
 
     /// Reads a key at the current position and stops on its `:` (not consumed).
-    fn block_key(&mut self, _indent: usize) -> PResult<String> {
+    fn block_key(&mut self, indent: usize) -> PResult<String> {
         let line = self.line;
         if self.peek() == Some(b'?') && self.blank_or_end_at(1) {
             self.pos += 1;
             self.skip_inline_ws();
             let props = self.props()?;
-            let tok = self.scalar_token(None, false)?;
+            // go-yaml writes a multi-line key as a block scalar: `? |-`.
+            let tok = if matches!(self.peek(), Some(b'|' | b'>')) {
+                let text = self.block_scalar(indent)?;
+                self.tok_line = self.line;
+                ScalarTok {
+                    text,
+                    plain: false,
+                    line,
+                }
+            } else {
+                self.scalar_token(None, false)?
+            };
             let key = self.key_from_token(tok, &props)?;
             self.tok_line = self.line;
             self.gap(false);

@@ -144,17 +144,21 @@ impl CreationRule {
                 rule.selector = Selector::from_field(field, p);
             }
         }
-        if let Some(groups) = map.get("key_groups") {
-            let groups = groups
+        let groups = match map.get("key_groups") {
+            None | Some(Value::Null) => &[][..],
+            Some(groups) => groups
                 .as_list()
-                .ok_or_else(|| bad("key_groups must be a list"))?;
-            for group in groups.iter().filter(|v| !matches!(v, Value::Comment(_))) {
-                let group = group
-                    .as_map()
-                    .ok_or_else(|| bad("each key group must be a map"))?;
-                rule.key_groups.push(group_from_map(group)?);
-            }
-        } else {
+                .ok_or_else(|| bad("key_groups must be a list"))?,
+        };
+        for group in groups.iter().filter(|v| !matches!(v, Value::Comment(_))) {
+            let group = group
+                .as_map()
+                .ok_or_else(|| bad("each key group must be a map"))?;
+            rule.key_groups.push(group_from_map(group)?);
+        }
+        // As sops: without key groups (none, or an empty list) the flat key fields make the
+        // rule's one group.
+        if rule.key_groups.is_empty() {
             let group = flat_group(map)?;
             if !group.keys.is_empty() {
                 rule.key_groups.push(group);
@@ -676,5 +680,24 @@ mod tests {
         }
         let e = hc_vault_entry_from_uri("https://v.example:8200/v1/a/b/keys/name").unwrap();
         assert_eq!(e.get("engine_path"), Some("a/b"));
+    }
+
+    #[test]
+    fn an_empty_key_groups_list_falls_back_to_the_flat_keys_as_in_sops() {
+        let c = config(vec![rule_map(vec![
+            ("key_groups", Value::List(vec![])),
+            (
+                "pgp",
+                Value::Str("FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4".into()),
+            ),
+        ])]);
+        let r = c.matching_rule("f").unwrap().unwrap();
+        assert_eq!(r.key_groups.len(), 1);
+        assert_eq!(
+            r.key_groups[0].keys[0].get("fp"),
+            Some("FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4")
+        );
+        let c = config(vec![rule_map(vec![("key_groups", Value::Null)])]);
+        assert!(c.matching_rule("f").unwrap().unwrap().key_groups.is_empty());
     }
 }

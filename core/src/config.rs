@@ -144,17 +144,21 @@ impl CreationRule {
                 rule.selector = Selector::from_field(field, p);
             }
         }
-        if let Some(groups) = map.get("key_groups") {
-            let groups = groups
+        let groups = match map.get("key_groups") {
+            None | Some(Value::Null) => &[][..],
+            Some(groups) => groups
                 .as_list()
-                .ok_or_else(|| bad("key_groups must be a list"))?;
-            for group in groups.iter().filter(|v| !matches!(v, Value::Comment(_))) {
-                let group = group
-                    .as_map()
-                    .ok_or_else(|| bad("each key group must be a map"))?;
-                rule.key_groups.push(group_from_map(group)?);
-            }
-        } else {
+                .ok_or_else(|| bad("key_groups must be a list"))?,
+        };
+        for group in groups.iter().filter(|v| !matches!(v, Value::Comment(_))) {
+            let group = group
+                .as_map()
+                .ok_or_else(|| bad("each key group must be a map"))?;
+            rule.key_groups.push(group_from_map(group)?);
+        }
+        // As sops: without key groups (none, or an empty list) the flat key fields make the
+        // rule's one group.
+        if rule.key_groups.is_empty() {
             let group = flat_group(map)?;
             if !group.keys.is_empty() {
                 rule.key_groups.push(group);
@@ -317,7 +321,20 @@ pub fn hc_vault_entry_from_uri(uri: &str) -> Result<KeyEntry> {
 /// `pkcs11: [..]`, `merge: [group…]`.
 fn group_from_map(map: &Map) -> Result<KeyGroup> {
     let mut group = KeyGroup::default();
-    for (field, value) in map.pairs() {
+    // sops's order: merged groups first, then age, pgp, kms, gcp_kms, azure_keyvault,
+    // hc_vault; leafcrypt's own kinds after them.
+    const ORDER: [&str; 9] = [
+        "merge",
+        "age",
+        "pgp",
+        "kms",
+        "gcp_kms",
+        "azure_keyvault",
+        "hc_vault",
+        "hckms",
+        "pkcs11",
+    ];
+    for (field, value) in ORDER.iter().filter_map(|f| map.get(f).map(|v| (*f, v))) {
         match field {
             "age" => {
                 for r in string_list(value)? {
@@ -533,7 +550,8 @@ mod tests {
             .iter()
             .map(KeyEntry::identity)
             .collect();
-        assert_eq!(ids, ["age1x", "age1y"]);
+        // sops: the merged groups' keys first, then the group's own (age1x deduplicated).
+        assert_eq!(ids, ["age1y", "age1x"]);
         assert_eq!(r.selector, Some(Selector::EncryptedRegex("^data$".into())));
     }
 
@@ -654,14 +672,14 @@ mod tests {
         )])]);
         let keys = &c.matching_rule("f").unwrap().unwrap().key_groups[0].keys;
         let kinds: Vec<&str> = keys.iter().map(|k| k.kind.as_str()).collect();
-        assert_eq!(kinds, ["pgp", "kms", "gcp_kms", "hc_vault", "age"]);
-        assert_eq!(keys[0].get("fp"), Some("01234567"));
+        assert_eq!(kinds, ["age", "pgp", "kms", "gcp_kms", "hc_vault"]);
+        assert_eq!(keys[1].get("fp"), Some("01234567"));
         assert!(matches!(
-            keys[1].fields.iter().find(|(k, _)| k == "context"),
+            keys[2].fields.iter().find(|(k, _)| k == "context"),
             Some((_, Value::Map(_)))
         ));
-        assert_eq!(keys[3].get("vault_address"), Some("http://127.0.0.1:8200"));
-        assert_eq!(keys[3].get("engine_path"), Some("transit"));
+        assert_eq!(keys[4].get("vault_address"), Some("http://127.0.0.1:8200"));
+        assert_eq!(keys[4].get("engine_path"), Some("transit"));
     }
 
     #[test]
@@ -676,5 +694,44 @@ mod tests {
         }
         let e = hc_vault_entry_from_uri("https://v.example:8200/v1/a/b/keys/name").unwrap();
         assert_eq!(e.get("engine_path"), Some("a/b"));
+    }
+
+    #[test]
+    fn an_empty_key_groups_list_falls_back_to_the_flat_keys_as_in_sops() {
+        let c = config(vec![rule_map(vec![
+            ("key_groups", Value::List(vec![])),
+            (
+                "pgp",
+                Value::Str("FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4".into()),
+            ),
+        ])]);
+        let r = c.matching_rule("f").unwrap().unwrap();
+        assert_eq!(r.key_groups.len(), 1);
+        assert_eq!(
+            r.key_groups[0].keys[0].get("fp"),
+            Some("FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4")
+        );
+        let c = config(vec![rule_map(vec![("key_groups", Value::Null)])]);
+        assert!(c.matching_rule("f").unwrap().unwrap().key_groups.is_empty());
+    }
+
+    #[test]
+    fn group_keys_come_in_sops_order_merged_first() {
+        let merged = Value::Map(rule_map(vec![(
+            "pgp",
+            Value::List(vec![Value::Str("BBBB".into())]),
+        )]));
+        let group = Value::Map(rule_map(vec![
+            ("pgp", Value::List(vec![Value::Str("AAAA".into())])),
+            ("age", Value::List(vec![Value::Str("age1z".into())])),
+            ("merge", Value::List(vec![merged])),
+        ]));
+        let c = config(vec![rule_map(vec![(
+            "key_groups",
+            Value::List(vec![group]),
+        )])]);
+        let keys = &c.matching_rule("f").unwrap().unwrap().key_groups[0].keys;
+        let ids: Vec<String> = keys.iter().map(KeyEntry::identity).collect();
+        assert_eq!(ids, ["BBBB", "age1z", "AAAA"]);
     }
 }

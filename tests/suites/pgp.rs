@@ -969,3 +969,37 @@ fn gpg_gets_sops_arguments_and_the_data_key_on_stdin() {
     }
     p.assert_none();
 }
+
+#[test]
+fn merged_key_groups_keep_sops_key_order() {
+    // sops lists a group's merged keys first, then its own, each kind in its order.
+    let home = GnupgHome::functional();
+    let dir = Workdir::new();
+    dir.write(
+        ".sops.yaml",
+        format!(
+            "creation_rules:\n  - key_groups:\n      - pgp:\n          - {FP2}\n        age:\n          - {r1}\n        merge:\n          - pgp:\n              - {FP1}\n          - age:\n              - {r2}\n              - {r1}\n",
+            r1 = recipient(1),
+            r2 = recipient(2)
+        ),
+    );
+    let plain = dir.write("plain.yaml", plaintext(Format::Yaml, "pgp/merge"));
+    let mut p = Problems::default();
+    if let Some([by_sops, by_leaf]) = encrypt_both(&dir, &home, &plain, "merge") {
+        let (s, l) = (
+            dir.read(&file_name(&by_sops)),
+            dir.read(&file_name(&by_leaf)),
+        );
+        p.same_layout("merged key group", Format::Yaml, &s, &l);
+        if fingerprints(&l) != [FP1, FP2] {
+            p.add(format!("leafcrypt's pgp order: {:?}", fingerprints(&l)));
+        }
+        let expected = sops_plaintext(&dir, &home, &by_sops);
+        let out = cmd(&dir, Tool::Sops, &home)
+            .arg("decrypt")
+            .arg(&by_leaf)
+            .run();
+        p.expect_plain("sops reading leafcrypt's file", &expected, &out);
+    }
+    p.assert_none();
+}

@@ -10,7 +10,7 @@ use thiserror::Error;
 pub enum Error {
     /// The input could not be parsed. `line` is 1-based where the parser knows it. Displayed
     /// as sops does when encrypting; [`Error::parse_detail`] gives the parser's own text.
-    #[error("Error unmarshalling file: {}{}", if *format == "json" { "Could not unmarshal input data: " } else { "" }, go_parse_message(format, *line, message))]
+    #[error("Error unmarshalling file: {}{}", if matches!(*format, "json" | "ini") { "Could not unmarshal input data: " } else { "" }, go_parse_message(format, *line, message))]
     Parse {
         /// Store name: `yaml`, `json`, `dotenv`, `ini`, `binary`.
         format: &'static str,

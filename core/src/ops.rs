@@ -97,12 +97,7 @@ pub async fn encrypt(
     opts: &EncryptOptions,
     keyring: &Keyring,
 ) -> Result<Metadata> {
-    if opts.key_groups.iter().all(|g| g.keys.is_empty()) {
-        return Err(Error::Config(
-            "config file not found, or has no creation rules, and no keys provided through command line options"
-                .into(),
-        ));
-    }
+    check_key_groups(&opts.key_groups)?;
     // Validate the selector before any key source is contacted.
     Rules::compile(opts.selector.as_ref())?;
     let groups = opts.key_groups.len();
@@ -277,12 +272,13 @@ pub async fn wrap_groups(
     keyring: &Keyring,
     now: &str,
 ) -> Result<Vec<KeyGroup>> {
+    if groups.is_empty() {
+        return Err(Error::Config(
+            "no key groups to wrap the data key for".into(),
+        ));
+    }
+    check_key_groups(groups)?;
     let secrets = match groups.len() {
-        0 => {
-            return Err(Error::Config(
-                "no key groups to wrap the data key for".into(),
-            ))
-        }
         1 => vec![data_key.clone()],
         n => {
             shamir::split(data_key.expose(), n, effective_threshold(threshold, n)).map_err(|e| {
@@ -306,6 +302,25 @@ pub async fn wrap_groups(
         wrapped.push(KeyGroup { keys });
     }
     Ok(wrapped)
+}
+
+/// Refuses key groups that hold no key, before any key source is contacted: a data key
+/// (or Shamir share) wrapped for no key can never be recovered, so a file encrypted for
+/// `[{age: [K]}, {}]` would be undecryptable. Worded and coded as sops 3.11 (exit 1).
+/// No groups at all is sops's "no keys" error.
+pub fn check_key_groups(groups: &[KeyGroup]) -> Result<()> {
+    if groups.is_empty() {
+        return Err(Error::Config(
+            "config file not found, or has no creation rules, and no keys provided through command line options"
+                .into(),
+        ));
+    }
+    if groups.iter().any(|g| g.keys.is_empty()) {
+        return Err(Error::Config(
+            "Could not generate data key: [empty key group provided]".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Recovers the data key from `metadata`'s key groups (Shamir when several).

@@ -8,7 +8,10 @@ use std::path::PathBuf;
 
 /// leafcrypt: encrypt values in YAML, JSON, dotenv, INI and binary files, SOPS-compatible.
 #[derive(Debug, Parser)]
-#[command(name = "leafcrypt", version, about, long_about = None)]
+#[command(name = "leafcrypt", about, long_about = None, disable_version_flag = true)]
+// A flag given twice takes its last value, as in sops (urfave/cli): clients put the user's
+// arguments before their own.
+#[command(args_override_self = true)]
 pub struct Cli {
     /// The subcommand (`encrypt`, `decrypt`, `rotate`); without one the legacy flags apply.
     #[command(subcommand)]
@@ -22,6 +25,20 @@ pub struct Cli {
     /// Legacy action: new data key, every value re-encrypted with it.
     #[arg(short = 'r', long, conflicts_with_all = ["encrypt", "decrypt"])]
     pub rotate: bool,
+    /// Legacy action (sops's `--set`): set one value in the file, in place:
+    /// `--set '["a"][0] {"json":true}' FILE`.
+    #[arg(long = "set", value_name = "PATH VALUE", conflicts_with_all = ["encrypt", "decrypt", "rotate"])]
+    pub set: Option<String>,
+    /// Print the version: `sops 3.11.0 (leafcrypt X.Y.Z)`, the sops version leafcrypt is
+    /// compatible with first, as tools parse it.
+    #[arg(short = 'v', long)]
+    pub version: bool,
+    /// Accepted for sops compatibility: `--version` never asks GitHub for a newer release.
+    #[arg(long, env = "SOPS_DISABLE_VERSION_CHECK", hide = true)]
+    pub disable_version_check: bool,
+    /// Accepted for sops compatibility: leafcrypt never checks for updates.
+    #[arg(long, hide = true)]
+    pub check_for_updates: bool,
     /// The file to operate on (stdin when omitted).
     pub file: Option<PathBuf>,
     /// Options shared by every action.
@@ -73,6 +90,19 @@ pub enum Command {
     /// Azure Key Vault: files pinned to old key versions, text encryption.
     #[command(subcommand)]
     AzureKv(AzureKvCommand),
+    /// sops's `publish`: not available in leafcrypt yet (exits 1 saying so).
+    Publish(Unavailable),
+    /// sops's `keyservice`: not available in leafcrypt yet (exits 1 saying so).
+    Keyservice(Unavailable),
+}
+
+/// The arguments of a sops subcommand leafcrypt does not provide: taken as they come, so
+/// that the command is reported as unavailable instead of failing on its flags.
+#[derive(Debug, Args)]
+pub struct Unavailable {
+    /// Whatever followed the subcommand.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub args: Vec<std::ffi::OsString>,
 }
 
 /// `azure-kv` subcommands.
@@ -413,6 +443,23 @@ pub enum Action {
 }
 
 impl Cli {
+    /// Applies sops's rule for repeated `--age`/`--azure-kv`: they are plain string flags
+    /// in sops, so the last one wins (only `groups add` accumulates them, as sops's
+    /// string-slice flags there do). `--pkcs11`, which sops lacks, keeps accumulating.
+    pub fn last_values_win(&mut self) {
+        if matches!(
+            self.command,
+            Some(Command::Groups(GroupsCommand::Add { .. }))
+        ) {
+            return;
+        }
+        for list in [&mut self.opts.age, &mut self.opts.azure_kv] {
+            if list.len() > 1 {
+                list.drain(..list.len() - 1);
+            }
+        }
+    }
+
     /// The action and the file, from the subcommand or the legacy flags.
     pub fn action(&self) -> Option<(Action, Option<PathBuf>)> {
         match &self.command {
@@ -467,6 +514,9 @@ mod tests {
             Some((Action::Encrypt, Some(PathBuf::from("f.json"))))
         );
         assert_eq!(cli.opts.age, ["a,b", "c"]);
+        let mut cli = cli;
+        cli.last_values_win();
+        assert_eq!(cli.opts.age, ["c"]);
         assert_eq!(cli.opts.config, Some(PathBuf::from("c.yaml")));
         let cli = Cli::try_parse_from(["leafcrypt", "f.yaml"]).unwrap();
         assert_eq!(
@@ -474,5 +524,37 @@ mod tests {
             Some((Action::Edit, Some(PathBuf::from("f.yaml"))))
         );
         assert!(Cli::try_parse_from(["leafcrypt", "-e", "-d", "f"]).is_err());
+    }
+
+    #[test]
+    fn a_repeated_flag_takes_its_last_value() {
+        let cli = Cli::try_parse_from([
+            "leafcrypt",
+            "-d",
+            "--output-type",
+            "json",
+            "--output-type",
+            "yaml",
+            "-i",
+            "-i",
+            "f.yaml",
+        ])
+        .unwrap();
+        assert_eq!(cli.opts.output_type.as_deref(), Some("yaml"));
+        assert!(cli.opts.in_place);
+        let mut cli = Cli::try_parse_from([
+            "leafcrypt",
+            "groups",
+            "add",
+            "-f",
+            "f",
+            "--age",
+            "a",
+            "--age",
+            "b",
+        ])
+        .unwrap();
+        cli.last_values_win();
+        assert_eq!(cli.opts.age, ["a", "b"]);
     }
 }

@@ -12,12 +12,14 @@ mod identities;
 mod io;
 mod keygen;
 mod kv_proxy;
+mod log;
+mod logged;
 mod pgp;
 mod pkcs11;
 mod private_dir;
 mod runtime;
+mod version;
 
-use clap::Parser;
 use std::process::ExitCode;
 
 /// Stack of the thread that does the work: deep (but accepted) documents recurse, and debug
@@ -28,15 +30,74 @@ fn main() -> ExitCode {
     match std::thread::Builder::new()
         .name("leafcrypt".into())
         .stack_size(STACK_SIZE)
-        .spawn(run)
+        .spawn(cli_main)
     {
         Ok(worker) => worker.join().unwrap_or(ExitCode::FAILURE),
-        Err(_) => run(),
+        Err(_) => cli_main(),
     }
 }
 
-fn run() -> ExitCode {
-    let cli = cli::Cli::parse();
+fn cli_main() -> ExitCode {
+    let prog = version::program_name();
+    let mut cli = match parse(&prog) {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    cli.last_values_win();
+    if cli.version {
+        println!("{}", version::line());
+        return ExitCode::SUCCESS;
+    }
+    // sops logs under --verbose only in its legacy forms (no subcommand).
+    log::init(cli.opts.verbose, cli.command.is_none());
+    run(&cli, &prog)
+}
+
+/// Parses the command line under the name the program was invoked as (`sops` when
+/// installed as sops). An unknown flag fails as sops's does: exit 1, `Incorrect Usage.`
+/// and the help on stdout, a logrus `level=fatal` line on stderr.
+fn parse(prog: &str) -> Result<cli::Cli, ExitCode> {
+    use clap::FromArgMatches;
+    let command = || command(prog);
+    let failed = |e: clap::Error| {
+        use clap::error::{ContextKind, ContextValue, ErrorKind};
+        let flag = match (e.kind(), e.get(ContextKind::InvalidArg)) {
+            (ErrorKind::UnknownArgument, Some(ContextValue::String(arg)))
+                if arg.starts_with('-') =>
+            {
+                arg.trim_start_matches('-')
+                    .split('=')
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            }
+            _ => {
+                let _ = e.print();
+                return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+            }
+        };
+        let msg = format!("flag provided but not defined: -{flag}");
+        println!("Incorrect Usage. {msg}\n");
+        let _ = command().print_help();
+        log::fatal("CMD", &msg);
+        ExitCode::from(failure::GENERIC as u8)
+    };
+    let matches = command()
+        .try_get_matches_from(std::env::args_os())
+        .map_err(failed)?;
+    cli::Cli::from_arg_matches(&matches).map_err(failed)
+}
+
+/// The command-line definition under the program's name.
+fn command(prog: &str) -> clap::Command {
+    use clap::CommandFactory;
+    cli::Cli::command()
+        .name(if prog == "sops" { "sops" } else { "leafcrypt" })
+        .bin_name(prog)
+}
+
+/// Runs the parsed command line.
+fn run(cli: &cli::Cli, prog: &str) -> ExitCode {
     use commands::tree_edit::{self, ValueSource};
     match &cli.command {
         Some(cli::Command::AgeKeygen(_)) => {
@@ -112,14 +173,23 @@ fn run() -> ExitCode {
             }))
         }
         Some(cli::Command::Completion { shell }) => {
-            use clap::CommandFactory;
-            clap_complete::generate(
-                *shell,
-                &mut cli::Cli::command(),
-                "leafcrypt",
-                &mut std::io::stdout(),
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut command(prog), prog, &mut script);
+            return exit(io::Destination::Stdout.write(&script));
+        }
+        Some(cli::Command::Publish(_)) => {
+            eprintln!(
+                "{prog} publish: not available in leafcrypt {}: publishing comes with the cloud key sources; use sops 3.11 for it",
+                env!("CARGO_PKG_VERSION")
             );
-            return ExitCode::SUCCESS;
+            return ExitCode::from(failure::GENERIC as u8);
+        }
+        Some(cli::Command::Keyservice(_)) => {
+            eprintln!(
+                "{prog} keyservice: not available in leafcrypt {}: its key sources run in-process; use sops 3.11 for a key service",
+                env!("CARGO_PKG_VERSION")
+            );
+            return ExitCode::from(failure::GENERIC as u8);
         }
         Some(cli::Command::Unset(a)) => {
             return exit(tree_edit::unset(&a.file, &a.path, a.idempotent, &cli.opts))
@@ -133,15 +203,23 @@ fn run() -> ExitCode {
         },
         _ => {}
     }
+    if let Some(arg) = &cli.set {
+        let Some(file) = &cli.file else {
+            eprintln!("Error: no file specified");
+            return ExitCode::from(failure::NO_FILE as u8);
+        };
+        return exit(tree_edit::legacy_set(file, arg, &cli.opts));
+    }
     let Some((action, file)) = cli.action() else {
-        eprintln!("leafcrypt: no action given. Use `leafcrypt encrypt|decrypt|rotate FILE` or -e/-d/-r (see --help).");
+        eprintln!("{prog}: no action given. Use `{prog} encrypt|decrypt|rotate FILE` or -e/-d/-r (see --help).");
         return ExitCode::from(failure::BAD_ARGS as u8);
     };
-    exit(commands::run(action, file, &cli.opts))
+    exit(commands::run(action, file.clone(), &cli.opts))
 }
 
 /// Like [`exit`], for commands whose success carries a child's exit code.
 fn exit_code(result: failure::CliResult<i32>) -> ExitCode {
+    log::flush();
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(f) => exit(Err(f)),
@@ -150,6 +228,7 @@ fn exit_code(result: failure::CliResult<i32>) -> ExitCode {
 
 /// Reports a failure on stderr and turns it into the process exit code.
 fn exit(result: failure::CliResult<()>) -> ExitCode {
+    log::flush();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {

@@ -12,6 +12,9 @@
 mod entries;
 mod flat;
 mod rfc3339;
+mod version;
+
+pub use version::check_version;
 
 use crate::error::{Error, Result};
 use crate::keysource::KeyEntry;

@@ -39,10 +39,8 @@ pub fn run(action: Action, file: Option<PathBuf>, opts: &Opts) -> CliResult<()> 
     }
 }
 
-fn verbose(opts: &Opts, msg: impl FnOnce() -> String) {
-    if opts.verbose {
-        eprintln!("[leafcrypt] {}", msg());
-    }
+fn verbose(_opts: &Opts, msg: impl FnOnce() -> String) {
+    crate::log::detail(msg);
 }
 
 /// Input and output formats from the flags, else the file name.
@@ -99,6 +97,18 @@ fn destination(input: &Input, opts: &Opts, private: bool) -> CliResult<Destinati
         })
     } else {
         Ok(Destination::Stdout)
+    }
+}
+
+/// sops's line after it rewrote a file in place.
+pub(crate) fn written(opts: &Opts) {
+    if opts.in_place {
+        crate::log::sops(
+            "CMD",
+            crate::log::Level::Info,
+            "File written successfully",
+            &[],
+        );
     }
 }
 
@@ -239,11 +249,15 @@ pub(crate) fn keyring(opts: &Opts) -> CliResult<Keyring> {
         })
         .collect::<CliResult<Vec<_>>>()?;
     let pkcs11 = crate::pkcs11::source::Pkcs11Source::new(hints);
+    // Each source logs its wraps and unwraps as sops's do under --verbose.
+    let logged = |source: Box<dyn leafcrypt_core::keysource::KeySource>| {
+        Box::new(crate::logged::Logged(source))
+    };
     let mut keyring = Keyring::new()
-        .with(Box::new(age))
-        .with(crate::azure::keyring_member(opts))
-        .with(Box::new(pkcs11))
-        .with(Box::new(crate::pgp::source::GpgSource::from_env()));
+        .with(logged(Box::new(age)))
+        .with(logged(crate::azure::keyring_member(opts)))
+        .with(logged(Box::new(pkcs11)))
+        .with(logged(Box::new(crate::pgp::source::GpgSource::from_env())));
     for stand_in in unsupported::Unsupported::all() {
         keyring.add(stand_in);
     }
@@ -256,7 +270,14 @@ fn encrypt(input: &Input, opts: &Opts) -> CliResult<()> {
     let options = encrypt_options(&input.name, in_fmt, opts, config.as_ref())?;
     let doc = store(in_fmt, opts, config.as_ref())
         .parse(&input.bytes)
-        .map_err(|e| Failure::core(&input.name, e))?;
+        .map_err(|e| match e {
+            // A top-level `sops` entry that is not valid metadata is still the reserved
+            // entry: sops refuses such a plaintext with 203, whatever the entry holds.
+            leafcrypt_core::Error::Metadata(_) => {
+                Failure::core(&input.name, leafcrypt_core::Error::AlreadyEncrypted)
+            }
+            e => Failure::core(&input.name, e),
+        })?;
     if doc.metadata.is_some() {
         return Err(Failure::core(
             &input.name,
@@ -270,7 +291,9 @@ fn encrypt(input: &Input, opts: &Opts) -> CliResult<()> {
     let out = store(out_fmt, opts, config.as_ref())
         .emit(&tree, Some(&metadata))
         .map_err(|e| Failure::core(&input.name, e))?;
-    destination(input, opts, false)?.write(&out)
+    destination(input, opts, false)?.write(&out)?;
+    written(opts);
+    Ok(())
 }
 
 /// What a new file is encrypted with: keys from the command line, else the matching
@@ -295,21 +318,31 @@ pub(crate) fn encrypt_options(
         None => None,
     };
     let cli_keys = cli_entries(opts)?;
-    let from_rule = cli_keys.is_empty();
-    let key_groups: Vec<KeyGroup> = if cli_keys.is_empty() {
-        rule.as_ref()
-            .map(|r| r.key_groups.clone())
-            .unwrap_or_default()
-    } else {
-        vec![KeyGroup { keys: cli_keys }]
+    // Empty groups are refused by the core (ops::check_key_groups); a matching rule
+    // without any key is one empty group, as in sops.
+    let from_cli = !cli_keys.is_empty();
+    let key_groups: Vec<KeyGroup> = match (&rule, cli_keys.is_empty()) {
+        (_, false) => vec![KeyGroup { keys: cli_keys }],
+        (Some(r), true) if r.key_groups.is_empty() => vec![KeyGroup::default()],
+        (Some(r), true) => r.key_groups.clone(),
+        (None, true) => Vec::new(),
     };
-    if key_groups.iter().all(|g| g.keys.is_empty()) {
-        return Err(Failure::new(
-            GENERIC,
-            "config file not found, or has no creation rules, and no keys provided through command line options",
-        ));
+    // Fail before the file is read or an editor opened, as sops does.
+    ops::check_key_groups(&key_groups).map_err(|e| Failure::core("", e))?;
+    if from_cli {
+        // sops prints its keys' Go pointers here; leafcrypt names the keys.
+        let keys: Vec<String> = key_groups
+            .iter()
+            .flat_map(|g| g.keys.iter().map(|k| k.identity()))
+            .collect();
+        crate::log::sops(
+            "CMD",
+            crate::log::Level::Debug,
+            &format!("Master keys available:  [{}]", keys.join(" ")),
+            &[],
+        );
     }
-    let rule_used = rule.as_ref().filter(|_| from_rule);
+    let rule_used = rule.as_ref().filter(|_| !from_cli);
     unsupported::check_wrappable(&key_groups, rule_used, config)?;
     let mut selector =
         cli_selector(opts)?.or_else(|| rule.as_ref().and_then(|r| r.selector.clone()));
@@ -414,7 +447,15 @@ pub(crate) async fn open_async(
     keep_ivs: bool,
 ) -> CliResult<Opened> {
     let (mut tree, metadata) = load_encrypted(input, in_fmt)?;
-    let session = ops::decrypt(
+    // sops refuses a `version` that is not semver before it decrypts or rewrites a file.
+    // Its first line is the semver parser's message alone, as sops prints it.
+    leafcrypt_core::metadata::check_version(&metadata.version).map_err(|e| match e {
+        leafcrypt_core::Error::Metadata(m) => {
+            Failure::new(GENERIC, format!("{m}\n  in file: {}", input.name))
+        }
+        e => Failure::core(&input.name, e),
+    })?;
+    let result = ops::decrypt(
         &mut tree,
         &metadata,
         keyring,
@@ -424,8 +465,20 @@ pub(crate) async fn open_async(
             skip_iv_stash: !keep_ivs,
         },
     )
-    .await
-    .map_err(|e| Failure::core(&input.name, e))?;
+    .await;
+    // sops's lines between the key sources' and the tree's (or the MAC's) result.
+    let recovered = !matches!(
+        result,
+        Err(leafcrypt_core::Error::DataKey(_)
+            | leafcrypt_core::Error::Key(_)
+            | leafcrypt_core::Error::Metadata(_))
+    );
+    if recovered {
+        use crate::log::{sops, Level};
+        sops("SOPS", Level::Info, "Data key recovered successfully", &[]);
+        sops("SOPS", Level::Debug, "Decrypting tree", &[]);
+    }
+    let session = result.map_err(|e| Failure::core(&input.name, e))?;
     for w in &session.warnings {
         eprintln!("[leafcrypt] warning: {w}");
     }
@@ -497,7 +550,9 @@ fn decrypt(input: &Input, opts: &Opts) -> CliResult<()> {
         None => out_store.emit(&tree, None),
     }
     .map_err(|e| Failure::core(&input.name, e))?;
-    destination(input, opts, true)?.write(&out)
+    destination(input, opts, true)?.write(&out)?;
+    written(opts);
+    Ok(())
 }
 
 fn rotate(input: &Input, opts: &Opts) -> CliResult<()> {
@@ -582,5 +637,7 @@ fn rotate(input: &Input, opts: &Opts) -> CliResult<()> {
     let out = store(out_fmt, opts, None)
         .emit(&tree, Some(&metadata))
         .map_err(|e| Failure::core(&input.name, e))?;
-    destination(input, opts, false)?.write(&out)
+    destination(input, opts, false)?.write(&out)?;
+    written(opts);
+    Ok(())
 }

@@ -46,12 +46,30 @@ pub fn set(
     let value = parse_value(&text).map_err(|e| {
         Failure::new(
             INVALID_SET,
-            format!("Value for set is not valid JSON ({e})\n  in file: {name}"),
+            format!("Value for --set is not valid JSON ({e})\n  in file: {name}"),
         )
     })?;
     edit(file, opts, idempotent, |root| {
         treepath::set(root, &steps, value)
     })
+}
+
+/// sops's legacy `--set '<path> <json value>' FILE`: the path ends at the first `] `.
+/// A malformed argument is sops's `Invalid --set format` (exit 7).
+pub fn legacy_set(file: &Path, arg: &str, opts: &crate::cli::Opts) -> CliResult<()> {
+    let invalid = || Failure::new(INVALID_SET, "Invalid --set format");
+    let (path, value) = arg
+        .find("] ")
+        .map(|i| (arg[..=i].trim_end_matches(' '), &arg[i + 2..]))
+        .ok_or_else(invalid)?;
+    if parse_value(value.as_bytes()).is_err() {
+        return Err(Failure::new(
+            INVALID_SET,
+            "Value for --set is not valid JSON",
+        ));
+    }
+    treepath::parse(path).map_err(|_| invalid())?;
+    set(file, path, ValueSource::Arg(value), false, opts)
 }
 
 /// `unset FILE PATH`: removes a key or list element.
@@ -87,7 +105,7 @@ fn edit(
 ) -> CliResult<()> {
     crate::io::require_file(file, IO)?;
     let input = read_input(Some(file), opts.filename_override.as_deref())?;
-    let (in_fmt, _) = formats(&input, opts)?;
+    let (in_fmt, out_fmt) = formats(&input, opts)?;
     let keyring = keyring(opts)?;
     let (mut tree, mut metadata, session) = open(&input, opts, in_fmt, &keyring)?;
     if tree.branches.is_empty() {
@@ -102,14 +120,22 @@ fn edit(
     let now = crate::clock::now_rfc3339();
     leafcrypt_core::ops::reencrypt(&mut tree, &mut metadata, &session, &now)
         .map_err(|e| Failure::core(&input.name, e))?;
-    let out = store(in_fmt, opts, None)
+    // As sops: the file is rewritten in the output format (`--output-type`).
+    let out = store(out_fmt, opts, None)
         .emit(&tree, Some(&metadata))
         .map_err(|e| Failure::core(&input.name, e))?;
     Destination::File {
         path: file.to_path_buf(),
         private: false,
     }
-    .write(&out)
+    .write(&out)?;
+    crate::log::sops(
+        "CMD",
+        crate::log::Level::Info,
+        "File written successfully",
+        &[],
+    );
+    Ok(())
 }
 
 /// `filestatus FILE`: prints `{"encrypted":true}` or `{"encrypted":false}` as sops does.

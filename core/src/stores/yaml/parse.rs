@@ -1442,15 +1442,18 @@ impl<'a> Parser<'a> {
                 prev = Some(l);
             }
         }
+        // The last content line's break is part of the value (clip, keep) only when the
+        // file has one: a scalar at the end of a file without a final newline has none.
+        let final_break = content_lines > 0 && (trailing_empty > 0 || end_pos < self.b.len());
         match chomp {
             -1 => {}
             0 => {
-                if content_lines > 0 {
+                if final_break {
                     text.push('\n');
                 }
             }
             _ => {
-                if content_lines > 0 {
+                if final_break {
                     text.push('\n');
                 }
                 text.extend(std::iter::repeat_n('\n', trailing_empty));

@@ -37,6 +37,9 @@ pub struct CreationRule {
     pub mac_only_encrypted: bool,
     /// Position in `creation_rules` (0-based), for messages that name the rule.
     pub position: usize,
+    /// Why the rule's keys could not be parsed (a malformed Vault URI, …): as in sops, an
+    /// error only for the files this rule matches.
+    key_error: Option<String>,
 }
 
 impl Config {
@@ -99,9 +102,12 @@ impl Config {
                     .as_ref()
                     .is_none_or(|re| re.is_match(relative_path))
             })
-            .map(Some)
             .ok_or_else(|| {
                 Error::Config("error loading config: no matching creation rules found".into())
+            })
+            .and_then(|r| match &r.key_error {
+                Some(e) => Err(bad(&format!("creation_rules[{}]: {e}", r.position))),
+                None => Ok(Some(r)),
             })
     }
 }
@@ -144,28 +150,41 @@ impl CreationRule {
                 rule.selector = Selector::from_field(field, p);
             }
         }
-        let groups = match map.get("key_groups") {
-            None | Some(Value::Null) => &[][..],
-            Some(groups) => groups
-                .as_list()
-                .ok_or_else(|| bad("key_groups must be a list"))?,
-        };
-        for group in groups.iter().filter(|v| !matches!(v, Value::Comment(_))) {
-            let group = group
-                .as_map()
-                .ok_or_else(|| bad("each key group must be a map"))?;
-            rule.key_groups.push(group_from_map(group)?);
-        }
-        // As sops: without key groups (none, or an empty list) the flat key fields make the
-        // rule's one group.
-        if rule.key_groups.is_empty() {
-            let group = flat_group(map)?;
-            if !group.keys.is_empty() {
-                rule.key_groups.push(group);
+        match key_groups(map) {
+            Ok(groups) => rule.key_groups = groups,
+            Err(e) => {
+                let text = e.to_string();
+                let text = text.strip_prefix("invalid .sops.yaml: ").unwrap_or(&text);
+                rule.key_error = Some(text.to_string());
             }
         }
         Ok(rule)
     }
+}
+
+/// A rule's key groups: `key_groups`, or (as sops, when there are none or the list is
+/// empty) one group made of the flat key fields.
+fn key_groups(map: &Map) -> Result<Vec<KeyGroup>> {
+    let listed = match map.get("key_groups") {
+        None | Some(Value::Null) => &[][..],
+        Some(groups) => groups
+            .as_list()
+            .ok_or_else(|| bad("key_groups must be a list"))?,
+    };
+    let mut groups = Vec::new();
+    for group in listed.iter().filter(|v| !matches!(v, Value::Comment(_))) {
+        let group = group
+            .as_map()
+            .ok_or_else(|| bad("each key group must be a map"))?;
+        groups.push(group_from_map(group)?);
+    }
+    if groups.is_empty() {
+        let group = flat_group(map)?;
+        if !group.keys.is_empty() {
+            groups.push(group);
+        }
+    }
+    Ok(groups)
 }
 
 /// Splits sops's "comma-separated string or list of strings" key fields.
@@ -733,5 +752,25 @@ mod tests {
         let keys = &c.matching_rule("f").unwrap().unwrap().key_groups[0].keys;
         let ids: Vec<String> = keys.iter().map(KeyEntry::identity).collect();
         assert_eq!(ids, ["BBBB", "age1z", "AAAA"]);
+    }
+
+    #[test]
+    fn bad_keys_fail_only_the_files_their_rule_matches() {
+        let c = config(vec![
+            rule_map(vec![
+                ("path_regex", Value::Str("^vault/".into())),
+                (
+                    "hc_vault_transit_uri",
+                    Value::Str("vault.example:8200/v1/transit/keys/k".into()),
+                ),
+            ]),
+            rule_map(vec![("age", Value::Str("age1a".into()))]),
+        ]);
+        assert!(c.matching_rule("other.yaml").unwrap().is_some());
+        let err = c.matching_rule("vault/x.yaml").unwrap_err().to_string();
+        assert!(
+            err.starts_with("invalid .sops.yaml: creation_rules[0]: missing scheme in Vault URL"),
+            "{err}"
+        );
     }
 }

@@ -135,3 +135,39 @@ fn stdin_tty() -> Option<OsString> {
         Some(OsString::from_vec(buf))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn program(name: &str, from_env: bool) -> Gpg {
+        Gpg {
+            program: name.into(),
+            from_env,
+        }
+    }
+
+    #[test]
+    fn large_input_and_output_do_not_deadlock_the_pipes() {
+        // `cat` writes while we still write: both directions must be drained at once.
+        let input = vec![0x5a_u8; 1 << 20];
+        let run = program("cat", false).run(&[], &input).expect("cat runs");
+        assert!(run.success);
+        assert_eq!(run.stdout.as_slice(), input.as_slice());
+    }
+
+    #[test]
+    fn a_missing_binary_says_where_it_came_from() {
+        let e = program("/nonexistent/gpg", true).run(&["-d"], b"").err();
+        let text = e.expect("must fail").to_string();
+        assert!(
+            text.contains("SOPS_GPG_EXEC") && text.contains("/nonexistent/gpg"),
+            "{text}"
+        );
+        let e = program("leafcrypt-no-such-gpg", false)
+            .run(&["-d"], b"")
+            .err();
+        let text = e.expect("must fail").to_string();
+        assert!(text.contains("install GnuPG"), "{text}");
+    }
+}

@@ -121,7 +121,10 @@ fn a_line_without_delimiter_is_an_error() {
             line: Some(2),
             message,
         } => {
-            assert_eq!(message, "key-value delimiter not found: noeq")
+            assert_eq!(
+                message,
+                "key-value delimiter not found (the line's text is not shown: it may be secret)"
+            )
         }
         other => panic!("{other:?}"),
     }

@@ -418,3 +418,47 @@ fn explicit_keys_and_merge_keys_interoperate_both_ways() {
     );
     assert!(text.contains("!!merge <<:\n    b: 2\n"), "{text}");
 }
+
+/// An INI key that is empty once unquoted (`"" = v`) is refused like sops refuses it (leafcrypt
+/// used to write a file that neither tool could read back).
+#[test]
+fn an_empty_ini_key_is_refused_like_sops() {
+    let (sops, ours) = both_fail(
+        "e.ini",
+        "[s]\n\"\" = v\nk = 1\n",
+        &["encrypt", "--age", recipient(1)],
+    );
+    // leafcrypt adds the line number.
+    assert!(
+        ours.first_stderr_line().starts_with(&sops.first_stderr_line()),
+        "{}\n{}",
+        ours.first_stderr_line(),
+        sops.first_stderr_line()
+    );
+}
+
+/// A malformed plaintext line is reported by number, never echoed: it may be a secret (sops
+/// prints it).
+#[test]
+fn parse_errors_never_echo_the_offending_line() {
+    for (name, src) in [
+        ("s.env", "A=1\nhunter2-pasted-without-a-key\n"),
+        ("s.ini", "[s]\nhunter2-pasted-without-a-key\n"),
+        ("q.ini", "[s]\n\"hunter2-unclosed = x\n"),
+    ] {
+        let dir = Workdir::new();
+        dir.write(name, src);
+        let ours = run(
+            &dir,
+            Tool::Leafcrypt,
+            &["encrypt", "--age", recipient(1), name],
+        );
+        assert!(!ours.ok());
+        let err = ours.stderr_text();
+        assert!(!err.contains("hunter2"), "{name}: {err}");
+        assert!(
+            err.contains("line 2") && err.contains(name),
+            "{name}: {err}"
+        );
+    }
+}

@@ -39,7 +39,8 @@ impl Store for DotenvStore {
                 return Err(Error::Parse {
                     format: "dotenv",
                     line: Some(index + 1),
-                    message: format!("invalid dotenv input line: {}", lossy(line)),
+                    // sops prints the line; it may be a secret, so leafcrypt names only its number.
+                    message: "invalid dotenv input line: no '=' (the line's text is not shown: it may be secret)".into(),
                 });
             };
             let key = lossy(&line[..eq]);

@@ -142,7 +142,7 @@ impl<'a> Parser<'a> {
             let body = &line[q.len()..];
             return match body.rfind(q) {
                 Some(pos) => Ok(body[..pos].to_string()),
-                None => self.multiline(line, body, q),
+                None => self.multiline(body, q),
             };
         }
         let mut line = line.trim();
@@ -166,15 +166,14 @@ impl<'a> Parser<'a> {
     }
 
     /// go-ini `readMultilines`: reads up to the closing quote on a later line.
-    fn multiline(&mut self, first: &str, body: &str, quote: &str) -> Result<String, String> {
+    fn multiline(&mut self, body: &str, quote: &str) -> Result<String, String> {
         let mut value = body.to_string();
         loop {
             let Some(next) = self.next_line() else {
-                return Err(format!(
-                    "missing closing key quote from {:?} to {:?}",
-                    first.trim_end(),
-                    ""
-                ));
+                return Err(
+                    "missing closing quote of a multi-line value (the value is not shown: it may be secret)"
+                        .into(),
+                );
             };
             if let Some(pos) = next.rfind(quote) {
                 value.push_str(&next[..pos]);
@@ -220,20 +219,28 @@ fn key_name(line: &str) -> Result<(String, usize), String> {
     } else {
         ""
     };
-    let shown = line.trim_end_matches(['\n', '\r']);
+    // go-ini prints the whole line after these messages; it may hold a secret value, so
+    // leafcrypt gives only the line number (added by the caller).
+    const HIDDEN: &str = "(the line's text is not shown: it may be secret)";
+    let empty_key = || "error creating new key: empty key name".to_string();
     if !quote.is_empty() {
         let start = quote.len();
         let Some(pos) = line[start..].find(quote).map(|p| p + start) else {
-            return Err(format!("missing closing key quote: {shown}"));
+            return Err(format!("missing closing key quote {HIDDEN}"));
         };
         let Some(i) = line[pos + start..].find(['=', ':']) else {
-            return Err(format!("key-value delimiter not found: {shown}"));
+            return Err(format!("key-value delimiter not found {HIDDEN}"));
         };
-        return Ok((line[start..pos].trim().to_string(), pos + i + start + 1));
+        let key = line[start..pos].trim();
+        if key.is_empty() {
+            return Err(empty_key());
+        }
+        return Ok((key.to_string(), pos + i + start + 1));
     }
     match line.find(['=', ':']) {
-        None => Err(format!("key-value delimiter not found: {shown}")),
-        Some(0) => Err(format!("empty key name: {shown}")),
+        None => Err(format!("key-value delimiter not found {HIDDEN}")),
+        Some(0) => Err(format!("empty key name {HIDDEN}")),
+        Some(end) if line[..end].trim().is_empty() => Err(empty_key()),
         Some(end) => Ok((line[..end].trim().to_string(), end + 1)),
     }
 }

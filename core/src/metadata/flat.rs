@@ -128,6 +128,14 @@ fn insert_step(
     }
 }
 
+/// sops never writes a flattened key with an empty name or map key; one would not survive
+/// being written again.
+fn empty_component(key: &str) -> Error {
+    Error::Metadata(format!(
+        "invalid flattened metadata key '{key}': empty name component"
+    ))
+}
+
 /// Splits `age__list_0__map_enc` into `age` and `[Index(0), Key("enc")]`.
 fn split_key(key: &str) -> Result<(&str, Vec<Step<'_>>)> {
     let next_sep = |s: &str| {
@@ -157,10 +165,15 @@ fn split_key(key: &str) -> Result<(&str, Vec<Step<'_>>)> {
                 ))
             })?;
             steps.push(Step::Index(index));
+        } else if part.is_empty() {
+            return Err(empty_component(key));
         } else {
             steps.push(Step::Key(part));
         }
         rest = &body[end..];
+    }
+    if name.is_empty() {
+        return Err(empty_component(key));
     }
     Ok((name, steps))
 }
@@ -221,6 +234,14 @@ mod tests {
             ("lastmodified", "2024-01-01T00:00:00Z"),
         ]);
         assert_eq!(flatten(&unflatten(&flat).unwrap()), flat);
+    }
+
+    #[test]
+    fn empty_components_are_errors() {
+        for key in ["__list_0__map_x", "age__list_0__map_", "age__map___map_x"] {
+            let e = unflatten(&pairs(&[(key, "v")])).unwrap_err();
+            assert!(e.to_string().contains("empty name component"), "{key}: {e}");
+        }
     }
 
     #[test]

@@ -430,7 +430,8 @@ fn an_empty_ini_key_is_refused_like_sops() {
     );
     // leafcrypt adds the line number.
     assert!(
-        ours.first_stderr_line().starts_with(&sops.first_stderr_line()),
+        ours.first_stderr_line()
+            .starts_with(&sops.first_stderr_line()),
         "{}\n{}",
         ours.first_stderr_line(),
         sops.first_stderr_line()

@@ -463,3 +463,33 @@ fn parse_errors_never_echo_the_offending_line() {
         );
     }
 }
+
+/// Floats beyond f64 (`1e400`) stay text, as go-yaml keeps them: a sops file with one left
+/// unencrypted passes leafcrypt's MAC check (it failed with 51), and each tool reads the
+/// other's file to the same bytes.
+#[test]
+fn out_of_range_floats_stay_text_both_ways() {
+    let dir = Workdir::new();
+    let plain = "a_unencrypted: 1e400\nc: 1e400\ne: -1e400\ng: 1e-400\n";
+    dir.write("n.yaml", plain);
+    let mut files = Vec::new();
+    for tool in Tool::BOTH {
+        let out =
+            run(&dir, tool, &["encrypt", "--age", recipient(1), "n.yaml"]).expect_ok("encrypt");
+        let name = format!("n.{tool:?}.yaml");
+        dir.write(&name, &out.stdout);
+        files.push(name);
+    }
+    for file in &files {
+        let text = String::from_utf8(dir.read(file)).unwrap();
+        assert!(text.contains("a_unencrypted: 1e400\n"), "{file}: {text}");
+        for tool in Tool::BOTH {
+            let out = run(&dir, tool, &["decrypt", file]).expect_ok("decrypt");
+            assert_eq!(
+                out.stdout_text(),
+                "a_unencrypted: 1e400\nc: 1e400\ne: -1e400\ng: 0\n",
+                "{tool:?} {file}"
+            );
+        }
+    }
+}

@@ -50,7 +50,9 @@ pub(crate) fn resolve(s: &str) -> Resolved {
         b'.' => match s.parse::<f64>() {
             // Rust accepts a few spellings Go's ParseFloat does not and vice versa; both
             // agree on the `.digits[e±digits]` forms that reach here.
-            Ok(f) if is_go_float_syntax(s) => Resolved::Float(f),
+            // Go's ParseFloat fails with ErrRange past f64 (Rust gives ±inf): go-yaml keeps
+            // such a scalar as a string.
+            Ok(f) if is_go_float_syntax(s) && f.is_finite() => Resolved::Float(f),
             _ => Resolved::Str,
         },
         b'0'..=b'9' | b'+' | b'-' => resolve_number(s),
@@ -69,7 +71,18 @@ fn resolve_number(s: &str) -> Resolved {
         IntParse::Invalid => {}
     }
     if is_yaml_float(&plain) {
-        if let Ok(f) = plain.parse::<f64>() {
+        // Out of f64's range: a string, as go-yaml keeps it (`1e400`).
+        if let Ok(f) =
+            plain.parse::<f64>().map_err(drop).and_then(
+                |f| {
+                    if f.is_finite() {
+                        Ok(f)
+                    } else {
+                        Err(())
+                    }
+                },
+            )
+        {
             return Resolved::Float(f);
         }
     }
@@ -376,6 +389,11 @@ mod tests {
         assert_eq!(resolve("1."), Resolved::Float(1.0));
         assert_eq!(resolve(".5"), Resolved::Float(0.5));
         assert_eq!(resolve("1e3"), Resolved::Float(1000.0));
+        // Beyond f64, ParseFloat fails and go-yaml keeps the text; underflow is 0.
+        for big in ["1e400", "-1e400", ".5e400", "+1E999"] {
+            assert_eq!(resolve(big), Resolved::Str, "{big}");
+        }
+        assert_eq!(resolve("1e-400"), Resolved::Float(0.0));
         assert_eq!(resolve("1e"), Resolved::Str);
         assert_eq!(resolve("1.2.3"), Resolved::Str);
         assert_eq!(resolve("NaN"), Resolved::Str);

@@ -103,6 +103,14 @@ pub fn verify(
         let opened = cipher
             .open(stored, aad.as_bytes())
             .map_err(|e| Error::MacDecrypt(e.to_string()))?;
+        // The type is outside the AAD: sops rejects a MAC whose type was changed (it fails
+        // to parse the digest as that type), and so does leafcrypt.
+        if opened.ty != ValueType::Str {
+            return Err(Error::MacDecrypt(format!(
+                "the MAC is stored as type:{}, not type:str (the file was altered)",
+                opened.ty.name()
+            )));
+        }
         (
             String::from_utf8_lossy(&opened.plain).into_owned(),
             opened.iv,

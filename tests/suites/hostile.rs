@@ -493,3 +493,43 @@ fn out_of_range_floats_stay_text_both_ways() {
         }
     }
 }
+
+/// A MAC whose `type:` was changed (the type is outside the AAD) is rejected like sops
+/// rejects it — exit 51, nothing printed — with and without `--strict`.
+#[test]
+fn a_mac_with_a_changed_type_is_rejected_like_sops() {
+    let dir = Workdir::new();
+    dir.write("m.yaml", "a: 1\nb: two\n");
+    let enc = run(
+        &dir,
+        Tool::Sops,
+        &["encrypt", "--age", recipient(1), "m.yaml"],
+    )
+    .expect_ok("encrypt");
+    let text = enc.stdout_text();
+    let mac_line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("mac: ENC["))
+        .expect("a mac");
+    for ty in ["int", "bytes", "float", "bool"] {
+        let swapped = text.replace(
+            mac_line,
+            &mac_line.replace("type:str]", &format!("type:{ty}]")),
+        );
+        assert_ne!(swapped, text);
+        dir.write("s.yaml", &swapped);
+        let sops = run(&dir, Tool::Sops, &["decrypt", "s.yaml"]);
+        for args in [
+            vec!["decrypt", "s.yaml"],
+            vec!["decrypt", "--strict", "s.yaml"],
+        ] {
+            let ours = run(&dir, Tool::Leafcrypt, &args);
+            assert_eq!(ours.code, 51, "{ty}: {}", ours.stderr_text());
+            assert!(ours.stdout.is_empty(), "{ty}: nothing printed");
+            assert!(ours.first_stderr_line().starts_with("Cannot decrypt MAC:"));
+            if ty != "bytes" {
+                assert_eq!(ours.code, sops.code, "{ty}: sops {}", sops.stderr_text());
+            }
+        }
+    }
+}

@@ -35,6 +35,8 @@ pub struct CreationRule {
     pub selector: Option<Selector>,
     /// `mac_only_encrypted`.
     pub mac_only_encrypted: bool,
+    /// Position in `creation_rules` (0-based), for messages that name the rule.
+    pub position: usize,
 }
 
 impl Config {
@@ -53,10 +55,10 @@ impl Config {
                 let rule = rule
                     .as_map()
                     .ok_or_else(|| bad(&format!("creation_rules[{i}] must be a map")))?;
-                config.creation_rules.push(
-                    CreationRule::from_map(rule)
-                        .map_err(|e| bad(&format!("creation_rules[{i}]: {e}")))?,
-                );
+                let mut rule = CreationRule::from_map(rule)
+                    .map_err(|e| bad(&format!("creation_rules[{i}]: {e}")))?;
+                rule.position = i;
+                config.creation_rules.push(rule);
             }
         }
         if let Some(stores) = map.get("stores").and_then(Value::as_map) {
@@ -105,6 +107,18 @@ impl Config {
 }
 
 impl CreationRule {
+    /// The rule as messages name it: `creation_rules[N]` and its `path_regex`, if any.
+    pub fn describe(&self) -> String {
+        match &self.path_regex {
+            Some(re) => format!(
+                "creation_rules[{}] (path_regex '{}')",
+                self.position,
+                re.as_str()
+            ),
+            None => format!("creation_rules[{}]", self.position),
+        }
+    }
+
     fn from_map(map: &Map) -> Result<CreationRule> {
         let mut rule = CreationRule::default();
         if let Some(re) = map.get("path_regex").and_then(Value::as_str) {
@@ -130,17 +144,21 @@ impl CreationRule {
                 rule.selector = Selector::from_field(field, p);
             }
         }
-        if let Some(groups) = map.get("key_groups") {
-            let groups = groups
+        let groups = match map.get("key_groups") {
+            None | Some(Value::Null) => &[][..],
+            Some(groups) => groups
                 .as_list()
-                .ok_or_else(|| bad("key_groups must be a list"))?;
-            for group in groups.iter().filter(|v| !matches!(v, Value::Comment(_))) {
-                let group = group
-                    .as_map()
-                    .ok_or_else(|| bad("each key group must be a map"))?;
-                rule.key_groups.push(group_from_map(group)?);
-            }
-        } else {
+                .ok_or_else(|| bad("key_groups must be a list"))?,
+        };
+        for group in groups.iter().filter(|v| !matches!(v, Value::Comment(_))) {
+            let group = group
+                .as_map()
+                .ok_or_else(|| bad("each key group must be a map"))?;
+            rule.key_groups.push(group_from_map(group)?);
+        }
+        // As sops: without key groups (none, or an empty list) the flat key fields make the
+        // rule's one group.
+        if rule.key_groups.is_empty() {
             let group = flat_group(map)?;
             if !group.keys.is_empty() {
                 rule.key_groups.push(group);
@@ -175,35 +193,41 @@ fn string_list(value: &Value) -> Result<Vec<String>> {
     }
 }
 
-/// One group from the flat key fields of a rule, in sops's order.
+/// One group from the flat key fields of a rule, in sops's order (age, pgp, kms, gcp_kms,
+/// azure_keyvault, hc_vault_transit_uri; then hckms and pkcs11). Kinds leafcrypt has no key
+/// source for are parsed too: they fail only when a file is wrapped for them.
 fn flat_group(map: &Map) -> Result<KeyGroup> {
     let mut group = KeyGroup::default();
-    if let Some(v) = map.get("age") {
-        for r in string_list(v)? {
-            push_unique(&mut group, KeyEntry::new("age").with("recipient", r));
-        }
+    let list = |field: &str| -> Result<Vec<String>> {
+        map.get(field)
+            .map(|v| string_list(v).map(|l| split_again(&l)))
+            .transpose()
+            .map(Option::unwrap_or_default)
+    };
+    for r in list("age")? {
+        push_unique(&mut group, KeyEntry::new("age").with("recipient", r));
     }
-    for (field, kind) in [
-        ("pgp", "pgp"),
-        ("kms", "kms"),
-        ("gcp_kms", "gcp_kms"),
-        ("hckms", "hckms"),
-    ] {
-        if let Some(v) = map.get(field) {
-            if !string_list(v)?.is_empty() {
-                return Err(unsupported(kind));
-            }
-        }
+    for fp in list("pgp")? {
+        push_unique(&mut group, pgp_entry(&fp));
     }
-    if let Some(v) = map.get("azure_keyvault") {
-        for url in string_list(v)? {
-            push_unique(&mut group, azure_entry_from_url(&url)?);
-        }
+    let profile = map.get("aws_profile").and_then(Value::as_str).unwrap_or("");
+    for arn in list("kms")? {
+        push_unique(&mut group, kms_entry_from_arn(&arn, profile));
     }
-    if let Some(v) = map.get("hc_vault_transit_uri") {
-        if !string_list(v)?.is_empty() {
-            return Err(unsupported("hc_vault"));
-        }
+    for id in list("gcp_kms")? {
+        push_unique(&mut group, gcp_kms_entry(&id));
+    }
+    for url in list("azure_keyvault")? {
+        push_unique(&mut group, azure_entry_from_url(&url)?);
+    }
+    for uri in list("hc_vault_transit_uri")? {
+        push_unique(&mut group, hc_vault_entry_from_uri(&uri)?);
+    }
+    for id in list("hckms")? {
+        push_unique(
+            &mut group,
+            KeyEntry::new("hckms").with("key_id", id.replace(' ', "")),
+        );
     }
     if let Some(v) = map.get("pkcs11") {
         for uri in string_list(v)? {
@@ -213,11 +237,104 @@ fn flat_group(map: &Map) -> Result<KeyGroup> {
     Ok(group)
 }
 
+/// sops joins a flat field's keys with `,` and splits again: a list item may hold several.
+fn split_again(items: &[String]) -> Vec<String> {
+    items
+        .iter()
+        .flat_map(|i| i.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// A `pgp` key description: the fingerprint with its spaces removed, as sops stores it.
+pub fn pgp_entry(fingerprint: &str) -> KeyEntry {
+    KeyEntry::new("pgp").with("fp", fingerprint.replace(' ', ""))
+}
+
+/// A `kms` key description from sops's `ARN[+ROLE_ARN]` syntax (spaces removed).
+pub fn kms_entry_from_arn(arn: &str, aws_profile: &str) -> KeyEntry {
+    let arn = arn.replace(' ', "");
+    let mut entry = KeyEntry::new("kms");
+    match arn.find("+arn:aws:iam::").filter(|i| *i > 0) {
+        Some(i) => {
+            entry.set("arn", &arn[..i]);
+            entry.set("role", &arn[i + 1..]);
+        }
+        None => entry.set("arn", arn.as_str()),
+    }
+    if !aws_profile.is_empty() {
+        entry.set("aws_profile", aws_profile);
+    }
+    entry
+}
+
+/// A `gcp_kms` key description (spaces removed, as sops does).
+pub fn gcp_kms_entry(resource_id: &str) -> KeyEntry {
+    KeyEntry::new("gcp_kms").with("resource_id", resource_id.replace(' ', ""))
+}
+
+/// An `hc_vault` key description from a transit key URI
+/// `https://vault.example.com:8200/v1/transit/keys/keyName`, split as sops splits it:
+/// `vault_address` (scheme and host), `engine_path` (between `v1/` and `keys/`), `key_name`.
+pub fn hc_vault_entry_from_uri(uri: &str) -> Result<KeyEntry> {
+    let example = "https://vault.example.com:8200/v1/transit/keys/keyName";
+    let (scheme, rest) = uri
+        .split_once("://")
+        .filter(|(s, _)| !s.is_empty())
+        .ok_or_else(|| {
+            bad(&format!(
+                "missing scheme in Vault URL (should be like this: {example}), got: {uri}"
+            ))
+        })?;
+    let (host, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let version =
+        |s: &str| s.len() > 1 && s.starts_with('v') && s[1..].bytes().all(|b| b.is_ascii_digit());
+    let dirs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    // sops: `/vN/<engine…>/<keys>/<name>` somewhere in the path; a prefix before `/vN` is refused.
+    let Some(v) = dirs
+        .iter()
+        .position(|d| version(d))
+        .filter(|v| dirs.len() >= v + 4)
+    else {
+        return Err(bad(&format!(
+            "vault path does not seem to be formatted correctly: (eg. {example}), got: {uri}"
+        )));
+    };
+    if v > 0 {
+        return Err(bad(&format!(
+            "running Vault with a prefixed URL is not supported! (Format has to be like {example}), got: {uri}"
+        )));
+    }
+    Ok(KeyEntry::new("hc_vault")
+        .with("vault_address", format!("{scheme}://{host}"))
+        .with("engine_path", dirs[1..dirs.len() - 2].join("/"))
+        .with("key_name", dirs[dirs.len() - 1]))
+}
+
 /// A `key_groups` element: `age: [..]`, `azure_keyvault: [{vaultUrl, key, version}]`,
 /// `pkcs11: [..]`, `merge: [group…]`.
 fn group_from_map(map: &Map) -> Result<KeyGroup> {
     let mut group = KeyGroup::default();
-    for (field, value) in map.pairs() {
+    // sops's order: merged groups first, then age, pgp, kms, gcp_kms, azure_keyvault,
+    // hc_vault; leafcrypt's own kinds after them.
+    const ORDER: [&str; 9] = [
+        "merge",
+        "age",
+        "pgp",
+        "kms",
+        "gcp_kms",
+        "azure_keyvault",
+        "hc_vault",
+        "hckms",
+        "pkcs11",
+    ];
+    for (field, value) in ORDER.iter().filter_map(|f| map.get(f).map(|v| (*f, v))) {
         match field {
             "age" => {
                 for r in string_list(value)? {
@@ -257,17 +374,73 @@ fn group_from_map(map: &Map) -> Result<KeyGroup> {
                     }
                 }
             }
-            "pgp" | "kms" | "gcp_kms" | "hckms" | "hc_vault" => {
-                let empty =
-                    matches!(value, Value::Null) || value.as_list().is_some_and(|l| l.is_empty());
-                if !empty {
-                    return Err(unsupported(field));
+            "pgp" => {
+                for fp in string_list(value)? {
+                    push_unique(&mut group, pgp_entry(&fp));
+                }
+            }
+            "hc_vault" => {
+                for uri in string_list(value)? {
+                    push_unique(&mut group, hc_vault_entry_from_uri(&uri)?);
+                }
+            }
+            "hckms" => {
+                for id in string_list(value)? {
+                    push_unique(
+                        &mut group,
+                        KeyEntry::new("hckms").with("key_id", id.replace(' ', "")),
+                    );
+                }
+            }
+            "kms" => {
+                for m in maps(value, "kms")? {
+                    push_unique(&mut group, kms_entry_from_map(m));
+                }
+            }
+            "gcp_kms" => {
+                for m in maps(value, "gcp_kms")? {
+                    let id = m.get("resource_id").and_then(Value::as_str).unwrap_or("");
+                    push_unique(&mut group, gcp_kms_entry(id));
                 }
             }
             _ => {}
         }
     }
     Ok(group)
+}
+
+/// The maps of a `key_groups` list field (`kms: [{arn: …}]`); `null` is empty.
+fn maps<'v>(value: &'v Value, field: &str) -> Result<Vec<&'v Map>> {
+    value
+        .as_list()
+        .unwrap_or_default()
+        .iter()
+        .filter(|v| !matches!(v, Value::Comment(_)))
+        .map(|v| {
+            v.as_map()
+                .ok_or_else(|| bad(&format!("{field} entries must be maps")))
+        })
+        .collect()
+}
+
+/// A `kms` key description from a `key_groups` entry `{arn, role, context, aws_profile}`.
+fn kms_entry_from_map(m: &Map) -> KeyEntry {
+    let get = |k: &str| m.get(k).and_then(Value::as_str).unwrap_or("");
+    let mut entry = KeyEntry::new("kms").with("arn", get("arn"));
+    if !get("role").is_empty() {
+        entry.set("role", get("role"));
+    }
+    if let Some(Value::Map(context)) = m.get("context") {
+        if !context.entries.is_empty() {
+            entry
+                .fields
+                .push(("context".into(), Value::Map(context.clone())));
+        }
+    }
+    if !get("aws_profile").is_empty() {
+        entry.set("aws_profile", get("aws_profile"));
+    }
+    entry
 }
 
 /// Parses `https://<vault-host>/keys/<name>[/<version>]` as sops does (see
@@ -295,12 +468,6 @@ fn int(v: &Value) -> Option<i64> {
 
 fn bad(message: &str) -> Error {
     Error::Config(format!("invalid .sops.yaml: {message}"))
-}
-
-fn unsupported(kind: &str) -> Error {
-    Error::Config(format!(
-        "invalid .sops.yaml: '{kind}' keys are not supported by leafcrypt (supported: age, azure_keyvault, pkcs11)"
-    ))
 }
 
 #[cfg(test)]
@@ -383,7 +550,8 @@ mod tests {
             .iter()
             .map(KeyEntry::identity)
             .collect();
-        assert_eq!(ids, ["age1x", "age1y"]);
+        // sops: the merged groups' keys first, then the group's own (age1x deduplicated).
+        assert_eq!(ids, ["age1y", "age1x"]);
         assert_eq!(r.selector, Some(Selector::EncryptedRegex("^data$".into())));
     }
 
@@ -415,5 +583,155 @@ mod tests {
         );
         assert!(azure_entry_from_url("http://v/keys/k").is_err());
         assert!(azure_entry_from_url("https://v/keys/k/1/2").is_err());
+    }
+
+    #[test]
+    fn other_kinds_are_parsed_into_entries_not_refused() {
+        let c = config(vec![
+            rule_map(vec![
+                ("path_regex", Value::Str("^aws/".into())),
+                (
+                    "kms",
+                    Value::Str(
+                        "arn:aws:kms:us-east-1:1:key/a+arn:aws:iam::1:role/r, arn:aws:kms:us-east-1:1:key/b"
+                            .into(),
+                    ),
+                ),
+                ("aws_profile", Value::Str("prof".into())),
+            ]),
+            rule_map(vec![
+                ("path_regex", Value::Str("^mixed/".into())),
+                ("age", Value::Str("age1a".into())),
+                ("pgp", Value::List(vec![Value::Str("AB CD,EF01".into())])),
+                ("gcp_kms", Value::Str("projects/p/locations/l/keyRings/r/cryptoKeys/k".into())),
+                (
+                    "hc_vault_transit_uri",
+                    Value::Str("https://vault:8200/v1/sops/transit/keys/k1".into()),
+                ),
+            ]),
+        ]);
+        let r = c.matching_rule("aws/x.yaml").unwrap().unwrap();
+        let kms = &r.key_groups[0].keys;
+        assert_eq!(kms.len(), 2);
+        assert_eq!(kms[0].get("arn"), Some("arn:aws:kms:us-east-1:1:key/a"));
+        assert_eq!(kms[0].get("role"), Some("arn:aws:iam::1:role/r"));
+        assert_eq!(kms[0].get("aws_profile"), Some("prof"));
+        assert_eq!(kms[1].get("role"), None);
+        assert_eq!(r.describe(), "creation_rules[0] (path_regex '^aws/')");
+        let r = c.matching_rule("mixed/x.yaml").unwrap().unwrap();
+        let kinds: Vec<(&str, String)> = r.key_groups[0]
+            .keys
+            .iter()
+            .map(|k| (k.kind.as_str(), k.identity()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("age", "age1a".to_string()),
+                ("pgp", "ABCD".to_string()),
+                ("pgp", "EF01".to_string()),
+                (
+                    "gcp_kms",
+                    "projects/p/locations/l/keyRings/r/cryptoKeys/k".to_string()
+                ),
+                (
+                    "hc_vault",
+                    "https://vault:8200/v1/sops/transit/keys/k1".to_string()
+                ),
+            ]
+        );
+        let vault = &r.key_groups[0].keys[4];
+        assert_eq!(vault.get("engine_path"), Some("sops/transit"));
+        assert_eq!(vault.get("key_name"), Some("k1"));
+    }
+
+    #[test]
+    fn key_groups_take_every_kind() {
+        let mut kms = Map::new();
+        kms.push("arn", Value::Str("arn:aws:kms:eu-west-1:1:key/x".into()));
+        let mut context = Map::new();
+        context.push("app", Value::Str("leafcrypt".into()));
+        kms.push("context", Value::Map(context));
+        let mut gcp = Map::new();
+        gcp.push("resource_id", Value::Str("projects/p/k".into()));
+        let group = Value::Map(rule_map(vec![
+            ("pgp", Value::List(vec![Value::Str("0123 4567".into())])),
+            ("kms", Value::List(vec![Value::Map(kms)])),
+            ("gcp_kms", Value::List(vec![Value::Map(gcp)])),
+            (
+                "hc_vault",
+                Value::List(vec![Value::Str(
+                    "http://127.0.0.1:8200/v1/transit/keys/k".into(),
+                )]),
+            ),
+            ("age", Value::List(vec![Value::Str("age1z".into())])),
+        ]));
+        let c = config(vec![rule_map(vec![(
+            "key_groups",
+            Value::List(vec![group]),
+        )])]);
+        let keys = &c.matching_rule("f").unwrap().unwrap().key_groups[0].keys;
+        let kinds: Vec<&str> = keys.iter().map(|k| k.kind.as_str()).collect();
+        assert_eq!(kinds, ["age", "pgp", "kms", "gcp_kms", "hc_vault"]);
+        assert_eq!(keys[1].get("fp"), Some("01234567"));
+        assert!(matches!(
+            keys[2].fields.iter().find(|(k, _)| k == "context"),
+            Some((_, Value::Map(_)))
+        ));
+        assert_eq!(keys[4].get("vault_address"), Some("http://127.0.0.1:8200"));
+        assert_eq!(keys[4].get("engine_path"), Some("transit"));
+    }
+
+    #[test]
+    fn vault_uris_are_checked_like_sops() {
+        for bad_uri in [
+            "vault:8200/v1/transit/keys/k",
+            "https://vault/transit/keys/k",
+            "https://vault/prefix/v1/transit/keys/k",
+            "https://vault/v1/keys/k",
+        ] {
+            assert!(hc_vault_entry_from_uri(bad_uri).is_err(), "{bad_uri}");
+        }
+        let e = hc_vault_entry_from_uri("https://v.example:8200/v1/a/b/keys/name").unwrap();
+        assert_eq!(e.get("engine_path"), Some("a/b"));
+    }
+
+    #[test]
+    fn an_empty_key_groups_list_falls_back_to_the_flat_keys_as_in_sops() {
+        let c = config(vec![rule_map(vec![
+            ("key_groups", Value::List(vec![])),
+            (
+                "pgp",
+                Value::Str("FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4".into()),
+            ),
+        ])]);
+        let r = c.matching_rule("f").unwrap().unwrap();
+        assert_eq!(r.key_groups.len(), 1);
+        assert_eq!(
+            r.key_groups[0].keys[0].get("fp"),
+            Some("FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4")
+        );
+        let c = config(vec![rule_map(vec![("key_groups", Value::Null)])]);
+        assert!(c.matching_rule("f").unwrap().unwrap().key_groups.is_empty());
+    }
+
+    #[test]
+    fn group_keys_come_in_sops_order_merged_first() {
+        let merged = Value::Map(rule_map(vec![(
+            "pgp",
+            Value::List(vec![Value::Str("BBBB".into())]),
+        )]));
+        let group = Value::Map(rule_map(vec![
+            ("pgp", Value::List(vec![Value::Str("AAAA".into())])),
+            ("age", Value::List(vec![Value::Str("age1z".into())])),
+            ("merge", Value::List(vec![merged])),
+        ]));
+        let c = config(vec![rule_map(vec![(
+            "key_groups",
+            Value::List(vec![group]),
+        )])]);
+        let keys = &c.matching_rule("f").unwrap().unwrap().key_groups[0].keys;
+        let ids: Vec<String> = keys.iter().map(KeyEntry::identity).collect();
+        assert_eq!(ids, ["BBBB", "age1z", "AAAA"]);
     }
 }

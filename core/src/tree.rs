@@ -6,6 +6,11 @@
 //! them, because the type decides both the plaintext bytes and the `type:` tag of an
 //! encrypted value.
 
+/// The deepest nesting of maps and lists any store reads (go-yaml and Go's JSON decoder
+/// allow 10000). It keeps every recursive walk of a tree (parse, MAC, encrypt, emit, drop)
+/// within a 1 MiB stack, the browser's wasm default, even in debug builds.
+pub const MAX_DEPTH: usize = 256;
+
 /// A parsed file: one branch per document.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Tree {

@@ -88,7 +88,7 @@ pub fn get<'a>(root: &'a Map, steps: &[Step]) -> Result<&'a Value> {
 /// Sets the value at `steps`, creating missing map keys (appended) and, for an index one
 /// past the end of a list, appending. Returns whether the tree changed.
 pub fn set(root: &mut Map, steps: &[Step], value: Value) -> Result<bool> {
-    let (first, rest) = steps
+    let (first, _) = steps
         .split_first()
         .ok_or_else(|| Error::TreePath("empty tree path".into()))?;
     let Step::Key(key) = first else {
@@ -101,38 +101,53 @@ pub fn set(root: &mut Map, steps: &[Step], value: Value) -> Result<bool> {
         root.push(key.clone(), Value::Null);
     }
     let slot = root.get_mut(key).expect("inserted above");
-    set_in(slot, rest, value)
+    set_in(slot, steps, 1, value)
 }
 
-fn set_in(slot: &mut Value, steps: &[Step], value: Value) -> Result<bool> {
-    let Some((step, rest)) = steps.split_first() else {
+/// Sets `value` at `steps[at..]` below `slot` (the value at `steps[..at]`). A scalar or null
+/// on the way becomes the collection the next step needs; a map or list never changes into
+/// the other kind, since its contents would be lost (sops panics on a key in a list and
+/// silently ignores an index into a map).
+fn set_in(slot: &mut Value, steps: &[Step], at: usize, value: Value) -> Result<bool> {
+    let Some(step) = steps.get(at) else {
         let changed = *slot != value;
         *slot = value;
         return Ok(changed);
     };
+    let refuse = |what: &str| {
+        Err(Error::TreePath(format!(
+            "cannot set {}: the value at {} is {what}; unset it first to replace it",
+            render(steps),
+            render(&steps[..at])
+        )))
+    };
     match step {
         Step::Key(k) => {
-            if !matches!(slot, Value::Map(_)) {
-                *slot = Value::Map(Map::new());
+            match slot {
+                Value::Map(_) => {}
+                Value::List(_) => return refuse("a list, which has no keys"),
+                _ => *slot = Value::Map(Map::new()),
             }
             let Value::Map(m) = slot else { unreachable!() };
             if m.get(k).is_none() {
                 m.push(k.clone(), Value::Null);
             }
-            set_in(m.get_mut(k).expect("inserted above"), rest, value)
+            set_in(m.get_mut(k).expect("inserted above"), steps, at + 1, value)
         }
         Step::Index(n) => {
-            if !matches!(slot, Value::List(_)) {
-                *slot = Value::List(Vec::new());
+            match slot {
+                Value::List(_) => {}
+                Value::Map(_) => return refuse("a map, which has no indices"),
+                _ => *slot = Value::List(Vec::new()),
             }
             let Value::List(l) = slot else { unreachable!() };
             // As sops: an index at or past the end appends.
             if *n >= l.len() {
                 l.push(Value::Null);
                 let last = l.len() - 1;
-                return set_in(&mut l[last], rest, value).map(|_| true);
+                return set_in(&mut l[last], steps, at + 1, value).map(|_| true);
             }
-            set_in(&mut l[*n], rest, value)
+            set_in(&mut l[*n], steps, at + 1, value)
         }
     }
 }
@@ -220,6 +235,19 @@ mod tests {
             get(&m, &parse(r#"["a"][2]"#).unwrap()).unwrap(),
             &Value::Int(2)
         );
+        // A list never turns into a map, nor a map into a list: their contents would be lost.
+        let before = m.clone();
+        let e = set(&mut m, &parse(r#"["a"]["x"]"#).unwrap(), Value::Int(3)).unwrap_err();
+        assert!(
+            e.to_string().contains(r#"the value at ["a"] is a list"#),
+            "{e}"
+        );
+        let e = set(&mut m, &parse(r#"["b"][0]"#).unwrap(), Value::Int(3)).unwrap_err();
+        assert!(
+            e.to_string().contains(r#"the value at ["b"] is a map"#),
+            "{e}"
+        );
+        assert_eq!(m, before);
         unset(&mut m, &p).unwrap();
         assert_eq!(get(&m, &p).unwrap(), &Value::Int(2));
         assert!(unset(&mut m, &parse(r#"["a"][5]"#).unwrap()).is_err());

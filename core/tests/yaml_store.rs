@@ -556,3 +556,184 @@ fn encrypted_comment_layouts_read_back_like_sops_decrypt() {
         assert_eq!(String::from_utf8_lossy(&out), decrypted, "{layout:?}");
     }
 }
+
+/// The parse error's message and line, or a panic when `src` parses.
+fn parse_error(src: &str) -> (Option<usize>, String) {
+    match store().parse(src.as_bytes()) {
+        Err(Error::Parse { line, message, .. }) => (line, message),
+        Err(other) => panic!("not a parse error: {other}"),
+        Ok(_) => panic!("parsed, expected an error"),
+    }
+}
+
+/// Runs `f` on a thread with the stack a deep document may need: the browser's 1 MiB wasm
+/// default for optimised builds; debug builds' frames are several times larger (the CLI
+/// runs its work on a thread with a large stack for that reason).
+fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let size = if cfg!(debug_assertions) {
+        8 << 20
+    } else {
+        1 << 20
+    };
+    std::thread::Builder::new()
+        .stack_size(size)
+        .spawn(f)
+        .expect("spawn")
+        .join()
+        .expect("no stack overflow")
+}
+
+#[test]
+fn nesting_beyond_the_depth_limit_is_an_error_not_a_stack_overflow() {
+    use leafcrypt_core::tree::MAX_DEPTH;
+    // Each of these aborted the process (stack overflow) before the limit existed.
+    let n = 20_000;
+    let block_seq = format!(
+        "a:\n{}",
+        (1..=n)
+            .map(|i| format!("{}-\n", "  ".repeat(i)))
+            .collect::<String>()
+    );
+    let block_map: String = (0..n).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
+    let flow_seq = format!("a: {}{}\n", "[".repeat(n), "]".repeat(n));
+    let flow_map = format!("a: {}{}\n", "{b: ".repeat(n), "}".repeat(n));
+    let want = format!("exceeded max depth of {MAX_DEPTH}");
+    for (name, src) in [
+        ("block sequence", block_seq),
+        ("block map", block_map),
+        ("flow sequence", flow_seq),
+        ("flow map", flow_map),
+    ] {
+        let (line, message) = on_small_stack(move || parse_error(&src));
+        assert_eq!(message, want, "{name}");
+        assert!(line.is_some(), "{name}: the error names a line");
+    }
+}
+
+#[test]
+fn the_deepest_allowed_document_parses_and_emits() {
+    use leafcrypt_core::tree::MAX_DEPTH;
+    let n = MAX_DEPTH - 1; // the root map is one level
+    let flow = format!("a: {}{}\n", "[".repeat(n), "]".repeat(n));
+    let block: String = (0..=n).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
+    for src in [flow, block] {
+        on_small_stack(move || {
+            let doc = store().parse(src.as_bytes()).expect("within the limit");
+            let out = store().emit(&doc.tree, None).expect("emits");
+            let again = store().parse(&out).expect("reads back what it wrote");
+            assert_eq!(again.tree, doc.tree);
+        });
+    }
+}
+
+#[test]
+fn an_alias_bomb_is_refused_with_go_yamls_words() {
+    // Nine anchors, each a list of ten aliases of the previous one: ~10^9 nodes expanded.
+    let mut src = String::from(
+        "a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    for i in 1..9 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(",");
+        src.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+    }
+    assert!(src.len() < 500);
+    let (line, message) = parse_error(&src);
+    assert_eq!(message, "yaml: document contains excessive aliasing");
+    assert_eq!(line, None, "go-yaml names no line");
+    match store().parse(src.as_bytes()) {
+        Err(e) => assert_eq!(
+            e.to_string(),
+            "Error unmarshalling file: yaml: document contains excessive aliasing"
+        ),
+        Ok(_) => unreachable!(),
+    }
+}
+
+#[test]
+fn ordinary_aliases_and_merge_keys_still_expand() {
+    let src = "base: &b {x: 1, y: 2}\nc1:\n    <<: *b\n    z: 3\nc2: *b\nl: [*b, *b, *b]\n";
+    let doc = store().parse(src.as_bytes()).expect("parses");
+    let root = &doc.tree.branches[0];
+    assert_eq!(root.get("c2"), root.get("base"));
+    assert_eq!(
+        root.get("l").and_then(|l| l.as_list()).map(|l| l.len()),
+        Some(3)
+    );
+    // A large anchor used many times in a document that is mostly its own text: allowed.
+    let items: String = (0..200).map(|i| format!("  k{i}: v{i}\n")).collect();
+    let uses: String = (0..50).map(|i| format!("u{i}: *big\n")).collect();
+    let src = format!("big: &big\n{items}{uses}");
+    let doc = store().parse(src.as_bytes()).expect("parses");
+    assert_eq!(
+        doc.tree.branches[0].get("u49"),
+        doc.tree.branches[0].get("big")
+    );
+}
+
+#[test]
+fn explicit_keys_and_a_leading_merge_key_read_back_as_written() {
+    use leafcrypt_core::tree::{Map, Tree, Value};
+    let long = "k".repeat(130);
+    let list = Value::List(vec![Value::Int(1), Value::Str("two".into())]);
+    let mut inner = Map::new();
+    inner.push("a", Value::Int(1));
+    inner.push(long.clone(), list.clone());
+    let mut nested = Map::new();
+    nested.push(long.clone(), Value::Map(inner.clone()));
+    let mut root = Map::new();
+    // go-yaml writes a first `<<` key with a block value as `!!merge <<:`.
+    root.push("<<", Value::Map(inner.clone()));
+    root.push(long.clone(), Value::Map(inner.clone()));
+    root.push(format!("{long}2"), list.clone());
+    root.push(format!("{long}3"), Value::Str("scalar".into()));
+    root.push("n", Value::Map(nested));
+    // Multi-line keys are explicit too, with a literal block body one level in.
+    let mut deep = Map::new();
+    deep.push("deep\nkey", Value::Str("v".into()));
+    root.push("two\nlines", Value::Map(deep));
+    root.push("l", Value::List(vec![Value::Map(inner)]));
+    let tree = Tree {
+        branches: vec![root],
+    };
+    let out = store().emit(&tree, None).unwrap();
+    let text = String::from_utf8(out.clone()).unwrap();
+    assert!(text.starts_with("!!merge <<:\n"), "{text}");
+    assert!(text.contains(&format!("? {long}\n:   a: 1\n")), "{text}");
+    assert!(
+        text.contains("? |-\n    two\n    lines\n:   ? |-\n        deep\n        key\n    : v\n"),
+        "{text}"
+    );
+    let back = store()
+        .parse(&out)
+        .unwrap_or_else(|e| panic!("cannot read back what it wrote: {e}\n{text}"));
+    assert_eq!(back.tree, tree, "{text}");
+}
+
+#[test]
+fn explicit_key_forms_sops_reads_are_read() {
+    for (src, key, want) in [
+        ("? a\n: 1\n", "a", "1"),
+        ("? a\n:   - 1\n    - 2\n", "a", "[1, 2]"),
+        ("? a\n:   x: 1\n    y: 2\n", "a", "{x: 1, y: 2}"),
+        ("? |\n    block key\n: v\n", "block key\n", "v"),
+        ("? a\n: [1, 2]\n", "a", "[1, 2]"),
+        ("m:\n    ? b\n    :   c: 1\n", "m", "{b: {c: 1}}"),
+    ] {
+        let doc = store()
+            .parse(src.as_bytes())
+            .unwrap_or_else(|e| panic!("{src:?}: {e}"));
+        let root = &doc.tree.branches[0];
+        assert!(
+            root.get(key).is_some(),
+            "{src:?}: no key {key:?} in {root:?}"
+        );
+        let want = store()
+            .parse(format!("x: {want}\n").as_bytes())
+            .unwrap()
+            .tree
+            .branches[0]
+            .get("x")
+            .cloned();
+        assert_eq!(root.get(key).cloned(), want, "{src:?}");
+    }
+}

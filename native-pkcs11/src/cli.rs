@@ -341,6 +341,21 @@ pub struct Opts {
     /// Rotate: remove these comma-separated age recipients.
     #[arg(long, global = true, value_name = "RECIPIENTS")]
     pub rm_age: Option<String>,
+    /// PGP fingerprints to encrypt to, through gpg (comma-separated; may be repeated).
+    #[arg(
+        short = 'p',
+        long,
+        global = true,
+        env = "SOPS_PGP_FP",
+        value_name = "FINGERPRINTS"
+    )]
+    pub pgp: Vec<String>,
+    /// Rotate: add these comma-separated PGP fingerprints (to the first key group).
+    #[arg(long, global = true, value_name = "FINGERPRINTS")]
+    pub add_pgp: Option<String>,
+    /// Rotate: remove these comma-separated PGP fingerprints.
+    #[arg(long, global = true, value_name = "FINGERPRINTS")]
+    pub rm_pgp: Option<String>,
     /// PKCS#11 KEKs to encrypt to (RFC 7512 URIs, comma-separated; may be repeated). On
     /// decrypt, their `module-path`/`pin-source` apply to the file's matching keys.
     #[arg(long, global = true, value_name = "URIS")]

@@ -29,8 +29,10 @@ pub fn read_input(path: Option<&Path>, name_override: Option<&Path>) -> CliResul
                     ),
                 ));
             }
-            std::fs::read(p)
-                .map_err(|e| Failure::new(IO, format!("Error reading {}: {e}", p.display())))?
+            let bytes = std::fs::read(p)
+                .map_err(|e| Failure::new(IO, format!("Error reading {}: {e}", p.display())))?;
+            atomic::remember_read(p, &bytes);
+            bytes
         }
         None => {
             let mut buf = Vec::new();

@@ -14,6 +14,7 @@ mod keygen;
 mod kv_proxy;
 mod log;
 mod logged;
+mod pgp;
 mod pkcs11;
 mod private_dir;
 mod runtime;
@@ -21,7 +22,22 @@ mod version;
 
 use std::process::ExitCode;
 
+/// Stack of the thread that does the work: deep (but accepted) documents recurse, and debug
+/// builds' frames are several times larger than release ones.
+const STACK_SIZE: usize = 64 << 20;
+
 fn main() -> ExitCode {
+    match std::thread::Builder::new()
+        .name("leafcrypt".into())
+        .stack_size(STACK_SIZE)
+        .spawn(cli_main)
+    {
+        Ok(worker) => worker.join().unwrap_or(ExitCode::FAILURE),
+        Err(_) => cli_main(),
+    }
+}
+
+fn cli_main() -> ExitCode {
     let prog = version::program_name();
     let mut cli = match parse(&prog) {
         Ok(cli) => cli,

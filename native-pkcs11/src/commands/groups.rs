@@ -34,7 +34,7 @@ pub fn run(file: &Path, change: Change, opts: &Opts) -> CliResult<()> {
         Change::Add(keys) if keys.is_empty() => {
             return Err(Failure::new(
                 BAD_ARGS,
-                "groups add needs at least one key (--age, --azure-kv or --pkcs11)",
+                "groups add needs at least one key (--age, --pgp, --azure-kv or --pkcs11)",
             ))
         }
         Change::Add(keys) => groups.push(KeyGroup { keys }),
@@ -68,6 +68,10 @@ pub fn run(file: &Path, change: Change, opts: &Opts) -> CliResult<()> {
         &now,
     ))
     .map_err(|e| Failure::core(&input.name, e))?;
+    if metadata.shamir_threshold == 0 && metadata.key_groups.len() > 1 {
+        // sops stores the threshold it split with: every group (UpdateMasterKeys).
+        metadata.shamir_threshold = metadata.key_groups.len();
+    }
     let out = store
         .emit(&tree, Some(&metadata))
         .map_err(|e| Failure::core(&input.name, e))?;

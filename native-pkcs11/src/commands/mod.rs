@@ -5,6 +5,7 @@ pub mod edit;
 pub mod exec;
 pub mod groups;
 pub mod tree_edit;
+pub mod unsupported;
 pub mod updatekeys;
 
 use crate::cli::{Action, Opts};
@@ -160,13 +161,24 @@ pub(crate) fn azure_kv_entries(list: &str) -> CliResult<Vec<KeyEntry>> {
         .collect()
 }
 
+/// `pgp` key descriptions for a comma-separated list of fingerprints (spaces removed, as
+/// sops does).
+pub(crate) fn pgp_entries(list: &str) -> CliResult<Vec<KeyEntry>> {
+    Ok(split_list(list)
+        .iter()
+        .map(|fp| leafcrypt_core::config::pgp_entry(fp))
+        .collect())
+}
+
 fn pkcs11_entries_checked(list: &str) -> CliResult<Vec<KeyEntry>> {
     Ok(pkcs11_entries(list))
 }
 
-/// Every key given on the command line (`--age`, `--azure-kv`, `--pkcs11`), in that order.
+/// Every key given on the command line (`--age`, `--pgp`, `--azure-kv`, `--pkcs11`), in
+/// that order.
 pub(crate) fn cli_entries(opts: &Opts) -> CliResult<Vec<KeyEntry>> {
     let mut keys = age_entries(&opts.age.join(","))?;
+    keys.extend(pgp_entries(&opts.pgp.join(","))?);
     keys.extend(azure_kv_entries(&opts.azure_kv.join(","))?);
     keys.extend(pkcs11_entries(&opts.pkcs11.join(",")));
     Ok(keys)
@@ -241,10 +253,15 @@ pub(crate) fn keyring(opts: &Opts) -> CliResult<Keyring> {
     let logged = |source: Box<dyn leafcrypt_core::keysource::KeySource>| {
         Box::new(crate::logged::Logged(source))
     };
-    Ok(Keyring::new()
+    let mut keyring = Keyring::new()
         .with(logged(Box::new(age)))
         .with(logged(crate::azure::keyring_member(opts)))
-        .with(logged(Box::new(pkcs11))))
+        .with(logged(Box::new(pkcs11)))
+        .with(logged(Box::new(crate::pgp::source::GpgSource::from_env())));
+    for stand_in in unsupported::Unsupported::all() {
+        keyring.add(stand_in);
+    }
+    Ok(keyring)
 }
 
 fn encrypt(input: &Input, opts: &Opts) -> CliResult<()> {
@@ -325,6 +342,8 @@ pub(crate) fn encrypt_options(
             &[],
         );
     }
+    let rule_used = rule.as_ref().filter(|_| !from_cli);
+    unsupported::check_wrappable(&key_groups, rule_used, config)?;
     let mut selector =
         cli_selector(opts)?.or_else(|| rule.as_ref().and_then(|r| r.selector.clone()));
     let binary = in_fmt == Format::Binary;
@@ -559,6 +578,7 @@ fn rotate(input: &Input, opts: &Opts) -> CliResult<()> {
             opts.add_pkcs11.as_deref(),
             pkcs11_entries_checked,
         ),
+        (opts.rm_pgp.as_deref(), opts.add_pgp.as_deref(), pgp_entries),
         (
             opts.rm_azure_kv.as_deref(),
             opts.add_azure_kv.as_deref(),
@@ -594,7 +614,7 @@ fn rotate(input: &Input, opts: &Opts) -> CliResult<()> {
     if groups.is_empty() {
         return Err(Failure::new(
             GENERIC,
-            "rotate would leave the file with no keys; add one with --add-age, --add-azure-kv or --add-pkcs11",
+            "rotate would leave the file with no keys; add one with --add-age, --add-pgp, --add-azure-kv or --add-pkcs11",
         ));
     }
 

@@ -60,6 +60,9 @@ pub fn run(files: &[PathBuf], yes: bool, opts: &Opts) -> CliResult<()> {
             eprintln!("File {} left unchanged", input.name);
             continue;
         }
+        super::unsupported::check_wrappable(&wanted, Some(rule), Some(&loaded)).map_err(|f| {
+            Failure::new(f.code, format!("{}\n  in file: {}", f.message, input.name))
+        })?;
         let now = crate::clock::now_rfc3339();
         crate::runtime::block_on(leafcrypt_core::ops::update_keys(
             &mut metadata,

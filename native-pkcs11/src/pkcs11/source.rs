@@ -68,7 +68,7 @@ impl Pkcs11Source {
         let token = Token::find(&uri)?;
         let session = token.session()?;
         let named = key.get("mechanism").or(uri.mechanism.as_deref());
-        let mechanism = match named {
+        let mut mechanism = match named {
             Some(m) => Mechanism::parse(m)?,
             None => detect(&token, &session, &uri, id.as_deref())?,
         };
@@ -86,10 +86,21 @@ impl Pkcs11Source {
                             })?
                     }
                 };
-            (
-                handle,
-                rsa_encrypt(&token, &session, handle, mechanism, secret)?,
-            )
+            let enc = match rsa_encrypt(&token, &session, handle, mechanism, secret) {
+                // Chosen by us, not the user: a token without OAEP-SHA256 (SoftHSM2 2.6
+                // offers OAEP with SHA-1 only) gets the same ciphertext from raw RSA with
+                // the padding done here, and the entry records that choice for decryption.
+                Err(Pkcs11Error::Mechanism { .. })
+                    if named.is_none()
+                        && mechanism == Mechanism::RsaOaepSha256
+                        && token.supports(MechanismType::RSA_X_509) =>
+                {
+                    mechanism = Mechanism::RsaX509OaepSha256;
+                    rsa_encrypt(&token, &session, handle, mechanism, secret)?
+                }
+                other => other?,
+            };
+            (handle, enc)
         } else {
             token.login(&uri)?;
             let handle = token

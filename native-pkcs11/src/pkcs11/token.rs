@@ -148,6 +148,13 @@ impl Token {
         }
     }
 
+    /// Whether the token lists `mechanism` (a token may still refuse some parameters).
+    pub fn supports(&self, mechanism: cryptoki::mechanism::MechanismType) -> bool {
+        self.ctx
+            .get_mechanism_list(self.slot)
+            .is_ok_and(|list| list.contains(&mechanism))
+    }
+
     /// A new read-only session for one operation on this thread.
     pub fn session(&self) -> Result<Session, Pkcs11Error> {
         self.ctx

@@ -5,12 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::numfmt::go_float_yaml;
-use crate::tree::{Map, Value};
-
-/// Nesting deeper than this is rejected (Go's decoder limit is 10000; this one keeps the
-/// recursive parse, emit and drop of the tree within a 2 MiB thread stack even in debug
-/// builds).
-const MAX_DEPTH: usize = 256;
+use crate::tree::{Map, Value, MAX_DEPTH};
 
 /// Parses one JSON value (any kind) that makes up the whole of `input`, as `set` takes it.
 pub(crate) fn parse_single_value(input: &[u8]) -> Result<Value> {
@@ -100,7 +95,7 @@ impl Parser<'_> {
     fn enter(&mut self) -> Result<()> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(self.error_at(self.pos, "exceeded max depth".into()));
+            return Err(self.error_at(self.pos, format!("exceeded max depth of {MAX_DEPTH}")));
         }
         Ok(())
     }
@@ -521,6 +516,6 @@ mod tests {
     #[test]
     fn depth_is_limited() {
         let deep = format!("{{\"a\":{}{}}}", "[".repeat(5000), "]".repeat(5000));
-        assert_eq!(err(&deep), "exceeded max depth");
+        assert_eq!(err(&deep), "exceeded max depth of 256");
     }
 }

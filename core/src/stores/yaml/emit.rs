@@ -157,9 +157,11 @@ impl Emitter {
 
     fn pair(&mut self, key: &str, value: &Value, indent: usize) {
         self.write_indent(indent);
-        if key.len() > MAX_SIMPLE_KEY_LEN {
+        // go-yaml's simple keys are at most 128 bytes on one line; others are explicit.
+        if key.len() > MAX_SIMPLE_KEY_LEN || analyze(key).multiline {
             self.indicator("?", true, false, true);
-            self.string(key, indent, false);
+            // A block scalar key's body sits one level in, like a value's.
+            self.string(key, self.increase(indent, false), false);
             self.write_indent(indent);
             self.indicator(":", true, false, true);
         } else {

@@ -6,7 +6,7 @@
 use super::comments::{classify, FootPlace, GapComment, Segment};
 use super::scalar::{resolve, Resolved};
 use crate::error::Error;
-use crate::tree::{Entry, Map, Value};
+use crate::tree::{Entry, Map, Value, MAX_DEPTH};
 use base64::Engine;
 use std::collections::HashMap;
 
@@ -90,7 +90,12 @@ struct Parser<'a> {
     frames: Vec<Frame>,
     /// Head comments for whichever entry starts next.
     heads: Vec<String>,
-    anchors: HashMap<String, Value>,
+    /// Anchored values (aliases are expanded) with their node counts.
+    anchors: HashMap<String, (Value, u64)>,
+    /// Nodes produced by alias expansion so far (go-yaml's aliasing budget).
+    alias_nodes: u64,
+    /// Open block and flow collections (bounded by [`MAX_DEPTH`]).
+    depth: usize,
     walk_error: Option<Error>,
     next: Next,
     doc_index: usize,
@@ -119,6 +124,38 @@ fn perr(line: usize, message: impl Into<String>) -> Error {
     }
 }
 
+/// go-yaml's rule for a document that expands aliases beyond reason ("billion laughs"):
+/// more than 100 aliased nodes, more than 1000 in all, and a share of aliased nodes above
+/// 99% for small documents, falling to 10% at four million nodes.
+fn excessive_aliasing(alias_nodes: u64, direct: u64) -> bool {
+    let total = alias_nodes + direct;
+    if alias_nodes <= 100 || total <= 1000 {
+        return false;
+    }
+    let allowed = match total {
+        ..=400_000 => 0.99,
+        4_000_000.. => 0.10,
+        t => 0.99 - 0.89 * ((t - 400_000) as f64 / 3_600_000.0),
+    };
+    alias_nodes as f64 / total as f64 > allowed
+}
+
+/// Nodes in `value` (itself included), for the aliasing budget.
+fn node_count(value: &Value) -> u64 {
+    1 + match value {
+        Value::Map(m) => m
+            .entries
+            .iter()
+            .map(|e| match e {
+                Entry::Pair(_, v) => node_count(v),
+                Entry::Comment(_) => 0,
+            })
+            .sum(),
+        Value::List(items) => items.iter().map(node_count).sum(),
+        _ => 0,
+    }
+}
+
 fn is_ws(c: u8) -> bool {
     c == b' ' || c == b'\t'
 }
@@ -135,6 +172,8 @@ impl<'a> Parser<'a> {
             frames: Vec::new(),
             heads: Vec::new(),
             anchors: HashMap::new(),
+            alias_nodes: 0,
+            depth: 0,
             walk_error: None,
             next: Next {
                 line: 1,
@@ -483,8 +522,15 @@ impl<'a> Parser<'a> {
             return Ok(None);
         }
         let line = self.line;
+        let start_col = self.col();
         let props = self.props()?;
-        let col = self.col();
+        // Properties on the first key's line (`!!merge <<: …`, as go-yaml writes a merge key
+        // that comes first) belong to that key; the map starts where they do.
+        let col = if self.line == line {
+            start_col
+        } else {
+            self.col()
+        };
         let c = self.peek();
         let is_seq = (c == Some(b'-') && self.blank_or_end_at(1)) || c == Some(b'[');
         if is_seq {
@@ -575,6 +621,7 @@ impl<'a> Parser<'a> {
     /// A block mapping whose keys sit at column `indent`. `first` is an already scanned
     /// first key (the parser is then right after its `:`).
     fn block_map(&mut self, indent: usize, first: Option<(ScalarTok, Props)>) -> PResult<Map> {
+        self.enter()?;
         // Head comments gathered so far (also those after the `-` of a sequence item)
         // belong to the first key, i.e. to this map: its `start_entry` takes them.
         self.frames.push(Frame {
@@ -587,6 +634,9 @@ impl<'a> Parser<'a> {
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut first = first;
         loop {
+            // After `? key`, the `:` of the value is an indicator like `-`: a compact map or
+            // sequence may follow on its line (`:   a: 1`, as go-yaml writes long keys).
+            let mut explicit = false;
             let (key, key_line) = match first.take() {
                 Some((tok, props)) => {
                     let line = tok.line;
@@ -596,6 +646,7 @@ impl<'a> Parser<'a> {
                 None => {
                     let line = self.line;
                     self.start_entry(line);
+                    explicit = self.peek() == Some(b'?') && self.blank_or_end_at(1);
                     let key = self.block_key(indent)?;
                     (key, line)
                 }
@@ -614,7 +665,7 @@ impl<'a> Parser<'a> {
             self.tok_line = self.line;
             self.pos += 1;
             self.gap(true);
-            let value = self.node_after_indicator(indent, false)?;
+            let value = self.node_after_indicator(indent, explicit)?;
             self.finish_entry(Entry::Pair(key, value));
             if self.next.eof || self.at_doc_marker() || self.next.col < indent {
                 break;
@@ -626,19 +677,31 @@ impl<'a> Parser<'a> {
                 return Err(perr(self.next.line, "did not find expected key"));
             }
         }
+        self.depth -= 1;
         Ok(Map {
             entries: self.pop_frame(),
         })
     }
 
     /// Reads a key at the current position and stops on its `:` (not consumed).
-    fn block_key(&mut self, _indent: usize) -> PResult<String> {
+    fn block_key(&mut self, indent: usize) -> PResult<String> {
         let line = self.line;
         if self.peek() == Some(b'?') && self.blank_or_end_at(1) {
             self.pos += 1;
             self.skip_inline_ws();
             let props = self.props()?;
-            let tok = self.scalar_token(None, false)?;
+            // go-yaml writes a multi-line key as a block scalar: `? |-`.
+            let tok = if matches!(self.peek(), Some(b'|' | b'>')) {
+                let text = self.block_scalar(indent)?;
+                self.tok_line = self.line;
+                ScalarTok {
+                    text,
+                    plain: false,
+                    line,
+                }
+            } else {
+                self.scalar_token(None, false)?
+            };
             let key = self.key_from_token(tok, &props)?;
             self.tok_line = self.line;
             self.gap(false);
@@ -680,7 +743,7 @@ impl<'a> Parser<'a> {
         }
         let value = self.typed_scalar(&tok, props)?;
         if let Some(anchor) = &props.anchor {
-            self.anchors.insert(anchor.clone(), value.clone());
+            self.define_anchor(anchor.clone(), &value);
         }
         match value {
             Value::Str(_) => {}
@@ -714,6 +777,7 @@ impl<'a> Parser<'a> {
 
     /// A block sequence whose dashes sit at column `indent`.
     fn block_seq(&mut self, indent: usize) -> PResult<Vec<Value>> {
+        self.enter()?;
         self.frames.push(Frame {
             indent,
             entries: Vec::new(),
@@ -750,6 +814,7 @@ impl<'a> Parser<'a> {
                 Entry::Comment(c) => Value::Comment(c),
             })
             .collect();
+        self.depth -= 1;
         Ok(items)
     }
 
@@ -785,7 +850,7 @@ impl<'a> Parser<'a> {
         };
         let value = self.node(parent, seq_item, same_line, &node_props, key_props, key_col)?;
         if let Some(anchor) = node_props.anchor {
-            self.anchors.insert(anchor, value.clone());
+            self.define_anchor(anchor, &value);
         }
         Ok(value)
     }
@@ -827,10 +892,39 @@ impl<'a> Parser<'a> {
         let line = self.line;
         self.pos += 1;
         let name = self.word();
-        self.anchors
+        let (value, nodes) = self
+            .anchors
             .get(name)
-            .cloned()
-            .ok_or_else(|| perr(line, format!("unknown anchor '{name}' referenced")))
+            .ok_or_else(|| perr(line, format!("unknown anchor '{name}' referenced")))?;
+        self.alias_nodes = self.alias_nodes.saturating_add(*nodes);
+        // The bytes read so far bound the nodes written out directly.
+        if excessive_aliasing(self.alias_nodes, self.pos as u64) {
+            // go-yaml names no line for this one.
+            return Err(Error::Parse {
+                format: "yaml",
+                line: None,
+                message: "yaml: document contains excessive aliasing".into(),
+            });
+        }
+        Ok(value.clone())
+    }
+
+    fn define_anchor(&mut self, name: String, value: &Value) {
+        self.anchors
+            .insert(name, (value.clone(), node_count(value)));
+    }
+
+    /// Enters a block or flow collection; errors past [`MAX_DEPTH`] as go-yaml does past
+    /// its own limit.
+    fn enter(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(perr(
+                self.line,
+                format!("exceeded max depth of {MAX_DEPTH}"),
+            ));
+        }
+        Ok(())
     }
 
     /// The node at the current position. `key_props` are properties written on the
@@ -1401,6 +1495,7 @@ impl<'a> Parser<'a> {
     /// A flow collection starting at `[` or `{`.
     fn flow_node(&mut self) -> PResult<Value> {
         let line = self.line;
+        self.enter()?;
         let is_map = self.peek() == Some(b'{');
         self.pos += 1;
         let close = if is_map { b'}' } else { b']' };
@@ -1476,6 +1571,7 @@ impl<'a> Parser<'a> {
             }
         }
         self.tok_line = self.line;
+        self.depth -= 1;
         Ok(if is_map {
             Value::Map(map)
         } else {
@@ -1495,7 +1591,7 @@ impl<'a> Parser<'a> {
             }
         };
         if let Some(anchor) = &props.anchor {
-            self.anchors.insert(anchor.clone(), value.0.clone());
+            self.define_anchor(anchor.clone(), &value.0);
         }
         Ok(value)
     }

@@ -383,7 +383,10 @@ pub(crate) fn load_encrypted(
     let doc = in_fmt
         .store(None)
         .parse(&input.bytes)
-        .map_err(|e| encrypted_parse_failure(&input.name, e))?;
+        .map_err(|e| match e {
+            leafcrypt_core::Error::Metadata(m) => bad_sops_entry(input, in_fmt, m),
+            e => encrypted_parse_failure(&input.name, e),
+        })?;
     let Some(metadata) = doc.metadata else {
         // An encrypted binary file is JSON: report why this one is not, as sops does.
         if in_fmt == Format::Binary {
@@ -483,6 +486,45 @@ pub(crate) async fn open_async(
         eprintln!("[leafcrypt] warning: {w}");
     }
     Ok((tree, metadata, session))
+}
+
+/// A `sops` entry that is not usable metadata, worded as sops's first line words it: Go's
+/// unmarshal error for YAML and JSON entries of the wrong type, the time parser's error for
+/// a missing `lastmodified`; leafcrypt's own words follow.
+fn bad_sops_entry(input: &Input, in_fmt: Format, message: String) -> Failure {
+    let name = &input.name;
+    let first = if message.starts_with("parsing time ") {
+        None
+    } else {
+        match in_fmt {
+            Format::Yaml if message.contains("not a mapping") => {
+                Some("Error unmarshalling input yaml: yaml: unmarshal errors:".to_string())
+            }
+            Format::Json if message.contains("not a metadata object") => {
+                let kind = serde_json::from_slice::<serde_json::Value>(&input.bytes)
+                    .ok()
+                    .and_then(|v| {
+                        v.get("sops").map(|s| match s {
+                            serde_json::Value::Number(_) => "number",
+                            serde_json::Value::String(_) => "string",
+                            serde_json::Value::Array(_) => "array",
+                            serde_json::Value::Bool(_) => "bool",
+                            _ => "value",
+                        })
+                    })
+                    .unwrap_or("value");
+                Some(format!(
+                    "Error unmarshalling input json: json: cannot unmarshal {kind} into Go struct field SopsFile.sops of type stores.Metadata"
+                ))
+            }
+            _ => return Failure::core(name, leafcrypt_core::Error::Metadata(message)),
+        }
+    };
+    let text = match first {
+        Some(first) => format!("{first}\n  {message}\n  in file: {name}"),
+        None => format!("{message}\n  in file: {name}"),
+    };
+    Failure::new(GENERIC, text)
 }
 
 /// A parse error of a file that should be encrypted, worded as sops words it.

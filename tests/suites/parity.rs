@@ -292,6 +292,26 @@ fn verbose_writes_sops_log_lines() {
             )
         });
     }
+    // Edit mode (no action flag): an editor that rewrites the value.
+    let editor = dir.write("editor.sh", "#!/bin/sh\nprintf 'a: 2\\n' > \"$1\"\n");
+    std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let [s, l] = Tool::BOTH.map(|tool| {
+        dir.write("f.enc.yaml", &enc);
+        dir.cmd(tool)
+            .args(["--verbose", "f.enc.yaml"])
+            .identity(key_file(1))
+            .env("EDITOR", &editor)
+            .run()
+    });
+    p.check(s.ok(), || format!("sops's edit failed\n{s:?}"));
+    same(&mut p, "--verbose f.enc.yaml (edit)", &s, &l);
+    p.check(sops_lines(&s) == sops_lines(&l), || {
+        format!(
+            "edit: log lines differ\n  sops:      {:?}\n  leafcrypt: {:?}",
+            sops_lines(&s),
+            sops_lines(&l)
+        )
+    });
     p.finish();
 }
 

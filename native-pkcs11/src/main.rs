@@ -77,8 +77,24 @@ fn parse(prog: &str) -> Result<cli::Cli, ExitCode> {
             }
         };
         let msg = format!("flag provided but not defined: -{flag}");
-        println!("Incorrect Usage. {msg}\n");
-        let _ = command().print_help();
+        // Within a subcommand sops writes `Incorrect Usage:` and the subcommand's help.
+        let mut top = command();
+        let sub = std::env::args()
+            .skip(1)
+            .take_while(|a| {
+                !a.starts_with(&format!("-{flag}")) && !a.starts_with(&format!("--{flag}"))
+            })
+            .find(|a| top.find_subcommand(a).is_some());
+        match sub.and_then(|s| top.find_subcommand_mut(&s).cloned()) {
+            Some(mut sub) => {
+                println!("Incorrect Usage: {msg}\n");
+                let _ = sub.print_help();
+            }
+            None => {
+                println!("Incorrect Usage. {msg}\n");
+                let _ = top.print_help();
+            }
+        }
         log::fatal("CMD", &msg);
         ExitCode::from(failure::GENERIC as u8)
     };

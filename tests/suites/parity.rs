@@ -387,6 +387,14 @@ fn legacy_set_unset_and_set_output_type() {
         &["--set", r#"["a"] {nope"#, "f.enc.yaml"],
         &["--set", r#"a "v""#, "f.enc.yaml"],
         &["--unset", r#"["a"]"#, "f.enc.yaml"],
+        &["set", "--bogus", "f.enc.yaml", r#"["a"]"#, "1"],
+        &[
+            "decrypt",
+            "--output-type",
+            "json",
+            "--bogus=1",
+            "f.enc.yaml",
+        ],
     ] {
         let [s, l] = both(&dir, args, 1, copies);
         same_code_and_line(&mut p, &args.join(" "), &s, &l);

@@ -41,6 +41,9 @@ pub struct Cli {
     pub check_for_updates: bool,
     /// The file to operate on (stdin when omitted).
     pub file: Option<PathBuf>,
+    /// Further positional arguments: ignored with sops's warning.
+    #[arg(hide = true)]
+    pub extra: Vec<PathBuf>,
     /// Options shared by every action.
     #[command(flatten)]
     pub opts: Opts,
@@ -212,13 +215,13 @@ pub enum GroupsCommand {
 #[derive(Debug, Args)]
 pub struct SetArgs {
     /// The encrypted file (changed in place).
-    pub file: PathBuf,
+    pub file: Option<PathBuf>,
     /// Where to set, e.g. '["somekey"][0]'.
-    pub path: String,
+    pub path: Option<String>,
     /// The value as JSON (a file name with --value-file; omitted with --value-stdin).
     pub value: Option<String>,
     /// Treat VALUE as a file to read the JSON value from (keeps secrets out of process lists).
-    #[arg(long, conflicts_with = "value_stdin")]
+    #[arg(long)]
     pub value_file: bool,
     /// Read the JSON value from stdin.
     #[arg(long)]
@@ -232,9 +235,9 @@ pub struct SetArgs {
 #[derive(Debug, Args)]
 pub struct UnsetArgs {
     /// The encrypted file (changed in place).
-    pub file: PathBuf,
+    pub file: Option<PathBuf>,
     /// What to remove, e.g. '["somekey"][0]'.
-    pub path: String,
+    pub path: Option<String>,
     /// Succeed without change when the path does not exist.
     #[arg(long)]
     pub idempotent: bool,
@@ -290,6 +293,9 @@ pub struct KeygenArgs {}
 pub struct FileArg {
     /// The file to operate on (stdin when omitted).
     pub file: Option<PathBuf>,
+    /// Further positional arguments: ignored with sops's warning.
+    #[arg(hide = true)]
+    pub extra: Vec<PathBuf>,
 }
 
 /// Options shared by every action.
@@ -460,11 +466,24 @@ impl Cli {
         }
     }
 
+    /// Positional arguments after the file that sops ignores (it warns about them).
+    pub fn ignored_positionals(&self) -> &[PathBuf] {
+        match &self.command {
+            None => &self.extra,
+            // sops's filestatus ignores them silently.
+            Some(Command::Encrypt(f) | Command::Rotate(f) | Command::Edit(f)) => &f.extra,
+            Some(Command::Decrypt(d)) if d.output_dir.is_none() && !d.files.is_empty() => {
+                &d.files[1..]
+            }
+            _ => &[],
+        }
+    }
+
     /// The action and the file, from the subcommand or the legacy flags.
     pub fn action(&self) -> Option<(Action, Option<PathBuf>)> {
         match &self.command {
             Some(Command::Encrypt(f)) => Some((Action::Encrypt, f.file.clone())),
-            Some(Command::Decrypt(d)) if d.output_dir.is_none() && d.files.len() <= 1 => {
+            Some(Command::Decrypt(d)) if d.output_dir.is_none() => {
                 Some((Action::Decrypt, d.files.first().cloned()))
             }
             Some(Command::Rotate(f)) => Some((Action::Rotate, f.file.clone())),

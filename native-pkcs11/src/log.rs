@@ -21,6 +21,8 @@ pub enum Level {
     Debug,
     /// `level=info`.
     Info,
+    /// `level=warning` (written at any verbosity).
+    Warning,
     /// `level=fatal` (the error that ends sops, written at any verbosity).
     Fatal,
 }
@@ -30,6 +32,7 @@ impl Level {
         match self {
             Level::Debug => "debug",
             Level::Info => "info",
+            Level::Warning => "warning",
             Level::Fatal => "fatal",
         }
     }
@@ -73,6 +76,14 @@ pub fn fatal(name: &str, msg: &str) {
     eprint!(
         "{}",
         line(name, &crate::clock::now_rfc3339(), Level::Fatal, msg, &[])
+    );
+}
+
+/// Writes one of sops's warnings (sops writes them whatever the verbosity).
+pub fn warn(name: &str, msg: &str) {
+    eprint!(
+        "{}",
+        line(name, &crate::clock::now_rfc3339(), Level::Warning, msg, &[])
     );
 }
 

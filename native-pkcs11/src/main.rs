@@ -112,8 +112,19 @@ fn command(prog: &str) -> clap::Command {
         .bin_name(prog)
 }
 
+/// sops's error for a command without its file (exit 100).
+fn no_file() -> failure::Failure {
+    failure::Failure::new(failure::NO_FILE, "Error: no file specified")
+}
+
 /// Runs the parsed command line.
 fn run(cli: &cli::Cli, prog: &str) -> ExitCode {
+    if !cli.ignored_positionals().is_empty() {
+        log::warn(
+            "CMD",
+            "More than one positional argument provided. Only the first one will be used!",
+        );
+    }
     use commands::tree_edit::{self, ValueSource};
     match &cli.command {
         Some(cli::Command::AgeKeygen(_)) => {
@@ -123,22 +134,31 @@ fn run(cli: &cli::Cli, prog: &str) -> ExitCode {
             ))
         }
         Some(cli::Command::Set(a)) => {
+            if a.value_file && a.value_stdin {
+                return exit(Err(failure::Failure::new(
+                    failure::GENERIC,
+                    "Error: cannot use both --value-file and --value-stdin",
+                )));
+            }
             let source = match (&a.value, a.value_file, a.value_stdin) {
                 (_, _, true) => ValueSource::Stdin,
                 (Some(v), true, _) => ValueSource::File(std::path::Path::new(v)),
                 (Some(v), false, _) => ValueSource::Arg(v),
-                (None, _, _) => {
-                    eprintln!("leafcrypt set: a VALUE is required unless --value-stdin is given");
-                    return ExitCode::from(failure::BAD_ARGS as u8);
-                }
+                (None, _, _) => ValueSource::Stdin,
             };
-            return exit(tree_edit::set(
-                &a.file,
-                &a.path,
-                source,
-                a.idempotent,
-                &cli.opts,
-            ));
+            let complete = a.value.is_some() != a.value_stdin;
+            let (Some(file), Some(path), true) = (&a.file, &a.path, complete) else {
+                return exit(Err(failure::Failure::new(
+                    failure::NO_FILE,
+                    if a.value_stdin {
+                        // sops's text, word for word.
+                        "Error: file specified, or index and value are missing. Need precisely 2 positional arguments since --value-stdin is used."
+                    } else {
+                        "Error: no file specified, or index and value are missing. Need precisely 3 positional arguments."
+                    },
+                )));
+            };
+            return exit(tree_edit::set(file, path, source, a.idempotent, &cli.opts));
         }
         Some(cli::Command::Updatekeys(a)) => {
             return exit(commands::updatekeys::run(&a.files, a.yes, &cli.opts))
@@ -159,9 +179,8 @@ fn run(cli: &cli::Cli, prog: &str) -> ExitCode {
                 &a.file, &a.command, &o, &cli.opts,
             ));
         }
-        Some(cli::Command::Decrypt(d)) if d.output_dir.is_some() || d.files.len() > 1 => {
+        Some(cli::Command::Decrypt(d)) if d.output_dir.is_some() => {
             let Some(dir) = &d.output_dir else {
-                eprintln!("leafcrypt decrypt: several files need --output-dir DIR");
                 return ExitCode::from(failure::BAD_ARGS as u8);
             };
             return exit(commands::batch::decrypt_to_dir(
@@ -208,14 +227,17 @@ fn run(cli: &cli::Cli, prog: &str) -> ExitCode {
             return ExitCode::from(failure::GENERIC as u8);
         }
         Some(cli::Command::Unset(a)) => {
-            return exit(tree_edit::unset(&a.file, &a.path, a.idempotent, &cli.opts))
+            let (Some(file), Some(path)) = (&a.file, &a.path) else {
+                return exit(Err(failure::Failure::new(
+                    failure::NO_FILE,
+                    "Error: no file specified, or index is missing",
+                )));
+            };
+            return exit(tree_edit::unset(file, path, a.idempotent, &cli.opts));
         }
         Some(cli::Command::Filestatus(f)) => match &f.file {
             Some(file) => return exit(tree_edit::filestatus(file, &cli.opts)),
-            None => {
-                eprintln!("leafcrypt filestatus: a FILE is required");
-                return ExitCode::from(failure::BAD_ARGS as u8);
-            }
+            None => return exit(Err(no_file())),
         },
         _ => {}
     }
@@ -227,8 +249,8 @@ fn run(cli: &cli::Cli, prog: &str) -> ExitCode {
         return exit(tree_edit::legacy_set(file, arg, &cli.opts));
     }
     let Some((action, file)) = cli.action() else {
-        eprintln!("{prog}: no action given. Use `{prog} encrypt|decrypt|rotate FILE` or -e/-d/-r (see --help).");
-        return ExitCode::from(failure::BAD_ARGS as u8);
+        // No file and no action: sops's error (`--help` lists the commands).
+        return exit(Err(no_file()));
     };
     exit(commands::run(action, file.clone(), &cli.opts))
 }

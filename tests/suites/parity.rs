@@ -11,7 +11,9 @@
 //! - empty key groups and a Shamir threshold above the number of groups (file untouched);
 //! - metadata `version` that is not semver, a truncated INI file, a plaintext with a
 //!   top-level `sops` entry (encrypt and decrypt);
-//! - `publish` and `keyservice` say they are not available.
+//! - `publish` and `keyservice` say they are not available;
+//! - missing positional arguments (exit 100, sops's words) and extra ones (sops's warning,
+//!   the first one used).
 
 use leafcrypt_tests::harness::{key_file, recipient, Output, Tool, Workdir};
 use regex::Regex;
@@ -578,6 +580,42 @@ fn publish_and_keyservice_say_they_are_not_available() {
                 && lines[0].contains(&format!("{}: not available in leafcrypt", args[0])),
             || format!("{}\n{out:?}", args.join(" ")),
         );
+    }
+    p.finish();
+}
+
+#[test]
+fn missing_and_extra_positionals_as_sops() {
+    let mut p = Problems::default();
+    let dir = Workdir::new();
+    let enc = sops_encrypted(&dir, "f.enc.yaml", b"a: 1\n");
+    let copies: &[(&str, &[u8])] = &[("f.enc.yaml", &enc), ("f.yaml", b"a: 1\n")];
+    let r1 = recipient(1);
+    for args in [
+        &[][..],
+        &["filestatus"],
+        &["edit"],
+        &["unset"],
+        &["unset", "f.enc.yaml"],
+        &["set", "f.enc.yaml", r#"["a"]"#],
+        &["set", "--value-stdin", "f.enc.yaml", r#"["a"]"#, "1"],
+        &[
+            "set",
+            "--value-file",
+            "--value-stdin",
+            "f.enc.yaml",
+            r#"["a"]"#,
+        ],
+        &["decrypt", "f.enc.yaml", "f.yaml"],
+        &["-d", "f.enc.yaml", "extra"],
+        &["encrypt", "--age", r1, "f.enc.yaml", "f.yaml"],
+        &["filestatus", "f.enc.yaml", "x"],
+    ] {
+        let [s, l] = both(&dir, args, 1, copies);
+        same(&mut p, &format!("{args:?}"), &s, &l);
+        p.check(dir.read("f.enc.yaml") == enc, || {
+            format!("{args:?}: the file changed")
+        });
     }
     p.finish();
 }

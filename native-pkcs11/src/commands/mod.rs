@@ -27,7 +27,8 @@ pub fn run(action: Action, file: Option<PathBuf>, opts: &Opts) -> CliResult<()> 
         crate::io::require_file(p, crate::failure::IO)?;
     }
     if action == Action::Edit {
-        let file = file.ok_or_else(|| Failure::new(BAD_ARGS, "edit needs a file"))?;
+        let file =
+            file.ok_or_else(|| Failure::new(crate::failure::NO_FILE, "Error: no file specified"))?;
         return edit::run(&file, opts);
     }
     let input = read_input(file.as_deref(), opts.filename_override.as_deref())?;

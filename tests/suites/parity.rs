@@ -619,3 +619,44 @@ fn missing_and_extra_positionals_as_sops() {
     }
     p.finish();
 }
+
+/// On a terminal sops writes logrus's colored lines (`INFO[0000] …`, the logger name bold
+/// when stdout is a terminal too); run under `script` (a pseudo-terminal), leafcrypt's
+/// sops lines must be the same bytes, seconds since start masked.
+#[test]
+fn verbose_on_a_terminal_writes_logrus_colored_lines() {
+    let mut p = Problems::default();
+    let dir = Workdir::new();
+    sops_encrypted(&dir, "f.enc.yaml", b"a: 1\n");
+    let seconds = Regex::new(r"\[\d{4}\]").unwrap();
+    let run = |tool: Tool, redirect: &str| {
+        let line = format!(
+            "'{}' --verbose -d f.enc.yaml {redirect}",
+            tool.binary().display()
+        );
+        let out = std::process::Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", dir.path())
+            .env("TERM", "xterm")
+            .env("SOPS_AGE_KEY_FILE", key_file(1))
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run script (util-linux): {e}"));
+        let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+        let lines: Vec<String> = text
+            .lines()
+            .filter(|l| l.contains("\x1b[36mINFO") || l.contains("\x1b[37mDEBU"))
+            .map(|l| seconds.replace(l, "[SSSS]").into_owned())
+            .collect();
+        (out.status.code(), lines)
+    };
+    for redirect in ["", ">/dev/null"] {
+        let (s, l) = (run(Tool::Sops, redirect), run(Tool::Leafcrypt, redirect));
+        p.check(s.0 == Some(0) && s.1.len() == 3 && s == l, || {
+            format!("terminal lines ({redirect:?})\n  sops:      {s:?}\n  leafcrypt: {l:?}")
+        });
+    }
+    p.finish();
+}

@@ -34,7 +34,8 @@ pub struct Cli {
     #[arg(short = 'v', long)]
     pub version: bool,
     /// Accepted for sops compatibility: `--version` never asks GitHub for a newer release.
-    #[arg(long, env = "SOPS_DISABLE_VERSION_CHECK", hide = true)]
+    /// (sops's `SOPS_DISABLE_VERSION_CHECK` is not read: there is nothing to disable.)
+    #[arg(long, hide = true)]
     pub disable_version_check: bool,
     /// Accepted for sops compatibility: leafcrypt never checks for updates.
     #[arg(long, hide = true)]

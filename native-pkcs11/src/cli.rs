@@ -434,6 +434,28 @@ pub struct Opts {
     /// Print diagnostics (never secret material) to stderr.
     #[arg(long, global = true)]
     pub verbose: bool,
+    /// Accepted for sops compatibility: leafcrypt's key sources always run in-process (as
+    /// sops's local key service). `=false` is refused, since no other key service exists.
+    #[arg(
+        long,
+        global = true,
+        hide = true,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    pub enable_local_keyservice: Option<String>,
+    /// sops's remote key services: not available in leafcrypt (ignored with a warning; the
+    /// local key sources are used, as sops falls back to them).
+    #[arg(
+        long,
+        global = true,
+        hide = true,
+        env = "SOPS_KEYSERVICE",
+        value_name = "URL"
+    )]
+    pub keyservice: Vec<String>,
 }
 
 /// What the invocation asks for.

@@ -119,6 +119,23 @@ fn no_file() -> failure::Failure {
 
 /// Runs the parsed command line.
 fn run(cli: &cli::Cli, prog: &str) -> ExitCode {
+    match cli.opts.enable_local_keyservice.as_deref() {
+        None | Some("true" | "1" | "t" | "T" | "TRUE" | "True") => {}
+        Some(v) => {
+            return exit(Err(failure::Failure::new(
+                failure::GENERIC,
+                format!(
+                    "--enable-local-keyservice={v}: leafcrypt has no key service but the local one (its key sources run in-process); drop the flag"
+                ),
+            )))
+        }
+    }
+    for url in &cli.opts.keyservice {
+        // sops falls back silently to its local key service when a remote one fails.
+        log::detail(|| {
+            format!("--keyservice {url}: key services are not available in leafcrypt; using the local key sources")
+        });
+    }
     if !cli.ignored_positionals().is_empty() {
         log::warn(
             "CMD",

@@ -11,7 +11,8 @@
 //! - empty key groups and a Shamir threshold above the number of groups (file untouched);
 //! - metadata `version` that is not semver, a truncated INI file, a plaintext with a
 //!   top-level `sops` entry (encrypt and decrypt);
-//! - `publish` and `keyservice` say they are not available;
+//! - `publish` and `keyservice` say they are not available; the key-service flags clients
+//!   pass (`--enable-local-keyservice`, `--keyservice`) work as in sops;
 //! - missing positional arguments (exit 100, sops's words) and extra ones (sops's warning,
 //!   the first one used).
 
@@ -663,6 +664,44 @@ fn verbose_on_a_terminal_writes_logrus_colored_lines() {
         p.check(s.0 == Some(0) && s.1.len() == 3 && s == l, || {
             format!("terminal lines ({redirect:?})\n  sops:      {s:?}\n  leafcrypt: {l:?}")
         });
+    }
+    p.finish();
+}
+
+/// How Ansible's community.sops and similar clients call sops: options first, the file as
+/// `/dev/stdin`, `--enable-local-keyservice` and `--keyservice` when configured.
+#[test]
+fn client_invocations_with_key_service_flags() {
+    let mut p = Problems::default();
+    let dir = Workdir::new();
+    let enc = sops_encrypted(&dir, "f.enc.yaml", b"a: 1\nb: [x]\n");
+    for args in [
+        &[
+            "--enable-local-keyservice",
+            "--input-type",
+            "yaml",
+            "--output-type",
+            "json",
+            "--decrypt",
+            "/dev/stdin",
+        ][..],
+        &[
+            "--keyservice",
+            "unix:///nonexistent/sops.sock",
+            "--decrypt",
+            "f.enc.yaml",
+        ],
+        &["decrypt", "--enable-local-keyservice", "f.enc.yaml"],
+    ] {
+        let [s, l] = Tool::BOTH.map(|tool| {
+            dir.cmd(tool)
+                .args(args)
+                .identity(key_file(1))
+                .stdin(enc.clone())
+                .run()
+        });
+        p.check(s.ok(), || format!("sops failed: {s:?}"));
+        same(&mut p, &args.join(" "), &s, &l);
     }
     p.finish();
 }

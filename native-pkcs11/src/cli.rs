@@ -456,6 +456,61 @@ pub struct Opts {
         value_name = "URL"
     )]
     pub keyservice: Vec<String>,
+    /// sops's key kinds without a key source in leafcrypt: accepted as flags so that
+    /// encrypting with them fails saying so (decrypting ignores them, as sops does).
+    #[command(flatten)]
+    pub other_kinds: OtherKinds,
+}
+
+/// sops 3.11's flags for AWS KMS, GCP KMS, HuaweiCloud KMS and HashiCorp Vault transit
+/// keys (comma-separated lists, as in sops), and their companions.
+#[derive(Debug, Args, Default)]
+pub struct OtherKinds {
+    /// AWS KMS key ARNs (`ARN[+ROLE_ARN]`).
+    #[arg(short = 'k', long, global = true, hide = true, value_name = "ARNS")]
+    pub kms: Option<String>,
+    /// GCP KMS resource IDs.
+    #[arg(long, global = true, hide = true, value_name = "IDS")]
+    pub gcp_kms: Option<String>,
+    /// HuaweiCloud KMS key IDs (`region:key-uuid`).
+    #[arg(long, global = true, hide = true, value_name = "IDS")]
+    pub hckms: Option<String>,
+    /// HashiCorp Vault transit key URIs.
+    #[arg(long, global = true, hide = true, value_name = "URIS")]
+    pub hc_vault_transit: Option<String>,
+    /// Rotate: add AWS KMS ARNs.
+    #[arg(long, global = true, hide = true, value_name = "ARNS")]
+    pub add_kms: Option<String>,
+    /// Rotate: remove AWS KMS ARNs.
+    #[arg(long, global = true, hide = true, value_name = "ARNS")]
+    pub rm_kms: Option<String>,
+    /// Rotate: add GCP KMS resource IDs.
+    #[arg(long, global = true, hide = true, value_name = "IDS")]
+    pub add_gcp_kms: Option<String>,
+    /// Rotate: remove GCP KMS resource IDs.
+    #[arg(long, global = true, hide = true, value_name = "IDS")]
+    pub rm_gcp_kms: Option<String>,
+    /// Rotate: add HuaweiCloud KMS key IDs.
+    #[arg(long, global = true, hide = true, value_name = "IDS")]
+    pub add_hckms: Option<String>,
+    /// Rotate: remove HuaweiCloud KMS key IDs.
+    #[arg(long, global = true, hide = true, value_name = "IDS")]
+    pub rm_hckms: Option<String>,
+    /// Rotate: add HashiCorp Vault transit key URIs.
+    #[arg(long, global = true, hide = true, value_name = "URIS")]
+    pub add_hc_vault_transit: Option<String>,
+    /// Rotate: remove HashiCorp Vault transit key URIs.
+    #[arg(long, global = true, hide = true, value_name = "URIS")]
+    pub rm_hc_vault_transit: Option<String>,
+    /// AWS profile for KMS requests (no effect without an AWS KMS key source).
+    #[arg(long, global = true, hide = true, value_name = "PROFILE")]
+    pub aws_profile: Option<String>,
+    /// KMS encryption context `key:value,…` (no effect without an AWS KMS key source).
+    #[arg(long, global = true, hide = true, value_name = "CONTEXT")]
+    pub encryption_context: Option<String>,
+    /// sops's edit option to show the master keys in the editor (not supported: ignored).
+    #[arg(short = 's', long, global = true, hide = true)]
+    pub show_master_keys: bool,
 }
 
 /// What the invocation asks for.
@@ -472,7 +527,7 @@ pub enum Action {
 }
 
 impl Cli {
-    /// Applies sops's rule for repeated `--age`/`--azure-kv`: they are plain string flags
+    /// Applies sops's rule for repeated `--age`/`--azure-kv`/`--pgp`: they are plain string flags
     /// in sops, so the last one wins (only `groups add` accumulates them, as sops's
     /// string-slice flags there do). `--pkcs11`, which sops lacks, keeps accumulating.
     pub fn last_values_win(&mut self) {
@@ -482,7 +537,11 @@ impl Cli {
         ) {
             return;
         }
-        for list in [&mut self.opts.age, &mut self.opts.azure_kv] {
+        for list in [
+            &mut self.opts.age,
+            &mut self.opts.azure_kv,
+            &mut self.opts.pgp,
+        ] {
             if list.len() > 1 {
                 list.drain(..list.len() - 1);
             }

@@ -705,3 +705,60 @@ fn client_invocations_with_key_service_flags() {
     }
     p.finish();
 }
+
+/// sops's flags for key kinds leafcrypt has no source for (AWS/GCP/HuaweiCloud KMS, Vault
+/// transit) and their companions: accepted; decrypting ignores them as sops does, and
+/// encrypting with them fails with sops's exit code and `Could not generate data key: [`.
+#[test]
+fn flags_of_key_kinds_without_a_source() {
+    let mut p = Problems::default();
+    let dir = Workdir::new();
+    let enc = sops_encrypted(&dir, "f.enc.yaml", b"a: 1\n");
+    let copies: &[(&str, &[u8])] = &[("f.enc.yaml", &enc), ("f.yaml", b"a: 1\n")];
+    let kms = "arn:aws:kms:us-east-1:111122223333:key/k";
+    for args in [
+        &["--aws-profile", "p", "--decrypt", "f.enc.yaml"][..],
+        &["-s", "-d", "f.enc.yaml"],
+        &["--kms", kms, "-d", "f.enc.yaml"],
+        &["--encryption-context", "a:b", "-d", "f.enc.yaml"],
+        &["-r", "--rm-kms", kms, "--rm-gcp-kms", "x", "f.enc.yaml"],
+    ] {
+        let [s, l] = both(&dir, args, 1, copies);
+        p.check(s.ok(), || format!("sops failed: {s:?}"));
+        if args[0] == "-r" {
+            same_code_and_line(&mut p, &args.join(" "), &s, &l);
+        } else {
+            same(&mut p, &args.join(" "), &s, &l);
+        }
+    }
+    // A Vault transit key on a closed loopback port: both fail before writing anything.
+    let vault = "https://127.0.0.1:1/v1/transit/keys/dev";
+    for args in [
+        &["-e", "--hc-vault-transit", vault, "f.yaml"][..],
+        &[
+            "-e",
+            "--age",
+            recipient(1),
+            "--hc-vault-transit",
+            vault,
+            "-i",
+            "f.yaml",
+        ],
+        &["-r", "--add-hc-vault-transit", vault, "-i", "f.enc.yaml"],
+    ] {
+        let [s, l] = both(&dir, args, 1, copies);
+        let prefix = "Could not generate data key: [";
+        p.check(
+            s.code == l.code
+                && s.first_stderr_line().starts_with(prefix)
+                && l.first_stderr_line().starts_with(prefix)
+                && s.stdout == l.stdout,
+            || format!("{}\n{s:?}\n{l:?}", args.join(" ")),
+        );
+        p.check(
+            dir.read("f.enc.yaml") == enc && dir.read("f.yaml") == b"a: 1\n",
+            || format!("{}: a file changed", args.join(" ")),
+        );
+    }
+    p.finish();
+}

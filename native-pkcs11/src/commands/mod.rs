@@ -182,7 +182,57 @@ pub(crate) fn cli_entries(opts: &Opts) -> CliResult<Vec<KeyEntry>> {
     keys.extend(pgp_entries(&opts.pgp.join(","))?);
     keys.extend(azure_kv_entries(&opts.azure_kv.join(","))?);
     keys.extend(pkcs11_entries(&opts.pkcs11.join(",")));
+    let other = &opts.other_kinds;
+    keys.extend(kms_entries(other.kms.as_deref().unwrap_or(""))?);
+    keys.extend(gcp_kms_entries(other.gcp_kms.as_deref().unwrap_or(""))?);
+    keys.extend(hckms_entries(other.hckms.as_deref().unwrap_or(""))?);
+    keys.extend(hc_vault_entries(
+        other.hc_vault_transit.as_deref().unwrap_or(""),
+    )?);
     Ok(keys)
+}
+
+/// `kms` key descriptions for sops's `ARN[+ROLE_ARN],…` (leafcrypt has no AWS KMS source:
+/// encrypting with them fails naming the key, see [`unsupported`]).
+pub(crate) fn kms_entries(list: &str) -> CliResult<Vec<KeyEntry>> {
+    Ok(split_list(list)
+        .into_iter()
+        .map(|k| match k.split_once('+') {
+            Some((arn, role)) => KeyEntry::new("kms").with("arn", arn).with("role", role),
+            None => KeyEntry::new("kms").with("arn", k),
+        })
+        .collect())
+}
+
+/// `gcp_kms` key descriptions for a comma-separated list of resource IDs.
+pub(crate) fn gcp_kms_entries(list: &str) -> CliResult<Vec<KeyEntry>> {
+    Ok(split_list(list)
+        .into_iter()
+        .map(|id| KeyEntry::new("gcp_kms").with("resource_id", id))
+        .collect())
+}
+
+/// `hckms` key descriptions for a comma-separated list of `region:key-uuid` IDs.
+pub(crate) fn hckms_entries(list: &str) -> CliResult<Vec<KeyEntry>> {
+    Ok(split_list(list)
+        .into_iter()
+        .map(|id| KeyEntry::new("hckms").with("key_id", id))
+        .collect())
+}
+
+/// `hc_vault` key descriptions for `https://ADDR/v1/ENGINE/keys/NAME` URIs.
+pub(crate) fn hc_vault_entries(list: &str) -> CliResult<Vec<KeyEntry>> {
+    Ok(split_list(list)
+        .into_iter()
+        .map(|uri| {
+            let (address, rest) = uri.split_once("/v1/").unwrap_or((uri.as_str(), ""));
+            let (engine, key) = rest.rsplit_once("/keys/").unwrap_or((rest, ""));
+            KeyEntry::new("hc_vault")
+                .with("vault_address", address)
+                .with("engine_path", engine)
+                .with("key_name", key)
+        })
+        .collect())
 }
 
 /// `pkcs11` key descriptions for a comma-separated list of URIs (as given; the stored
@@ -626,6 +676,26 @@ fn rotate(input: &Input, opts: &Opts) -> CliResult<()> {
             opts.rm_azure_kv.as_deref(),
             opts.add_azure_kv.as_deref(),
             azure_kv_entries,
+        ),
+        (
+            opts.other_kinds.rm_kms.as_deref(),
+            opts.other_kinds.add_kms.as_deref(),
+            kms_entries,
+        ),
+        (
+            opts.other_kinds.rm_gcp_kms.as_deref(),
+            opts.other_kinds.add_gcp_kms.as_deref(),
+            gcp_kms_entries,
+        ),
+        (
+            opts.other_kinds.rm_hckms.as_deref(),
+            opts.other_kinds.add_hckms.as_deref(),
+            hckms_entries,
+        ),
+        (
+            opts.other_kinds.rm_hc_vault_transit.as_deref(),
+            opts.other_kinds.add_hc_vault_transit.as_deref(),
+            hc_vault_entries,
         ),
     ];
     for (rm, add, parse) in changes {

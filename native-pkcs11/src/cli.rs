@@ -208,7 +208,7 @@ pub enum GroupsCommand {
         #[arg(short = 'f', long)]
         file: PathBuf,
         /// Index of the group to delete.
-        index: usize,
+        index: Option<usize>,
     },
 }
 
@@ -259,9 +259,12 @@ pub struct UpdatekeysArgs {
 #[derive(Debug, Args)]
 pub struct ExecEnvArgs {
     /// The encrypted file.
-    pub file: PathBuf,
+    pub file: Option<PathBuf>,
     /// The command, run with `sh -c`.
-    pub command: String,
+    pub command: Option<String>,
+    /// More positional arguments: refused, as sops refuses them.
+    #[arg(hide = true)]
+    pub extra: Vec<String>,
     /// Pass only the secrets, not the current environment.
     #[arg(long)]
     pub pristine: bool,
@@ -274,9 +277,12 @@ pub struct ExecEnvArgs {
 #[derive(Debug, Args)]
 pub struct ExecFileArgs {
     /// The encrypted file.
-    pub file: PathBuf,
+    pub file: Option<PathBuf>,
     /// The command, run with `sh -c`; `{}` is replaced by the plaintext's path.
-    pub command: String,
+    pub command: Option<String>,
+    /// More positional arguments: refused, as sops refuses them.
+    #[arg(hide = true)]
+    pub extra: Vec<String>,
     /// Use a private regular file (0600, removed afterwards) instead of a FIFO.
     #[arg(long)]
     pub no_fifo: bool,

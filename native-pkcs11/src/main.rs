@@ -112,6 +112,11 @@ fn command(prog: &str) -> clap::Command {
         .bin_name(prog)
 }
 
+/// sops's error for `exec-env`/`exec-file` without exactly a file and a command (exit 1).
+fn exec_usage() -> failure::Failure {
+    failure::Failure::new(failure::GENERIC, "error: missing file to decrypt")
+}
+
 /// sops's error for a command without its file (exit 100).
 fn no_file() -> failure::Failure {
     failure::Failure::new(failure::NO_FILE, "Error: no file specified")
@@ -185,16 +190,22 @@ fn run(cli: &cli::Cli, prog: &str) -> ExitCode {
                 pristine: a.pristine,
                 same_process: a.same_process,
             };
-            return exit_code(commands::exec::exec_env(&a.file, &a.command, &o, &cli.opts));
+            let (Some(file), Some(command), true) = (&a.file, &a.command, a.extra.is_empty())
+            else {
+                return exit(Err(exec_usage()));
+            };
+            return exit_code(commands::exec::exec_env(file, command, &o, &cli.opts));
         }
         Some(cli::Command::ExecFile(a)) => {
             let o = commands::exec::FileOptions {
                 no_fifo: a.no_fifo,
                 filename: a.filename.clone(),
             };
-            return exit_code(commands::exec::exec_file(
-                &a.file, &a.command, &o, &cli.opts,
-            ));
+            let (Some(file), Some(command), true) = (&a.file, &a.command, a.extra.is_empty())
+            else {
+                return exit(Err(exec_usage()));
+            };
+            return exit_code(commands::exec::exec_file(file, command, &o, &cli.opts));
         }
         Some(cli::Command::Decrypt(d)) if d.output_dir.is_some() => {
             let Some(dir) = &d.output_dir else {
@@ -209,9 +220,13 @@ fn run(cli: &cli::Cli, prog: &str) -> ExitCode {
             return exit(match g {
                 cli::GroupsCommand::Add { file } => commands::cli_entries(&cli.opts)
                     .and_then(|keys| run(file, Change::Add(keys), &cli.opts)),
-                cli::GroupsCommand::Delete { file, index } => {
-                    run(file, Change::Delete(*index), &cli.opts)
-                }
+                cli::GroupsCommand::Delete { file, index } => match index {
+                    Some(index) => run(file, Change::Delete(*index), &cli.opts),
+                    None => Err(failure::Failure::new(
+                        failure::GENERIC,
+                        "error: exactly one positional argument (index) required",
+                    )),
+                },
             });
         }
         Some(cli::Command::Pkcs11(c)) => return exit(pkcs11::command::run(c)),

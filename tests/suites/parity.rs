@@ -617,6 +617,11 @@ fn missing_and_extra_positionals_as_sops() {
         &["-d", "f.enc.yaml", "extra"],
         &["encrypt", "--age", r1, "f.enc.yaml", "f.yaml"],
         &["filestatus", "f.enc.yaml", "x"],
+        &["exec-env"],
+        &["exec-env", "f.enc.yaml"],
+        &["exec-env", "f.enc.yaml", "true", "extra"],
+        &["exec-file", "f.enc.yaml"],
+        &["groups", "delete", "-f", "f.enc.yaml"],
     ] {
         let [s, l] = both(&dir, args, 1, copies);
         same(&mut p, &format!("{args:?}"), &s, &l);

@@ -34,13 +34,17 @@ pub struct Cli {
     #[arg(short = 'v', long)]
     pub version: bool,
     /// Accepted for sops compatibility: `--version` never asks GitHub for a newer release.
-    #[arg(long, env = "SOPS_DISABLE_VERSION_CHECK", hide = true)]
+    /// (sops's `SOPS_DISABLE_VERSION_CHECK` is not read: there is nothing to disable.)
+    #[arg(long, hide = true)]
     pub disable_version_check: bool,
     /// Accepted for sops compatibility: leafcrypt never checks for updates.
     #[arg(long, hide = true)]
     pub check_for_updates: bool,
     /// The file to operate on (stdin when omitted).
     pub file: Option<PathBuf>,
+    /// Further positional arguments: ignored with sops's warning.
+    #[arg(hide = true)]
+    pub extra: Vec<PathBuf>,
     /// Options shared by every action.
     #[command(flatten)]
     pub opts: Opts,
@@ -204,7 +208,7 @@ pub enum GroupsCommand {
         #[arg(short = 'f', long)]
         file: PathBuf,
         /// Index of the group to delete.
-        index: usize,
+        index: Option<usize>,
     },
 }
 
@@ -212,13 +216,13 @@ pub enum GroupsCommand {
 #[derive(Debug, Args)]
 pub struct SetArgs {
     /// The encrypted file (changed in place).
-    pub file: PathBuf,
+    pub file: Option<PathBuf>,
     /// Where to set, e.g. '["somekey"][0]'.
-    pub path: String,
+    pub path: Option<String>,
     /// The value as JSON (a file name with --value-file; omitted with --value-stdin).
     pub value: Option<String>,
     /// Treat VALUE as a file to read the JSON value from (keeps secrets out of process lists).
-    #[arg(long, conflicts_with = "value_stdin")]
+    #[arg(long)]
     pub value_file: bool,
     /// Read the JSON value from stdin.
     #[arg(long)]
@@ -232,9 +236,9 @@ pub struct SetArgs {
 #[derive(Debug, Args)]
 pub struct UnsetArgs {
     /// The encrypted file (changed in place).
-    pub file: PathBuf,
+    pub file: Option<PathBuf>,
     /// What to remove, e.g. '["somekey"][0]'.
-    pub path: String,
+    pub path: Option<String>,
     /// Succeed without change when the path does not exist.
     #[arg(long)]
     pub idempotent: bool,
@@ -255,9 +259,12 @@ pub struct UpdatekeysArgs {
 #[derive(Debug, Args)]
 pub struct ExecEnvArgs {
     /// The encrypted file.
-    pub file: PathBuf,
+    pub file: Option<PathBuf>,
     /// The command, run with `sh -c`.
-    pub command: String,
+    pub command: Option<String>,
+    /// More positional arguments: refused, as sops refuses them.
+    #[arg(hide = true)]
+    pub extra: Vec<String>,
     /// Pass only the secrets, not the current environment.
     #[arg(long)]
     pub pristine: bool,
@@ -270,9 +277,12 @@ pub struct ExecEnvArgs {
 #[derive(Debug, Args)]
 pub struct ExecFileArgs {
     /// The encrypted file.
-    pub file: PathBuf,
+    pub file: Option<PathBuf>,
     /// The command, run with `sh -c`; `{}` is replaced by the plaintext's path.
-    pub command: String,
+    pub command: Option<String>,
+    /// More positional arguments: refused, as sops refuses them.
+    #[arg(hide = true)]
+    pub extra: Vec<String>,
     /// Use a private regular file (0600, removed afterwards) instead of a FIFO.
     #[arg(long)]
     pub no_fifo: bool,
@@ -290,6 +300,9 @@ pub struct KeygenArgs {}
 pub struct FileArg {
     /// The file to operate on (stdin when omitted).
     pub file: Option<PathBuf>,
+    /// Further positional arguments: ignored with sops's warning.
+    #[arg(hide = true)]
+    pub extra: Vec<PathBuf>,
 }
 
 /// Options shared by every action.
@@ -427,6 +440,83 @@ pub struct Opts {
     /// Print diagnostics (never secret material) to stderr.
     #[arg(long, global = true)]
     pub verbose: bool,
+    /// Accepted for sops compatibility: leafcrypt's key sources always run in-process (as
+    /// sops's local key service). `=false` is refused, since no other key service exists.
+    #[arg(
+        long,
+        global = true,
+        hide = true,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    pub enable_local_keyservice: Option<String>,
+    /// sops's remote key services: not available in leafcrypt (ignored with a warning; the
+    /// local key sources are used, as sops falls back to them).
+    #[arg(
+        long,
+        global = true,
+        hide = true,
+        env = "SOPS_KEYSERVICE",
+        value_name = "URL"
+    )]
+    pub keyservice: Vec<String>,
+    /// sops's key kinds without a key source in leafcrypt: accepted as flags so that
+    /// encrypting with them fails saying so (decrypting ignores them, as sops does).
+    #[command(flatten)]
+    pub other_kinds: OtherKinds,
+}
+
+/// sops 3.11's flags for AWS KMS, GCP KMS, HuaweiCloud KMS and HashiCorp Vault transit
+/// keys (comma-separated lists, as in sops), and their companions.
+#[derive(Debug, Args, Default)]
+pub struct OtherKinds {
+    /// AWS KMS key ARNs (`ARN[+ROLE_ARN]`).
+    #[arg(short = 'k', long, global = true, hide = true, value_name = "ARNS")]
+    pub kms: Option<String>,
+    /// GCP KMS resource IDs.
+    #[arg(long, global = true, hide = true, value_name = "IDS")]
+    pub gcp_kms: Option<String>,
+    /// HuaweiCloud KMS key IDs (`region:key-uuid`).
+    #[arg(long, global = true, hide = true, value_name = "IDS")]
+    pub hckms: Option<String>,
+    /// HashiCorp Vault transit key URIs.
+    #[arg(long, global = true, hide = true, value_name = "URIS")]
+    pub hc_vault_transit: Option<String>,
+    /// Rotate: add AWS KMS ARNs.
+    #[arg(long, global = true, hide = true, value_name = "ARNS")]
+    pub add_kms: Option<String>,
+    /// Rotate: remove AWS KMS ARNs.
+    #[arg(long, global = true, hide = true, value_name = "ARNS")]
+    pub rm_kms: Option<String>,
+    /// Rotate: add GCP KMS resource IDs.
+    #[arg(long, global = true, hide = true, value_name = "IDS")]
+    pub add_gcp_kms: Option<String>,
+    /// Rotate: remove GCP KMS resource IDs.
+    #[arg(long, global = true, hide = true, value_name = "IDS")]
+    pub rm_gcp_kms: Option<String>,
+    /// Rotate: add HuaweiCloud KMS key IDs.
+    #[arg(long, global = true, hide = true, value_name = "IDS")]
+    pub add_hckms: Option<String>,
+    /// Rotate: remove HuaweiCloud KMS key IDs.
+    #[arg(long, global = true, hide = true, value_name = "IDS")]
+    pub rm_hckms: Option<String>,
+    /// Rotate: add HashiCorp Vault transit key URIs.
+    #[arg(long, global = true, hide = true, value_name = "URIS")]
+    pub add_hc_vault_transit: Option<String>,
+    /// Rotate: remove HashiCorp Vault transit key URIs.
+    #[arg(long, global = true, hide = true, value_name = "URIS")]
+    pub rm_hc_vault_transit: Option<String>,
+    /// AWS profile for KMS requests (no effect without an AWS KMS key source).
+    #[arg(long, global = true, hide = true, value_name = "PROFILE")]
+    pub aws_profile: Option<String>,
+    /// KMS encryption context `key:value,…` (no effect without an AWS KMS key source).
+    #[arg(long, global = true, hide = true, value_name = "CONTEXT")]
+    pub encryption_context: Option<String>,
+    /// sops's edit option to show the master keys in the editor (not supported: ignored).
+    #[arg(short = 's', long, global = true, hide = true)]
+    pub show_master_keys: bool,
 }
 
 /// What the invocation asks for.
@@ -443,7 +533,7 @@ pub enum Action {
 }
 
 impl Cli {
-    /// Applies sops's rule for repeated `--age`/`--azure-kv`: they are plain string flags
+    /// Applies sops's rule for repeated `--age`/`--azure-kv`/`--pgp`: they are plain string flags
     /// in sops, so the last one wins (only `groups add` accumulates them, as sops's
     /// string-slice flags there do). `--pkcs11`, which sops lacks, keeps accumulating.
     pub fn last_values_win(&mut self) {
@@ -453,10 +543,27 @@ impl Cli {
         ) {
             return;
         }
-        for list in [&mut self.opts.age, &mut self.opts.azure_kv] {
+        for list in [
+            &mut self.opts.age,
+            &mut self.opts.azure_kv,
+            &mut self.opts.pgp,
+        ] {
             if list.len() > 1 {
                 list.drain(..list.len() - 1);
             }
+        }
+    }
+
+    /// Positional arguments after the file that sops ignores (it warns about them).
+    pub fn ignored_positionals(&self) -> &[PathBuf] {
+        match &self.command {
+            None => &self.extra,
+            // sops's filestatus ignores them silently.
+            Some(Command::Encrypt(f) | Command::Rotate(f) | Command::Edit(f)) => &f.extra,
+            Some(Command::Decrypt(d)) if d.output_dir.is_none() && !d.files.is_empty() => {
+                &d.files[1..]
+            }
+            _ => &[],
         }
     }
 
@@ -464,7 +571,7 @@ impl Cli {
     pub fn action(&self) -> Option<(Action, Option<PathBuf>)> {
         match &self.command {
             Some(Command::Encrypt(f)) => Some((Action::Encrypt, f.file.clone())),
-            Some(Command::Decrypt(d)) if d.output_dir.is_none() && d.files.len() <= 1 => {
+            Some(Command::Decrypt(d)) if d.output_dir.is_none() => {
                 Some((Action::Decrypt, d.files.first().cloned()))
             }
             Some(Command::Rotate(f)) => Some((Action::Rotate, f.file.clone())),

@@ -77,8 +77,24 @@ fn parse(prog: &str) -> Result<cli::Cli, ExitCode> {
             }
         };
         let msg = format!("flag provided but not defined: -{flag}");
-        println!("Incorrect Usage. {msg}\n");
-        let _ = command().print_help();
+        // Within a subcommand sops writes `Incorrect Usage:` and the subcommand's help.
+        let mut top = command();
+        let sub = std::env::args()
+            .skip(1)
+            .take_while(|a| {
+                !a.starts_with(&format!("-{flag}")) && !a.starts_with(&format!("--{flag}"))
+            })
+            .find(|a| top.find_subcommand(a).is_some());
+        match sub.and_then(|s| top.find_subcommand_mut(&s).cloned()) {
+            Some(mut sub) => {
+                println!("Incorrect Usage: {msg}\n");
+                let _ = sub.print_help();
+            }
+            None => {
+                println!("Incorrect Usage. {msg}\n");
+                let _ = top.print_help();
+            }
+        }
         log::fatal("CMD", &msg);
         ExitCode::from(failure::GENERIC as u8)
     };
@@ -96,8 +112,41 @@ fn command(prog: &str) -> clap::Command {
         .bin_name(prog)
 }
 
+/// sops's error for `exec-env`/`exec-file` without exactly a file and a command (exit 1).
+fn exec_usage() -> failure::Failure {
+    failure::Failure::new(failure::GENERIC, "error: missing file to decrypt")
+}
+
+/// sops's error for a command without its file (exit 100).
+fn no_file() -> failure::Failure {
+    failure::Failure::new(failure::NO_FILE, "Error: no file specified")
+}
+
 /// Runs the parsed command line.
 fn run(cli: &cli::Cli, prog: &str) -> ExitCode {
+    match cli.opts.enable_local_keyservice.as_deref() {
+        None | Some("true" | "1" | "t" | "T" | "TRUE" | "True") => {}
+        Some(v) => {
+            return exit(Err(failure::Failure::new(
+                failure::GENERIC,
+                format!(
+                    "--enable-local-keyservice={v}: leafcrypt has no key service but the local one (its key sources run in-process); drop the flag"
+                ),
+            )))
+        }
+    }
+    for url in &cli.opts.keyservice {
+        // sops falls back silently to its local key service when a remote one fails.
+        log::detail(|| {
+            format!("--keyservice {url}: key services are not available in leafcrypt; using the local key sources")
+        });
+    }
+    if !cli.ignored_positionals().is_empty() {
+        log::warn(
+            "CMD",
+            "More than one positional argument provided. Only the first one will be used!",
+        );
+    }
     use commands::tree_edit::{self, ValueSource};
     match &cli.command {
         Some(cli::Command::AgeKeygen(_)) => {
@@ -107,22 +156,31 @@ fn run(cli: &cli::Cli, prog: &str) -> ExitCode {
             ))
         }
         Some(cli::Command::Set(a)) => {
+            if a.value_file && a.value_stdin {
+                return exit(Err(failure::Failure::new(
+                    failure::GENERIC,
+                    "Error: cannot use both --value-file and --value-stdin",
+                )));
+            }
             let source = match (&a.value, a.value_file, a.value_stdin) {
                 (_, _, true) => ValueSource::Stdin,
                 (Some(v), true, _) => ValueSource::File(std::path::Path::new(v)),
                 (Some(v), false, _) => ValueSource::Arg(v),
-                (None, _, _) => {
-                    eprintln!("leafcrypt set: a VALUE is required unless --value-stdin is given");
-                    return ExitCode::from(failure::BAD_ARGS as u8);
-                }
+                (None, _, _) => ValueSource::Stdin,
             };
-            return exit(tree_edit::set(
-                &a.file,
-                &a.path,
-                source,
-                a.idempotent,
-                &cli.opts,
-            ));
+            let complete = a.value.is_some() != a.value_stdin;
+            let (Some(file), Some(path), true) = (&a.file, &a.path, complete) else {
+                return exit(Err(failure::Failure::new(
+                    failure::NO_FILE,
+                    if a.value_stdin {
+                        // sops's text, word for word.
+                        "Error: file specified, or index and value are missing. Need precisely 2 positional arguments since --value-stdin is used."
+                    } else {
+                        "Error: no file specified, or index and value are missing. Need precisely 3 positional arguments."
+                    },
+                )));
+            };
+            return exit(tree_edit::set(file, path, source, a.idempotent, &cli.opts));
         }
         Some(cli::Command::Updatekeys(a)) => {
             return exit(commands::updatekeys::run(&a.files, a.yes, &cli.opts))
@@ -132,20 +190,25 @@ fn run(cli: &cli::Cli, prog: &str) -> ExitCode {
                 pristine: a.pristine,
                 same_process: a.same_process,
             };
-            return exit_code(commands::exec::exec_env(&a.file, &a.command, &o, &cli.opts));
+            let (Some(file), Some(command), true) = (&a.file, &a.command, a.extra.is_empty())
+            else {
+                return exit(Err(exec_usage()));
+            };
+            return exit_code(commands::exec::exec_env(file, command, &o, &cli.opts));
         }
         Some(cli::Command::ExecFile(a)) => {
             let o = commands::exec::FileOptions {
                 no_fifo: a.no_fifo,
                 filename: a.filename.clone(),
             };
-            return exit_code(commands::exec::exec_file(
-                &a.file, &a.command, &o, &cli.opts,
-            ));
+            let (Some(file), Some(command), true) = (&a.file, &a.command, a.extra.is_empty())
+            else {
+                return exit(Err(exec_usage()));
+            };
+            return exit_code(commands::exec::exec_file(file, command, &o, &cli.opts));
         }
-        Some(cli::Command::Decrypt(d)) if d.output_dir.is_some() || d.files.len() > 1 => {
+        Some(cli::Command::Decrypt(d)) if d.output_dir.is_some() => {
             let Some(dir) = &d.output_dir else {
-                eprintln!("leafcrypt decrypt: several files need --output-dir DIR");
                 return ExitCode::from(failure::BAD_ARGS as u8);
             };
             return exit(commands::batch::decrypt_to_dir(
@@ -157,9 +220,13 @@ fn run(cli: &cli::Cli, prog: &str) -> ExitCode {
             return exit(match g {
                 cli::GroupsCommand::Add { file } => commands::cli_entries(&cli.opts)
                     .and_then(|keys| run(file, Change::Add(keys), &cli.opts)),
-                cli::GroupsCommand::Delete { file, index } => {
-                    run(file, Change::Delete(*index), &cli.opts)
-                }
+                cli::GroupsCommand::Delete { file, index } => match index {
+                    Some(index) => run(file, Change::Delete(*index), &cli.opts),
+                    None => Err(failure::Failure::new(
+                        failure::GENERIC,
+                        "error: exactly one positional argument (index) required",
+                    )),
+                },
             });
         }
         Some(cli::Command::Pkcs11(c)) => return exit(pkcs11::command::run(c)),
@@ -192,14 +259,17 @@ fn run(cli: &cli::Cli, prog: &str) -> ExitCode {
             return ExitCode::from(failure::GENERIC as u8);
         }
         Some(cli::Command::Unset(a)) => {
-            return exit(tree_edit::unset(&a.file, &a.path, a.idempotent, &cli.opts))
+            let (Some(file), Some(path)) = (&a.file, &a.path) else {
+                return exit(Err(failure::Failure::new(
+                    failure::NO_FILE,
+                    "Error: no file specified, or index is missing",
+                )));
+            };
+            return exit(tree_edit::unset(file, path, a.idempotent, &cli.opts));
         }
         Some(cli::Command::Filestatus(f)) => match &f.file {
             Some(file) => return exit(tree_edit::filestatus(file, &cli.opts)),
-            None => {
-                eprintln!("leafcrypt filestatus: a FILE is required");
-                return ExitCode::from(failure::BAD_ARGS as u8);
-            }
+            None => return exit(Err(no_file())),
         },
         _ => {}
     }
@@ -211,8 +281,8 @@ fn run(cli: &cli::Cli, prog: &str) -> ExitCode {
         return exit(tree_edit::legacy_set(file, arg, &cli.opts));
     }
     let Some((action, file)) = cli.action() else {
-        eprintln!("{prog}: no action given. Use `{prog} encrypt|decrypt|rotate FILE` or -e/-d/-r (see --help).");
-        return ExitCode::from(failure::BAD_ARGS as u8);
+        // No file and no action: sops's error (`--help` lists the commands).
+        return exit(Err(no_file()));
     };
     exit(commands::run(action, file.clone(), &cli.opts))
 }

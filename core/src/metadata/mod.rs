@@ -293,7 +293,7 @@ impl Metadata {
             selector,
             mac_only_encrypted: matches!(map.get("mac_only_encrypted"), Some(Value::Bool(true)))
                 || map.get("mac_only_encrypted").and_then(Value::as_str) == Some("true"),
-            version: text_field(map, "version"),
+            version: version_field(map),
         })
     }
 
@@ -340,6 +340,18 @@ fn text_field(map: &Map, field: &str) -> String {
         Some(Value::Float(f)) => crate::numfmt::go_float_yaml(*f),
         Some(Value::Bool(b)) => b.to_string(),
         _ => String::new(),
+    }
+}
+
+/// `version` as text. An unquoted YAML `1.0` is a float; sops reads the scalar's text,
+/// so a whole float keeps its `.0` (`1.0` passes sops's version check as any `1.…`).
+fn version_field(map: &Map) -> String {
+    let text = text_field(map, "version");
+    match map.get("version") {
+        Some(Value::Float(f)) if f.is_finite() && !text.contains(['.', 'e', 'E']) => {
+            format!("{text}.0")
+        }
+        _ => text,
     }
 }
 

@@ -96,7 +96,14 @@ fn write_back(
         path,
         private: false,
     }
-    .write(&out)
+    .write(&out)?;
+    crate::log::sops(
+        "CMD",
+        crate::log::Level::Info,
+        "File written successfully",
+        &[],
+    );
+    Ok(())
 }
 
 /// Writes `plain` to a private temp file named like `file`, runs the editor until the

@@ -27,7 +27,8 @@ pub fn run(action: Action, file: Option<PathBuf>, opts: &Opts) -> CliResult<()> 
         crate::io::require_file(p, crate::failure::IO)?;
     }
     if action == Action::Edit {
-        let file = file.ok_or_else(|| Failure::new(BAD_ARGS, "edit needs a file"))?;
+        let file =
+            file.ok_or_else(|| Failure::new(crate::failure::NO_FILE, "Error: no file specified"))?;
         return edit::run(&file, opts);
     }
     let input = read_input(file.as_deref(), opts.filename_override.as_deref())?;
@@ -181,7 +182,57 @@ pub(crate) fn cli_entries(opts: &Opts) -> CliResult<Vec<KeyEntry>> {
     keys.extend(pgp_entries(&opts.pgp.join(","))?);
     keys.extend(azure_kv_entries(&opts.azure_kv.join(","))?);
     keys.extend(pkcs11_entries(&opts.pkcs11.join(",")));
+    let other = &opts.other_kinds;
+    keys.extend(kms_entries(other.kms.as_deref().unwrap_or(""))?);
+    keys.extend(gcp_kms_entries(other.gcp_kms.as_deref().unwrap_or(""))?);
+    keys.extend(hckms_entries(other.hckms.as_deref().unwrap_or(""))?);
+    keys.extend(hc_vault_entries(
+        other.hc_vault_transit.as_deref().unwrap_or(""),
+    )?);
     Ok(keys)
+}
+
+/// `kms` key descriptions for sops's `ARN[+ROLE_ARN],…` (leafcrypt has no AWS KMS source:
+/// encrypting with them fails naming the key, see [`unsupported`]).
+pub(crate) fn kms_entries(list: &str) -> CliResult<Vec<KeyEntry>> {
+    Ok(split_list(list)
+        .into_iter()
+        .map(|k| match k.split_once('+') {
+            Some((arn, role)) => KeyEntry::new("kms").with("arn", arn).with("role", role),
+            None => KeyEntry::new("kms").with("arn", k),
+        })
+        .collect())
+}
+
+/// `gcp_kms` key descriptions for a comma-separated list of resource IDs.
+pub(crate) fn gcp_kms_entries(list: &str) -> CliResult<Vec<KeyEntry>> {
+    Ok(split_list(list)
+        .into_iter()
+        .map(|id| KeyEntry::new("gcp_kms").with("resource_id", id))
+        .collect())
+}
+
+/// `hckms` key descriptions for a comma-separated list of `region:key-uuid` IDs.
+pub(crate) fn hckms_entries(list: &str) -> CliResult<Vec<KeyEntry>> {
+    Ok(split_list(list)
+        .into_iter()
+        .map(|id| KeyEntry::new("hckms").with("key_id", id))
+        .collect())
+}
+
+/// `hc_vault` key descriptions for `https://ADDR/v1/ENGINE/keys/NAME` URIs.
+pub(crate) fn hc_vault_entries(list: &str) -> CliResult<Vec<KeyEntry>> {
+    Ok(split_list(list)
+        .into_iter()
+        .map(|uri| {
+            let (address, rest) = uri.split_once("/v1/").unwrap_or((uri.as_str(), ""));
+            let (engine, key) = rest.rsplit_once("/keys/").unwrap_or((rest, ""));
+            KeyEntry::new("hc_vault")
+                .with("vault_address", address)
+                .with("engine_path", engine)
+                .with("key_name", key)
+        })
+        .collect())
 }
 
 /// `pkcs11` key descriptions for a comma-separated list of URIs (as given; the stored
@@ -383,7 +434,10 @@ pub(crate) fn load_encrypted(
     let doc = in_fmt
         .store(None)
         .parse(&input.bytes)
-        .map_err(|e| encrypted_parse_failure(&input.name, e))?;
+        .map_err(|e| match e {
+            leafcrypt_core::Error::Metadata(m) => bad_sops_entry(input, in_fmt, m),
+            e => encrypted_parse_failure(&input.name, e),
+        })?;
     let Some(metadata) = doc.metadata else {
         // An encrypted binary file is JSON: report why this one is not, as sops does.
         if in_fmt == Format::Binary {
@@ -485,6 +539,45 @@ pub(crate) async fn open_async(
     Ok((tree, metadata, session))
 }
 
+/// A `sops` entry that is not usable metadata, worded as sops's first line words it: Go's
+/// unmarshal error for YAML and JSON entries of the wrong type, the time parser's error for
+/// a missing `lastmodified`; leafcrypt's own words follow.
+fn bad_sops_entry(input: &Input, in_fmt: Format, message: String) -> Failure {
+    let name = &input.name;
+    let first = if message.starts_with("parsing time ") {
+        None
+    } else {
+        match in_fmt {
+            Format::Yaml if message.contains("not a mapping") => {
+                Some("Error unmarshalling input yaml: yaml: unmarshal errors:".to_string())
+            }
+            Format::Json if message.contains("not a metadata object") => {
+                let kind = serde_json::from_slice::<serde_json::Value>(&input.bytes)
+                    .ok()
+                    .and_then(|v| {
+                        v.get("sops").map(|s| match s {
+                            serde_json::Value::Number(_) => "number",
+                            serde_json::Value::String(_) => "string",
+                            serde_json::Value::Array(_) => "array",
+                            serde_json::Value::Bool(_) => "bool",
+                            _ => "value",
+                        })
+                    })
+                    .unwrap_or("value");
+                Some(format!(
+                    "Error unmarshalling input json: json: cannot unmarshal {kind} into Go struct field SopsFile.sops of type stores.Metadata"
+                ))
+            }
+            _ => return Failure::core(name, leafcrypt_core::Error::Metadata(message)),
+        }
+    };
+    let text = match first {
+        Some(first) => format!("{first}\n  {message}\n  in file: {name}"),
+        None => format!("{message}\n  in file: {name}"),
+    };
+    Failure::new(GENERIC, text)
+}
+
 /// A parse error of a file that should be encrypted, worded as sops words it.
 fn encrypted_parse_failure(name: &str, e: leafcrypt_core::Error) -> Failure {
     match e.parse_detail() {
@@ -583,6 +676,26 @@ fn rotate(input: &Input, opts: &Opts) -> CliResult<()> {
             opts.rm_azure_kv.as_deref(),
             opts.add_azure_kv.as_deref(),
             azure_kv_entries,
+        ),
+        (
+            opts.other_kinds.rm_kms.as_deref(),
+            opts.other_kinds.add_kms.as_deref(),
+            kms_entries,
+        ),
+        (
+            opts.other_kinds.rm_gcp_kms.as_deref(),
+            opts.other_kinds.add_gcp_kms.as_deref(),
+            gcp_kms_entries,
+        ),
+        (
+            opts.other_kinds.rm_hckms.as_deref(),
+            opts.other_kinds.add_hckms.as_deref(),
+            hckms_entries,
+        ),
+        (
+            opts.other_kinds.rm_hc_vault_transit.as_deref(),
+            opts.other_kinds.add_hc_vault_transit.as_deref(),
+            hc_vault_entries,
         ),
     ];
     for (rm, add, parse) in changes {

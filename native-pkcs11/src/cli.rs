@@ -382,6 +382,15 @@ pub struct Opts {
     /// Print diagnostics (never secret material) to stderr.
     #[arg(long, global = true)]
     pub verbose: bool,
+    /// Key kinds in the order they are tried within a key group, comma-separated
+    /// (default `age,pgp`, then the others in stored order), e.g. `pkcs11,age`.
+    #[arg(
+        long,
+        global = true,
+        env = "SOPS_DECRYPTION_ORDER",
+        value_name = "KINDS"
+    )]
+    pub decryption_order: Option<String>,
 }
 
 /// What the invocation asks for.

@@ -1,6 +1,7 @@
 //! `leafcrypt`: the native command-line tool. Thin: argument parsing, file I/O and
 //! reporting; the format engine lives in `leafcrypt-core`.
 
+mod age_ui;
 mod atomic;
 mod azure;
 mod cli;

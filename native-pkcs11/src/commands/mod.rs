@@ -15,7 +15,7 @@ use crate::io::{read_input, Destination, Input};
 use leafcrypt_core::keysource::age::AgeSource;
 use leafcrypt_core::keysource::{KeyEntry, Keyring};
 use leafcrypt_core::metadata::{KeyGroup, Selector};
-use leafcrypt_core::ops::{self, DecryptOptions, EncryptOptions, Session};
+use leafcrypt_core::ops::{self, DecryptOptions, DecryptionOrder, EncryptOptions, Session};
 use leafcrypt_core::stores::{Format, Store};
 use leafcrypt_core::treepath;
 use std::path::{Path, PathBuf};
@@ -25,6 +25,8 @@ pub fn run(action: Action, file: Option<PathBuf>, opts: &Opts) -> CliResult<()> 
     if let (Action::Rotate, Some(p)) = (action, file.as_deref()) {
         crate::io::require_file(p, crate::failure::IO)?;
     }
+    // Checked whatever the action, as sops does.
+    decryption_order(opts)?;
     if action == Action::Edit {
         let file = file.ok_or_else(|| Failure::new(BAD_ARGS, "edit needs a file"))?;
         return edit::run(&file, opts);
@@ -36,6 +38,12 @@ pub fn run(action: Action, file: Option<PathBuf>, opts: &Opts) -> CliResult<()> 
         Action::Rotate => rotate(&input, opts),
         Action::Edit => unreachable!("handled above"),
     }
+}
+
+/// `--decryption-order` / `SOPS_DECRYPTION_ORDER`, validated by the core.
+pub(crate) fn decryption_order(opts: &Opts) -> CliResult<DecryptionOrder> {
+    DecryptionOrder::parse(opts.decryption_order.as_deref().unwrap_or_default())
+        .map_err(|e| Failure::core("", e))
 }
 
 fn verbose(opts: &Opts, msg: impl FnOnce() -> String) {
@@ -214,8 +222,18 @@ pub(crate) fn keyring(opts: &Opts) -> CliResult<Keyring> {
             }
         )
     });
-    let age = AgeSource::from_identities_text(&ids.text)
-        .map_err(|e| Failure::new(128, format!("Error loading age identities: {e}")))?;
+    let mut age = AgeSource::from_identities_text(&ids.text)
+        .map_err(|e| Failure::new(128, format!("Error loading age identities: {e}")))?
+        .with_ui(std::sync::Arc::new(crate::age_ui::TtyUi));
+    // Like sops, a bad SSH key is reported only if no key decrypts.
+    for (origin, text) in &ids.ssh {
+        if let Err(e) = age.add_ssh_identity(text, origin) {
+            age.note_load_error(e.to_string());
+        }
+    }
+    for e in &ids.errors {
+        age.note_load_error(e.clone());
+    }
     let hints = opts
         .pkcs11
         .iter()
@@ -402,6 +420,7 @@ pub(crate) async fn open_async(
             ignore_mac: opts.ignore_mac,
             strict: opts.strict,
             skip_iv_stash: !keep_ivs,
+            decryption_order: decryption_order(opts)?,
         },
     )
     .await

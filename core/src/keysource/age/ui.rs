@@ -1,0 +1,73 @@
+//! How the age key source talks to the user: SSH key passphrases and age plugin
+//! requests (messages, confirmations, values). The core has no terminal; the front end
+//! supplies an [`AgeUi`] (the CLI asks on `/dev/tty`), and [`NoUi`] refuses every request.
+
+use age::secrecy::SecretString;
+use std::sync::Arc;
+
+/// The user interface age needs. Every request may fail (no terminal): the error says why
+/// and ends up in the decryption error, never a secret.
+pub trait AgeUi: Send + Sync {
+    /// Shows a message (e.g. "touch your YubiKey").
+    fn message(&self, text: &str);
+    /// Asks a yes/no question; `Err` when nobody can answer.
+    fn confirm(&self, message: &str, yes: &str, no: Option<&str>) -> Result<bool, String>;
+    /// Asks for a value that may be echoed.
+    fn request_public(&self, prompt: &str) -> Result<String, String>;
+    /// Asks for a secret (passphrase, PIN) without echo.
+    fn request_secret(&self, prompt: &str) -> Result<SecretString, String>;
+}
+
+/// A user interface without a user: messages are dropped, requests fail.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoUi;
+
+const NO_UI: &str = "no terminal to ask on";
+
+impl AgeUi for NoUi {
+    fn message(&self, _: &str) {}
+    fn confirm(&self, _: &str, _: &str, _: Option<&str>) -> Result<bool, String> {
+        Err(NO_UI.into())
+    }
+    fn request_public(&self, _: &str) -> Result<String, String> {
+        Err(NO_UI.into())
+    }
+    fn request_secret(&self, _: &str) -> Result<SecretString, String> {
+        Err(NO_UI.into())
+    }
+}
+
+/// An [`AgeUi`] as the `age` crate's callbacks (for plugins). A failed request is
+/// reported as a warning through [`AgeUi::message`], as sops's age does.
+#[derive(Clone)]
+pub(crate) struct Callbacks(pub(crate) Arc<dyn AgeUi>);
+
+impl Callbacks {
+    fn warn<T>(&self, result: Result<T, String>) -> Option<T> {
+        result
+            .map_err(|e| {
+                self.0.message(&format!(
+                    "age: warning: could not read value for age plugin: {e}"
+                ))
+            })
+            .ok()
+    }
+}
+
+impl age::Callbacks for Callbacks {
+    fn display_message(&self, message: &str) {
+        self.0.message(&format!("age: plugin: {message}"));
+    }
+
+    fn confirm(&self, message: &str, yes: &str, no: Option<&str>) -> Option<bool> {
+        self.warn(self.0.confirm(message, yes, no))
+    }
+
+    fn request_public_string(&self, description: &str) -> Option<String> {
+        self.warn(self.0.request_public(description))
+    }
+
+    fn request_passphrase(&self, description: &str) -> Option<SecretString> {
+        self.warn(self.0.request_secret(description))
+    }
+}

@@ -122,6 +122,12 @@ fn main() -> ExitCode {
         eprintln!("leafcrypt: no action given. Use `leafcrypt encrypt|decrypt|rotate FILE` or -e/-d/-r (see --help).");
         return ExitCode::from(failure::BAD_ARGS as u8);
     };
+    // sops checks --decryption-order for the legacy flags, -e included.
+    if cli.command.is_none() {
+        if let Err(f) = commands::decryption_order(&cli.opts) {
+            return exit(Err(f));
+        }
+    }
     exit(commands::run(action, file, &cli.opts))
 }
 

@@ -25,8 +25,10 @@ pub fn run(action: Action, file: Option<PathBuf>, opts: &Opts) -> CliResult<()> 
     if let (Action::Rotate, Some(p)) = (action, file.as_deref()) {
         crate::io::require_file(p, crate::failure::IO)?;
     }
-    // Checked whatever the action, as sops does.
-    decryption_order(opts)?;
+    // sops checks it for every action but its `encrypt` subcommand (main checks `-e`).
+    if action != Action::Encrypt {
+        decryption_order(opts)?;
+    }
     if action == Action::Edit {
         let file = file.ok_or_else(|| Failure::new(BAD_ARGS, "edit needs a file"))?;
         return edit::run(&file, opts);

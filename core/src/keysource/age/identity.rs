@@ -101,7 +101,7 @@ impl age::Identity for Unwrapper<'_> {
             Identity::X25519(i, _) => age::Identity::unwrap_stanzas(i, stanzas),
             Identity::Ssh(s) => stanzas
                 .iter()
-                .find_map(|st| s.unwrap_stanza(st, &*self.ui.0 as &dyn AgeUi)),
+                .find_map(|st| s.unwrap_stanza(st, &*self.ui.ui as &dyn AgeUi)),
             Identity::Plugin(p) => p.unwrap_stanzas(stanzas, self.ui),
         }
     }

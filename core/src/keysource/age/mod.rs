@@ -50,7 +50,7 @@ impl Default for AgeSource {
         Self {
             identities: Vec::new(),
             load_errors: Vec::new(),
-            ui: ui::Callbacks(Arc::new(NoUi)),
+            ui: ui::Callbacks::new(Arc::new(NoUi)),
         }
     }
 }
@@ -80,7 +80,7 @@ impl AgeSource {
 
     /// Uses `ui` for SSH key passphrases and age plugin requests (default: [`NoUi`]).
     pub fn with_ui(mut self, ui: Arc<dyn AgeUi>) -> Self {
-        self.ui = ui::Callbacks(ui);
+        self.ui = ui::Callbacks::new(ui);
         self
     }
 
@@ -146,8 +146,14 @@ impl AgeSource {
             message,
         };
         let reader_error = |e: &dyn std::fmt::Display| {
+            let asked: String = self
+                .ui
+                .take_failures()
+                .iter()
+                .map(|f| format!(" ({f})"))
+                .collect();
             fail(format!(
-                "failed to create reader for decrypting sops data key with age: {e}{}",
+                "failed to create reader for decrypting sops data key with age: {e}{asked}{}",
                 self.load_suffix()
             ))
         };

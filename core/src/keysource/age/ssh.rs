@@ -89,7 +89,7 @@ impl SshIdentity {
                         Ok(p) => p,
                         Err(e) => {
                             return Some(Err(DecryptError::Io(std::io::Error::other(format!(
-                                "could not read passphrase for {:?}: {e}",
+                                "failed to obtain passphrase: could not read passphrase for {:?}: {e}",
                                 self.origin
                             )))))
                         }

@@ -3,7 +3,7 @@
 //! supplies an [`AgeUi`] (the CLI asks on `/dev/tty`), and [`NoUi`] refuses every request.
 
 use age::secrecy::SecretString;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The user interface age needs. Every request may fail (no terminal): the error says why
 /// and ends up in the decryption error, never a secret.
@@ -38,36 +38,54 @@ impl AgeUi for NoUi {
 }
 
 /// An [`AgeUi`] as the `age` crate's callbacks (for plugins). A failed request is
-/// reported as a warning through [`AgeUi::message`], as sops's age does.
+/// remembered (not printed, as sops prints none) and named in the decryption error.
 #[derive(Clone)]
-pub(crate) struct Callbacks(pub(crate) Arc<dyn AgeUi>);
+pub(crate) struct Callbacks {
+    pub(crate) ui: Arc<dyn AgeUi>,
+    failed: Arc<Mutex<Vec<String>>>,
+}
 
 impl Callbacks {
+    pub(crate) fn new(ui: Arc<dyn AgeUi>) -> Self {
+        Self {
+            ui,
+            failed: Arc::default(),
+        }
+    }
+
     fn warn<T>(&self, result: Result<T, String>) -> Option<T> {
         result
             .map_err(|e| {
-                self.0.message(&format!(
-                    "age: warning: could not read value for age plugin: {e}"
-                ))
+                if let Ok(mut failed) = self.failed.lock() {
+                    failed.push(format!("an age plugin asked for input, which failed: {e}"));
+                }
             })
             .ok()
+    }
+
+    /// The failed requests since the last call (for error messages).
+    pub(crate) fn take_failures(&self) -> Vec<String> {
+        self.failed
+            .lock()
+            .map(|mut f| std::mem::take(&mut *f))
+            .unwrap_or_default()
     }
 }
 
 impl age::Callbacks for Callbacks {
     fn display_message(&self, message: &str) {
-        self.0.message(&format!("age: plugin: {message}"));
+        self.ui.message(&format!("age: plugin: {message}"));
     }
 
     fn confirm(&self, message: &str, yes: &str, no: Option<&str>) -> Option<bool> {
-        self.warn(self.0.confirm(message, yes, no))
+        self.warn(self.ui.confirm(message, yes, no))
     }
 
     fn request_public_string(&self, description: &str) -> Option<String> {
-        self.warn(self.0.request_public(description))
+        self.warn(self.ui.request_public(description))
     }
 
     fn request_passphrase(&self, description: &str) -> Option<SecretString> {
-        self.warn(self.0.request_secret(description))
+        self.warn(self.ui.request_secret(description))
     }
 }

@@ -171,15 +171,28 @@ fn a_locked_key_is_asked_for_only_when_the_file_is_for_it() {
 fn bad_ssh_keys_and_recipients_are_clear_errors_without_key_material() {
     let mut source = AgeSource::new();
     let private = file("id_ed25519");
-    let broken = private.replace('A', "#");
-    let err = source
+    let broken = private.replace('b', "#");
+    // Parsed only when a file holds an SSH stanza; then named in the error.
+    source
         .add_ssh_identity(&broken, "/home/u/.ssh/id_ed25519")
-        .unwrap_err();
-    let text = err.to_string();
+        .unwrap();
+    let for_x25519 = wrap_to("age1n9rcejd5w44ruwspt4zcefh25afkkkvjfx0e2cknz9v23nsy9f5qlfswh9");
+    let text = block_on(source.unwrap(&for_x25519))
+        .unwrap_err()
+        .to_string();
     assert!(
-        text.contains("/home/u/.ssh/id_ed25519") && !text.contains("#"),
+        !text.contains("id_ed25519"),
+        "not parsed for an X25519 file: {text}"
+    );
+    let text = block_on(source.unwrap(&wrap_to(&public("id_ed25519"))))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("malformed SSH identity in \"/home/u/.ssh/id_ed25519\"")
+            && !text.contains('#'),
         "{text}"
     );
+    assert!(source.add_ssh_identity("not a key", "k").is_err());
     let err = AgeSource::from_identities_text(&format!("\n{broken}")).unwrap_err();
     assert!(err.to_string().contains("line 2"), "{err}");
     for (recipient, says) in [

@@ -5,7 +5,7 @@
 use super::plugin::{self, PluginIdentity};
 use super::recipient::ssh_key_part;
 use super::ssh::SshIdentity;
-use super::ui::{AgeUi, Callbacks};
+use super::ui::Callbacks;
 use age::x25519;
 use age::DecryptError;
 use age_core::format::{FileKey, Stanza};
@@ -26,7 +26,7 @@ impl Identity {
     pub(crate) fn recipient(&self) -> Option<&str> {
         match self {
             Self::X25519(_, r) => Some(r),
-            Self::Ssh(s) => Some(s.recipient()),
+            Self::Ssh(s) => s.recipient(),
             Self::Plugin(_) => None,
         }
     }
@@ -35,7 +35,7 @@ impl Identity {
     pub(crate) fn is_for(&self, recipient: &str) -> bool {
         match self {
             Self::X25519(_, r) => r == recipient,
-            Self::Ssh(s) => s.recipient() == ssh_key_part(recipient),
+            Self::Ssh(s) => s.recipient() == Some(ssh_key_part(recipient).as_str()),
             Self::Plugin(p) => plugin::recipient_is_for(recipient, p.name()),
         }
     }
@@ -99,9 +99,7 @@ impl age::Identity for Unwrapper<'_> {
     fn unwrap_stanzas(&self, stanzas: &[Stanza]) -> Option<Result<FileKey, DecryptError>> {
         match self.identity {
             Identity::X25519(i, _) => age::Identity::unwrap_stanzas(i, stanzas),
-            Identity::Ssh(s) => stanzas
-                .iter()
-                .find_map(|st| s.unwrap_stanza(st, &*self.ui.ui as &dyn AgeUi)),
+            Identity::Ssh(s) => stanzas.iter().find_map(|st| s.unwrap_stanza(st, self.ui)),
             Identity::Plugin(p) => p.unwrap_stanzas(stanzas, self.ui),
         }
     }

@@ -97,15 +97,21 @@ impl AgeSource {
     }
 
     /// Adds an SSH private key (OpenSSH or PEM, `ssh-ed25519` or `ssh-rsa`) read from
-    /// `origin` (a path, named in prompts and errors). A passphrase-protected key is asked
-    /// for its passphrase only when a file holds a stanza for it.
+    /// `origin` (a path, named in prompts and errors). It is parsed only when a file holds
+    /// an SSH stanza; a key that does not parse is then named in the decryption error (as
+    /// sops names it) and skipped. A passphrase-protected key is asked for its passphrase
+    /// only when a file holds a stanza for it. Errors here: no private key in the text.
     pub fn add_ssh_identity(&mut self, text: &str, origin: &str) -> Result<(), KeyError> {
-        let identity =
-            ssh::SshIdentity::parse(text, origin).map_err(|message| KeyError::Failed {
+        if !(text.contains("-----BEGIN ") && text.contains("PRIVATE KEY-----")) {
+            return Err(KeyError::Failed {
                 kind: KIND.into(),
-                message,
-            })?;
-        self.identities.push(Identity::Ssh(Box::new(identity)));
+                message: format!("malformed SSH identity in {origin:?}: no private key in it"),
+            });
+        }
+        self.identities
+            .push(Identity::Ssh(Box::new(ssh::SshIdentity::lazy(
+                text, origin,
+            ))));
         Ok(())
     }
 
@@ -145,6 +151,8 @@ impl AgeSource {
             kind: KIND.into(),
             message,
         };
+        // Only this decryption's notes go into its error.
+        self.ui.take_failures();
         let reader_error = |e: &dyn std::fmt::Display| {
             let asked: String = self
                 .ui

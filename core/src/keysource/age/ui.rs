@@ -63,7 +63,17 @@ impl Callbacks {
             .ok()
     }
 
-    /// The failed requests since the last call (for error messages).
+    /// Notes a problem met while unwrapping that did not stop it (a bad SSH key file),
+    /// for the decryption error.
+    pub(crate) fn note(&self, message: &str) {
+        if let Ok(mut failed) = self.failed.lock() {
+            if !failed.iter().any(|f| f == message) {
+                failed.push(message.to_string());
+            }
+        }
+    }
+
+    /// The failed requests and notes since the last call (for error messages).
     pub(crate) fn take_failures(&self) -> Vec<String> {
         self.failed
             .lock()

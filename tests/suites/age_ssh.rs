@@ -605,3 +605,97 @@ fn decryption_order_sets_the_order_keys_are_tried_in_like_sops() {
         }
     }
 }
+
+/// Runs `tool` on a terminal (`script` gives it a pseudo-terminal) with `typed` as what the
+/// user types; returns the exit code and everything the terminal showed.
+fn run_on_terminal(
+    dir: &Workdir,
+    tool: Tool,
+    args: &str,
+    env: &[(&str, &str)],
+    typed: &str,
+) -> (i32, String) {
+    let mut line = String::from("env -i");
+    let home = dir.join(".home");
+    let path = std::env::var("PATH").unwrap_or_default();
+    let base = [
+        ("PATH", path.as_str()),
+        ("HOME", home.to_str().unwrap()),
+        ("LANG", "C.UTF-8"),
+    ];
+    for (k, v) in base.iter().chain(NETWORK_GUARD.iter()).chain(env.iter()) {
+        line.push_str(&format!(" {k}='{v}'"));
+    }
+    line.push_str(&format!(" '{}' {args}", tool.binary().display()));
+    let mut child = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("script (util-linux) is required: {e}"));
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(typed.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).replace('\r', ""),
+    )
+}
+
+#[test]
+fn on_a_terminal_the_ssh_passphrase_and_plugin_questions_are_asked_like_sops() {
+    let dir = Workdir::new();
+    dir.write("p.yaml", PLAIN);
+    let (key, public) = ssh_key(&dir, "locked", "ed25519", "correct horse");
+    let home = home_with(&dir, ".home", &key, "id_ed25519");
+    let prompt = format!(
+        "Enter passphrase for \"{}\":",
+        home.join(".ssh/id_ed25519").display()
+    );
+    let path = plugin_path(&dir);
+    let (identity, plugin_public) = plugin_key(4);
+    let ids = dir.write("ids.txt", format!("{identity}\n"));
+    for tool in Tool::BOTH {
+        for (recipient, name) in [(&public, "ssh.yaml"), (&plugin_public, "plugin.yaml")] {
+            let enc = dir
+                .cmd(other(tool))
+                .args(["encrypt", "--age", recipient, "p.yaml"])
+                .env("PATH", &path)
+                .run()
+                .expect_ok("encrypt");
+            dir.write(name, &enc.stdout);
+        }
+        let (code, shown) = run_on_terminal(&dir, tool, "-d ssh.yaml", &[], "correct horse\n");
+        assert_eq!(code, 0, "{tool}: right passphrase\n{shown}");
+        assert!(
+            shown.contains(&prompt) && shown.contains("secret: hunter2"),
+            "{tool}\n{shown}"
+        );
+        let (code, shown) = run_on_terminal(&dir, tool, "-d ssh.yaml", &[], "battery staple\n");
+        assert_eq!(code, 128, "{tool}: wrong passphrase\n{shown}");
+        // The plugin asks for a secret: the question is shown, the answer goes back.
+        let (code, shown) = run_on_terminal(
+            &dir,
+            tool,
+            "-d plugin.yaml",
+            &[
+                ("PATH", &path),
+                ("SOPS_AGE_KEY_FILE", ids.to_str().unwrap()),
+                ("LEAFCRYPTTEST_ASK_SECRET", "leafcrypttest PIN:"),
+            ],
+            "1234\n",
+        );
+        assert_eq!(code, 0, "{tool}: plugin question\n{shown}");
+        assert!(
+            shown.contains("leafcrypttest PIN:") && shown.contains("secret: hunter2"),
+            "{tool}\n{shown}"
+        );
+    }
+}

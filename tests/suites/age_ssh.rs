@@ -9,8 +9,11 @@
 //!   for it, and the same failure as sops when it is;
 //! - an age plugin (the test plugin `age-plugin-leafcrypttest` on `PATH`) both ways, its
 //!   calls counted; the same exit code as sops when the plugin is missing or cannot ask;
+//! - on a terminal (a `script` pseudo-terminal): the SSH passphrase and the plugin's
+//!   question are asked as sops asks them;
 //! - `--decryption-order` / `SOPS_DECRYPTION_ORDER`: the order keys are tried in (seen in
-//!   the failure report) and the duplicate-kind error, as sops.
+//!   the failure report) and the duplicate-kind error, as sops; and (leafcrypt only, with a
+//!   SoftHSM2 token) which of two usable keys decrypts.
 
 use leafcrypt_tests::harness::{key_file, recipient, Output, Tool, Workdir, NETWORK_GUARD};
 use std::path::{Path, PathBuf};
@@ -696,6 +699,86 @@ fn on_a_terminal_the_ssh_passphrase_and_plugin_questions_are_asked_like_sops() {
         assert!(
             shown.contains("leafcrypttest PIN:") && shown.contains("secret: hunter2"),
             "{tool}\n{shown}"
+        );
+    }
+}
+
+#[test]
+fn decryption_order_changes_which_key_is_used() {
+    // leafcrypt only: sops has no PKCS#11 key source. A group with an age key (the test
+    // plugin, whose calls are logged) and a PKCS#11 key (a private SoftHSM2 token), both
+    // usable: the first kind in the order decrypts, the other is never tried.
+    let dir = Workdir::new();
+    dir.write("p.yaml", PLAIN);
+    let conf = dir.write(
+        "softhsm2.conf",
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            dir.join("tokens").display()
+        ),
+    );
+    std::fs::create_dir_all(dir.join("tokens")).unwrap();
+    let init = Command::new("softhsm2-util")
+        .env("SOFTHSM2_CONF", &conf)
+        .args([
+            "--init-token",
+            "--free",
+            "--label",
+            "order",
+            "--pin",
+            "246810",
+            "--so-pin",
+            "13579",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("softhsm2-util is required (scripts/setup): {e}"));
+    assert!(init.status.success(), "{init:?}");
+    let path = plugin_path(&dir);
+    let (identity, public) = plugin_key(5);
+    let ids = dir.write("ids.txt", format!("{identity}\n"));
+    let log = dir.join("plugin.log");
+    let leafcrypt = |args: &[&str]| {
+        dir.cmd(Tool::Leafcrypt)
+            .args(args)
+            .env("SOFTHSM2_CONF", &conf)
+            .env("LEAFCRYPT_PKCS11_PIN", "246810")
+            .env("PATH", &path)
+            .env("LEAFCRYPTTEST_LOG", &log)
+            .identity(&ids)
+            .run()
+    };
+    let uri = leafcrypt(&[
+        "pkcs11",
+        "keygen",
+        "pkcs11:token=order;object=kek",
+        "--type",
+        "aes",
+    ])
+    .expect_ok("pkcs11 keygen")
+    .stdout_text()
+    .trim()
+    .to_string();
+    let enc = leafcrypt(&["encrypt", "--pkcs11", &uri, "--age", &public, "p.yaml"])
+        .expect_ok("encrypt to pkcs11 and the plugin");
+    dir.write("e.yaml", &enc.stdout);
+    for (order, plugin_calls) in [
+        (None, "unwrap\n"),
+        (Some("age,pkcs11"), "unwrap\n"),
+        (Some("pkcs11,age"), ""),
+        (Some("pkcs11"), ""),
+    ] {
+        std::fs::write(&log, "").unwrap();
+        let mut args = vec!["decrypt"];
+        if let Some(order) = order {
+            args.extend(["--decryption-order", order]);
+        }
+        args.push("e.yaml");
+        let out = leafcrypt(&args);
+        assert_plain(&out, &format!("order {order:?}"));
+        assert_eq!(
+            std::fs::read_to_string(&log).unwrap(),
+            plugin_calls,
+            "order {order:?}: plugin calls"
         );
     }
 }

@@ -782,3 +782,49 @@ fn decryption_order_changes_which_key_is_used() {
         );
     }
 }
+
+#[test]
+fn bad_recipients_are_refused_before_anything_else_like_sops() {
+    let dir = Workdir::new();
+    dir.write("p.yaml", PLAIN);
+    let enc = dir
+        .cmd(Tool::Sops)
+        .args(["encrypt", "--age", recipient(1), "p.yaml"])
+        .run()
+        .expect_ok("encrypt");
+    dir.write("e.yaml", &enc.stdout);
+    for bad in [
+        "foo",
+        "ssh-ed25519 AAAAbad",
+        "ssh-dss AAAAB3NzaC1kc3MAAACBAP",
+        "age1leafcrypttest1qqqq",
+        "age1nope",
+    ] {
+        dir.write("rules.yaml", format!("creation_rules:\n  - age: '{bad}'\n"));
+        for args in [
+            vec!["encrypt", "--age", bad, "p.yaml"],
+            vec!["--config", "rules.yaml", "encrypt", "p.yaml"],
+            // No identity: sops refuses the recipient before it tries to decrypt.
+            vec!["rotate", "--add-age", bad, "e.yaml"],
+            vec!["rotate", "--rm-age", bad, "e.yaml"],
+        ] {
+            let outs: Vec<Output> = Tool::BOTH
+                .iter()
+                .map(|&tool| dir.cmd(tool).args(&args).run())
+                .collect();
+            let (sops, leaf) = (&outs[0], &outs[1]);
+            assert_eq!(sops.code, 1, "{sops:?}");
+            assert_eq!(leaf.code, 1, "{leaf:?}");
+            // The first words are sops's; the rest comes from the Go or Rust parser.
+            let (s, l) = (sops.first_stderr_line(), leaf.first_stderr_line());
+            assert_eq!(
+                s.split_once(": ").map(|p| p.0),
+                l.split_once(": ").map(|p| p.0),
+                "{bad} {args:?}\n{sops:?}\n{leaf:?}"
+            );
+            if bad == "foo" {
+                assert_eq!(s, l);
+            }
+        }
+    }
+}

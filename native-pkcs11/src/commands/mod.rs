@@ -134,12 +134,28 @@ fn rotation_description(entry: &KeyEntry) -> KeyEntry {
 /// Parses a comma-separated key list of one kind into key descriptions.
 type EntryParser = fn(&str) -> CliResult<Vec<KeyEntry>>;
 
-/// `age` key descriptions for a comma-separated list of recipients.
+/// `age` key descriptions for a comma-separated list of recipients, each checked as sops
+/// checks it before doing anything (exit 1, sops's first words).
 pub(crate) fn age_entries(list: &str) -> CliResult<Vec<KeyEntry>> {
-    Ok(split_list(list)
+    split_list(list)
         .into_iter()
-        .map(|r| KeyEntry::new("age").with("recipient", r))
-        .collect())
+        .map(|r| {
+            check_age_recipient(&r)?;
+            Ok(KeyEntry::new("age").with("recipient", r))
+        })
+        .collect()
+}
+
+/// A recipient sops would refuse to parse: its message, exit 1.
+fn check_age_recipient(recipient: &str) -> CliResult<()> {
+    leafcrypt_core::keysource::age::parse_recipient(recipient)
+        .map(|_| ())
+        .map_err(|e| match e {
+            leafcrypt_core::keysource::KeyError::InvalidKey { message, .. } => {
+                Failure::new(GENERIC, message)
+            }
+            other => Failure::new(GENERIC, other.to_string()),
+        })
 }
 
 /// `azure_kv` key descriptions for a comma-separated list of key URLs (as sops parses them).
@@ -310,6 +326,11 @@ pub(crate) fn encrypt_options(
             GENERIC,
             "config file not found, or has no creation rules, and no keys provided through command line options",
         ));
+    }
+    for key in key_groups.iter().flat_map(|g| &g.keys) {
+        if key.kind == "age" {
+            check_age_recipient(key.get("recipient").unwrap_or_default())?;
+        }
     }
     let mut selector =
         cli_selector(opts)?.or_else(|| rule.as_ref().and_then(|r| r.selector.clone()));
@@ -503,6 +524,13 @@ fn decrypt(input: &Input, opts: &Opts) -> CliResult<()> {
 
 fn rotate(input: &Input, opts: &Opts) -> CliResult<()> {
     let (in_fmt, out_fmt) = formats(input, opts)?;
+    // sops parses the age recipients to add and remove before it decrypts.
+    for list in [opts.add_age.as_deref(), opts.rm_age.as_deref()]
+        .into_iter()
+        .flatten()
+    {
+        age_entries(list)?;
+    }
     let keyring = keyring(opts)?;
     let (mut tree, mut metadata, session) = open(input, opts, in_fmt, &keyring)?;
 

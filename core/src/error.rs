@@ -83,6 +83,9 @@ pub enum Error {
     /// non-finite number in JSON).
     #[error("Error dumping file: {0}")]
     Emit(String),
+    /// A `--decryption-order` that names a key kind twice (sops's exit code 112).
+    #[error("Duplicate decryption key type: {0}")]
+    DuplicateDecryptionKeyType(String),
 }
 
 /// The parser's message in Go's words: go-yaml prefixes `yaml: line N:` to syntax errors
@@ -140,6 +143,7 @@ impl Error {
             Error::Config(_) => 1,
             Error::TreePath(_) => 91,
             Error::Emit(_) => 4,
+            Error::DuplicateDecryptionKeyType(_) => 112,
         }
     }
 }

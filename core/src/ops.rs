@@ -58,7 +58,7 @@ pub struct EncryptOptions {
 }
 
 /// What `decrypt` checks.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct DecryptOptions {
     /// Skip MAC verification (`--ignore-mac`).
     pub ignore_mac: bool,
@@ -67,6 +67,60 @@ pub struct DecryptOptions {
     /// Do not remember each value's IV (the session's stash stays empty). For callers that
     /// only print the plaintext and never re-encrypt: saves a copy of every plaintext.
     pub skip_iv_stash: bool,
+    /// The order in which key kinds are tried within a key group (`--decryption-order`).
+    pub decryption_order: DecryptionOrder,
+}
+
+/// The order in which key kinds are tried within a key group (sops's
+/// `--decryption-order`, `SOPS_DECRYPTION_ORDER`): listed kinds by their position, every
+/// other kind after them, stored order kept among equals. The default is sops's
+/// `age,pgp`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecryptionOrder(Vec<String>);
+
+impl Default for DecryptionOrder {
+    fn default() -> Self {
+        Self(vec!["age".into(), "pgp".into()])
+    }
+}
+
+impl DecryptionOrder {
+    /// Parses a comma-separated list of key kinds (metadata names: `age`, `pgp`,
+    /// `azure_kv`, `pkcs11`, …) as sops does: empty means the default, a kind given twice
+    /// is an error (exit 112); names are not otherwise checked, as in sops (an unknown
+    /// one never matches a key).
+    pub fn parse(list: &str) -> Result<Self> {
+        if list.is_empty() {
+            return Ok(Self::default());
+        }
+        let mut kinds: Vec<String> = Vec::new();
+        for kind in list.split(',') {
+            if kinds.iter().any(|k| k == kind) {
+                return Err(Error::DuplicateDecryptionKeyType(kind.to_string()));
+            }
+            kinds.push(kind.to_string());
+        }
+        Ok(Self(kinds))
+    }
+
+    /// The kinds, in order.
+    pub fn kinds(&self) -> &[String] {
+        &self.0
+    }
+
+    fn rank(&self, kind: &str) -> usize {
+        self.0
+            .iter()
+            .position(|k| k == kind)
+            .unwrap_or(self.0.len())
+    }
+
+    /// `keys` in the order they are tried (a stable sort, like sops's).
+    fn sort<'a>(&self, keys: &'a [KeyEntry]) -> Vec<&'a KeyEntry> {
+        let mut ordered: Vec<&KeyEntry> = keys.iter().collect();
+        ordered.sort_by_key(|k| self.rank(&k.kind));
+        ordered
+    }
 }
 
 /// A decrypted file's key material, kept for re-encryption with the same data key
@@ -142,7 +196,7 @@ pub async fn decrypt(
     keyring: &Keyring,
     opts: DecryptOptions,
 ) -> Result<Session> {
-    let data_key = recover(metadata, keyring, opts.strict).await?;
+    let data_key = recover_in_order(metadata, keyring, opts.strict, &opts.decryption_order).await?;
     open_tree(tree, metadata, data_key, opts)
 }
 
@@ -331,9 +385,19 @@ pub async fn recover_data_key(metadata: &Metadata, keyring: &Keyring) -> Result<
 /// [`recover_data_key`], optionally with the key sources' strict entry checks.
 ///
 /// Groups are tried in order; within a group age keys first, then pgp, then the rest in
-/// stored order, and the group's first key that unwraps wins. Trying stops once enough
-/// groups succeeded. On failure the error carries a per-group report like sops's.
+/// stored order (see [`recover_in_order`]), and the group's first key that unwraps wins.
 pub async fn recover(metadata: &Metadata, keyring: &Keyring, strict: bool) -> Result<Secret> {
+    recover_in_order(metadata, keyring, strict, &DecryptionOrder::default()).await
+}
+
+/// [`recover`] with the key kinds of each group tried in `order`. Trying stops once
+/// enough groups succeeded. On failure the error carries a per-group report like sops's.
+pub async fn recover_in_order(
+    metadata: &Metadata,
+    keyring: &Keyring,
+    strict: bool,
+    order: &DecryptionOrder,
+) -> Result<Secret> {
     let groups = &metadata.key_groups;
     if groups.is_empty() {
         return Err(Error::Metadata("No keys found in file".into()));
@@ -351,7 +415,7 @@ pub async fn recover(metadata: &Metadata, keyring: &Keyring, strict: bool) -> Re
         }
         let mut failures = Vec::new();
         let mut part = None;
-        for key in try_order(&group.keys) {
+        for key in order.sort(&group.keys) {
             match keyring.unwrap_verified(key, strict).await {
                 Ok(secret) => {
                     part = Some(secret);
@@ -400,18 +464,6 @@ fn describe(groups: &[KeyGroup]) -> Vec<KeyGroup> {
             keys: g.keys.iter().map(KeyEntry::description).collect(),
         })
         .collect()
-}
-
-/// age first, then pgp, then every other kind in stored order.
-fn try_order(keys: &[KeyEntry]) -> Vec<&KeyEntry> {
-    let rank = |k: &KeyEntry| match k.kind.as_str() {
-        "age" => 0,
-        "pgp" => 1,
-        _ => 2,
-    };
-    let mut ordered: Vec<&KeyEntry> = keys.iter().collect();
-    ordered.sort_by_key(|k| rank(k));
-    ordered
 }
 
 fn key_error_message(e: &KeyError) -> String {
@@ -686,6 +738,41 @@ impl Opener<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decryption_order_parses_and_sorts_like_sops() {
+        assert_eq!(
+            DecryptionOrder::parse("").unwrap(),
+            DecryptionOrder::default()
+        );
+        assert_eq!(DecryptionOrder::default().kinds(), ["age", "pgp"]);
+        let err = DecryptionOrder::parse("pgp,age,pgp").unwrap_err();
+        assert_eq!(err.to_string(), "Duplicate decryption key type: pgp");
+        assert_eq!(err.exit_code(), 112);
+        let keys: Vec<KeyEntry> = [
+            ("pkcs11", "p1"),
+            ("age", "a1"),
+            ("azure_kv", "k1"),
+            ("pgp", "g1"),
+            ("age", "a2"),
+        ]
+        .iter()
+        .map(|(kind, id)| KeyEntry::new(*kind).with("id", *id))
+        .collect();
+        let ids = |order: &DecryptionOrder| {
+            order
+                .sort(&keys)
+                .iter()
+                .map(|k| k.get("id").unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids(&DecryptionOrder::default()),
+            ["a1", "a2", "g1", "p1", "k1"]
+        );
+        let order = DecryptionOrder::parse("pkcs11,nonesuch,pgp").unwrap();
+        assert_eq!(ids(&order), ["p1", "g1", "a1", "k1", "a2"]);
+    }
 
     #[test]
     fn wraps_like_sops() {

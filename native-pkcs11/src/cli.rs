@@ -440,6 +440,15 @@ pub struct Opts {
     /// Print diagnostics (never secret material) to stderr.
     #[arg(long, global = true)]
     pub verbose: bool,
+    /// Key kinds in the order they are tried within a key group, comma-separated
+    /// (default `age,pgp`, then the others in stored order), e.g. `pkcs11,age`.
+    #[arg(
+        long,
+        global = true,
+        env = "SOPS_DECRYPTION_ORDER",
+        value_name = "KINDS"
+    )]
+    pub decryption_order: Option<String>,
     /// Accepted for sops compatibility: leafcrypt's key sources always run in-process (as
     /// sops's local key service). `=false` is refused, since no other key service exists.
     #[arg(

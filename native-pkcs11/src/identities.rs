@@ -1,6 +1,8 @@
-//! Where age identities come from, in sops's order: `SOPS_AGE_KEY` (inline),
-//! `SOPS_AGE_KEY_FILE`, `SOPS_AGE_KEY_CMD` (its stdout), and the default user file
-//! `$XDG_CONFIG_HOME/sops/age/keys.txt` (`~/.config/sops/age/keys.txt`). All found are used.
+//! Where age identities come from, in sops's order: SSH private keys
+//! (`SOPS_AGE_SSH_PRIVATE_KEY_FILE`, then `~/.ssh/id_ed25519` and `~/.ssh/id_rsa` when
+//! they exist), `SOPS_AGE_KEY` (inline), `SOPS_AGE_KEY_FILE`, `SOPS_AGE_KEY_CMD` (its
+//! stdout), and the default user file `$XDG_CONFIG_HOME/sops/age/keys.txt`
+//! (`~/.config/sops/age/keys.txt`). All found are used.
 
 use crate::failure::{CliResult, Failure};
 use std::path::PathBuf;
@@ -14,6 +16,11 @@ pub struct Identities {
     pub text: Zeroizing<String>,
     /// Human-readable origins, e.g. `SOPS_AGE_KEY_FILE=/path`.
     pub origins: Vec<String>,
+    /// SSH private keys: (path, file text).
+    pub ssh: Vec<(String, Zeroizing<String>)>,
+    /// SSH key files that could not be read; like sops, not fatal (they are named in the
+    /// decryption error if no key works).
+    pub errors: Vec<String>,
 }
 
 /// Gathers identities from the environment. A missing default file is not an error; a
@@ -22,6 +29,7 @@ pub struct Identities {
 pub fn load() -> CliResult<Identities> {
     let mut text = Zeroizing::new(String::new());
     let mut origins = Vec::new();
+    let (ssh, errors) = ssh_keys(&mut origins);
     fn push(text: &mut String, origins: &mut Vec<String>, t: &str, origin: String) {
         text.push_str(t);
         text.push('\n');
@@ -73,7 +81,38 @@ pub fn load() -> CliResult<Identities> {
             );
         }
     }
-    Ok(Identities { text, origins })
+    Ok(Identities {
+        text,
+        origins,
+        ssh,
+        errors,
+    })
+}
+
+/// sops's SSH identities: `SOPS_AGE_SSH_PRIVATE_KEY_FILE` when set (an unreadable file is
+/// an error to report), and `~/.ssh/id_ed25519`, `~/.ssh/id_rsa` when they exist.
+fn ssh_keys(origins: &mut Vec<String>) -> (Vec<(String, Zeroizing<String>)>, Vec<String>) {
+    let mut keys = Vec::new();
+    let mut errors = Vec::new();
+    let mut read = |path: PathBuf, must_exist: bool| match std::fs::read_to_string(&path) {
+        Ok(t) => {
+            origins.push(path.display().to_string());
+            keys.push((path.display().to_string(), Zeroizing::new(t)));
+        }
+        Err(e) if must_exist || e.kind() != std::io::ErrorKind::NotFound => {
+            errors.push(format!("failed to open file {}: {e}", path.display()));
+        }
+        Err(_) => {}
+    };
+    if let Some(path) = std::env::var_os("SOPS_AGE_SSH_PRIVATE_KEY_FILE") {
+        read(PathBuf::from(path), true);
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        let dir = PathBuf::from(home).join(".ssh");
+        read(dir.join("id_ed25519"), false);
+        read(dir.join("id_rsa"), false);
+    }
+    (keys, errors)
 }
 
 /// sops's default identity file.

@@ -1,6 +1,7 @@
 //! `leafcrypt`: the native command-line tool. Thin: argument parsing, file I/O and
 //! reporting; the format engine lives in `leafcrypt-core`.
 
+mod age_ui;
 mod atomic;
 mod azure;
 mod cli;
@@ -284,6 +285,12 @@ fn run(cli: &cli::Cli, prog: &str) -> ExitCode {
         // No file and no action: sops's error (`--help` lists the commands).
         return exit(Err(no_file()));
     };
+    // sops checks --decryption-order for the legacy flags, -e included.
+    if cli.command.is_none() {
+        if let Err(f) = commands::decryption_order(&cli.opts) {
+            return exit(Err(f));
+        }
+    }
     exit(commands::run(action, file.clone(), &cli.opts))
 }
 

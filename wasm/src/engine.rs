@@ -62,6 +62,7 @@ pub async fn open(input: &[u8], options: &Options, keep_ivs: bool) -> Result<Ope
         ignore_mac: options.flag("ignoreMac")?,
         strict: options.flag("strict")?,
         skip_iv_stash: !keep_ivs,
+        ..Default::default()
     };
     let session = ops::decrypt(&mut tree, &metadata, &keys.keyring, decrypt_options).await?;
     Ok(Opened {

@@ -36,7 +36,7 @@ impl Failure {
                 Error::MacDecrypt(_) | Error::MacMismatch { .. } => "MAC_MISMATCH",
                 Error::DataKey(_) | Error::Key(_) | Error::Wrap(_) => "NO_KEY",
                 Error::Strict(_) => "STRICT",
-                Error::Config(_) => "CONFIG",
+                Error::Config(_) | Error::DuplicateDecryptionKeyType(_) => "CONFIG",
                 Error::TreePath(_) => "TREE_PATH",
                 Error::Emit(_) => "EMIT",
             },

@@ -6,6 +6,10 @@
 //! azureKv:   { getToken, keys?, endpoint?, remoteEncrypt?, verifyChallengeResource? }
 //! keyGroups: Array<{ age?: string[], kek?: string[], azureKv?: string[] }>   // Shamir; kek entries are ids
 //! ```
+//!
+//! `age.recipients` takes `age1…` keys and SSH public keys (`ssh-ed25519 …`, `ssh-rsa …`);
+//! `age.identities` takes `AGE-SECRET-KEY-1…` lines and unencrypted SSH private keys (a
+//! whole OpenSSH or PEM key file). age plugins need a program, so they are refused here.
 
 use crate::failure::{Failure, Result};
 use crate::kek::{self, CallbackKek};

@@ -65,10 +65,11 @@ async fn open_for_view(input: &[u8], options: JsValue) -> Result<JsValue> {
         ignore_mac: false,
         strict,
         skip_iv_stash: true,
+        ..Default::default()
     };
     let mut plain = stored.clone();
     let (session, mac_error) =
-        match ops::open_tree(&mut plain, &metadata, data_key.clone(), checked) {
+        match ops::open_tree(&mut plain, &metadata, data_key.clone(), checked.clone()) {
             Ok(session) => (session, None),
             Err(e @ (Error::MacMismatch { .. } | Error::MacDecrypt(_))) => {
                 plain = stored.clone();

@@ -16,7 +16,7 @@ use crate::io::{read_input, Destination, Input};
 use leafcrypt_core::keysource::age::AgeSource;
 use leafcrypt_core::keysource::{KeyEntry, Keyring};
 use leafcrypt_core::metadata::{KeyGroup, Selector};
-use leafcrypt_core::ops::{self, DecryptOptions, EncryptOptions, Session};
+use leafcrypt_core::ops::{self, DecryptOptions, DecryptionOrder, EncryptOptions, Session};
 use leafcrypt_core::stores::{Format, Store};
 use leafcrypt_core::treepath;
 use std::path::{Path, PathBuf};
@@ -25,6 +25,10 @@ use std::path::{Path, PathBuf};
 pub fn run(action: Action, file: Option<PathBuf>, opts: &Opts) -> CliResult<()> {
     if let (Action::Rotate, Some(p)) = (action, file.as_deref()) {
         crate::io::require_file(p, crate::failure::IO)?;
+    }
+    // sops checks it for every action but its `encrypt` subcommand (main checks `-e`).
+    if action != Action::Encrypt {
+        decryption_order(opts)?;
     }
     if action == Action::Edit {
         let file =
@@ -38,6 +42,12 @@ pub fn run(action: Action, file: Option<PathBuf>, opts: &Opts) -> CliResult<()> 
         Action::Rotate => rotate(&input, opts),
         Action::Edit => unreachable!("handled above"),
     }
+}
+
+/// `--decryption-order` / `SOPS_DECRYPTION_ORDER`, validated by the core.
+pub(crate) fn decryption_order(opts: &Opts) -> CliResult<DecryptionOrder> {
+    DecryptionOrder::parse(opts.decryption_order.as_deref().unwrap_or_default())
+        .map_err(|e| Failure::core("", e))
 }
 
 fn verbose(_opts: &Opts, msg: impl FnOnce() -> String) {
@@ -136,12 +146,28 @@ fn rotation_description(entry: &KeyEntry) -> KeyEntry {
 /// Parses a comma-separated key list of one kind into key descriptions.
 type EntryParser = fn(&str) -> CliResult<Vec<KeyEntry>>;
 
-/// `age` key descriptions for a comma-separated list of recipients.
+/// `age` key descriptions for a comma-separated list of recipients, each checked as sops
+/// checks it before doing anything (exit 1, sops's first words).
 pub(crate) fn age_entries(list: &str) -> CliResult<Vec<KeyEntry>> {
-    Ok(split_list(list)
+    split_list(list)
         .into_iter()
-        .map(|r| KeyEntry::new("age").with("recipient", r))
-        .collect())
+        .map(|r| {
+            check_age_recipient(&r)?;
+            Ok(KeyEntry::new("age").with("recipient", r))
+        })
+        .collect()
+}
+
+/// A recipient sops would refuse to parse: its message, exit 1.
+fn check_age_recipient(recipient: &str) -> CliResult<()> {
+    leafcrypt_core::keysource::age::parse_recipient(recipient)
+        .map(|_| ())
+        .map_err(|e| match e {
+            leafcrypt_core::keysource::KeyError::InvalidKey { message, .. } => {
+                Failure::new(GENERIC, message)
+            }
+            other => Failure::new(GENERIC, other.to_string()),
+        })
 }
 
 /// `azure_kv` key descriptions for a comma-separated list of key URLs (as sops parses them).
@@ -287,8 +313,18 @@ pub(crate) fn keyring(opts: &Opts) -> CliResult<Keyring> {
             }
         )
     });
-    let age = AgeSource::from_identities_text(&ids.text)
-        .map_err(|e| Failure::new(128, format!("Error loading age identities: {e}")))?;
+    let mut age = AgeSource::from_identities_text(&ids.text)
+        .map_err(|e| Failure::new(128, format!("Error loading age identities: {e}")))?
+        .with_ui(std::sync::Arc::new(crate::age_ui::TtyUi));
+    // Like sops, a bad SSH key is reported only if no key decrypts.
+    for (origin, text) in &ids.ssh {
+        if let Err(e) = age.add_ssh_identity(text, origin) {
+            age.note_load_error(e.to_string());
+        }
+    }
+    for e in &ids.errors {
+        age.note_load_error(e.clone());
+    }
     let hints = opts
         .pkcs11
         .iter()
@@ -395,6 +431,11 @@ pub(crate) fn encrypt_options(
     }
     let rule_used = rule.as_ref().filter(|_| !from_cli);
     unsupported::check_wrappable(&key_groups, rule_used, config)?;
+    for key in key_groups.iter().flat_map(|g| &g.keys) {
+        if key.kind == "age" {
+            check_age_recipient(key.get("recipient").unwrap_or_default())?;
+        }
+    }
     let mut selector =
         cli_selector(opts)?.or_else(|| rule.as_ref().and_then(|r| r.selector.clone()));
     let binary = in_fmt == Format::Binary;
@@ -517,6 +558,7 @@ pub(crate) async fn open_async(
             ignore_mac: opts.ignore_mac,
             strict: opts.strict,
             skip_iv_stash: !keep_ivs,
+            decryption_order: decryption_order(opts)?,
         },
     )
     .await;
@@ -650,6 +692,13 @@ fn decrypt(input: &Input, opts: &Opts) -> CliResult<()> {
 
 fn rotate(input: &Input, opts: &Opts) -> CliResult<()> {
     let (in_fmt, out_fmt) = formats(input, opts)?;
+    // sops parses the age recipients to add and remove before it decrypts.
+    for list in [opts.add_age.as_deref(), opts.rm_age.as_deref()]
+        .into_iter()
+        .flatten()
+    {
+        age_entries(list)?;
+    }
     let keyring = keyring(opts)?;
     let (mut tree, mut metadata, session) = open(input, opts, in_fmt, &keyring)?;
 

@@ -81,14 +81,14 @@ fn prompt(token: &str) -> Result<AuthPin, Pkcs11Error> {
     Ok(AuthPin::from(pin))
 }
 
-/// Turns terminal echo off for its lifetime.
-struct EchoOff {
+/// Turns terminal echo off for its lifetime (also used by the age prompts).
+pub(crate) struct EchoOff {
     fd: i32,
     saved: Option<libc::termios>,
 }
 
 impl EchoOff {
-    fn new(tty: &std::fs::File) -> Self {
+    pub(crate) fn new(tty: &std::fs::File) -> Self {
         use std::os::fd::AsRawFd;
         let fd = tty.as_raw_fd();
         // SAFETY: termios is plain data; tcgetattr fills it or fails.

@@ -323,3 +323,44 @@ fn we_decrypt_what_real_gpg_encrypts() {
     let plain = block_on(functional_keys().unwrap(&wrapped)).unwrap();
     assert_eq!(plain.expose(), &[5; 32]);
 }
+
+#[test]
+fn a_sign_only_key_is_refused_with_what_to_do() {
+    let home = GnupgHome::new();
+    let made = home
+        .gpg(&[
+            "--batch",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            "sign only <sign@leafcrypt.invalid>",
+            "ed25519",
+            "sign",
+            "never",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let exported = home
+        .gpg(&["--armor", "--export", "sign@leafcrypt.invalid"])
+        .output()
+        .unwrap();
+    let mut source = PgpSource::new();
+    source
+        .add_public_keys_text(&String::from_utf8(exported.stdout).unwrap())
+        .unwrap();
+    let fp = source.public_fingerprints().remove(0);
+    let err = block_on(source.wrap(&entry(&fp), b"k", "2026-01-02T03:04:05Z"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&fp) && err.contains("no valid encryption subkey"),
+        "{err}"
+    );
+}

@@ -144,6 +144,22 @@ fn usable_subkey(primary: &SignedPublicKey, subkey: &SignedPublicSubKey, now: Op
         .is_ok()
 }
 
+/// Whether the primary key itself may encrypt: its self-signatures' key flags say so (or
+/// carry no flags, as in old keys) and its algorithm can.
+fn primary_may_encrypt(key: &SignedPublicKey) -> bool {
+    let primary = &key.primary_key;
+    let mut sigs = key
+        .details
+        .direct_signatures
+        .iter()
+        .chain(key.details.users.iter().flat_map(|u| u.signatures.iter()))
+        .peekable();
+    if sigs.peek().is_none() {
+        return primary.is_encryption_key();
+    }
+    sigs.any(|sig| may_encrypt(sig, primary))
+}
+
 /// The key `fp` (normalized) names in `key`, for encryption: a matching subkey itself, or
 /// for the primary fingerprint the newest usable encryption subkey (the primary key when it
 /// has none and may encrypt).
@@ -166,7 +182,7 @@ fn encryption_target<'a>(
         if let Some(subkey) = newest {
             return Ok(Some(Target::Subkey(subkey)));
         }
-        if key.primary_key.is_encryption_key() {
+        if primary_may_encrypt(key) {
             return Ok(Some(Target::Primary(key)));
         }
         return Err(fail(format!(
@@ -318,9 +334,11 @@ impl PgpSource {
                     _ => None,
                 })
                 .collect::<Vec<_>>(),
-            _ => return Err(fail(format!(
+            _ => {
+                return Err(fail(format!(
                 "failed to decrypt sops data key with pgp key {fp}: the message is not encrypted"
-            ))),
+            )))
+            }
         };
         // Which loaded keys the message is encrypted to, and whether any is locked.
         let mut matched = Vec::new();

@@ -74,5 +74,8 @@ pub fn fingerprints(fps: &[String], what: &str) -> Result<Vec<String>> {
 
 /// The key description of each fingerprint in `fps`.
 pub fn entries(fps: &[String], what: &str) -> Result<Vec<KeyEntry>> {
-    Ok(fingerprints(fps, what)?.iter().map(|fp| entry(fp)).collect())
+    Ok(fingerprints(fps, what)?
+        .iter()
+        .map(|fp| entry(fp))
+        .collect())
 }

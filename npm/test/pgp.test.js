@@ -88,7 +88,9 @@ test("vectors sops wrote with gpg (3.3.1, 3.6.1, 3.11.0) decrypt with armored pr
       assert.ok(e instanceof LeafcryptError);
       assert.equal(e.code, "NO_KEY");
       assert.equal(e.exitCode, 128);
-      assert.ok(e.message.includes(expected) && e.message.includes(PROTECTED), e.message);
+      // sops's report wraps long lines ("\n      | "): compare the words.
+      const flat = e.message.replace(/\s+\|\s+|\s+/g, " ");
+      assert.ok(flat.includes(expected) && flat.includes(PROTECTED), e.message);
       assert.ok(!e.message.includes("not-the-passphrase"), "the passphrase leaked");
       return true;
     });
@@ -172,13 +174,9 @@ test("Shamir groups mixing pgp and age (threshold 2) open with sops and the pack
   const back = withFile("mixed.yaml", encrypted, (path) => sops(["decrypt", path]));
   assert.equal(back.status, 0, back.stderr);
   assert.equal(String(back.stdout), text("yaml/decrypted.yaml"));
-  // The package opens it with PGP alone (two groups) and with age + PGP.
+  // The package opens it with PGP alone (two groups), not with age alone (one group).
   assert.equal(await decrypt(encrypted, { format: "yaml", pgp: functional }), text("yaml/decrypted.yaml"));
-  const ageAndOne = { privateKeys: pgpText("sops_functional_tests_key.asc") };
-  assert.equal(
-    await decrypt(encrypted, { format: "yaml", age: age("key1.txt"), pgp: ageAndOne }),
-    text("yaml/decrypted.yaml"),
-  );
+  await assert.rejects(decrypt(encrypted, { format: "yaml", age: age("key1.txt") }), (e) => e.code === "NO_KEY");
 });
 
 test("rotate adds and removes pgp keys; sops reads the result", { skip }, async () => {

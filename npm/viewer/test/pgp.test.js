@@ -80,7 +80,8 @@ test("a passphrase-protected PGP key opens a file sops+gpg wrote; metadata lists
     const noPassphrase = await decrypt(page);
     assert.equal(noPassphrase.state, "bad");
     assert.match(noPassphrase.text, /No key could open this file/);
-    assert.match(noPassphrase.text, /no passphrase was given/);
+    // sops's report wraps long lines ("\n      | "): compare the words.
+    assert.match(noPassphrase.text.replace(/\s+\|\s+|\s+/g, " "), /no passphrase was given/);
 
     await page.getByLabel("Passphrase", { exact: true }).fill(PASSPHRASE);
     const verdict = await decrypt(page);

@@ -364,3 +364,28 @@ fn a_sign_only_key_is_refused_with_what_to_do() {
         "{err}"
     );
 }
+
+#[test]
+fn strict_unwrap_requires_the_key_the_fp_names() {
+    let source = functional_keys();
+    let wrapped = block_on(source.wrap(&entry(KEY1), b"k", "2026-01-02T03:04:05Z")).unwrap();
+    assert_eq!(
+        block_on(source.unwrap_verified(&wrapped)).unwrap().expose(),
+        b"k"
+    );
+    // The subkey's fingerprint names the same key.
+    let by_subkey = entry(KEY1_SUBKEY).with("enc", wrapped.get("enc").unwrap());
+    assert_eq!(
+        block_on(source.unwrap_verified(&by_subkey))
+            .unwrap()
+            .expose(),
+        b"k"
+    );
+    // The fp swapped for another loaded key: plain unwrap still opens it, strict refuses.
+    let swapped = entry(KEY2).with("enc", wrapped.get("enc").unwrap());
+    assert_eq!(block_on(source.unwrap(&swapped)).unwrap().expose(), b"k");
+    let err = block_on(source.unwrap_verified(&swapped))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("strict") && err.contains(KEY2), "{err}");
+}

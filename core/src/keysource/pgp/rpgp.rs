@@ -315,7 +315,48 @@ impl PgpSource {
 
     /// Decrypts the armored message `enc` (an entry for `fp`) with the loaded private keys.
     pub fn decrypt_armored(&self, enc: &str, fp: &str) -> Result<Secret, KeyError> {
-        if self.secret.is_empty() {
+        self.decrypt_with(enc, fp, self.secret.iter().collect())
+    }
+
+    /// [`PgpSource::decrypt_armored`] with only the private key that `fp` names (its primary
+    /// or a subkey fingerprint): proves the entry's `fp` is the key that opens it.
+    pub fn decrypt_armored_verified(&self, enc: &str, fp: &str) -> Result<Secret, KeyError> {
+        let wanted = normalize_fingerprint(fp)?;
+        let named: Vec<&SignedSecretKey> = self
+            .secret
+            .iter()
+            .filter(|k| {
+                hex(&k.primary_key.fingerprint()) == wanted
+                    || k.secret_subkeys
+                        .iter()
+                        .any(|s| hex(&s.key.fingerprint()) == wanted)
+            })
+            .collect();
+        if named.is_empty() {
+            return Err(KeyError::NoIdentity {
+                kind: KIND.into(),
+                key: fp.to_string(),
+            });
+        }
+        self.decrypt_with(enc, fp, named).map_err(|e| match e {
+            KeyError::Failed { kind, message } => KeyError::Failed {
+                kind,
+                message: format!(
+                    "{message} (strict: the private key of the entry's fp {wanted} did not open it; \
+                     was the fp changed?)"
+                ),
+            },
+            other => other,
+        })
+    }
+
+    fn decrypt_with(
+        &self,
+        enc: &str,
+        fp: &str,
+        keys: Vec<&SignedSecretKey>,
+    ) -> Result<Secret, KeyError> {
+        if keys.is_empty() {
             return Err(KeyError::NoIdentity {
                 kind: KIND.into(),
                 key: fp.to_string(),
@@ -343,7 +384,7 @@ impl PgpSource {
         // Which loaded keys the message is encrypted to, and whether any is locked.
         let mut matched = Vec::new();
         let mut locked = false;
-        for key in &self.secret {
+        for key in keys {
             let mut hit = false;
             if recipients
                 .iter()
@@ -453,5 +494,14 @@ impl KeySource for PgpSource {
             .get("enc")
             .ok_or_else(|| fail(format!("the pgp entry for {fp} has no enc")))?;
         self.decrypt_armored(enc, fp)
+    }
+
+    /// Unwraps only with the private key the entry's `fp` names.
+    async fn unwrap_verified(&self, entry: &KeyEntry) -> Result<Secret, KeyError> {
+        let fp = entry.get("fp").unwrap_or_default();
+        let enc = entry
+            .get("enc")
+            .ok_or_else(|| fail(format!("the pgp entry for {fp} has no enc")))?;
+        self.decrypt_armored_verified(enc, fp)
     }
 }

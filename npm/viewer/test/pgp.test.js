@@ -125,3 +125,29 @@ test("a PGP key file (several armored blocks) opens a file with two pgp keys", a
     await page.close();
   }
 });
+
+test("a dropped PGP private key is kept as a key, a dropped file beside it is opened", async () => {
+  const { page, log } = await openViewer();
+  try {
+    const key = await readFile(join(pgpDir, "protected.sec.asc"), "utf8");
+    const file = await readFile(join(pgpDir, "sops311-protected.enc.json"), "utf8");
+    await page.evaluate(
+      ([key, file]) => {
+        const data = new DataTransfer();
+        data.items.add(new File([key], "key.asc"));
+        data.items.add(new File([file], "secret.enc.json"));
+        document.body.dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
+      },
+      [key, file],
+    );
+    await page.locator("#file-info", { hasText: "secret.enc.json · json" }).waitFor();
+    // The key went to memory, not into the file tree or the compare slot.
+    assert.equal(await page.locator("#diff").textContent().then((t) => t.includes("key.asc")), false);
+    await page.getByLabel("Passphrase", { exact: true }).fill(PASSPHRASE);
+    const verdict = await decrypt(page);
+    assert.equal(verdict.state, "ok", verdict.text);
+    assert.deepEqual(log.filter((l) => l.startsWith("error") || l.startsWith("pageerror")), []);
+  } finally {
+    await page.close();
+  }
+});

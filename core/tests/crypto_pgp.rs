@@ -159,9 +159,10 @@ fn wraps_like_gpg_and_unwraps() {
 
     // A public key alone encrypts; a subkey fingerprint selects that subkey.
     let mut public = PgpSource::new();
-    public
+    let added = public
         .add_public_keys_text(&text("protected.pub.asc"))
         .unwrap();
+    assert_eq!(added, [PROTECTED]);
     let by_subkey = block_on(public.wrap(&entry(KEY1_SUBKEY), b"k", now));
     assert!(by_subkey
         .unwrap_err()

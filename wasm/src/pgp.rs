@@ -36,14 +36,16 @@ impl Pgp {
                 .add_private_keys_text(&text)
                 .map_err(|e| Failure::Options(format!("options.pgp.privateKeys: {e}")))?;
         }
-        let mut from_public = PgpSource::new();
+        let mut given = Vec::new();
         for text in pgp.strings("publicKeys")? {
-            from_public
+            for fp in source
                 .add_public_keys_text(&text)
-                .map_err(|e| Failure::Options(format!("options.pgp.publicKeys: {e}")))?;
-            source
-                .add_public_keys_text(&text)
-                .map_err(|e| Failure::Options(format!("options.pgp.publicKeys: {e}")))?;
+                .map_err(|e| Failure::Options(format!("options.pgp.publicKeys: {e}")))?
+            {
+                if !given.contains(&fp) {
+                    given.push(fp);
+                }
+            }
         }
         if let Some(passphrase) = pgp.string("passphrase")? {
             source.set_passphrase(Zeroizing::new(passphrase));
@@ -51,7 +53,7 @@ impl Pgp {
         let recipients = if pgp.has("recipients")? {
             fingerprints(&pgp.strings("recipients")?, "options.pgp.recipients")?
         } else {
-            from_public.public_fingerprints()
+            given
         };
         Ok(Self { source, recipients })
     }

@@ -212,15 +212,18 @@ impl PgpSource {
     }
 
     /// Adds the public keys of armored `text` (private keys in it count as their public
-    /// halves). Several blocks may be concatenated.
-    pub fn add_public_keys_text(&mut self, text: &str) -> Result<(), KeyError> {
+    /// halves). Several blocks may be concatenated. Returns their primary fingerprints.
+    pub fn add_public_keys_text(&mut self, text: &str) -> Result<Vec<String>, KeyError> {
+        let mut fingerprints = Vec::new();
         for key in parse_keys(text, "public keys")? {
-            match key {
-                PublicOrSecret::Public(k) => self.add_public(k),
-                PublicOrSecret::Secret(k) => self.add_public(k.signed_public_key()),
-            }
+            let key = match key {
+                PublicOrSecret::Public(k) => k,
+                PublicOrSecret::Secret(k) => k.signed_public_key(),
+            };
+            fingerprints.push(hex(&key.primary_key.fingerprint()));
+            self.add_public(key);
         }
-        Ok(())
+        Ok(fingerprints)
     }
 
     /// Adds the private keys of armored `text`; their public halves are added for

@@ -32,6 +32,24 @@ export interface KeyOptions {
     /** `age1…` recipients to encrypt for. */
     recipients?: string | string[];
   };
+  /**
+   * OpenPGP keys, byte-compatible with sops's `pgp` entries (`gpg` decrypts what this
+   * writes and the other way round). Armored keys as `gpg --armor --export FPR` and
+   * `gpg --armor --export-secret-keys FPR` print them; one string may hold several blocks.
+   */
+  pgp?: {
+    /** Public keys to encrypt to (private keys given here count as their public halves). */
+    publicKeys?: string | string[];
+    /** Private keys that decrypt; their public halves can be encrypted to as well. */
+    privateKeys?: string | string[];
+    /** Unlocks passphrase-protected private keys (never stored or printed). */
+    passphrase?: string;
+    /**
+     * Fingerprints to encrypt for (full 40-hex primary fingerprint as sops writes it, or a
+     * subkey's). Default: every key of `publicKeys`.
+     */
+    recipients?: string | string[];
+  };
   /** One or more callback KEKs: used to unwrap, and (encrypt) wrapped for. */
   kek?: Kek | Kek[];
   /** Azure Key Vault (RSA-OAEP-256, byte-compatible with sops's `azure_kv`). */
@@ -101,9 +119,10 @@ export interface EncryptOptions extends FormatOptions, KeyOptions, SelectorOptio
   macOnlyEncrypted?: boolean;
   /**
    * Key groups for Shamir secret sharing (instead of `age.recipients` and `kek`): `age`
-   * lists recipients, `kek` lists ids of KEKs given in `kek`.
+   * lists recipients, `pgp` fingerprints (their public keys given in `pgp.publicKeys` or
+   * `pgp.privateKeys`), `kek` lists ids of KEKs given in `kek`.
    */
-  keyGroups?: Array<{ age?: string[]; kek?: string[]; azureKv?: string[] }>;
+  keyGroups?: Array<{ age?: string[]; pgp?: string[]; kek?: string[]; azureKv?: string[] }>;
   /** How many groups must open the file (default: all of them). */
   shamirThreshold?: number;
 }
@@ -114,13 +133,16 @@ export interface RotateOptions extends FormatOptions, KeyOptions {
   /** Ids of KEKs (given in `kek`) to add to the first key group. */
   addKek?: string | string[];
   removeKek?: string | string[];
+  /** PGP fingerprints to add to (public key in `pgp`) or remove from the first key group. */
+  addPgp?: string | string[];
+  removePgp?: string | string[];
 }
 
 /** One key entry of the `sops` block, fields as stored (`recipient`, `enc`, `vault_url`, …). */
 export interface KeyEntry {
   /** `age`, `pgp`, `kms`, `gcp_kms`, `hckms`, `azure_kv`, `hc_vault`, `callback_kek`, … */
   kind: string;
-  /** The key's public name: age recipient, KMS ARN, Key Vault URL, KEK id. */
+  /** The key's public name: age recipient, PGP fingerprint, KMS ARN, Key Vault URL, KEK id. */
   identity: string;
   [field: string]: unknown;
 }

@@ -109,7 +109,9 @@ pub async fn encrypt(input: &[u8], options: &Options) -> Result<Vec<u8>> {
     };
     if encrypt_options.key_groups.iter().all(|g| g.keys.is_empty()) {
         return Err(Failure::Options(
-            "no keys to encrypt for: give age.recipients, azureKv.keys, kek or keyGroups".into(),
+            "no keys to encrypt for: give age.recipients, pgp.publicKeys (or pgp.recipients), \
+             azureKv.keys, kek or keyGroups"
+                .into(),
         ));
     }
     let doc = layout.input.store(layout.indent).parse(input)?;
@@ -124,8 +126,9 @@ pub async fn encrypt(input: &[u8], options: &Options) -> Result<Vec<u8>> {
         .emit(&tree, Some(&metadata))?)
 }
 
-/// Rotates the data key: decrypts, edits the key list (`addAge`, `removeAge`, `addKek`,
-/// `removeKek`), re-encrypts every value under a fresh key with its old IV.
+/// Rotates the data key: decrypts, edits the key list (`addAge`, `removeAge`, `addPgp`,
+/// `removePgp`, `addKek`, `removeKek`), re-encrypts every value under a fresh key with its
+/// old IV.
 pub async fn rotate(input: &[u8], options: &Options) -> Result<Vec<u8>> {
     let layout = Layout::from_options(options)?;
     let keys = Keys::from_options(options)?;
@@ -139,12 +142,20 @@ pub async fn rotate(input: &[u8], options: &Options) -> Result<Vec<u8>> {
         .iter()
         .map(|r| age_entry(r))
         .collect();
+    add.extend(crate::pgp::entries(
+        &options.strings("addPgp")?,
+        "options.addPgp",
+    )?);
     add.extend(options.strings("addKek")?.iter().map(|id| kek::entry(id)));
     let mut remove: Vec<KeyEntry> = options
         .strings("removeAge")?
         .iter()
         .map(|r| age_entry(r))
         .collect();
+    remove.extend(crate::pgp::entries(
+        &options.strings("removePgp")?,
+        "options.removePgp",
+    )?);
     remove.extend(
         options
             .strings("removeKek")?
@@ -173,7 +184,12 @@ pub async fn rotate(input: &[u8], options: &Options) -> Result<Vec<u8>> {
 /// The key descriptions of `groups` without `remove`'s keys and with `add`'s keys in the
 /// first group (as the CLI's `--rm-age` / `--add-age`); emptied groups are dropped.
 fn edit_groups(groups: &[KeyGroup], add: &[KeyEntry], remove: &[KeyEntry]) -> Vec<KeyGroup> {
-    let same = |a: &KeyEntry, b: &KeyEntry| a.kind == b.kind && a.identity() == b.identity();
+    // PGP fingerprints are hex: `removePgp` in lower case removes an upper-case `fp`.
+    let same = |a: &KeyEntry, b: &KeyEntry| {
+        a.kind == b.kind
+            && (a.identity() == b.identity()
+                || (a.kind == "pgp" && a.identity().eq_ignore_ascii_case(&b.identity())))
+    };
     let mut groups: Vec<KeyGroup> = groups
         .iter()
         .map(|g| KeyGroup {

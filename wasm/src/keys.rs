@@ -1,10 +1,11 @@
-//! Key options: the keyring (`age`, `kek`) and the key groups a new file is encrypted for.
+//! Key options: the keyring (`age`, `pgp`, `kek`) and the key groups a new file is encrypted for.
 //!
 //! ```text
 //! age:       { identities?: string | string[], recipients?: string | string[] }
+//! pgp:       { publicKeys?, privateKeys?, passphrase?, recipients? }   // see crate::pgp
 //! kek:       { id, wrap, unwrap } | Array<{ id, wrap, unwrap }>
 //! azureKv:   { getToken, keys?, endpoint?, remoteEncrypt?, verifyChallengeResource? }
-//! keyGroups: Array<{ age?: string[], kek?: string[], azureKv?: string[] }>   // Shamir; kek entries are ids
+//! keyGroups: Array<{ age?: string[], pgp?: string[], kek?: string[], azureKv?: string[] }>   // Shamir; kek entries are ids
 //! ```
 //!
 //! `age.recipients` takes `age1…` keys and SSH public keys (`ssh-ed25519 …`, `ssh-rsa …`);
@@ -15,6 +16,7 @@ use crate::failure::{Failure, Result};
 use crate::kek::{self, CallbackKek};
 use crate::options::Options;
 use leafcrypt_core::keysource::age::{parse_recipient, AgeSource};
+use leafcrypt_core::keysource::pgp;
 use leafcrypt_core::keysource::{KeyEntry, Keyring};
 use leafcrypt_core::metadata::KeyGroup;
 
@@ -24,6 +26,8 @@ pub struct Keys {
     pub keyring: Keyring,
     /// `age.recipients`, validated.
     pub recipients: Vec<String>,
+    /// The PGP fingerprints to encrypt for (`pgp.recipients`, else `pgp.publicKeys`).
+    pub pgp_recipients: Vec<String>,
     /// The ids of the callback KEKs, in the order given.
     pub kek_ids: Vec<String>,
     /// `azureKv.keys` as key descriptions.
@@ -31,7 +35,7 @@ pub struct Keys {
 }
 
 impl Keys {
-    /// Reads `age`, `kek` and `azureKv`.
+    /// Reads `age`, `pgp`, `kek` and `azureKv`.
     pub fn from_options(options: &Options) -> Result<Self> {
         let age = options.object("age")?;
         let identities = age.strings("identities")?.join("\n");
@@ -42,7 +46,11 @@ impl Keys {
             parse_recipient(recipient)
                 .map_err(|e| Failure::Options(format!("options.age.recipients: {e}")))?;
         }
-        let mut keyring = Keyring::new().with(Box::new(source));
+        let pgp = crate::pgp::Pgp::from_options(options)?;
+        let pgp_recipients = pgp.recipients;
+        let mut keyring = Keyring::new()
+            .with(Box::new(source))
+            .with(Box::new(pgp.source));
         let mut kek_ids = Vec::new();
         for kek in options.objects("kek")? {
             let kek = CallbackKek::from_options(&kek)?;
@@ -63,17 +71,19 @@ impl Keys {
         Ok(Self {
             keyring,
             recipients,
+            pgp_recipients,
             kek_ids,
             azure_keys,
         })
     }
 
     /// The key groups to encrypt for: `keyGroups` when given, else one group of every
-    /// `age.recipients` entry and every `kek`.
+    /// `age.recipients` entry, every PGP recipient and every `kek`.
     pub fn groups(&self, options: &Options) -> Result<Vec<KeyGroup>> {
         let explicit = options.objects("keyGroups")?;
         if explicit.is_empty() {
             let mut keys: Vec<KeyEntry> = self.recipients.iter().map(|r| age_entry(r)).collect();
+            keys.extend(self.pgp_recipients.iter().map(|fp| pgp::entry(fp)));
             keys.extend(self.azure_keys.iter().cloned());
             keys.extend(self.kek_ids.iter().map(|id| kek::entry(id)));
             return Ok(vec![KeyGroup { keys }]);
@@ -87,6 +97,10 @@ impl Keys {
                         .map_err(|e| Failure::Options(format!("options.keyGroups: {e}")))?;
                     keys.push(age_entry(&recipient));
                 }
+                keys.extend(crate::pgp::entries(
+                    &group.strings("pgp")?,
+                    "options.keyGroups[].pgp",
+                )?);
                 keys.extend(crate::azure_kv::group_entries(&group.strings("azureKv")?)?);
                 for id in group.strings("kek")? {
                     if !self.kek_ids.contains(&id) {

@@ -18,6 +18,7 @@ pub mod failure;
 pub mod kek;
 pub mod keys;
 pub mod options;
+pub mod pgp;
 pub mod token;
 pub mod view;
 

@@ -7,6 +7,8 @@
 
 pub mod age;
 pub mod azure_kv;
+#[cfg(feature = "pgp")]
+pub mod pgp;
 
 use crate::secret::Secret;
 use crate::tree::Value;

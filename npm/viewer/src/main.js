@@ -31,6 +31,9 @@ const ui = {
   fileInfo: $("file-info"),
   identity: /** @type {HTMLTextAreaElement} */ ($("age-identity")),
   identityFile: /** @type {HTMLInputElement} */ ($("age-identity-file")),
+  pgpKey: /** @type {HTMLTextAreaElement} */ ($("pgp-key")),
+  pgpKeyFile: /** @type {HTMLInputElement} */ ($("pgp-key-file")),
+  pgpPassphrase: /** @type {HTMLInputElement} */ ($("pgp-passphrase")),
   decrypt: /** @type {HTMLButtonElement} */ ($("decrypt")),
   kvToken: /** @type {HTMLTextAreaElement} */ ($("kv-token")),
   kvProxy: /** @type {HTMLInputElement} */ ($("kv-proxy")),
@@ -55,7 +58,7 @@ const state = {
   current: null,
   /** @type {OpenFile | null} the version compared with */
   other: null,
-  /** Package key options (`age` or `azureKv`), or null: memory only. */
+  /** Package key options (`age`, `pgp`, `azureKv`), or null: memory only. */
   keys: null,
   /** @type {Map<string, { document: number, path: string, type: string, text: string }>} */
   edits: new Map(),
@@ -63,6 +66,10 @@ const state = {
 
 /** The text of an identity file chosen with the file control (memory only). */
 let identityFromFile = "";
+/** Armored PGP private keys chosen with the file control or dropped (memory only). */
+let pgpKeysFromFiles = "";
+
+const PGP_PRIVATE = "-----BEGIN PGP PRIVATE KEY BLOCK-----";
 
 const tree = new TreeView($("tree"), {
   onEdit: (edit) => {
@@ -170,9 +177,13 @@ document.addEventListener("dragleave", (e) => {
 document.addEventListener("drop", async (e) => {
   e.preventDefault();
   document.body.classList.remove("dragging");
-  const files = [...(e.dataTransfer?.files ?? [])];
-  if (files[0]) await openFile(files[0].name, await readFile(files[0]));
-  if (files[1]) await openCompare(files[1].name, await readFile(files[1]));
+  const texts = await Promise.all([...(e.dataTransfer?.files ?? [])].map(async (f) => [f.name, await readFile(f)]));
+  // A dropped PGP private key is a key, not a file to open.
+  const keys = texts.filter(([, text]) => text.includes(PGP_PRIVATE));
+  for (const [, text] of keys) addPgpKeys(text);
+  const files = texts.filter(([, text]) => !text.includes(PGP_PRIVATE));
+  if (files[0]) await openFile(files[0][0], files[0][1]);
+  if (files[1]) await openCompare(files[1][0], files[1][1]);
 });
 
 // ---------------------------------------------------------------- decrypting
@@ -213,7 +224,7 @@ async function decryptCurrent() {
 
 function showDecryptFailure(error) {
   // Key Vault's explanation when it was the only key, or when the browser refused the call.
-  if (state.keys?.azureKv && (!state.keys.age || isBlockedRequest(error))) {
+  if (state.keys?.azureKv && ((!state.keys.age && !state.keys.pgp) || isBlockedRequest(error))) {
     const { title, detail } = explainKeyVaultFailure(error, {
       proxy: ui.kvProxy.value.trim(),
       vaults: vaultsOf(state.current?.structure.metadata),
@@ -251,14 +262,35 @@ ui.identityFile.addEventListener("change", async () => {
   setStatus(ui.status, "none", `Identity file read: ${count} age ${count === 1 ? "identity" : "identities"} in memory.`, "Press Decrypt.");
 });
 
+/** Holds the armored PGP private keys of `text` (memory only) and says how many blocks. */
+function addPgpKeys(text) {
+  pgpKeysFromFiles = [pgpKeysFromFiles, text].filter(Boolean).join("\n");
+  const count = pgpKeysFromFiles.split(PGP_PRIVATE).length - 1;
+  setStatus(ui.status, "none", `PGP key read: ${count} private key ${count === 1 ? "block" : "blocks"} in memory.`, "Enter its passphrase if it has one, then press Decrypt.");
+}
+
+ui.pgpKeyFile.addEventListener("change", async () => {
+  const file = ui.pgpKeyFile.files?.[0];
+  if (!file) return;
+  const text = await readFile(file);
+  ui.pgpKeyFile.value = ""; // the text is held in memory, not in the control
+  addPgpKeys(text);
+});
+
 /**
- * The keys the page has inputs for: age identities (pasted or from a file) and a Key Vault
- * token with the proxy URL. Both at once open files whose key groups need both (Shamir).
+ * The keys the page has inputs for: age identities (pasted or from a file), PGP private keys
+ * (pasted, from a file or dropped) with their passphrase, and a Key Vault token with the
+ * proxy URL. Several at once open files whose key groups need them all (Shamir).
  */
 function keysFromInputs() {
   const keys = {};
   const identities = [ui.identity.value.trim(), identityFromFile.trim()].filter(Boolean).join("\n");
   if (identities) keys.age = { identities };
+  const pgpKeys = [ui.pgpKey.value.trim(), pgpKeysFromFiles.trim()].filter(Boolean).join("\n");
+  if (pgpKeys) {
+    keys.pgp = { privateKeys: pgpKeys };
+    if (ui.pgpPassphrase.value) keys.pgp.passphrase = ui.pgpPassphrase.value;
+  }
   const token = ui.kvToken.value.trim();
   if (token) Object.assign(keys, keyVaultOptions({ token, proxy: ui.kvProxy.value.trim() }));
   return { keys, token };
@@ -266,8 +298,8 @@ function keysFromInputs() {
 
 ui.decrypt.addEventListener("click", async () => {
   const { keys, token } = keysFromInputs();
-  if (!keys.age && !token) {
-    setStatus(ui.status, "warn", "Paste an age identity or choose an identity file first.");
+  if (!keys.age && !keys.pgp && !token) {
+    setStatus(ui.status, "warn", "Paste an age identity or a PGP private key (or choose a key file) first.");
     return;
   }
   await decryptWith(keys, token);
@@ -421,6 +453,10 @@ function forgetKeys() {
   identityFromFile = "";
   ui.identity.value = "";
   ui.identityFile.value = "";
+  pgpKeysFromFiles = "";
+  ui.pgpKey.value = "";
+  ui.pgpKeyFile.value = "";
+  ui.pgpPassphrase.value = "";
   ui.kvToken.value = "";
   state.edits.clear();
   for (const file of [state.current, state.other]) if (file) file.decrypted = null;

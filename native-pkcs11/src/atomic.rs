@@ -176,7 +176,8 @@ fn remove_stale_temps(dir: &Path, name: &str) {
     }
 }
 
-fn process_alive(pid: i32) -> bool {
+/// Whether a process with `pid` exists.
+pub(crate) fn process_alive(pid: i32) -> bool {
     // Signal 0 checks existence; EPERM means it exists under another user.
     // SAFETY: kill with signal 0 sends nothing.
     let rc = unsafe { libc::kill(pid, 0) };

@@ -42,13 +42,18 @@ impl Problems {
 }
 
 /// A stderr line with logrus's timestamp and sops's `Master keys available` pointers
-/// (leafcrypt names the keys there) masked.
+/// (leafcrypt names the keys there) masked, and the text of a malformed dotenv/INI line that
+/// sops echoes (leafcrypt never does: it may be a secret; see README, hostile input).
 fn masked(line: &str) -> String {
     let time = Regex::new(r#"time="[^"]*""#).unwrap();
     let keys = Regex::new(r"Master keys available:  \[[^\]]*\]").unwrap();
+    let echoed = Regex::new(
+        r"(key-value delimiter not found|missing closing key quote|invalid dotenv input line|empty key name)\b.*$",
+    )
+    .unwrap();
     let line = time.replace_all(line, "time=\"T\"");
-    keys.replace_all(&line, "Master keys available:  [KEYS]")
-        .into_owned()
+    let line = keys.replace_all(&line, "Master keys available:  [KEYS]");
+    echoed.replace_all(&line, "$1 [LINE]").into_owned()
 }
 
 /// Exit code, stdout and the first stderr line of leafcrypt equal to sops's.

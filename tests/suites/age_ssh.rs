@@ -11,6 +11,9 @@
 //!   calls counted; the same exit code as sops when the plugin is missing or cannot ask;
 //! - on a terminal (a `script` pseudo-terminal): the SSH passphrase and the plugin's
 //!   question are asked as sops asks them;
+//! - passphrase-protected identity files (armored and binary): asked for on a terminal,
+//!   the same failure without one or with a wrong passphrase;
+//! - bad recipients refused before anything else, exit 1 with sops's first words;
 //! - `--decryption-order` / `SOPS_DECRYPTION_ORDER`: the order keys are tried in (seen in
 //!   the failure report) and the duplicate-kind error, as sops; and (leafcrypt only, with a
 //!   SoftHSM2 token) which of two usable keys decrypts.

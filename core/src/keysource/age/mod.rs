@@ -11,7 +11,8 @@
 //! terminal to [`AgeSource::with_ui`]. Identities are zeroized on drop and never printed.
 //!
 //! Modules: [`recipient`] (parsing and wrapping), `identity` (identity text), `ssh` (SSH
-//! private keys), `plugin` (age plugins, native only), [`ui`] (prompts).
+//! private keys), `encrypted` (passphrase-protected identity files), `plugin` (age
+//! plugins, native only), [`ui`] (prompts).
 
 mod encrypted;
 mod identity;

@@ -138,12 +138,13 @@ impl AgeSource {
         self.load_errors.push(message.into());
     }
 
-    /// Number of loaded identities.
+    /// Number of loaded identities (a passphrase-protected file counts as one).
     pub fn identity_count(&self) -> usize {
         self.identities.len()
     }
 
-    /// The recipients (public keys) of the loaded identities; plugin identities have none.
+    /// The recipients (public keys) of the loaded identities; plugin identities and
+    /// passphrase-protected files (not opened here) have none.
     pub fn recipients(&self) -> impl Iterator<Item = &str> {
         self.identities.iter().filter_map(Identity::recipient)
     }

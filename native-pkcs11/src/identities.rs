@@ -2,9 +2,12 @@
 //! (`SOPS_AGE_SSH_PRIVATE_KEY_FILE`, then `~/.ssh/id_ed25519` and `~/.ssh/id_rsa` when
 //! they exist), `SOPS_AGE_KEY` (inline), `SOPS_AGE_KEY_FILE`, `SOPS_AGE_KEY_CMD` (its
 //! stdout), and the default user file `$XDG_CONFIG_HOME/sops/age/keys.txt`
-//! (`~/.config/sops/age/keys.txt`). All found are used.
+//! (`~/.config/sops/age/keys.txt`). All found are used. A source that is an age file
+//! (passphrase-protected identities, binary or armored) is kept whole for the core, which
+//! asks for its passphrase when it is first needed.
 
 use crate::failure::{CliResult, Failure};
+use leafcrypt_core::keysource::age::AgeSource;
 use std::path::PathBuf;
 use std::process::Command;
 use zeroize::Zeroizing;
@@ -21,34 +24,33 @@ pub struct Identities {
     /// SSH key files that could not be read; like sops, not fatal (they are named in the
     /// decryption error if no key works).
     pub errors: Vec<String>,
+    /// Passphrase-protected identity files: (location as sops names it, contents).
+    pub encrypted: Vec<(String, Zeroizing<Vec<u8>>)>,
 }
 
 /// Gathers identities from the environment. A missing default file is not an error; a
 /// missing `SOPS_AGE_KEY_FILE` or a failing `SOPS_AGE_KEY_CMD` is reported when nothing
 /// else provided a key (as a hint in the decryption error).
 pub fn load() -> CliResult<Identities> {
-    let mut text = Zeroizing::new(String::new());
-    let mut origins = Vec::new();
-    let (ssh, errors) = ssh_keys(&mut origins);
-    fn push(text: &mut String, origins: &mut Vec<String>, t: &str, origin: String) {
-        text.push_str(t);
-        text.push('\n');
-        origins.push(origin);
-    }
+    let mut found = Found {
+        text: Zeroizing::new(String::new()),
+        origins: Vec::new(),
+        encrypted: Vec::new(),
+    };
+    let (ssh, errors) = ssh_keys(&mut found.origins);
     if let Ok(inline) = std::env::var("SOPS_AGE_KEY") {
         let inline = Zeroizing::new(inline);
-        push(&mut text, &mut origins, &inline, "SOPS_AGE_KEY".into());
+        found.add(inline.as_bytes(), "SOPS_AGE_KEY", "SOPS_AGE_KEY".into());
     }
     if let Some(path) = std::env::var_os("SOPS_AGE_KEY_FILE") {
         let path = PathBuf::from(path);
-        match std::fs::read_to_string(&path) {
-            Ok(t) => push(
-                &mut text,
-                &mut origins,
+        match std::fs::read(&path) {
+            Ok(t) => found.add(
                 &Zeroizing::new(t),
+                "SOPS_AGE_KEY_FILE",
                 format!("SOPS_AGE_KEY_FILE={}", path.display()),
             ),
-            Err(e) => origins.push(format!(
+            Err(e) => found.origins.push(format!(
                 "SOPS_AGE_KEY_FILE={} (unreadable: {e})",
                 path.display()
             )),
@@ -67,26 +69,51 @@ pub fn load() -> CliResult<Identities> {
                 format!("SOPS_AGE_KEY_CMD failed with {}", out.status),
             ));
         }
-        let t = Zeroizing::new(String::from_utf8_lossy(&out.stdout).into_owned());
-        drop(Zeroizing::new(out.stdout));
-        push(&mut text, &mut origins, &t, "SOPS_AGE_KEY_CMD".into());
+        let stdout = Zeroizing::new(out.stdout);
+        found.add(&stdout, "SOPS_AGE_KEY_CMD", "SOPS_AGE_KEY_CMD".into());
     }
     if let Some(path) = default_key_file() {
-        if let Ok(t) = std::fs::read_to_string(&path) {
-            push(
-                &mut text,
-                &mut origins,
-                &Zeroizing::new(t),
-                path.display().to_string(),
-            );
+        if let Ok(t) = std::fs::read(&path) {
+            let location = path.display().to_string();
+            found.add(&Zeroizing::new(t), &location, location.clone());
         }
     }
+    let Found {
+        text,
+        origins,
+        encrypted,
+    } = found;
     Ok(Identities {
         text,
         origins,
         ssh,
         errors,
+        encrypted,
     })
+}
+
+/// What the identity sources held so far.
+struct Found {
+    text: Zeroizing<String>,
+    origins: Vec<String>,
+    encrypted: Vec<(String, Zeroizing<Vec<u8>>)>,
+}
+
+impl Found {
+    /// Adds one source's contents: a passphrase-protected identity file is kept whole
+    /// (opened when needed), an identity list joins the text.
+    fn add(&mut self, bytes: &[u8], location: &str, origin: String) {
+        if AgeSource::is_encrypted_identity_file(bytes) {
+            self.encrypted
+                .push((location.to_string(), Zeroizing::new(bytes.to_vec())));
+            self.origins
+                .push(format!("{origin} (passphrase-protected)"));
+        } else {
+            self.text.push_str(&String::from_utf8_lossy(bytes));
+            self.text.push('\n');
+            self.origins.push(origin);
+        }
+    }
 }
 
 /// sops's SSH identities: `SOPS_AGE_SSH_PRIVATE_KEY_FILE` when set (an unreadable file is

@@ -11,6 +11,9 @@
 //!   calls counted; the same exit code as sops when the plugin is missing or cannot ask;
 //! - on a terminal (a `script` pseudo-terminal): the SSH passphrase and the plugin's
 //!   question are asked as sops asks them;
+//! - passphrase-protected identity files (armored and binary): asked for on a terminal,
+//!   the same failure without one or with a wrong passphrase;
+//! - bad recipients refused before anything else, exit 1 with sops's first words;
 //! - `--decryption-order` / `SOPS_DECRYPTION_ORDER`: the order keys are tried in (seen in
 //!   the failure report) and the duplicate-kind error, as sops; and (leafcrypt only, with a
 //!   SoftHSM2 token) which of two usable keys decrypts.
@@ -826,5 +829,76 @@ fn bad_recipients_are_refused_before_anything_else_like_sops() {
                 assert_eq!(s, l);
             }
         }
+    }
+}
+
+/// `text` encrypted with `passphrase` (scrypt, a small work factor), armored or binary.
+fn passphrase_protected(text: &str, passphrase: &str, armored: bool) -> Vec<u8> {
+    use std::io::Write;
+    let mut recipient = age::scrypt::Recipient::new(passphrase.to_string().into());
+    recipient.set_work_factor(10);
+    let encryptor =
+        age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+            .unwrap();
+    let mut out = Vec::new();
+    let format = if armored {
+        age::armor::Format::AsciiArmor
+    } else {
+        age::armor::Format::Binary
+    };
+    let armor = age::armor::ArmoredWriter::wrap_output(&mut out, format).unwrap();
+    let mut writer = encryptor.wrap_output(armor).unwrap();
+    writer.write_all(text.as_bytes()).unwrap();
+    writer.finish().and_then(|a| a.finish()).unwrap();
+    out
+}
+
+#[test]
+fn passphrase_protected_identity_files_like_sops() {
+    let dir = Workdir::new();
+    dir.write("p.yaml", PLAIN);
+    let enc = dir
+        .cmd(Tool::Sops)
+        .args(["encrypt", "--age", recipient(1), "p.yaml"])
+        .run()
+        .expect_ok("encrypt");
+    dir.write("e.yaml", &enc.stdout);
+    let identity = std::fs::read_to_string(key_file(1)).unwrap();
+    for armored in [true, false] {
+        let name = if armored { "keys.age.asc" } else { "keys.age" };
+        let file = dir.write(
+            name,
+            passphrase_protected(&identity, "correct horse", armored),
+        );
+        let file = file.to_str().unwrap();
+        let env = [("SOPS_AGE_KEY_FILE", file)];
+        let mut detached = Vec::new();
+        for tool in Tool::BOTH {
+            let what = format!("{tool}, {name}");
+            let (code, shown) = run_on_terminal(&dir, tool, "-d e.yaml", &env, "correct horse\n");
+            assert_eq!(code, 0, "{what}\n{shown}");
+            assert!(
+                shown.contains("Enter passphrase for identity 'SOPS_AGE_KEY_FILE':")
+                    && shown.contains("secret: hunter2"),
+                "{what}\n{shown}"
+            );
+            let (code, shown) = run_on_terminal(&dir, tool, "-d e.yaml", &env, "battery staple\n");
+            assert_eq!(code, 128, "{what}: wrong passphrase\n{shown}");
+            let out = run_detached(&dir, tool, &["-d", "e.yaml"], &env);
+            assert_eq!(out.code, 128, "{what}: no terminal\n{out:?}");
+            detached.push(out);
+        }
+        assert_eq!(
+            detached[0].first_stderr_line(),
+            detached[1].first_stderr_line()
+        );
+        // leafcrypt tries plain keys first: no question when one of them decrypts.
+        let out = run_detached(
+            &dir,
+            Tool::Leafcrypt,
+            &["-d", "e.yaml"],
+            &[("SOPS_AGE_KEY_FILE", file), ("SOPS_AGE_KEY", &identity)],
+        );
+        assert_plain(&out, "a plain key beside the protected file");
     }
 }

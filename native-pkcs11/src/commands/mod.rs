@@ -325,6 +325,9 @@ pub(crate) fn keyring(opts: &Opts) -> CliResult<Keyring> {
     for e in &ids.errors {
         age.note_load_error(e.clone());
     }
+    for (location, data) in &ids.encrypted {
+        age.add_encrypted_identities(data, location);
+    }
     let hints = opts
         .pkcs11
         .iter()

@@ -2,6 +2,7 @@
 //! comments skipped), and SSH private keys (`-----BEGIN … PRIVATE KEY-----` blocks), in
 //! one text or from separate files. Errors name the line or file, never key material.
 
+use super::encrypted::EncryptedIdentities;
 use super::plugin::{self, PluginIdentity};
 use super::recipient::ssh_key_part;
 use super::ssh::SshIdentity;
@@ -19,6 +20,8 @@ pub(crate) enum Identity {
     Ssh(Box<SshIdentity>),
     /// A plugin identity.
     Plugin(PluginIdentity),
+    /// A passphrase-protected identity file.
+    Encrypted(Box<EncryptedIdentities>),
 }
 
 impl Identity {
@@ -27,7 +30,7 @@ impl Identity {
         match self {
             Self::X25519(_, r) => Some(r),
             Self::Ssh(s) => s.recipient(),
-            Self::Plugin(_) => None,
+            Self::Plugin(_) | Self::Encrypted(_) => None,
         }
     }
 
@@ -37,12 +40,19 @@ impl Identity {
             Self::X25519(_, r) => r == recipient,
             Self::Ssh(s) => s.recipient() == Some(ssh_key_part(recipient).as_str()),
             Self::Plugin(p) => plugin::recipient_is_for(recipient, p.name()),
+            // Opened and checked key by key (see `AgeSource::unwrap_verified`).
+            Self::Encrypted(_) => false,
         }
     }
 
-    /// Tried after the others: a plugin may fail loudly (missing program).
-    pub(crate) fn is_plugin(&self) -> bool {
-        matches!(self, Self::Plugin(_))
+    /// When this identity is tried: plain keys first, then passphrase-protected files
+    /// (they ask), then plugins (a missing program fails loudly).
+    pub(crate) fn rank(&self) -> u8 {
+        match self {
+            Self::X25519(..) | Self::Ssh(_) => 0,
+            Self::Encrypted(_) => 1,
+            Self::Plugin(_) => 2,
+        }
     }
 }
 
@@ -101,6 +111,18 @@ impl age::Identity for Unwrapper<'_> {
             Identity::X25519(i, _) => age::Identity::unwrap_stanzas(i, stanzas),
             Identity::Ssh(s) => stanzas.iter().find_map(|st| s.unwrap_stanza(st, self.ui)),
             Identity::Plugin(p) => p.unwrap_stanzas(stanzas, self.ui),
+            Identity::Encrypted(e) => match e.open(self.ui) {
+                Ok(inner) => inner.iter().find_map(|identity| {
+                    Unwrapper {
+                        identity,
+                        ui: self.ui,
+                    }
+                    .unwrap_stanzas(stanzas)
+                }),
+                Err(message) => Some(Err(DecryptError::Io(std::io::Error::other(
+                    message.to_string(),
+                )))),
+            },
         }
     }
 }

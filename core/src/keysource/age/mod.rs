@@ -11,8 +11,10 @@
 //! terminal to [`AgeSource::with_ui`]. Identities are zeroized on drop and never printed.
 //!
 //! Modules: [`recipient`] (parsing and wrapping), `identity` (identity text), `ssh` (SSH
-//! private keys), `plugin` (age plugins, native only), [`ui`] (prompts).
+//! private keys), `encrypted` (passphrase-protected identity files), `plugin` (age
+//! plugins, native only), [`ui`] (prompts).
 
+mod encrypted;
 mod identity;
 mod plugin;
 pub mod recipient;
@@ -115,18 +117,34 @@ impl AgeSource {
         Ok(())
     }
 
+    /// Adds a passphrase-protected identity file (an age file, binary or armored, whose
+    /// plaintext is an identity file) read from `origin` (`SOPS_AGE_KEY_FILE`, a path).
+    /// The passphrase is asked for through the [`AgeUi`] the first time a file is
+    /// decrypted. [`AgeSource::is_encrypted_identity_file`] tells such files apart.
+    pub fn add_encrypted_identities(&mut self, data: &[u8], origin: &str) {
+        self.identities.push(Identity::Encrypted(Box::new(
+            encrypted::EncryptedIdentities::new(data, origin),
+        )));
+    }
+
+    /// Whether `data` is a passphrase-protected identity file rather than an identity list.
+    pub fn is_encrypted_identity_file(data: &[u8]) -> bool {
+        encrypted::EncryptedIdentities::is_encrypted(data)
+    }
+
     /// Records a problem met while loading identities that did not stop the loading (e.g.
     /// an unreadable `~/.ssh/id_rsa`); decryption errors mention it as sops does.
     pub fn note_load_error(&mut self, message: impl Into<String>) {
         self.load_errors.push(message.into());
     }
 
-    /// Number of loaded identities.
+    /// Number of loaded identities (a passphrase-protected file counts as one).
     pub fn identity_count(&self) -> usize {
         self.identities.len()
     }
 
-    /// The recipients (public keys) of the loaded identities; plugin identities have none.
+    /// The recipients (public keys) of the loaded identities; plugin identities and
+    /// passphrase-protected files (not opened here) have none.
     pub fn recipients(&self) -> impl Iterator<Item = &str> {
         self.identities.iter().filter_map(Identity::recipient)
     }
@@ -165,12 +183,11 @@ impl AgeSource {
                 self.load_suffix()
             ))
         };
-        // Plugins last: a missing plugin program fails loudly.
-        let (plugins, others): (Vec<&Identity>, Vec<&Identity>) =
-            identities.partition(|i| i.is_plugin());
-        let unwrappers: Vec<Unwrapper<'_>> = others
+        // Plain keys first, then passphrase-protected files, plugins last.
+        let mut ordered: Vec<&Identity> = identities.collect();
+        ordered.sort_by_key(|i| i.rank());
+        let unwrappers: Vec<Unwrapper<'_>> = ordered
             .into_iter()
-            .chain(plugins)
             .map(|identity| Unwrapper {
                 identity,
                 ui: &self.ui,
@@ -231,7 +248,16 @@ impl KeySource for AgeSource {
     async fn unwrap_verified(&self, entry: &KeyEntry) -> Result<Secret, KeyError> {
         let enc = enc_of(entry)?;
         let named = entry.get("recipient").unwrap_or_default().trim();
-        let matching: Vec<&Identity> = self.identities.iter().filter(|i| i.is_for(named)).collect();
+        // Passphrase-protected files are opened and their keys checked one by one.
+        let matching: Vec<&Identity> = self
+            .identities
+            .iter()
+            .flat_map(|i| match i {
+                Identity::Encrypted(e) => e.open(&self.ui).unwrap_or_default().iter().collect(),
+                other => vec![other],
+            })
+            .filter(|i| i.is_for(named))
+            .collect();
         if matching.is_empty() {
             return Err(KeyError::NoIdentity {
                 kind: KIND.into(),

@@ -7,6 +7,9 @@ use super::{perr, Frame, PResult, Parser, Props, ScalarTok};
 use crate::tree::{Entry, Map, Value};
 use std::collections::HashMap;
 
+/// go-yaml's error for a block mapping started where it may not be.
+const MAPPING_NOT_ALLOWED: &str = "mapping values are not allowed in this context";
+
 impl<'a> Parser<'a> {
     /// After a scalar on the current line: is it followed by `:` and a blank?
     pub(super) fn key_indicator_follows(&mut self) -> bool {
@@ -260,16 +263,16 @@ impl<'a> Parser<'a> {
         } else {
             props
         };
+        // A block collection cannot start on the line of a `key:` (it can after a `-`).
+        let nested_here = same_line && !seq_item;
         match self.peek() {
             Some(b'*') => {
                 self.heads_before_current();
                 let v = self.alias()?;
-                self.tok_line = self.line;
-                self.gap(false);
-                Ok(v)
+                self.end_scalar_node(v)
             }
             Some(b'-') if self.blank_or_end_at(1) => {
-                if same_line && !seq_item {
+                if nested_here {
                     return Err(perr(
                         line,
                         "block sequence entries are not allowed in this context",
@@ -278,8 +281,8 @@ impl<'a> Parser<'a> {
                 Ok(Value::List(self.block_seq(col)?))
             }
             Some(b'?') if self.blank_or_end_at(1) => {
-                if same_line && !seq_item {
-                    return Err(perr(line, "mapping values are not allowed in this context"));
+                if nested_here {
+                    return Err(perr(line, MAPPING_NOT_ALLOWED));
                 }
                 Ok(Value::Map(self.block_map(col, None)?))
             }
@@ -289,42 +292,52 @@ impl<'a> Parser<'a> {
                 self.gap(false);
                 Ok(self.apply_tag_to_string(text, props, line)?)
             }
-            Some(b'[' | b'{') => {
-                self.heads_before_current();
-                let v = self.flow_node()?;
-                self.tok_line = self.line;
-                self.skip_inline_ws();
-                if self.peek() == Some(b':') && self.blank_or_end_at(1) {
-                    return Err(perr(
-                        line,
-                        "flow collections as mapping keys are not supported",
-                    ));
-                }
-                if seq_item {
-                    self.gap(false);
-                    return Ok(v);
-                }
-                Ok(match self.gap_after_flow() {
-                    Some(text) => with_first_comment(v, text),
-                    None => v,
-                })
-            }
+            Some(b'[' | b'{') => self.flow_in_block(line, seq_item),
             _ => {
                 let tok = self.scalar_token(Some(parent), false)?;
                 if self.key_indicator_follows() {
-                    if same_line && !seq_item {
-                        return Err(perr(line, "mapping values are not allowed in this context"));
+                    if nested_here {
+                        return Err(perr(line, MAPPING_NOT_ALLOWED));
                     }
                     let col = key_col.unwrap_or(col);
                     return Ok(Value::Map(self.block_map(col, Some((tok, key_props)))?));
                 }
                 self.heads_before_current();
                 let value = self.typed_scalar(&tok, props)?;
-                self.tok_line = self.line;
-                self.gap(false);
-                Ok(value)
+                self.end_scalar_node(value)
             }
         }
+    }
+
+    /// After a scalar or alias node: skips the gap after it.
+    fn end_scalar_node(&mut self, value: Value) -> PResult<Value> {
+        self.tok_line = self.line;
+        self.gap(false);
+        Ok(value)
+    }
+
+    /// A flow collection as a block node (a mapping value, a sequence item); it cannot be
+    /// a key. A comment on its closing line becomes its first element, except in a
+    /// sequence item.
+    fn flow_in_block(&mut self, line: usize, seq_item: bool) -> PResult<Value> {
+        self.heads_before_current();
+        let v = self.flow_node()?;
+        self.tok_line = self.line;
+        self.skip_inline_ws();
+        if self.peek() == Some(b':') && self.blank_or_end_at(1) {
+            return Err(perr(
+                line,
+                "flow collections as mapping keys are not supported",
+            ));
+        }
+        if seq_item {
+            self.gap(false);
+            return Ok(v);
+        }
+        Ok(match self.gap_after_flow() {
+            Some(text) => with_first_comment(v, text),
+            None => v,
+        })
     }
 
     pub(super) fn tagged_empty(&mut self, props: &Props) -> PResult<Value> {

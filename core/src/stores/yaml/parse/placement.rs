@@ -5,6 +5,16 @@ use super::super::comments::{classify, FootPlace, GapComment, Segment};
 use super::{Next, Parser, SameLine};
 use crate::tree::{Entry, Value};
 
+/// What a gap held.
+struct GapScan {
+    /// A comment on the previous token's line.
+    line_comment: Option<String>,
+    /// Comments on lines of their own.
+    comments: Vec<GapComment>,
+    /// A blank line came after the last of them.
+    blank_pending: bool,
+}
+
 impl<'a> Parser<'a> {
     /// Skips whitespace, line breaks and comments up to the next token, placing the
     /// comments as go-yaml would. `prev_is_value` marks a gap right after `key:`.
@@ -26,11 +36,38 @@ impl<'a> Parser<'a> {
         self.gap_from(false, SameLine::Flow)
     }
 
+    /// Skips a gap (see [`Self::gap`]) and places its comments; `same_line` says where a
+    /// comment on the previous token's line goes.
     pub(super) fn gap_from(&mut self, prev_is_value: bool, same_line: SameLine) -> Option<String> {
         let prev_line = self.tok_line;
-        let mut comments: Vec<GapComment> = Vec::new();
-        let mut line_comment: Option<String> = None;
-        let mut blank_pending = false;
+        let mut scan = self.scan_gap(prev_line);
+        let eof = self.eof();
+        self.next = Next {
+            line: self.line,
+            col: self.col(),
+            eof,
+        };
+        let mut flow_comment = None;
+        if let Some(text) = scan.line_comment.take() {
+            match same_line {
+                SameLine::Entry => self.place_line_comment(prev_line, text),
+                SameLine::Head => self.heads.push(text),
+                SameLine::Flow => flow_comment = Some(text),
+            }
+        }
+        if !scan.comments.is_empty() {
+            self.place_gap_comments(&scan, prev_line, prev_is_value, eof);
+        }
+        flow_comment
+    }
+
+    /// Reads whitespace, line breaks and comments up to the next token.
+    fn scan_gap(&mut self, prev_line: usize) -> GapScan {
+        let mut scan = GapScan {
+            line_comment: None,
+            comments: Vec::new(),
+            blank_pending: false,
+        };
         let mut first_line = true;
         loop {
             self.skip_inline_ws();
@@ -44,56 +81,49 @@ impl<'a> Parser<'a> {
                     self.pos += 1;
                     let text = self.rest_of_line().trim_end_matches('\r').to_string();
                     if first_line && line == prev_line {
-                        line_comment = Some(text);
+                        scan.line_comment = Some(text);
                     } else {
-                        comments.push(GapComment {
+                        scan.comments.push(GapComment {
                             line,
                             col,
                             text,
-                            blank_before: blank_pending,
+                            blank_before: scan.blank_pending,
                         });
-                        blank_pending = false;
+                        scan.blank_pending = false;
                     }
                 }
                 Some(b'\n' | b'\r') => {
+                    // A line that held only whitespace before the break counts as blank;
+                    // the rest of the previous token's line does not.
                     let was_blank = self.src[self.line_start..self.pos].trim().is_empty();
                     if was_blank && !(first_line && self.line == prev_line) {
-                        blank_pending = true;
+                        scan.blank_pending = true;
                     }
                     self.consume_break();
                     first_line = false;
-                    continue;
                 }
-                _ => break,
+                _ => return scan,
             }
         }
-        // A line that held only whitespace before the break counts as blank; also the
-        // first line after the previous token if it was otherwise empty is not blank.
-        let eof = self.eof();
-        self.next = Next {
-            line: self.line,
-            col: self.col(),
-            eof,
-        };
-        let mut flow_comment = None;
-        if let Some(text) = line_comment {
-            match same_line {
-                SameLine::Entry => self.place_line_comment(prev_line, text),
-                SameLine::Head => self.heads.push(text),
-                SameLine::Flow => flow_comment = Some(text),
-            }
-        }
-        if comments.is_empty() {
-            return flow_comment;
-        }
+    }
+
+    /// Places the comments on lines of their own as feet of an open block or heads of the
+    /// next entry ([`classify`] decides which).
+    fn place_gap_comments(
+        &mut self,
+        scan: &GapScan,
+        prev_line: usize,
+        prev_is_value: bool,
+        eof: bool,
+    ) {
         let next_indent = self.frames.last().map_or(0, |f| f.indent);
         let segments = classify(
-            &comments,
+            &scan.comments,
             prev_line,
             prev_is_value,
             next_indent,
             self.next.col,
-            blank_pending,
+            scan.blank_pending,
             eof,
         );
         for segment in segments {
@@ -113,7 +143,6 @@ impl<'a> Parser<'a> {
                 Segment::Head(texts) => self.heads.extend(texts),
             }
         }
-        flow_comment
     }
 
     /// The deepest open block whose indent is at most `col` (0 when none).

@@ -94,6 +94,8 @@ struct Props {
     tag: Option<String>,
 }
 
+/// The parser's state: the cursor, the open block collections (frames) and comments
+/// waiting for a place, anchors, and the limits' counters.
 struct Parser<'a> {
     src: &'a str,
     b: &'a [u8],
@@ -116,6 +118,7 @@ struct Parser<'a> {
     doc_index: usize,
 }
 
+/// A parse error at `line`, worded as go-yaml words it.
 fn perr(line: usize, message: impl Into<String>) -> Error {
     Error::Parse {
         format: "yaml",
@@ -125,6 +128,7 @@ fn perr(line: usize, message: impl Into<String>) -> Error {
 }
 
 impl<'a> Parser<'a> {
+    /// A parser at the start of `src`.
     fn new(src: &'a str) -> Self {
         Parser {
             src,

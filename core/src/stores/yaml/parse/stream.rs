@@ -7,73 +7,46 @@ use crate::error::Error;
 use crate::tree::{Entry, Map, Value};
 
 impl<'a> Parser<'a> {
+    /// Every document of the stream, in order; comments after the last content go to the
+    /// last document.
     pub(super) fn stream(&mut self) -> PResult<Vec<Map>> {
         let mut docs: Vec<Map> = Vec::new();
         self.tok_line = 0;
         self.gap(false);
-        let mut explicit_start;
         loop {
-            // Directives.
-            while !self.eof() && self.peek() == Some(b'%') && self.pos == self.line_start {
-                let line = self.line;
-                let directive = self.rest_of_line().to_string();
-                let mut parts = directive.split_whitespace();
-                if parts.next() == Some("%YAML") && parts.next() != Some("1.1") {
-                    return Err(perr(line, "found incompatible YAML document"));
-                }
-                self.tok_line = line;
-                self.gap(false);
-            }
-            explicit_start = false;
-            if self.at_doc_marker() && self.b[self.pos] == b'-' {
-                explicit_start = true;
-                self.pos += 3;
-                self.tok_line = self.line;
-                self.gap(false);
+            self.directives()?;
+            let explicit_start = self.at_doc_marker() && self.b[self.pos] == b'-';
+            if explicit_start {
+                self.skip_marker();
             }
             if self.eof() && !explicit_start {
-                let heads = std::mem::take(&mut self.heads);
-                if let Some(last) = docs.last_mut() {
-                    last.entries.extend(heads.into_iter().map(Entry::Comment));
-                }
+                self.heads_to_last(&mut docs);
                 break;
             }
-            let doc = self.document(&docs)?;
-            match doc {
+            match self.document()? {
                 Some(mut map) => {
                     // Comments between the content and the next `---` end this document.
-                    map.entries.extend(
-                        std::mem::take(&mut self.heads)
-                            .into_iter()
-                            .map(Entry::Comment),
-                    );
+                    map.entries.extend(self.take_heads());
                     docs.push(map);
                 }
                 None => {
                     // An empty document: its comments belong to the previous one.
-                    let heads = std::mem::take(&mut self.heads);
-                    match docs.last_mut() {
-                        Some(last) => {
-                            last.entries.extend(heads.into_iter().map(Entry::Comment));
-                            docs.push(Map::new());
-                        }
-                        None => docs.push(Map {
-                            entries: heads.into_iter().map(Entry::Comment).collect(),
-                        }),
+                    if docs.is_empty() {
+                        docs.push(Map {
+                            entries: self.take_heads().collect(),
+                        });
+                    } else {
+                        self.heads_to_last(&mut docs);
+                        docs.push(Map::new());
                     }
                 }
             }
             self.doc_index += 1;
             if self.at_doc_marker() && self.b[self.pos] == b'.' {
-                self.pos += 3;
-                self.tok_line = self.line;
-                self.gap(false);
+                self.skip_marker();
             }
             if self.eof() {
-                let heads = std::mem::take(&mut self.heads);
-                if let Some(last) = docs.last_mut() {
-                    last.entries.extend(heads.into_iter().map(Entry::Comment));
-                }
+                self.heads_to_last(&mut docs);
                 break;
             }
         }
@@ -87,8 +60,47 @@ impl<'a> Parser<'a> {
         Ok(docs)
     }
 
+    /// Skips `%` directives at the start of lines; a `%YAML` version other than 1.1 is
+    /// refused as go-yaml refuses it.
+    fn directives(&mut self) -> PResult<()> {
+        while !self.eof() && self.peek() == Some(b'%') && self.pos == self.line_start {
+            let line = self.line;
+            let directive = self.rest_of_line().to_string();
+            let mut parts = directive.split_whitespace();
+            if parts.next() == Some("%YAML") && parts.next() != Some("1.1") {
+                return Err(perr(line, "found incompatible YAML document"));
+            }
+            self.tok_line = line;
+            self.gap(false);
+        }
+        Ok(())
+    }
+
+    /// Skips a `---` or `...` marker and the gap after it.
+    fn skip_marker(&mut self) {
+        self.pos += 3;
+        self.tok_line = self.line;
+        self.gap(false);
+    }
+
+    /// The head comments gathered so far, as entries.
+    fn take_heads(&mut self) -> impl Iterator<Item = Entry> {
+        std::mem::take(&mut self.heads)
+            .into_iter()
+            .map(Entry::Comment)
+    }
+
+    /// Ends the last document with the head comments gathered so far (dropped when
+    /// there is no document).
+    fn heads_to_last(&mut self, docs: &mut [Map]) {
+        let heads = self.take_heads();
+        if let Some(last) = docs.last_mut() {
+            last.entries.extend(heads);
+        }
+    }
+
     /// One document's root; `None` for an empty document.
-    pub(super) fn document(&mut self, _docs: &[Map]) -> PResult<Option<Map>> {
+    pub(super) fn document(&mut self) -> PResult<Option<Map>> {
         if self.eof() || self.at_doc_marker() {
             return Ok(None);
         }

@@ -3,7 +3,7 @@
 
 use super::super::scalar::{resolve, Resolved};
 use super::placement::with_first_comment;
-use super::{perr, Frame, PResult, Parser, Props, ScalarTok};
+use super::{perr, PResult, Parser, Props, ScalarTok};
 use crate::tree::{Entry, Map, Value};
 use std::collections::HashMap;
 
@@ -29,16 +29,9 @@ impl<'a> Parser<'a> {
         indent: usize,
         first: Option<(ScalarTok, Props)>,
     ) -> PResult<Map> {
-        self.enter()?;
         // Head comments gathered so far (also those after the `-` of a sequence item)
         // belong to the first key, i.e. to this map: its `start_entry` takes them.
-        self.frames.push(Frame {
-            indent,
-            entries: Vec::new(),
-            pending: Vec::new(),
-            entry_line: 0,
-            is_seq: false,
-        });
+        self.open_block(indent, false)?;
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut first = first;
         loop {
@@ -85,9 +78,8 @@ impl<'a> Parser<'a> {
                 return Err(perr(self.next.line, "did not find expected key"));
             }
         }
-        self.depth -= 1;
         Ok(Map {
-            entries: self.pop_frame(),
+            entries: self.close_block(),
         })
     }
 
@@ -162,14 +154,7 @@ impl<'a> Parser<'a> {
 
     /// A block sequence whose dashes sit at column `indent`.
     pub(super) fn block_seq(&mut self, indent: usize) -> PResult<Vec<Value>> {
-        self.enter()?;
-        self.frames.push(Frame {
-            indent,
-            entries: Vec::new(),
-            pending: Vec::new(),
-            entry_line: 0,
-            is_seq: true,
-        });
+        self.open_block(indent, true)?;
         loop {
             let line = self.line;
             self.start_entry(line);
@@ -192,14 +177,13 @@ impl<'a> Parser<'a> {
             return Err(perr(self.next.line, "did not find expected '-' indicator"));
         }
         let items = self
-            .pop_frame()
+            .close_block()
             .into_iter()
             .map(|e| match e {
                 Entry::Pair(_, v) => v,
                 Entry::Comment(c) => Value::Comment(c),
             })
             .collect();
-        self.depth -= 1;
         Ok(items)
     }
 

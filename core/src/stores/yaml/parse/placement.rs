@@ -2,7 +2,7 @@
 //! head list each comment joins, as go-yaml v3 attaches them.
 
 use super::super::comments::{classify, FootPlace, GapComment, Segment};
-use super::{Next, Parser, SameLine};
+use super::{Frame, Next, PResult, Parser, SameLine};
 use crate::tree::{Entry, Value};
 
 /// What a gap held.
@@ -210,7 +210,24 @@ impl<'a> Parser<'a> {
         }
     }
 
-    pub(super) fn pop_frame(&mut self) -> Vec<Entry> {
+    /// Opens a block collection at column `indent` (a frame for its entries), within
+    /// the depth limit.
+    pub(super) fn open_block(&mut self, indent: usize, is_seq: bool) -> PResult<()> {
+        self.enter()?;
+        self.frames.push(Frame {
+            indent,
+            entries: Vec::new(),
+            pending: Vec::new(),
+            entry_line: 0,
+            is_seq,
+        });
+        Ok(())
+    }
+
+    /// Closes the innermost block collection (opened by [`Self::open_block`]), returning
+    /// its entries.
+    pub(super) fn close_block(&mut self) -> Vec<Entry> {
+        self.depth -= 1;
         self.flush_pending();
         self.frames.pop().map(|f| f.entries).unwrap_or_default()
     }

@@ -244,6 +244,34 @@ fn lit(rest: &mut &[u8], byte: u8) -> Option<()> {
     (*first == byte).then(|| *rest = tail)
 }
 
+/// Days since 1970-01-01 of the proleptic Gregorian date `year`-`month`-`day` (Howard
+/// Hinnant's `days_from_civil`; negative before 1970). The one calendar of the workspace:
+/// the CLI's clock and the key sources' date parsers call it.
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (i64::from(month) + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The proleptic Gregorian date (year, month, day) `days` after 1970-01-01 (Howard
+/// Hinnant's `civil_from_days`; the inverse of [`days_from_civil`]).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
 /// Days in `month` of `year` (proleptic Gregorian).
 pub(crate) fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
@@ -291,6 +319,20 @@ mod tests {
             let t = Timestamp::parse(input).unwrap();
             assert_eq!(t.format_seconds(), secs, "{input}");
             assert_eq!(t.format_nanos(), nanos, "{input}");
+        }
+    }
+
+    #[test]
+    fn calendar_round_trips() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(days_from_civil(1969, 12, 31), -1);
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(civil_from_days(-719_468), (0, 3, 1));
+        for days in (-719_468..3_000_000).step_by(997) {
+            let (y, m, d) = civil_from_days(days);
+            assert!((1..=12).contains(&m) && d >= 1 && d <= days_in_month(y as u32, m));
+            assert_eq!(days_from_civil(y, m, d), days, "{y}-{m}-{d}");
         }
     }
 

@@ -193,3 +193,18 @@ fn metadata_section_is_taken_out() {
     }
     assert!(doc.tree.branches[0].get("sops").is_none());
 }
+
+/// Found by the `stores` fuzz target: a second `[sops]` section was read as data and written
+/// back as a second `[sops]` that hid the metadata. go-ini merges same-named sections.
+#[test]
+fn a_second_sops_section_adds_to_the_metadata() {
+    let src =
+        "[sops]\ne__list_0__map_r=x\nlastmodified=2026-11-29T01:29:59Z\n[sops]\nversion=3.11.0\n";
+    let doc = IniStore.parse(src.as_bytes()).unwrap();
+    let metadata = doc.metadata.expect("metadata");
+    assert_eq!(metadata.version, "3.11.0");
+    assert!(doc.tree.branches[0].get("sops").is_none());
+    let out = IniStore.emit(&doc.tree, Some(&metadata)).unwrap();
+    let again = IniStore.parse(&out).expect("reads back what it wrote");
+    assert_eq!(again.metadata.map(|m| m.version), Some("3.11.0".into()));
+}

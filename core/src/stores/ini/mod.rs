@@ -31,8 +31,11 @@ impl Store for IniStore {
         let mut branch = Map::new();
         let mut flat: Option<Vec<(String, String)>> = None;
         for section in parse::parse(&text)? {
-            if section.name == SOPS_SECTION && flat.is_none() {
-                flat = Some(section.keys.into_iter().map(|(k, v, _)| (k, v)).collect());
+            if section.name == SOPS_SECTION {
+                // go-ini merges sections of the same name: a second `[sops]` adds to the
+                // metadata (as a data section it would be written back as a second `[sops]`).
+                flat.get_or_insert_with(Vec::new)
+                    .extend(section.keys.into_iter().map(|(k, v, _)| (k, v)));
                 continue;
             }
             let mut map = Map::new();

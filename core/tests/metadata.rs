@@ -361,3 +361,15 @@ fn known_kinds_are_written_in_sops_field_order() {
         ]
     );
 }
+
+/// Found by the `stores` fuzz target: a key group without any key entry was read, then
+/// dropped when written, leaving a file with "No keys found". sops never writes one.
+#[test]
+fn a_key_group_without_keys_is_refused() {
+    use leafcrypt_core::stores::dotenv::DotenvStore;
+    let src = "A=1\nsops_key_groups__list_0__map_age__list_0__map_recipient=age1x\nsops_key_groups__list_1__map_age_ipient=age1y\nsops_lastmodified=2026-11-29T01:30:02Z\nsops_version=3.11.0\n";
+    match DotenvStore.parse(src.as_bytes()) {
+        Err(e) => assert!(e.to_string().contains("key group 1 has no keys"), "{e}"),
+        Ok(doc) => panic!("accepted: {:?}", doc.metadata),
+    }
+}

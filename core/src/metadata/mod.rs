@@ -311,7 +311,7 @@ impl Metadata {
 
 fn groups_from_list(groups: &[Value]) -> Result<Vec<KeyGroup>> {
     let mut out = Vec::with_capacity(groups.len());
-    for group in groups {
+    for (index, group) in groups.iter().enumerate() {
         let Value::Map(group) = group else {
             if matches!(group, Value::Comment(_)) {
                 continue;
@@ -325,6 +325,11 @@ fn groups_from_list(groups: &[Value]) -> Result<Vec<KeyGroup>> {
             if entries::is_known(kind) || entries::looks_like_entries(value) {
                 keys.extend(entries::entries_from_value(kind, value)?);
             }
+        }
+        // sops never writes an empty group (it refuses one); read as a group it could only
+        // be dropped when the file is written again, changing the Shamir layout.
+        if keys.is_empty() {
+            return Err(Error::Metadata(format!("key group {index} has no keys")));
         }
         out.push(KeyGroup { keys });
     }

@@ -5,6 +5,11 @@
 #[path = "../tests/softhsm/mod.rs"]
 mod softhsm;
 
+// The PIN prompt of pkcs11::pin asks through the CLI's terminal module.
+#[allow(dead_code)]
+#[path = "../src/tty.rs"]
+mod tty;
+
 // Their unit-test modules compile here without their #[test] functions.
 #[allow(dead_code, unused_imports)]
 #[path = "../src/pkcs11"]

@@ -2,9 +2,7 @@
 //! sops's age does it: SSH key passphrases and age plugin requests are asked there with
 //! echo off, messages go to stderr. Without a terminal every request fails with the reason.
 
-use crate::pkcs11::pin::EchoOff;
 use leafcrypt_core::keysource::age::AgeUi;
-use std::io::{BufRead, Write};
 use zeroize::Zeroizing;
 
 /// Prompts on `/dev/tty`.
@@ -13,27 +11,12 @@ pub struct TtyUi;
 impl TtyUi {
     /// Writes `prompt`, reads one line (echo off when `secret`).
     fn ask(prompt: &str, secret: bool) -> Result<Zeroizing<String>, String> {
-        let tty = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/dev/tty")
-            .map_err(|e| {
+        crate::tty::ask(prompt, secret).map_err(|e| match e {
+            crate::tty::TtyError::Open(e) => {
                 format!("standard input is not a terminal, and /dev/tty is not available: {e}")
-            })?;
-        let fail = |e: std::io::Error| format!("reading from the terminal failed: {e}");
-        let mut out = &tty;
-        write!(out, "{prompt} ").map_err(fail)?;
-        out.flush().map_err(fail)?;
-        let echo = secret.then(|| EchoOff::new(&tty));
-        let mut line = Zeroizing::new(String::new());
-        std::io::BufReader::new(&tty)
-            .read_line(&mut line)
-            .map_err(fail)?;
-        drop(echo);
-        let _ = writeln!(out);
-        let trimmed = line.trim_end_matches(['\r', '\n']).len();
-        line.truncate(trimmed);
-        Ok(line)
+            }
+            crate::tty::TtyError::Io(e) => format!("reading from the terminal failed: {e}"),
+        })
     }
 }
 

@@ -93,6 +93,23 @@ impl Destination {
     }
 }
 
+/// Writes an encrypted file back in place (atomically, as [`Destination::File`]) and logs
+/// sops's `File written successfully` under `--verbose`.
+pub fn write_back(path: &Path, data: &[u8]) -> CliResult<()> {
+    Destination::File {
+        path: path.to_path_buf(),
+        private: false,
+    }
+    .write(data)?;
+    crate::log::sops(
+        "CMD",
+        crate::log::Level::Info,
+        "File written successfully",
+        &[],
+    );
+    Ok(())
+}
+
 /// `path` made absolute against the working directory (for messages, as sops prints them).
 pub fn absolute(path: &Path) -> PathBuf {
     std::env::current_dir()

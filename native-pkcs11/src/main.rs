@@ -19,6 +19,7 @@ mod pgp;
 mod pkcs11;
 mod private_dir;
 mod runtime;
+mod tty;
 mod version;
 
 use std::process::ExitCode;

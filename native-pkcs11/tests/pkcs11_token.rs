@@ -6,6 +6,11 @@
 
 mod softhsm;
 
+// The PIN prompt of pkcs11::pin asks through the CLI's terminal module.
+#[allow(dead_code)]
+#[path = "../src/tty.rs"]
+mod tty;
+
 #[allow(dead_code)]
 #[path = "../src/pkcs11"]
 mod pkcs11 {

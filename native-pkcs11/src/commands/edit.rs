@@ -9,7 +9,7 @@ use super::{encrypt_options, formats, keyring, open, store};
 use crate::cli::Opts;
 use crate::discovery;
 use crate::failure::{CliResult, Failure, EDITOR, GENERIC, IO};
-use crate::io::{read_input, Destination, Input};
+use crate::io::{read_input, Input};
 use crate::private_dir::PrivateDir;
 use leafcrypt_core::metadata::SOPS_VERSION;
 use leafcrypt_core::stores::Format;
@@ -92,18 +92,7 @@ fn write_back(
         .path
         .clone()
         .ok_or_else(|| Failure::new(GENERIC, "edit needs a file"))?;
-    Destination::File {
-        path,
-        private: false,
-    }
-    .write(&out)?;
-    crate::log::sops(
-        "CMD",
-        crate::log::Level::Info,
-        "File written successfully",
-        &[],
-    );
-    Ok(())
+    crate::io::write_back(&path, &out)
 }
 
 /// Writes `plain` to a private temp file named like `file`, runs the editor until the

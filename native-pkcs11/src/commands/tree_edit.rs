@@ -124,18 +124,7 @@ fn edit(
     let out = store(out_fmt, opts, None)
         .emit(&tree, Some(&metadata))
         .map_err(|e| Failure::core(&input.name, e))?;
-    Destination::File {
-        path: file.to_path_buf(),
-        private: false,
-    }
-    .write(&out)?;
-    crate::log::sops(
-        "CMD",
-        crate::log::Level::Info,
-        "File written successfully",
-        &[],
-    );
-    Ok(())
+    crate::io::write_back(file, &out)
 }
 
 /// `filestatus FILE`: prints `{"encrypted":true}` or `{"encrypted":false}` as sops does.

@@ -6,7 +6,6 @@
 use super::error::Pkcs11Error;
 use super::uri::Pkcs11Uri;
 use cryptoki::types::AuthPin;
-use std::io::{BufRead, Write};
 use zeroize::Zeroizing;
 
 /// Environment variable holding the user PIN.
@@ -55,61 +54,17 @@ fn read_source(source: &str, token: &str) -> Result<AuthPin, Pkcs11Error> {
 
 /// Asks on the controlling terminal with echo off.
 fn prompt(token: &str) -> Result<AuthPin, Pkcs11Error> {
-    let fail = |e: std::io::Error| Pkcs11Error::PinSource {
-        token: token.into(),
-        reason: format!("cannot prompt on the terminal: {e}"),
-    };
-    let tty = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/tty")
-        .map_err(fail)?;
-    let mut out = &tty;
-    write!(out, "PIN for PKCS#11 token '{token}': ").map_err(fail)?;
-    out.flush().map_err(fail)?;
-    let echo = EchoOff::new(&tty);
-    let mut line = Zeroizing::new(String::new());
-    std::io::BufReader::new(&tty)
-        .read_line(&mut line)
-        .map_err(fail)?;
-    drop(echo);
-    let _ = writeln!(out);
-    let pin = line.trim_end_matches(['\r', '\n']);
+    let pin = crate::tty::ask(&format!("PIN for PKCS#11 token '{token}':"), true).map_err(|e| {
+        let (crate::tty::TtyError::Open(e) | crate::tty::TtyError::Io(e)) = e;
+        Pkcs11Error::PinSource {
+            token: token.into(),
+            reason: format!("cannot prompt on the terminal: {e}"),
+        }
+    })?;
     if pin.is_empty() {
         return Err(Pkcs11Error::NoPin(token.into()));
     }
-    Ok(AuthPin::from(pin))
-}
-
-/// Turns terminal echo off for its lifetime (also used by the age prompts).
-pub(crate) struct EchoOff {
-    fd: i32,
-    saved: Option<libc::termios>,
-}
-
-impl EchoOff {
-    pub(crate) fn new(tty: &std::fs::File) -> Self {
-        use std::os::fd::AsRawFd;
-        let fd = tty.as_raw_fd();
-        // SAFETY: termios is plain data; tcgetattr fills it or fails.
-        let mut t: libc::termios = unsafe { std::mem::zeroed() };
-        let saved = (unsafe { libc::tcgetattr(fd, &mut t) } == 0).then_some(t);
-        if let Some(mut quiet) = saved {
-            quiet.c_lflag &= !libc::ECHO;
-            // SAFETY: fd is an open terminal, quiet a valid termios.
-            unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) };
-        }
-        Self { fd, saved }
-    }
-}
-
-impl Drop for EchoOff {
-    fn drop(&mut self) {
-        if let Some(t) = &self.saved {
-            // SAFETY: restores the attributes read in `new`.
-            unsafe { libc::tcsetattr(self.fd, libc::TCSANOW, t) };
-        }
-    }
+    Ok(AuthPin::from(pin.as_str()))
 }
 
 #[cfg(test)]

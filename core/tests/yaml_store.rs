@@ -737,3 +737,13 @@ fn explicit_key_forms_sops_reads_are_read() {
         assert_eq!(root.get(key).cloned(), want, "{src:?}");
     }
 }
+
+/// Found by the `stores` fuzz target: a document holding only comments was written without
+/// its `{}` and could not be read back; go-yaml writes `# c\n{}`.
+#[test]
+fn a_document_of_only_comments_keeps_its_empty_map() {
+    let doc = store().parse(b"\n\n---\n# only a comment\n").unwrap();
+    let out = store().emit(&doc.tree, None).unwrap();
+    assert_eq!(out, b"# only a comment\n{}\n");
+    assert_eq!(store().parse(&out).unwrap().tree, doc.tree);
+}

@@ -58,6 +58,11 @@ impl Emitter {
     pub(crate) fn document(&mut self, map: &Map, extra: Option<(&str, &Value)>) {
         if map.entries.is_empty() && extra.is_none() {
             self.raw("{}");
+        } else if extra.is_none() && map.entries.iter().all(|e| matches!(e, Entry::Comment(_))) {
+            // Only comments: go-yaml writes them, then the empty map they belong to.
+            self.map_entries(map, 0);
+            self.write_indent(0);
+            self.raw("{}");
         } else {
             self.map_entries(map, 0);
             if let Some((key, value)) = extra {

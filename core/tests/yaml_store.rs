@@ -747,3 +747,21 @@ fn a_document_of_only_comments_keeps_its_empty_map() {
     assert_eq!(out, b"# only a comment\n{}\n");
     assert_eq!(store().parse(&out).unwrap().tree, doc.tree);
 }
+
+/// Found by the `stores` fuzz target: a tab where a block scalar's indentation is read was
+/// accepted (and the value changed on the way back); go-yaml refuses it.
+#[test]
+fn a_tab_in_block_scalar_indentation_is_refused_like_go_yaml() {
+    let (line, message) = parse_error("t: |\n \t \n");
+    assert_eq!(
+        message,
+        "found a tab character where an indentation space is expected"
+    );
+    assert_eq!(line, Some(2));
+    // A tab inside the content (after the indentation) is content.
+    let doc = store().parse(b"a: |\n  x\n  \ty\nb: 1\n").unwrap();
+    assert_eq!(
+        doc.tree.branches[0].get("a").and_then(|v| v.as_str()),
+        Some("x\n\ty\n")
+    );
+}

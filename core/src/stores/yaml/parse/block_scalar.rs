@@ -36,7 +36,7 @@ impl<'a> Parser<'a> {
     pub(super) fn block_scalar(&mut self, parent: usize) -> PResult<String> {
         let header = self.block_header()?;
         let header_end = (self.pos, self.line, self.line_start);
-        let body = self.block_body(parent, header.explicit.map(|d| parent + d), header.line);
+        let body = self.block_body(parent, header.explicit.map(|d| parent + d), header.line)?;
         // Trailing empty lines belong to the scalar for chomping; the parser resumes at
         // the end of the last content line (so the gap sees the blank lines).
         let lines = &body.lines;
@@ -108,7 +108,7 @@ impl<'a> Parser<'a> {
         parent: usize,
         mut indent: Option<usize>,
         header_line: usize,
-    ) -> Body<'a> {
+    ) -> PResult<Body<'a>> {
         let mut body = Body {
             lines: Vec::new(),
             last_line: header_line,
@@ -125,6 +125,13 @@ impl<'a> Parser<'a> {
             }
             let start = self.pos;
             let spaces = self.skip_spaces();
+            // go-yaml: a tab where the block's indentation is still being read.
+            if self.peek() == Some(b'\t') && indent.is_none_or(|i| spaces < i) {
+                return Err(perr(
+                    self.line,
+                    "found a tab character where an indentation space is expected",
+                ));
+            }
             let content_end = self.end_of_line();
             let rest = &self.src[self.pos..content_end];
             let blank = rest.trim_matches(['\t']).is_empty() && !rest.contains(|c: char| c != '\t');
@@ -143,7 +150,7 @@ impl<'a> Parser<'a> {
             body.last_line = self.line;
             body.end = (self.pos, self.line, self.line_start);
         }
-        body
+        Ok(body)
     }
 
     /// Skips spaces (not tabs) and returns how many.

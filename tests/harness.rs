@@ -317,15 +317,10 @@ impl Cmd {
         let home = self.cwd.join(".home");
         let _ = std::fs::create_dir_all(&home);
         let mut command = Command::new(self.tool.binary());
+        clean_env(&mut command, &home);
         command
             .args(&self.args)
             .current_dir(&self.cwd)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", &home)
-            .env("XDG_CONFIG_HOME", home.join(".config"))
-            .env("LANG", "C.UTF-8")
-            .envs(NETWORK_GUARD.iter().copied())
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -419,6 +414,18 @@ fn wait_with_deadline(
         stderr: collect(stderr),
         timed_out,
     }
+}
+
+/// Gives `command` the tests' clean environment: only `PATH`, `HOME` (and
+/// `XDG_CONFIG_HOME`) under `home`, `LANG`, and the network guard.
+pub fn clean_env(command: &mut Command, home: &Path) {
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("LANG", "C.UTF-8")
+        .envs(NETWORK_GUARD.iter().copied());
 }
 
 /// What one command did.

@@ -18,7 +18,9 @@
 //!   the failure report) and the duplicate-kind error, as sops; and (leafcrypt only, with a
 //!   SoftHSM2 token) which of two usable keys decrypts.
 
-use leafcrypt_tests::harness::{key_file, recipient, Output, Tool, Workdir, NETWORK_GUARD};
+use leafcrypt_tests::harness::{
+    clean_env, key_file, recipient, Output, Tool, Workdir, NETWORK_GUARD,
+};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -77,17 +79,13 @@ fn assert_plain(out: &Output, what: &str) {
 /// can prompt: for the tests of what happens when a prompt is needed.
 fn run_detached(dir: &Workdir, tool: Tool, args: &[&str], env: &[(&str, &str)]) -> Output {
     let home = dir.join(".home");
-    let out = Command::new("setsid")
+    let mut command = Command::new("setsid");
+    clean_env(&mut command, &home);
+    let out = command
         .arg("-w")
         .arg(tool.binary())
         .args(args)
         .current_dir(dir.path())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", &home)
-        .env("XDG_CONFIG_HOME", home.join(".config"))
-        .env("LANG", "C.UTF-8")
-        .envs(NETWORK_GUARD.iter().copied())
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output()

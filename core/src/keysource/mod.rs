@@ -6,6 +6,8 @@
 //! `enc`. Entries round-trip unchanged, unknown fields and unknown kinds included.
 
 pub mod age;
+#[cfg(feature = "aws-kms")]
+pub mod aws_kms;
 pub mod azure_kv;
 #[cfg(feature = "pgp")]
 pub mod pgp;

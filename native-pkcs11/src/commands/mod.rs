@@ -209,7 +209,10 @@ pub(crate) fn cli_entries(opts: &Opts) -> CliResult<Vec<KeyEntry>> {
     keys.extend(azure_kv_entries(&opts.azure_kv.join(","))?);
     keys.extend(pkcs11_entries(&opts.pkcs11.join(",")));
     let other = &opts.other_kinds;
-    keys.extend(kms_entries(other.kms.as_deref().unwrap_or(""))?);
+    keys.extend(crate::aws::cli_keys(
+        opts,
+        kms_entries(other.kms.as_deref().unwrap_or(""))?,
+    ));
     keys.extend(gcp_kms_entries(other.gcp_kms.as_deref().unwrap_or(""))?);
     keys.extend(hckms_entries(other.hckms.as_deref().unwrap_or(""))?);
     keys.extend(hc_vault_entries(
@@ -218,15 +221,12 @@ pub(crate) fn cli_entries(opts: &Opts) -> CliResult<Vec<KeyEntry>> {
     Ok(keys)
 }
 
-/// `kms` key descriptions for sops's `ARN[+ROLE_ARN],…` (leafcrypt has no AWS KMS source:
-/// encrypting with them fails naming the key, see [`unsupported`]).
+/// `kms` key descriptions for sops's `ARN[+ROLE_ARN],…` (`--encryption-context` and
+/// `--aws-profile` are applied by [`crate::aws::cli_keys`]).
 pub(crate) fn kms_entries(list: &str) -> CliResult<Vec<KeyEntry>> {
     Ok(split_list(list)
         .into_iter()
-        .map(|k| match k.split_once('+') {
-            Some((arn, role)) => KeyEntry::new("kms").with("arn", arn).with("role", role),
-            None => KeyEntry::new("kms").with("arn", k),
-        })
+        .map(|k| leafcrypt_core::config::kms_entry_from_arn(&k, ""))
         .collect())
 }
 
@@ -346,6 +346,7 @@ pub(crate) fn keyring(opts: &Opts) -> CliResult<Keyring> {
     let mut keyring = Keyring::new()
         .with(logged(Box::new(age)))
         .with(logged(crate::azure::keyring_member(opts)))
+        .with(logged(crate::aws::keyring_member()))
         .with(logged(Box::new(pkcs11)))
         .with(logged(Box::new(crate::pgp::source::GpgSource::from_env())));
     for stand_in in unsupported::Unsupported::all() {
@@ -411,12 +412,17 @@ pub(crate) fn encrypt_options(
     // Empty groups are refused by the core (ops::check_key_groups); a matching rule
     // without any key is one empty group, as in sops.
     let from_cli = !cli_keys.is_empty();
-    let key_groups: Vec<KeyGroup> = match (&rule, cli_keys.is_empty()) {
+    let mut key_groups: Vec<KeyGroup> = match (&rule, cli_keys.is_empty()) {
         (_, false) => vec![KeyGroup { keys: cli_keys }],
         (Some(r), true) if r.key_groups.is_empty() => vec![KeyGroup::default()],
         (Some(r), true) => r.key_groups.clone(),
         (None, true) => Vec::new(),
     };
+    if !from_cli {
+        for g in &mut key_groups {
+            crate::aws::rule_keys(opts, &mut g.keys);
+        }
+    }
     // Fail before the file is read or an editor opened, as sops does.
     ops::check_key_groups(&key_groups).map_err(|e| Failure::core("", e))?;
     if from_cli {
@@ -764,7 +770,7 @@ fn rotate(input: &Input, opts: &Opts) -> CliResult<()> {
             if groups.is_empty() {
                 groups.push(KeyGroup::default());
             }
-            for entry in parse(add)? {
+            for entry in crate::aws::cli_keys(opts, parse(add)?) {
                 let known = groups[0]
                     .keys
                     .iter()

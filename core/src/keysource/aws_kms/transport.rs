@@ -161,6 +161,9 @@ pub fn xml_text(xml: &str, tag: &str) -> Option<String> {
 }
 
 #[cfg(test)]
+pub(crate) use tests::env_of;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
@@ -216,6 +219,3 @@ mod tests {
         assert_eq!(xml_text(xml, "Expiration"), None);
     }
 }
-
-#[cfg(test)]
-pub(crate) use tests::env_of;

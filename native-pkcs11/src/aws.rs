@@ -53,7 +53,7 @@ fn cli_context(opts: &Opts) -> Option<std::collections::BTreeMap<String, String>
         Ok(c) if c.is_empty() => None,
         Ok(c) => Some(c),
         Err(warning) => {
-            crate::log::sops("AWSKMS", crate::log::Level::Warning, warning, &[]);
+            crate::log::warn("AWSKMS", warning);
             None
         }
     }

@@ -32,6 +32,9 @@ pub fn moto_bin() -> PathBuf {
 pub struct Moto {
     child: Child,
     url: String,
+    // moto's recorder writes to a file (by default in its working directory): one per
+    // instance, so parallel tests never see each other's requests.
+    _dir: tempfile::TempDir,
 }
 
 /// One request moto recorded.
@@ -48,14 +51,17 @@ pub struct Recorded {
 }
 
 impl Moto {
-    /// Starts moto on a free 127.0.0.1 port and waits for its "Running on" line.
+    /// Starts moto on an ephemeral 127.0.0.1 port (port 0: the kernel picks it, so
+    /// parallel tests never share one) and reads the port from its "Running on" line.
     pub fn start() -> Moto {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free loopback port");
+        let dir = tempfile::Builder::new()
+            .prefix("moto-")
+            .tempdir()
+            .expect("a temporary directory");
         let mut child = Command::new(moto_bin())
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-H", "127.0.0.1", "-p", "0"])
+            .current_dir(dir.path())
+            .env("MOTO_RECORDER_FILEPATH", dir.path().join("recording"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -66,20 +72,25 @@ impl Moto {
         std::thread::spawn(move || {
             let mut tx = Some(tx);
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("Running on http://127.0.0.1") {
+                let port = line
+                    .split("Running on http://127.0.0.1:")
+                    .nth(1)
+                    .and_then(|p| p.trim().parse::<u16>().ok());
+                if let Some(port) = port {
                     if let Some(tx) = tx.take() {
-                        let _ = tx.send(());
+                        let _ = tx.send(port);
                     }
                 }
             }
         });
-        if rx.recv_timeout(Duration::from_secs(60)).is_err() {
+        let Ok(port) = rx.recv_timeout(Duration::from_secs(60)) else {
             let _ = child.kill();
-            panic!("moto_server did not report it was listening on port {port}");
-        }
+            panic!("moto_server did not report the port it listens on");
+        };
         Moto {
             child,
             url: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
         }
     }
 

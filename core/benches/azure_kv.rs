@@ -13,8 +13,8 @@ use leafcrypt_core::keysource::azure_kv::credential::{
 use leafcrypt_core::keysource::azure_kv::local::{
     JsonWebKey, PublicKey, PublicKeyStore, StoredKey,
 };
-use leafcrypt_core::keysource::azure_kv::platform::now_unix;
 use leafcrypt_core::keysource::azure_kv::{AzureKvSource, ClientOptions, KeyId, KeyVaultClient};
+use leafcrypt_core::keysource::rest::platform::now_unix;
 use leafcrypt_core::keysource::KeySource;
 use std::cell::Cell;
 use std::rc::Rc;

@@ -7,7 +7,7 @@ use crate::cli::Opts;
 use async_trait::async_trait;
 use leafcrypt_core::keysource::aws_kms::key::{context_map, parse_context};
 use leafcrypt_core::keysource::aws_kms::{AwsEnv, AwsKmsSource, KmsClient};
-use leafcrypt_core::keysource::azure_kv::http;
+use leafcrypt_core::keysource::rest::http;
 use leafcrypt_core::keysource::{KeyEntry, KeyError, KeySource};
 use leafcrypt_core::secret::Secret;
 use leafcrypt_core::tree::Value;
@@ -61,7 +61,8 @@ fn cli_context(opts: &Opts) -> Option<std::collections::BTreeMap<String, String>
 
 fn build() -> Result<AwsKmsSource, String> {
     let env_lookup = |n: &str| std::env::var(n).ok();
-    let options = http::options_from_env(&env_lookup).map_err(|e| format!("kms: {e}"))?;
+    let options = http::options_from_env(&env_lookup, "LEAFCRYPT_AWS_KMS_TIMEOUT")
+        .map_err(|e| format!("kms: {e}"))?;
     let client = http::client(&options).map_err(|e| format!("kms: {e}"))?;
     let env = AwsEnv::process(client);
     Ok(AwsKmsSource::new(Rc::new(KmsClient::new(env))))

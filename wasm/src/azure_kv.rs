@@ -18,9 +18,8 @@ use crate::failure::{Failure, Result};
 use crate::options::Options;
 use crate::token::JsTokenCredential;
 use js_sys::Function;
-use leafcrypt_core::keysource::azure_kv::{
-    http, AzureKvSource, ClientOptions, KeyId, KeyVaultClient,
-};
+use leafcrypt_core::keysource::azure_kv::{AzureKvSource, ClientOptions, KeyId, KeyVaultClient};
+use leafcrypt_core::keysource::rest::http;
 use leafcrypt_core::keysource::KeyEntry;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;

@@ -75,7 +75,7 @@ impl TokenCredential for JsTokenCredential {
 /// Reads the callback's result. Without an expiry the token is used for one minute
 /// before the callback is asked again (it may cache on its side).
 fn token_of(value: &JsValue) -> Option<AccessToken> {
-    let now = leafcrypt_core::keysource::azure_kv::platform::now_unix();
+    let now = leafcrypt_core::keysource::rest::platform::now_unix();
     if let Some(token) = value.as_string() {
         return (!token.is_empty()).then(|| AccessToken {
             token: Zeroizing::new(token),

@@ -5,12 +5,15 @@
 //! before wrapping it names the key (e.g. `recipient`) and after wrapping it also holds
 //! `enc`. Entries round-trip unchanged, unknown fields and unknown kinds included.
 
+#[cfg(feature = "age")]
 pub mod age;
 #[cfg(feature = "aws-kms")]
 pub mod aws_kms;
 pub mod azure_kv;
 #[cfg(feature = "pgp")]
 pub mod pgp;
+#[cfg(feature = "rest")]
+pub mod rest;
 
 use crate::secret::Secret;
 use crate::tree::Value;
@@ -234,4 +237,16 @@ impl Keyring {
             message: format!("no key source for '{}' keys is available", entry.kind),
         }))
     }
+}
+
+/// The authority (`host[:port]`, lowercased, user info dropped) of an absolute URL: the
+/// host that errors name. Taken from the text itself: a URL parser would rewrite hosts
+/// such as `0.0.1` (an IPv4 shorthand), which Key Vault challenge checks compare
+/// literally.
+pub fn authority(url: &str) -> String {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let auth = &rest[..end];
+    let auth = auth.rsplit_once('@').map(|(_, h)| h).unwrap_or(auth);
+    auth.to_ascii_lowercase()
 }

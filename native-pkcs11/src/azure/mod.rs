@@ -10,7 +10,10 @@ use crate::failure::{CliResult, Failure, BAD_ARGS, GENERIC};
 use async_trait::async_trait;
 use leafcrypt_core::keysource::azure_kv::credential::chain::DefaultChain;
 use leafcrypt_core::keysource::azure_kv::credential::process_env;
-use leafcrypt_core::keysource::azure_kv::{http, AzureKvSource, ClientOptions, KeyVaultClient};
+use leafcrypt_core::keysource::azure_kv::{
+    AzureKvSource, ClientOptions, KeyVaultClient, TIMEOUT_VAR,
+};
+use leafcrypt_core::keysource::rest::http;
 use leafcrypt_core::keysource::{KeyEntry, KeyError, KeySource};
 use leafcrypt_core::secret::Secret;
 use std::cell::OnceCell;
@@ -46,7 +49,7 @@ pub fn source(opts: &Opts) -> CliResult<AzureKvSource> {
 
 fn build(settings: &Settings) -> CliResult<AzureKvSource> {
     let env = process_env;
-    let http_options = http::options_from_env(&env)
+    let http_options = http::options_from_env(&env, TIMEOUT_VAR)
         .map_err(|e| Failure::new(GENERIC, format!("azure_kv: {e}")))?;
     let http =
         http::client(&http_options).map_err(|e| Failure::new(GENERIC, format!("azure_kv: {e}")))?;

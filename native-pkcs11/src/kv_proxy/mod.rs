@@ -14,6 +14,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
+use leafcrypt_core::keysource::rest::http;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -46,8 +47,8 @@ pub fn run(options: ProxyOptions) -> CliResult<()> {
     let cors = cors::Cors::new(&options.allow_origins)
         .map_err(|e| Failure::new(BAD_ARGS, format!("kv-proxy: {e}")))?;
     let env = |k: &str| std::env::var(k).ok();
-    let http = leafcrypt_core::keysource::azure_kv::http::options_from_env(&env)
-        .and_then(|o| leafcrypt_core::keysource::azure_kv::http::client(&o))
+    let http = http::options_from_env(&env, leafcrypt_core::keysource::azure_kv::TIMEOUT_VAR)
+        .and_then(|o| http::client(&o))
         .map_err(|e| Failure::new(GENERIC, format!("kv-proxy: {e}")))?;
     crate::runtime::block_on(serve(
         routes,
@@ -237,7 +238,7 @@ async fn forward(state: &State, req: Request<Incoming>) -> Reply {
                 &format!(
                     "cannot reach {}: {}",
                     route::host_of(&target),
-                    leafcrypt_core::keysource::azure_kv::http::error_chain(&e)
+                    http::error_chain(&e)
                 ),
             )
         }

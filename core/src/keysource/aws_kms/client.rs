@@ -9,8 +9,8 @@ use super::error::{Action, AwsError};
 use super::key::KmsKey;
 use super::sign::{signature_headers, Unsigned};
 use super::transport::{self, endpoint, host_of, Request};
-use crate::keysource::azure_kv::platform;
-use crate::keysource::azure_kv::retry::RetryPolicy;
+use crate::keysource::rest::platform;
+use crate::keysource::rest::retry::RetryPolicy;
 use crate::secret::Secret;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -302,8 +302,8 @@ pub fn error_code(body: &[u8]) -> Option<(String, String)> {
         .get("message")
         .or_else(|| value.get("Message"))
         .and_then(|v| v.as_str())
-        .unwrap_or("")
-        .to_string();
+        .map(|m| crate::keysource::rest::redact::quote(m, &[]))
+        .unwrap_or_default();
     Some((code, message))
 }
 

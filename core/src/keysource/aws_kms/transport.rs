@@ -3,9 +3,9 @@
 //! `Retry-After`), and the small XML reading STS answers need.
 
 use super::credentials::AwsEnv;
-use crate::keysource::azure_kv::http::error_chain;
-use crate::keysource::azure_kv::platform;
-use crate::keysource::azure_kv::retry::{server_delay, RetryPolicy};
+use crate::keysource::rest::http::error_chain;
+use crate::keysource::rest::platform;
+use crate::keysource::rest::retry::{server_delay, RetryPolicy};
 use std::time::Duration;
 
 /// The endpoint of `service` (`kms`, `sts`) in `region`: `AWS_ENDPOINT_URL_<SERVICE>`,
@@ -31,8 +31,7 @@ pub fn endpoint(env: &AwsEnv, service: &str, region: &str) -> String {
 
 /// The `host[:port]` of `url`, for the `host` header and for errors.
 pub fn host_of(url: &str) -> String {
-    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
-    rest.split(['/', '?']).next().unwrap_or(rest).to_string()
+    crate::keysource::authority(url)
 }
 
 /// An answer.

@@ -7,7 +7,7 @@
 //! `127.0.0.1:8443` matches the resource `https://0.0.1:8443`, and
 //! `myvault.vault.azure.net` matches `https://vault.azure.net`.
 
-use super::key_id::authority;
+use crate::keysource::authority;
 
 /// The OAuth suffix that turns a resource into a scope.
 const DEFAULT_SUFFIX: &str = "/.default";

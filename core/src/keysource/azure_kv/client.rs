@@ -13,14 +13,15 @@
 
 use super::challenge::Challenge;
 use super::credential::{TokenCredential, TokenRequest};
+use super::encoding::{b64url, b64url_decode};
 use super::error::{KvError, Missing, Operation, ServerError};
-use super::http::error_chain;
-use super::key_id::{authority, KeyId};
+use super::key_id::KeyId;
 use super::local::{JsonWebKey, PublicKey, PublicKeyStore, PublicKeys};
-use super::platform;
-use super::retry::{server_delay, RetryPolicy};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
+use crate::keysource::authority;
+use crate::keysource::rest::http::{error_chain, is_certificate_problem};
+use crate::keysource::rest::platform;
+use crate::keysource::rest::retry::RetryPolicy;
+use crate::keysource::rest::send::Retry;
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::Method;
 use serde::Deserialize;
@@ -542,51 +543,22 @@ impl KeyVaultClient {
         bearer: Option<&HeaderValue>,
         body: Option<&str>,
     ) -> Result<Exchange, KvError> {
-        let policy = &self.options.retry;
-        let started = platform::now_unix();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
+        let build = || {
             self.requests.set(self.requests.get() + 1);
-            let result = match self.build(method, url, bearer, body).send().await {
-                Ok(response) => {
-                    let status = response.status().as_u16();
-                    let headers = response.headers().clone();
-                    response
-                        .text()
-                        .await
-                        .map(|text| (status, headers, Zeroizing::new(text)))
-                }
-                Err(e) => Err(e),
-            };
-            let (retry, delay) = match &result {
-                Ok((status, headers, _)) => (
-                    RetryPolicy::is_retryable_status(*status),
-                    policy.delay(
-                        attempt,
-                        server_delay(headers, platform::now_unix()),
-                        platform::jitter(),
-                    ),
-                ),
-                Err(e) => (
-                    self.is_retryable(e),
-                    policy.delay(attempt, None, platform::jitter()),
-                ),
-            };
-            let elapsed = Duration::from_secs(platform::now_unix().saturating_sub(started));
-            if retry && policy.may_retry(attempt, elapsed, delay) {
-                platform::sleep(delay).await;
-                continue;
-            }
-            return match result {
-                Ok((status, headers, body)) => Ok(Exchange {
-                    status,
-                    headers,
-                    body,
-                    attempts: attempt,
-                }),
-                Err(e) => Err(self.no_response(operation, key, &error_chain(&e), attempt)),
-            };
+            self.build(method, url, bearer, body)
+        };
+        let sent = Retry::new(&self.options.retry)
+            .transient_errors_only()
+            .send(&build)
+            .await;
+        match sent {
+            Ok(answer) => Ok(Exchange {
+                status: answer.status,
+                headers: answer.headers,
+                body: Zeroizing::new(String::from_utf8_lossy(&answer.body).into_owned()),
+                attempts: answer.attempts,
+            }),
+            Err(e) => Err(self.no_response(operation, key, &error_chain(&e.error), e.attempts)),
         }
     }
 
@@ -618,17 +590,6 @@ impl KeyVaultClient {
         request
     }
 
-    #[cfg(not(target_arch = "wasm32"))]
-    fn is_retryable(&self, e: &reqwest::Error) -> bool {
-        (e.is_connect() || e.is_timeout() || e.is_request() || e.is_body())
-            && !is_certificate_problem(&error_chain(e))
-    }
-
-    #[cfg(target_arch = "wasm32")]
-    fn is_retryable(&self, e: &reqwest::Error) -> bool {
-        e.is_timeout()
-    }
-
     /// The error for a request that got no HTTP answer.
     fn no_response(
         &self,
@@ -640,7 +601,7 @@ impl KeyVaultClient {
         let host = authority(self.endpoint.as_deref().unwrap_or(&key.vault_url));
         #[cfg(target_arch = "wasm32")]
         {
-            if self.endpoint.is_none() && in_browser() {
+            if self.endpoint.is_none() && crate::keysource::rest::http::in_browser() {
                 return KvError::BrowserBlocked {
                     key: Box::new(key.clone()),
                     operation,
@@ -671,22 +632,6 @@ impl KeyVaultClient {
             attempts,
         }
     }
-}
-
-#[cfg(target_arch = "wasm32")]
-fn in_browser() -> bool {
-    let global = js_sys::global();
-    ["document", "importScripts"]
-        .iter()
-        .any(|name| js_sys::Reflect::has(&global, &(*name).into()).unwrap_or(false))
-}
-
-/// Whether a transport error is about the server's certificate (untrusted issuer, wrong
-/// name, expired): repeating cannot help, trusting the right CA can. A connection the
-/// peer dropped mid-TLS is not that (it is retried).
-fn is_certificate_problem(detail: &str) -> bool {
-    let lower = detail.to_ascii_lowercase();
-    lower.contains("certificate") || lower.contains("unknownissuer")
 }
 
 /// A random UUID v4 for `x-ms-client-request-id`.
@@ -720,33 +665,11 @@ fn segment(s: &str) -> String {
     out
 }
 
-/// Unpadded base64url, as Key Vault and sops write.
-pub fn b64url(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Lenient base64url: padding, the standard alphabet and whitespace are accepted.
-pub fn b64url_decode(s: &str) -> Result<Zeroizing<Vec<u8>>, base64::DecodeError> {
-    let cleaned: Zeroizing<String> = Zeroizing::new(
-        s.chars()
-            .filter(|c| !c.is_whitespace() && *c != '=')
-            .map(|c| match c {
-                '+' => '-',
-                '/' => '_',
-                c => c,
-            })
-            .collect(),
-    );
-    URL_SAFE_NO_PAD
-        .decode(cleaned.as_bytes())
-        .map(Zeroizing::new)
-}
-
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::keysource::azure_kv::test_server::{Reply, TestServer};
     use crate::keysource::azure_kv::test_support::*;
+    use crate::keysource::rest::test_server::{Reply, TestServer};
 
     fn key(version: Option<&str>) -> KeyId {
         KeyId::new(VAULT, "k", version)

@@ -1,7 +1,7 @@
 //! Key Vault key identifiers: `https://{vault}/keys/{name}[/{version}]`, parsed as sops
 //! 3.11 parses them, and their `azure_kv` metadata entries.
 
-use crate::keysource::KeyEntry;
+use crate::keysource::{authority, KeyEntry};
 use regex::Regex;
 use std::fmt;
 use std::sync::OnceLock;
@@ -149,17 +149,6 @@ impl std::str::FromStr for KeyId {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::parse(s)
     }
-}
-
-/// The authority (`host[:port]`, lowercased, user info dropped) of an absolute URL, taken
-/// from the text itself: a URL parser would rewrite hosts such as `0.0.1` (an IPv4
-/// shorthand), which Key Vault challenge checks compare literally.
-pub(crate) fn authority(url: &str) -> String {
-    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let auth = &rest[..end];
-    let auth = auth.rsplit_once('@').map(|(_, h)| h).unwrap_or(auth);
-    auth.to_ascii_lowercase()
 }
 
 #[cfg(test)]

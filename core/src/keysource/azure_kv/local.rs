@@ -5,7 +5,7 @@
 //!
 //! Only public-key operations: the private key never leaves Key Vault.
 
-use super::client::{b64url, b64url_decode};
+use super::encoding::{b64url, b64url_decode};
 use super::key_id::KeyId;
 use rsa::rand_core::{CryptoRng, RngCore};
 use rsa::{BigUint, Oaep, RsaPublicKey};

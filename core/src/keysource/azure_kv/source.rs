@@ -11,7 +11,8 @@
 //! The source is a cheap handle: clones share one [`KeyVaultClient`], so every file of a
 //! batch shares its challenges, tokens and public keys.
 
-use super::client::{b64url, b64url_decode, Algorithm, KeyVaultClient};
+use super::client::{Algorithm, KeyVaultClient};
+use super::encoding::{b64url, b64url_decode};
 use super::error::{KvError, Operation};
 use super::key_id::{KeyId, KIND};
 use crate::keysource::{KeyEntry, KeyError, KeySource};
@@ -173,8 +174,8 @@ impl KeySource for AzureKvSource {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::keysource::azure_kv::test_server::{Reply, TestServer};
     use crate::keysource::azure_kv::test_support::*;
+    use crate::keysource::rest::test_server::{Reply, TestServer};
     use crate::keysource::Keyring;
     use rsa::Oaep;
 

@@ -1,11 +1,12 @@
 //! Test helpers for the Key Vault modules: a fixed RSA key (tests may use private keys),
 //! a counting credential, key bundles and challenges as Key Vault writes them, and a
-//! client pointed at a loopback [`TestServer`](super::test_server::TestServer).
+//! client pointed at a loopback [`TestServer`](crate::keysource::rest::test_server::TestServer).
 
-use super::client::{b64url, ClientOptions, KeyVaultClient};
+use super::client::{ClientOptions, KeyVaultClient};
 use super::credential::{AccessToken, CredentialError, TokenCredential, TokenRequest};
+use super::encoding::b64url;
 use super::local::JsonWebKey;
-use super::retry::RetryPolicy;
+use crate::keysource::rest::retry::RetryPolicy;
 use async_trait::async_trait;
 use rsa::pkcs8::DecodePrivateKey;
 use rsa::RsaPrivateKey;
@@ -71,8 +72,8 @@ pub fn challenge() -> String {
 }
 
 /// Key Vault's 401 answer to a request without a token.
-pub fn unauthorized() -> super::test_server::Reply {
-    super::test_server::Reply::json(
+pub fn unauthorized() -> crate::keysource::rest::test_server::Reply {
+    crate::keysource::rest::test_server::Reply::json(
         401,
         r#"{"error":{"code":"Unauthorized","message":"AKV10000: Request is missing a Bearer or PoP token."}}"#,
     )

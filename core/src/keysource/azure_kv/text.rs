@@ -22,7 +22,8 @@
 //! that names another vault or key, so a crafted ciphertext cannot make the client send a
 //! token to a vault of its choosing.
 
-use super::client::{b64url, b64url_decode, Algorithm, KeyVaultClient};
+use super::client::{Algorithm, KeyVaultClient};
+use super::encoding::{b64url, b64url_decode};
 use super::error::{KvError, Operation};
 use super::key_id::KeyId;
 use super::source::wrap_with;
@@ -203,8 +204,8 @@ pub async fn decrypt_text(
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::keysource::azure_kv::test_server::{Reply, TestServer};
     use crate::keysource::azure_kv::test_support::*;
+    use crate::keysource::rest::test_server::{Reply, TestServer};
     use rsa::Oaep;
 
     fn key() -> KeyId {

@@ -12,7 +12,7 @@ use super::profile::{ProfileProvider, SharedFiles};
 use super::remote::{ContainerProvider, ImdsProvider};
 use super::sts::{self, RoleRequest};
 use super::{AwsCredentials, AwsEnv, CredentialError, CredentialProvider};
-use crate::keysource::azure_kv::platform;
+use crate::keysource::rest::platform;
 use async_trait::async_trait;
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -5,8 +5,8 @@
 use super::{parse_expiration, AwsCredentials, AwsEnv};
 use crate::keysource::aws_kms::sign::{signature_headers, Unsigned};
 use crate::keysource::aws_kms::transport::{self, endpoint, host_of, xml_text, Request};
-use crate::keysource::azure_kv::platform;
-use crate::keysource::azure_kv::retry::RetryPolicy;
+use crate::keysource::rest::platform;
+use crate::keysource::rest::retry::RetryPolicy;
 
 /// What to assume.
 pub struct RoleRequest<'a> {
@@ -138,7 +138,10 @@ async fn call(
     let text = String::from_utf8_lossy(&response.body);
     if response.status != 200 {
         let code = xml_text(&text, "Code").unwrap_or_default();
-        let message = xml_text(&text, "Message").unwrap_or_default();
+        let message = crate::keysource::rest::redact::quote(
+            &xml_text(&text, "Message").unwrap_or_default(),
+            &[],
+        );
         return Err(format!(
             "STS {} answered HTTP {} {code}: {message}",
             host_of(url),

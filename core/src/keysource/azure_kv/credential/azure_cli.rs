@@ -8,8 +8,8 @@
 //! the token, so it is never quoted in errors; its stderr is, masked and cut short.
 
 use super::authority::validate_tenant;
-use super::redact::quote;
 use super::{AccessToken, CredentialError, EnvLookup, TokenCredential, TokenRequest};
+use crate::keysource::rest::redact::quote;
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

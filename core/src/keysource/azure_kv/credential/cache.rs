@@ -1,62 +1,53 @@
 //! A caching wrapper: one token per (scopes, tenant), reused until shortly before it
-//! expires.
-//!
-//! A token is refreshed 5 minutes before `expires_on` (or halfway through its life when
-//! that is shorter, so short-lived test tokens are still reused). If the refresh fails
-//! while the old token is still valid, the old token is returned. Concurrent callers wait
-//! for one refresh instead of each asking the credential. Time comes from an injectable
-//! [`Clock`], so tests drive it without sleeping.
+//! expires, on the shared [`ExpiringCache`] (refresh 5 minutes before `expires_on`, or
+//! halfway through a short life; the old token while a failed refresh leaves it valid;
+//! one refresh at a time; an injectable [`Clock`]).
 
 use super::{AccessToken, CredentialError, TokenCredential, TokenRequest};
+use crate::keysource::rest::cache::{Expiring, ExpiringCache};
 use async_trait::async_trait;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
-/// Seconds since the Unix epoch, now.
-pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
-
-/// How long before `expires_on` a token is refreshed, at most.
-pub const REFRESH_MARGIN_SECS: u64 = 300;
+pub use crate::keysource::rest::cache::{Clock, REFRESH_MARGIN_SECS};
 
 /// (sorted scopes, tenant).
 type Key = (Vec<String>, Option<String>);
 
-struct Entry {
-    token: AccessToken,
-    refresh_at: u64,
+impl Expiring for AccessToken {
+    fn expires_on(&self) -> u64 {
+        self.expires_on
+    }
 }
 
 /// Caches the tokens of `C`.
 pub struct CachingCredential<C> {
     inner: C,
-    clock: Clock,
-    entries: Mutex<HashMap<Key, Entry>>,
-    refreshing: futures_util::lock::Mutex<()>,
+    tokens: ExpiringCache<Key, AccessToken>,
 }
 
 impl<C> std::fmt::Debug for CachingCredential<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let cached = self.entries.lock().map(|e| e.len()).unwrap_or(0);
-        write!(f, "CachingCredential({cached} cached token(s), <redacted>)")
+        write!(
+            f,
+            "CachingCredential({} cached token(s), <redacted>)",
+            self.tokens.len()
+        )
     }
 }
 
 impl<C: TokenCredential> CachingCredential<C> {
     /// Caches `inner`'s tokens on the system clock.
     pub fn new(inner: C) -> Self {
-        Self::with_clock(
+        Self {
             inner,
-            Arc::new(crate::keysource::azure_kv::platform::now_unix),
-        )
+            tokens: ExpiringCache::new(),
+        }
     }
 
     /// Caches `inner`'s tokens on `clock`.
     pub fn with_clock(inner: C, clock: Clock) -> Self {
         Self {
             inner,
-            clock,
-            entries: Mutex::new(HashMap::new()),
-            refreshing: futures_util::lock::Mutex::new(()),
+            tokens: ExpiringCache::with_clock(clock),
         }
     }
 
@@ -67,50 +58,13 @@ impl<C: TokenCredential> CachingCredential<C> {
 
     /// Forgets every cached token (e.g. after Key Vault rejected one).
     pub fn clear(&self) {
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.clear();
-        }
+        self.tokens.clear();
     }
 
     fn key(request: &TokenRequest) -> Key {
         let mut scopes = request.scopes.clone();
         scopes.sort();
         (scopes, request.tenant_id.clone())
-    }
-
-    /// The cached token for `key` if it is not due for refresh at `now`.
-    fn fresh(&self, key: &Key, now: u64) -> Option<AccessToken> {
-        let entries = self.entries.lock().ok()?;
-        entries
-            .get(key)
-            .filter(|e| now < e.refresh_at)
-            .map(|e| e.token.clone())
-    }
-
-    /// The cached token for `key` if it has not expired at `now`.
-    fn still_valid(&self, key: &Key, now: u64) -> Option<AccessToken> {
-        let entries = self.entries.lock().ok()?;
-        entries
-            .get(key)
-            .filter(|e| now < e.token.expires_on)
-            .map(|e| e.token.clone())
-    }
-
-    fn store(&self, key: Key, token: &AccessToken, now: u64) {
-        if token.expires_on <= now {
-            return;
-        }
-        let margin = REFRESH_MARGIN_SECS.min((token.expires_on - now) / 2);
-        let refresh_at = token.expires_on.saturating_sub(margin);
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.insert(
-                key,
-                Entry {
-                    token: token.clone(),
-                    refresh_at,
-                },
-            );
-        }
     }
 }
 
@@ -121,27 +75,13 @@ impl<C: TokenCredential> TokenCredential for CachingCredential<C> {
     }
 
     async fn get_token(&self, request: &TokenRequest) -> Result<AccessToken, CredentialError> {
-        let key = Self::key(request);
-        if let Some(token) = self.fresh(&key, (self.clock)()) {
-            return Ok(token);
-        }
-        let _one_refresh_at_a_time = self.refreshing.lock().await;
-        if let Some(token) = self.fresh(&key, (self.clock)()) {
-            return Ok(token);
-        }
-        match self.inner.get_token(request).await {
-            Ok(token) => {
-                self.store(key, &token, (self.clock)());
-                Ok(token)
-            }
-            Err(error) => self.still_valid(&key, (self.clock)()).ok_or(error),
-        }
+        self.tokens
+            .get_or_fetch(Self::key(request), || self.inner.get_token(request))
+            .await
     }
 
     fn invalidate(&self, request: &TokenRequest) {
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.remove(&Self::key(request));
-        }
+        self.tokens.remove(&Self::key(request));
         self.inner.invalidate(request);
     }
 }
@@ -150,6 +90,7 @@ impl<C: TokenCredential> TokenCredential for CachingCredential<C> {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
     use zeroize::Zeroizing;
 
     /// Hands out `tok-1`, `tok-2`, … each valid for `lifetime` seconds from the shared

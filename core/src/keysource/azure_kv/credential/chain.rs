@@ -341,7 +341,7 @@ impl TokenCredential for DefaultChain {
 mod tests {
     use super::*;
     use crate::keysource::azure_kv::credential::test_support::{env_of, write_script};
-    use crate::keysource::azure_kv::test_server::{Reply, TestServer};
+    use crate::keysource::rest::test_server::{Reply, TestServer};
 
     /// Everything a chain test reads. IMDS always points at a closed loopback port and
     /// `PATH` at a directory without `az`, unless a test overrides them: nothing may reach

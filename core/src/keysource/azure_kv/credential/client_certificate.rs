@@ -12,7 +12,7 @@ use super::authority::{validate_tenant, EntraOptions};
 use super::client_secret::scope_field;
 use super::entra::request_token_with_assertion;
 use super::{AccessToken, CredentialError, TokenCredential, TokenRequest};
-use crate::keysource::azure_kv::platform::now_unix;
+use crate::keysource::rest::platform::now_unix;
 use async_trait::async_trait;
 use base64::Engine;
 use rsa::pkcs1::DecodeRsaPrivateKey;
@@ -229,7 +229,7 @@ mod tests {
     use crate::keysource::azure_kv::credential::assertion::tests::decode;
     use crate::keysource::azure_kv::credential::authority::AuthorityHost;
     use crate::keysource::azure_kv::credential::test_support::pairs;
-    use crate::keysource::azure_kv::test_server::{Reply, TestServer};
+    use crate::keysource::rest::test_server::{Reply, TestServer};
 
     const CERT: &str = include_str!("testdata/cert.pem");
     const KEY_PKCS8: &str = include_str!("testdata/key.pem");

@@ -99,7 +99,7 @@ mod tests {
     use super::*;
     use crate::keysource::azure_kv::credential::authority::AuthorityHost;
     use crate::keysource::azure_kv::credential::test_support::{owned, pairs};
-    use crate::keysource::azure_kv::test_server::{Reply, TestServer};
+    use crate::keysource::rest::test_server::{Reply, TestServer};
 
     fn credential(server: &TestServer, secret: &str) -> ClientSecretCredential {
         let options = EntraOptions {

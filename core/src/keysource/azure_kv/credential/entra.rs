@@ -2,11 +2,11 @@
 //! (client secret, client certificate, workload identity), and token-response parsing
 //! shared with managed identity.
 
-use super::redact::{quote, root_cause};
-use super::retrying::send;
 use super::{AccessToken, CredentialError};
-use crate::keysource::azure_kv::platform::now_unix;
-use crate::keysource::azure_kv::retry::RetryPolicy;
+use crate::keysource::rest::platform::now_unix;
+use crate::keysource::rest::redact::{quote, root_cause};
+use crate::keysource::rest::retry::RetryPolicy;
+use crate::keysource::rest::send::Retry;
 use zeroize::Zeroizing;
 
 /// Reads seconds from a JSON number or a decimal string (`"1700000000"`), as token
@@ -113,19 +113,15 @@ pub(crate) async fn request_token(
             .header("Accept", "application/json")
             .form(form)
     };
-    let answer = send(
-        &RetryPolicy::default(),
-        &build,
-        &RetryPolicy::is_retryable_status,
-        None,
-    )
-    .await
-    .map_err(|e| {
-        failed(format!(
-            "cannot reach the token endpoint {url}: {}",
-            root_cause(&e.error, secrets)
-        ))
-    })?;
+    let answer = Retry::new(&RetryPolicy::default())
+        .send(&build)
+        .await
+        .map_err(|e| {
+            failed(format!(
+                "cannot reach the token endpoint {url}: {}",
+                root_cause(&e.error, secrets)
+            ))
+        })?;
     let (status, body) = (answer.status, answer.body);
     if !(200..300).contains(&status) {
         return Err(failed(format!(

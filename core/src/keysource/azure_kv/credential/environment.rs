@@ -151,7 +151,7 @@ impl TokenCredential for EnvironmentCredential {
 mod tests {
     use super::*;
     use crate::keysource::azure_kv::credential::test_support::{env_of, pairs};
-    use crate::keysource::azure_kv::test_server::{Reply, TestServer};
+    use crate::keysource::rest::test_server::{Reply, TestServer};
 
     fn from(vars: &[(&str, &str)]) -> Result<EnvironmentCredential, CredentialError> {
         EnvironmentCredential::from_env(&env_of(vars), reqwest::Client::new())

@@ -19,10 +19,10 @@
 //! (`IDENTITY_SERVER_THUMBPRINT`) and Cloud Shell / legacy App Service (`MSI_ENDPOINT`).
 
 use super::entra::{describe_error_body, parse_token_response};
-use super::redact::root_cause;
-use super::retrying::send;
 use super::{AccessToken, CredentialError, EnvLookup, TokenCredential, TokenRequest};
-use crate::keysource::azure_kv::retry::RetryPolicy;
+use crate::keysource::rest::redact::root_cause;
+use crate::keysource::rest::retry::RetryPolicy;
+use crate::keysource::rest::send::Retry;
 use async_trait::async_trait;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -218,14 +218,12 @@ impl ManagedIdentityCredential {
                 .header("X-IDENTITY-HEADER", header)
                 .header("Metadata", "true")
         };
-        let answer = send(&self.retry, &build, &RetryPolicy::is_retryable_status, None)
-            .await
-            .map_err(|e| {
-                failed(format!(
-                    "cannot reach IDENTITY_ENDPOINT {endpoint}: {}",
-                    root_cause(&e.error, &[header])
-                ))
-            })?;
+        let answer = Retry::new(&self.retry).send(&build).await.map_err(|e| {
+            failed(format!(
+                "cannot reach IDENTITY_ENDPOINT {endpoint}: {}",
+                root_cause(&e.error, &[header])
+            ))
+        })?;
         let (status, body) = (answer.status, answer.body);
         if !(200..300).contains(&status) {
             return Err(failed(format!(
@@ -242,7 +240,10 @@ impl ManagedIdentityCredential {
         let build = || self.http.get(&url).query(&query).header("Metadata", "true");
         let probing = !self.imds_answered.load(Ordering::SeqCst);
         let probe = self.probe_timeout.filter(|_| probing);
-        let answer = match send(&self.retry, &build, &imds_retry_status, probe).await {
+        let imds = Retry::new(&self.retry)
+            .statuses(&imds_retry_status)
+            .probe(probe);
+        let answer = match imds.send(&build).await {
             Ok(answer) => answer,
             Err(e) if probing => {
                 let why = if e.error.is_timeout() {
@@ -312,9 +313,9 @@ impl TokenCredential for ManagedIdentityCredential {
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
-    use crate::keysource::azure_kv::credential::retrying::fast_policy;
     use crate::keysource::azure_kv::credential::test_support::{env_of, owned, split_target};
-    use crate::keysource::azure_kv::test_server::{Reply, TestServer};
+    use crate::keysource::rest::send::fast_policy;
+    use crate::keysource::rest::test_server::{Reply, TestServer};
 
     fn request(scope: &str) -> TokenRequest {
         TokenRequest {

@@ -31,8 +31,6 @@ pub mod workload_identity;
 
 mod assertion;
 mod entra;
-mod redact;
-mod retrying;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod test_support;
 

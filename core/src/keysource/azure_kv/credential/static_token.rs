@@ -5,7 +5,7 @@
 //! [`AccessToken::UNKNOWN_EXPIRY`] and the token is used until Key Vault rejects it.
 
 use super::{AccessToken, CredentialError, TokenCredential, TokenRequest};
-use crate::keysource::azure_kv::platform::now_unix;
+use crate::keysource::rest::platform::now_unix;
 use async_trait::async_trait;
 use base64::Engine;
 use zeroize::Zeroizing;

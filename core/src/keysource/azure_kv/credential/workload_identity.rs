@@ -136,7 +136,7 @@ impl TokenCredential for WorkloadIdentityCredential {
 mod tests {
     use super::*;
     use crate::keysource::azure_kv::credential::test_support::{env_of, owned, pairs};
-    use crate::keysource::azure_kv::test_server::{Reply, TestServer};
+    use crate::keysource::rest::test_server::{Reply, TestServer};
 
     fn request() -> TokenRequest {
         TokenRequest {

@@ -21,7 +21,7 @@ const MIN_SECRET_LEN: usize = 8;
 
 /// The innermost cause of `error` (e.g. `Connection refused (os error 111)` rather than
 /// reqwest's `error sending request for url (…)`), masked like [`quote`].
-pub(crate) fn root_cause(error: &(dyn std::error::Error + 'static), secrets: &[&str]) -> String {
+pub fn root_cause(error: &(dyn std::error::Error + 'static), secrets: &[&str]) -> String {
     let mut inner = error;
     while let Some(source) = inner.source() {
         inner = source;
@@ -31,7 +31,7 @@ pub(crate) fn root_cause(error: &(dyn std::error::Error + 'static), secrets: &[&
 
 /// `text` with JWT-shaped substrings and each of `secrets` replaced by `<redacted>`,
 /// whitespace runs folded to one space, and cut to a few hundred characters.
-pub(crate) fn quote(text: &str, secrets: &[&str]) -> String {
+pub fn quote(text: &str, secrets: &[&str]) -> String {
     let mut clean = jwt_pattern().replace_all(text, "<redacted>").into_owned();
     for secret in secrets.iter().filter(|s| s.len() >= MIN_SECRET_LEN) {
         clean = clean.replace(secret, "<redacted>");

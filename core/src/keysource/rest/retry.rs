@@ -1,6 +1,6 @@
-//! When and how long to wait before repeating a Key Vault request.
+//! When and how long to wait before repeating a request.
 //!
-//! The defaults follow the Azure SDK for Go (what sops uses): 4 attempts in all,
+//! The defaults follow the Azure SDK for Go (what sops uses for Key Vault): 4 attempts in all,
 //! exponential backoff from 0.8 s with full jitter, delays capped at 60 s, plus an overall
 //! deadline. A server's `Retry-After` (seconds or HTTP-date), `retry-after-ms` or
 //! `x-ms-retry-after-ms` replaces the computed delay (still capped).

@@ -110,7 +110,7 @@ pub async fn encrypt(input: &[u8], options: &Options) -> Result<Vec<u8>> {
     if encrypt_options.key_groups.iter().all(|g| g.keys.is_empty()) {
         return Err(Failure::Options(
             "no keys to encrypt for: give age.recipients, pgp.publicKeys (or pgp.recipients), \
-             azureKv.keys, kek or keyGroups"
+             azureKv.keys, awsKms.keys, kek or keyGroups"
                 .into(),
         ));
     }

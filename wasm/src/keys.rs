@@ -5,7 +5,8 @@
 //! pgp:       { publicKeys?, privateKeys?, passphrase?, recipients? }   // see crate::pgp
 //! kek:       { id, wrap, unwrap } | Array<{ id, wrap, unwrap }>
 //! azureKv:   { getToken, keys?, endpoint?, remoteEncrypt?, verifyChallengeResource? }
-//! keyGroups: Array<{ age?: string[], pgp?: string[], kek?: string[], azureKv?: string[] }>   // Shamir; kek entries are ids
+//! awsKms:    { getCredentials, keys?, encryptionContext?, endpoint?, stsEndpoint? }   // see crate::aws_kms
+//! keyGroups: Array<{ age?: string[], pgp?: string[], kek?: string[], azureKv?: string[], awsKms?: string[] }>   // Shamir; kek entries are ids
 //! ```
 //!
 //! `age.recipients` takes `age1…` keys and SSH public keys (`ssh-ed25519 …`, `ssh-rsa …`);
@@ -32,6 +33,8 @@ pub struct Keys {
     pub kek_ids: Vec<String>,
     /// `azureKv.keys` as key descriptions.
     pub azure_keys: Vec<KeyEntry>,
+    /// `awsKms.keys` as key descriptions.
+    pub aws_keys: Vec<KeyEntry>,
 }
 
 impl Keys {
@@ -68,12 +71,20 @@ impl Keys {
             azure_keys = kv.entries();
             keyring.add(Box::new(kv.source));
         }
+        #[cfg_attr(not(feature = "aws-kms"), allow(unused_mut))]
+        let mut aws_keys = Vec::new();
+        #[cfg(feature = "aws-kms")]
+        if let Some(kms) = crate::aws_kms::AwsKms::from_options(options)? {
+            aws_keys = kms.keys;
+            keyring.add(Box::new(kms.source));
+        }
         Ok(Self {
             keyring,
             recipients,
             pgp_recipients,
             kek_ids,
             azure_keys,
+            aws_keys,
         })
     }
 
@@ -85,6 +96,7 @@ impl Keys {
             let mut keys: Vec<KeyEntry> = self.recipients.iter().map(|r| age_entry(r)).collect();
             keys.extend(self.pgp_recipients.iter().map(|fp| pgp::entry(fp)));
             keys.extend(self.azure_keys.iter().cloned());
+            keys.extend(self.aws_keys.iter().cloned());
             keys.extend(self.kek_ids.iter().map(|id| kek::entry(id)));
             return Ok(vec![KeyGroup { keys }]);
         }
@@ -102,6 +114,8 @@ impl Keys {
                     "options.keyGroups[].pgp",
                 )?);
                 keys.extend(crate::azure_kv::group_entries(&group.strings("azureKv")?)?);
+                #[cfg(feature = "aws-kms")]
+                keys.extend(crate::aws_kms::entries(&group.strings("awsKms")?));
                 for id in group.strings("kek")? {
                     if !self.kek_ids.contains(&id) {
                         return Err(Failure::Options(format!(

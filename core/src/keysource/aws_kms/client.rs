@@ -219,7 +219,7 @@ impl KmsClient {
             action,
             key: key.arn.clone(),
             host: host.clone(),
-            detail,
+            detail: with_browser_hint(detail),
         })?;
         let response_body = Zeroizing::new(response.body);
         if response.status == 200 {
@@ -274,6 +274,19 @@ impl Drop for ZeroizingJson {
             }
         }
     }
+}
+
+/// In a browser a request the endpoint does not allow by CORS fails without detail: say
+/// what to do.
+fn with_browser_hint(detail: String) -> String {
+    #[cfg(target_arch = "wasm32")]
+    if crate::keysource::rest::http::in_browser() {
+        return format!(
+            "{detail} (in a browser this is often CORS: the endpoint must allow this page's \
+             origin; set awsKms.endpoint to one that does, e.g. a proxy on your origin)"
+        );
+    }
+    detail
 }
 
 fn insert_context(

@@ -32,20 +32,6 @@ pub fn cli_keys(opts: &Opts, mut entries: Vec<KeyEntry>) -> Vec<KeyEntry> {
     entries
 }
 
-/// The `.sops.yaml` rule's `kms` keys take `--encryption-context` when they have no
-/// context of their own (sops passes the flag's context to the rule's `kms` list).
-pub fn rule_keys(opts: &Opts, entries: &mut [KeyEntry]) {
-    let Some(context) = cli_context(opts) else {
-        return;
-    };
-    for e in entries.iter_mut().filter(|e| e.kind == "kms") {
-        if !e.fields.iter().any(|(k, _)| k == "context") {
-            e.fields
-                .push(("context".into(), Value::Map(context_map(&context))));
-        }
-    }
-}
-
 /// The `--encryption-context` map; sops's warning (and no context) when it is malformed.
 fn cli_context(opts: &Opts) -> Option<std::collections::BTreeMap<String, String>> {
     let text = opts.other_kinds.encryption_context.as_deref()?;

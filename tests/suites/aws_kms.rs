@@ -786,3 +786,67 @@ fn no_request_leaves_loopback() {
         "{out:?}"
     );
 }
+
+#[test]
+fn sops_kms_arn_and_sops_yaml_rules_write_the_entries_sops_writes() {
+    let moto = Moto::start();
+    let arn = moto.create_key("eu-west-1");
+    let role = "arn:aws:iam::123456789012:role/rule-role";
+    let wd = Workdir::new();
+    wd.write("plain.yaml", PLAIN_YAML);
+    let mut env = moto.env();
+    env.push(("SOPS_KMS_ARN".into(), arn.clone()));
+    let blocks: Vec<Vec<String>> = [Tool::Sops, Tool::Leafcrypt]
+        .iter()
+        .map(|t| {
+            let out = ok(
+                run(&wd, &env, *t, &["encrypt", "plain.yaml"]),
+                &format!("{t} with SOPS_KMS_ARN"),
+            );
+            kms_block(&String::from_utf8_lossy(&out))
+        })
+        .collect();
+    assert_eq!(blocks[0], blocks[1]);
+    assert_eq!(blocks[0][0], format!("- arn: {arn}"));
+    // A rule's flat `kms` (ARN+role) and `aws_profile`; sops gives rule keys no context
+    // from --encryption-context, and neither does leafcrypt.
+    std::fs::create_dir_all(wd.join(".home/.aws")).unwrap();
+    wd.write(
+        ".home/.aws/credentials",
+        "[ops]\naws_access_key_id = AKIDOPS\naws_secret_access_key = s\n",
+    );
+    wd.write(
+        ".sops.yaml",
+        format!("creation_rules:\n  - kms: '{arn}+{role}'\n    aws_profile: ops\n"),
+    );
+    let env = moto.env();
+    let blocks: Vec<Vec<String>> = [Tool::Sops, Tool::Leafcrypt]
+        .iter()
+        .map(|t| {
+            let out = ok(
+                run(
+                    &wd,
+                    &env,
+                    *t,
+                    &["encrypt", "--encryption-context", "team:blue", "plain.yaml"],
+                ),
+                &format!("{t} with a .sops.yaml kms rule"),
+            );
+            kms_block(&String::from_utf8_lossy(&out))
+        })
+        .collect();
+    assert_eq!(
+        blocks[0], blocks[1],
+        "sops and leafcrypt write the same kms entry"
+    );
+    assert_eq!(
+        blocks[1],
+        [
+            format!("- arn: {arn}"),
+            format!("role: {role}"),
+            "created_at: *".into(),
+            "enc: *".into(),
+            "aws_profile: ops".into(),
+        ]
+    );
+}

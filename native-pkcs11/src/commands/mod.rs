@@ -412,17 +412,12 @@ pub(crate) fn encrypt_options(
     // Empty groups are refused by the core (ops::check_key_groups); a matching rule
     // without any key is one empty group, as in sops.
     let from_cli = !cli_keys.is_empty();
-    let mut key_groups: Vec<KeyGroup> = match (&rule, cli_keys.is_empty()) {
+    let key_groups: Vec<KeyGroup> = match (&rule, cli_keys.is_empty()) {
         (_, false) => vec![KeyGroup { keys: cli_keys }],
         (Some(r), true) if r.key_groups.is_empty() => vec![KeyGroup::default()],
         (Some(r), true) => r.key_groups.clone(),
         (None, true) => Vec::new(),
     };
-    if !from_cli {
-        for g in &mut key_groups {
-            crate::aws::rule_keys(opts, &mut g.keys);
-        }
-    }
     // Fail before the file is read or an editor opened, as sops does.
     ops::check_key_groups(&key_groups).map_err(|e| Failure::core("", e))?;
     if from_cli {

@@ -12,13 +12,11 @@ use super::profile::{ProfileProvider, SharedFiles};
 use super::remote::{ContainerProvider, ImdsProvider};
 use super::sts::{self, RoleRequest};
 use super::{AwsCredentials, AwsEnv, CredentialError, CredentialProvider};
+use crate::keysource::rest::cache::{Expiring, ExpiringCache};
+#[cfg(test)]
 use crate::keysource::rest::platform;
 use async_trait::async_trait;
-use std::cell::RefCell;
 use std::rc::Rc;
-
-/// Credentials refresh this long before they expire.
-pub const REFRESH_MARGIN_SECS: u64 = 300;
 
 /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`.
 pub struct EnvProvider {
@@ -235,13 +233,18 @@ impl CredentialProvider for AssumeRoleProvider {
     }
 }
 
-/// Reuses `inner`'s credentials until [`REFRESH_MARGIN_SECS`] before they expire
-/// (credentials without expiry are kept for the life of the cache). One refresh at a
-/// time.
+impl Expiring for AwsCredentials {
+    fn expires_on(&self) -> u64 {
+        self.expires_unix.unwrap_or(u64::MAX)
+    }
+}
+
+/// Reuses `inner`'s credentials through the shared [`ExpiringCache`]: refreshed shortly
+/// before they expire (credentials without expiry are kept for the life of the cache),
+/// one refresh at a time, the old ones kept while a failed refresh leaves them valid.
 pub struct CachedProvider {
     inner: Box<dyn CredentialProvider>,
-    cached: RefCell<Option<AwsCredentials>>,
-    refreshing: futures_util::lock::Mutex<()>,
+    cache: ExpiringCache<(), AwsCredentials>,
 }
 
 impl CachedProvider {
@@ -249,21 +252,8 @@ impl CachedProvider {
     pub fn new(inner: Box<dyn CredentialProvider>) -> Self {
         Self {
             inner,
-            cached: RefCell::new(None),
-            refreshing: futures_util::lock::Mutex::new(()),
+            cache: ExpiringCache::new(),
         }
-    }
-
-    fn fresh(&self) -> Option<AwsCredentials> {
-        let now = platform::now_unix();
-        self.cached
-            .borrow()
-            .as_ref()
-            .filter(|c| {
-                c.expires_unix
-                    .is_none_or(|e| e > now.saturating_add(REFRESH_MARGIN_SECS))
-            })
-            .cloned()
     }
 }
 
@@ -274,16 +264,9 @@ impl CredentialProvider for CachedProvider {
     }
 
     async fn credentials(&self) -> Result<AwsCredentials, CredentialError> {
-        if let Some(c) = self.fresh() {
-            return Ok(c);
-        }
-        let _guard = self.refreshing.lock().await;
-        if let Some(c) = self.fresh() {
-            return Ok(c);
-        }
-        let c = self.inner.credentials().await?;
-        *self.cached.borrow_mut() = Some(c.clone());
-        Ok(c)
+        self.cache
+            .get_or_fetch((), || self.inner.credentials())
+            .await
     }
 }
 
@@ -360,7 +343,7 @@ mod tests {
     }
 
     #[test]
-    fn cache_reuses_until_near_expiry() {
+    fn cache_reuses_until_due_and_refetches_expired_credentials() {
         let calls = Rc::new(Cell::new(0));
         let forever = CachedProvider::new(Box::new(Counting(calls.clone(), None)));
         for _ in 0..3 {
@@ -368,10 +351,16 @@ mod tests {
         }
         assert_eq!(calls.get(), 1);
         let calls = Rc::new(Cell::new(0));
-        let soon = platform::now_unix() + 60;
-        let expiring = CachedProvider::new(Box::new(Counting(calls.clone(), Some(soon))));
+        let soon = platform::now_unix() + 600;
+        let hour = CachedProvider::new(Box::new(Counting(calls.clone(), Some(soon))));
         for _ in 0..3 {
-            pollster::block_on(expiring.credentials()).unwrap();
+            pollster::block_on(hour.credentials()).unwrap();
+        }
+        assert_eq!(calls.get(), 1);
+        let calls = Rc::new(Cell::new(0));
+        let expired = CachedProvider::new(Box::new(Counting(calls.clone(), Some(1))));
+        for _ in 0..3 {
+            pollster::block_on(expired.credentials()).unwrap();
         }
         assert_eq!(calls.get(), 3);
     }

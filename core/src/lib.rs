@@ -12,6 +12,7 @@
 pub mod cipher;
 pub mod config;
 pub mod error;
+pub mod exit;
 pub mod keysource;
 pub mod mac;
 pub mod metadata;
@@ -27,3 +28,4 @@ pub mod treepath;
 pub mod walk;
 
 pub use error::{Error, Result};
+pub use exit::ExitCode;

@@ -22,6 +22,7 @@ mod runtime;
 mod tty;
 mod version;
 
+use leafcrypt_core::ExitCode as SopsExit;
 use std::process::ExitCode;
 
 /// Stack of the thread that does the work: deep (but accepted) documents recurse, and debug
@@ -98,7 +99,7 @@ fn parse(prog: &str) -> Result<cli::Cli, ExitCode> {
             }
         }
         log::fatal("CMD", &msg);
-        ExitCode::from(failure::GENERIC as u8)
+        SopsExit::ErrorGeneric.into()
     };
     let matches = command()
         .try_get_matches_from(std::env::args_os())
@@ -116,12 +117,12 @@ fn command(prog: &str) -> clap::Command {
 
 /// sops's error for `exec-env`/`exec-file` without exactly a file and a command (exit 1).
 fn exec_usage() -> failure::Failure {
-    failure::Failure::new(failure::GENERIC, "error: missing file to decrypt")
+    failure::Failure::new(SopsExit::ErrorGeneric, "error: missing file to decrypt")
 }
 
 /// sops's error for a command without its file (exit 100).
 fn no_file() -> failure::Failure {
-    failure::Failure::new(failure::NO_FILE, "Error: no file specified")
+    failure::Failure::new(SopsExit::NoFileSpecified, "Error: no file specified")
 }
 
 /// Runs the parsed command line.
@@ -130,7 +131,7 @@ fn run(cli: &cli::Cli, prog: &str) -> ExitCode {
         None | Some("true" | "1" | "t" | "T" | "TRUE" | "True") => {}
         Some(v) => {
             return exit(Err(failure::Failure::new(
-                failure::GENERIC,
+                SopsExit::ErrorGeneric,
                 format!(
                     "--enable-local-keyservice={v}: leafcrypt has no key service but the local one (its key sources run in-process); drop the flag"
                 ),
@@ -160,7 +161,7 @@ fn run(cli: &cli::Cli, prog: &str) -> ExitCode {
         Some(cli::Command::Set(a)) => {
             if a.value_file && a.value_stdin {
                 return exit(Err(failure::Failure::new(
-                    failure::GENERIC,
+                    SopsExit::ErrorGeneric,
                     "Error: cannot use both --value-file and --value-stdin",
                 )));
             }
@@ -173,7 +174,7 @@ fn run(cli: &cli::Cli, prog: &str) -> ExitCode {
             let complete = a.value.is_some() != a.value_stdin;
             let (Some(file), Some(path), true) = (&a.file, &a.path, complete) else {
                 return exit(Err(failure::Failure::new(
-                    failure::NO_FILE,
+                    SopsExit::NoFileSpecified,
                     if a.value_stdin {
                         // sops's text, word for word.
                         "Error: file specified, or index and value are missing. Need precisely 2 positional arguments since --value-stdin is used."
@@ -211,7 +212,7 @@ fn run(cli: &cli::Cli, prog: &str) -> ExitCode {
         }
         Some(cli::Command::Decrypt(d)) if d.output_dir.is_some() => {
             let Some(dir) = &d.output_dir else {
-                return ExitCode::from(failure::BAD_ARGS as u8);
+                return SopsExit::ErrorConflictingParameters.into();
             };
             return exit(commands::batch::decrypt_to_dir(
                 &d.files, dir, d.jobs, &cli.opts,
@@ -225,7 +226,7 @@ fn run(cli: &cli::Cli, prog: &str) -> ExitCode {
                 cli::GroupsCommand::Delete { file, index } => match index {
                     Some(index) => run(file, Change::Delete(*index), &cli.opts),
                     None => Err(failure::Failure::new(
-                        failure::GENERIC,
+                        SopsExit::ErrorGeneric,
                         "error: exactly one positional argument (index) required",
                     )),
                 },
@@ -251,19 +252,19 @@ fn run(cli: &cli::Cli, prog: &str) -> ExitCode {
                 "{prog} publish: not available in leafcrypt {}: publishing comes with the cloud key sources; use sops 3.11 for it",
                 env!("CARGO_PKG_VERSION")
             );
-            return ExitCode::from(failure::GENERIC as u8);
+            return SopsExit::ErrorGeneric.into();
         }
         Some(cli::Command::Keyservice(_)) => {
             eprintln!(
                 "{prog} keyservice: not available in leafcrypt {}: its key sources run in-process; use sops 3.11 for a key service",
                 env!("CARGO_PKG_VERSION")
             );
-            return ExitCode::from(failure::GENERIC as u8);
+            return SopsExit::ErrorGeneric.into();
         }
         Some(cli::Command::Unset(a)) => {
             let (Some(file), Some(path)) = (&a.file, &a.path) else {
                 return exit(Err(failure::Failure::new(
-                    failure::NO_FILE,
+                    SopsExit::NoFileSpecified,
                     "Error: no file specified, or index is missing",
                 )));
             };
@@ -278,7 +279,7 @@ fn run(cli: &cli::Cli, prog: &str) -> ExitCode {
     if let Some(arg) = &cli.set {
         let Some(file) = &cli.file else {
             eprintln!("Error: no file specified");
-            return ExitCode::from(failure::NO_FILE as u8);
+            return SopsExit::NoFileSpecified.into();
         };
         return exit(tree_edit::legacy_set(file, arg, &cli.opts));
     }
@@ -299,7 +300,7 @@ fn run(cli: &cli::Cli, prog: &str) -> ExitCode {
 fn exit_code(result: failure::CliResult<i32>) -> ExitCode {
     log::flush();
     match result {
-        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Ok(code) => u8::try_from(code).map_or(SopsExit::ErrorGeneric.into(), ExitCode::from),
         Err(f) => exit(Err(f)),
     }
 }
@@ -313,7 +314,7 @@ fn exit(result: failure::CliResult<()>) -> ExitCode {
             if !f.message.is_empty() {
                 eprintln!("{}", f.message);
             }
-            ExitCode::from(u8::try_from(f.code).unwrap_or(1))
+            f.code.into()
         }
     }
 }

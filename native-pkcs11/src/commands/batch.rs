@@ -3,9 +3,10 @@
 
 use super::{formats, keyring, open_async, store};
 use crate::cli::Opts;
-use crate::failure::{CliResult, Failure, BAD_ARGS};
+use crate::failure::{CliResult, Failure};
 use crate::io::{read_input, Destination};
 use futures_util::stream::{self, StreamExt};
+use leafcrypt_core::ExitCode;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -17,19 +18,19 @@ pub const DEFAULT_JOBS: usize = 8;
 pub fn decrypt_to_dir(files: &[PathBuf], dir: &Path, jobs: usize, opts: &Opts) -> CliResult<()> {
     if files.is_empty() {
         return Err(Failure::new(
-            BAD_ARGS,
+            ExitCode::ErrorConflictingParameters,
             "decrypt --output-dir needs at least one FILE",
         ));
     }
     if !dir.is_dir() {
         return Err(Failure::new(
-            BAD_ARGS,
+            ExitCode::ErrorConflictingParameters,
             format!("--output-dir {}: not a directory", dir.display()),
         ));
     }
     if opts.in_place || opts.output.is_some() || opts.extract.is_some() {
         return Err(Failure::new(
-            BAD_ARGS,
+            ExitCode::ErrorConflictingParameters,
             "--output-dir cannot be combined with -i, --output or --extract",
         ));
     }
@@ -48,7 +49,7 @@ pub fn decrypt_to_dir(files: &[PathBuf], dir: &Path, jobs: usize, opts: &Opts) -
                     decrypt_one(file, &target, keyring, opts).await
                 } else {
                     Err(Failure::new(
-                        BAD_ARGS,
+                        ExitCode::ErrorConflictingParameters,
                         format!("another input already writes {}", target.display()),
                     ))
                 };

@@ -8,20 +8,18 @@
 use super::{encrypt_options, formats, keyring, open, store};
 use crate::cli::Opts;
 use crate::discovery;
-use crate::failure::{CliResult, Failure, EDITOR, GENERIC, IO};
+use crate::failure::{CliResult, Failure};
 use crate::io::{read_input, Input};
 use crate::private_dir::PrivateDir;
 use leafcrypt_core::metadata::SOPS_VERSION;
 use leafcrypt_core::stores::Format;
+use leafcrypt_core::ExitCode;
 use leafcrypt_core::{ops, Error};
 use std::io::BufRead;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::Command;
 use zeroize::Zeroizing;
-
-/// sops's exit code when the edited file is unchanged.
-pub const NOT_MODIFIED: i32 = 200;
 
 /// Edits `file` (creating it from a template when it does not exist).
 pub fn run(file: &Path, opts: &Opts) -> CliResult<()> {
@@ -44,7 +42,10 @@ fn edit_existing(file: &Path, opts: &Opts) -> CliResult<()> {
     );
     drop(tree);
     let Some(mut tree) = edit_loop(file, &plain, in_fmt, opts)? else {
-        return Err(Failure::new(NOT_MODIFIED, "File has not changed, exiting."));
+        return Err(Failure::new(
+            ExitCode::FileHasNotBeenModified,
+            "File has not changed, exiting.",
+        ));
     };
     let now = crate::clock::now_rfc3339();
     ops::reencrypt(&mut tree, &mut metadata, &session, &now)
@@ -70,7 +71,10 @@ fn create_new(file: &Path, opts: &Opts) -> CliResult<()> {
     let options = encrypt_options(&input.name, in_fmt, opts, config.as_ref())?;
     let template = template(in_fmt);
     let Some(mut tree) = edit_loop(file, template.as_bytes(), in_fmt, opts)? else {
-        return Err(Failure::new(NOT_MODIFIED, "File has not changed, exiting."));
+        return Err(Failure::new(
+            ExitCode::FileHasNotBeenModified,
+            "File has not changed, exiting.",
+        ));
     };
     let keyring = keyring(opts)?;
     let metadata = crate::runtime::block_on(ops::encrypt(&mut tree, &options, &keyring))
@@ -91,7 +95,7 @@ fn write_back(
     let path = input
         .path
         .clone()
-        .ok_or_else(|| Failure::new(GENERIC, "edit needs a file"))?;
+        .ok_or_else(|| Failure::new(ExitCode::ErrorGeneric, "edit needs a file"))?;
     crate::io::write_back(&path, &out)
 }
 
@@ -116,17 +120,28 @@ fn edit_loop(
             .create_new(true)
             .mode(0o600)
             .open(&path)
-            .map_err(|e| Failure::new(IO, format!("cannot create the temp file: {e}")))?;
-        f.write_all(plain)
-            .map_err(|e| Failure::new(IO, format!("cannot write the temp file: {e}")))?;
+            .map_err(|e| {
+                Failure::new(
+                    ExitCode::CouldNotReadInputFile,
+                    format!("cannot create the temp file: {e}"),
+                )
+            })?;
+        f.write_all(plain).map_err(|e| {
+            Failure::new(
+                ExitCode::CouldNotReadInputFile,
+                format!("cannot write the temp file: {e}"),
+            )
+        })?;
     }
     let editor = editor_command()?;
     loop {
         run_editor(&editor, &path, file)?;
-        let edited = Zeroizing::new(
-            std::fs::read(&path)
-                .map_err(|e| Failure::new(IO, format!("cannot read the edited file: {e}")))?,
-        );
+        let edited = Zeroizing::new(std::fs::read(&path).map_err(|e| {
+            Failure::new(
+                ExitCode::CouldNotReadInputFile,
+                format!("cannot read the edited file: {e}"),
+            )
+        })?);
         if edited.as_slice() == plain {
             return Ok(None);
         }
@@ -141,10 +156,15 @@ fn edit_loop(
         let n = std::io::stdin()
             .lock()
             .read_line(&mut answer)
-            .map_err(|e| Failure::new(IO, format!("cannot read the answer: {e}")))?;
+            .map_err(|e| {
+                Failure::new(
+                    ExitCode::CouldNotReadInputFile,
+                    format!("cannot read the answer: {e}"),
+                )
+            })?;
         if n == 0 || answer.trim().eq_ignore_ascii_case("a") {
             return Err(Failure::new(
-                2,
+                ExitCode::CouldNotReadInputFile,
                 format!(
                     "Aborted: the edited content was invalid ({problem}); the file is unchanged."
                 ),
@@ -160,7 +180,10 @@ fn editor_command() -> CliResult<Vec<String>> {
         if let Ok(v) = std::env::var(var) {
             if !v.trim().is_empty() {
                 return split_words(&v).ok_or_else(|| {
-                    Failure::new(GENERIC, format!("cannot parse ${var}: unbalanced quotes"))
+                    Failure::new(
+                        ExitCode::ErrorGeneric,
+                        format!("cannot parse ${var}: unbalanced quotes"),
+                    )
                 });
             }
         }
@@ -172,7 +195,7 @@ fn editor_command() -> CliResult<Vec<String>> {
         }
     }
     Err(Failure::new(
-        GENERIC,
+        ExitCode::ErrorGeneric,
         "no editor found: set SOPS_EDITOR or EDITOR",
     ))
 }
@@ -181,7 +204,7 @@ fn editor_command() -> CliResult<Vec<String>> {
 fn run_editor(editor: &[String], path: &Path, file: &Path) -> CliResult<()> {
     let fail = |why: String| {
         Failure::new(
-            EDITOR,
+            ExitCode::NoEditorFound,
             format!(
                 "Could not run editor: {why}; the file is unchanged\n  in file: {}",
                 file.display()

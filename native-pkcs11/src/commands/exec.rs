@@ -3,11 +3,12 @@
 
 use super::{formats, keyring, open_to_read, store};
 use crate::cli::Opts;
-use crate::failure::{CliResult, Failure, GENERIC, IO};
+use crate::failure::{CliResult, Failure};
 use crate::io::read_input;
 use crate::private_dir::PrivateDir;
 use leafcrypt_core::stores::Format;
 use leafcrypt_core::tree::Value;
+use leafcrypt_core::ExitCode;
 use std::ffi::CString;
 use std::fs;
 use std::io::{Read, Write};
@@ -29,7 +30,7 @@ pub struct EnvOptions {
 /// `exec-env FILE CMD`: the top-level values of FILE become environment variables of
 /// `sh -c CMD`. Returns the child's exit code.
 pub fn exec_env(file: &Path, command: &str, env_opts: &EnvOptions, opts: &Opts) -> CliResult<i32> {
-    crate::io::require_file(file, IO)?;
+    crate::io::require_file(file, ExitCode::CouldNotReadInputFile)?;
     let input = read_input(Some(file), opts.filename_override.as_deref())?;
     let (in_fmt, _) = formats(&input, opts)?;
     let (tree, _, _) = open_to_read(&input, opts, in_fmt, &keyring(opts)?)?;
@@ -43,7 +44,7 @@ pub fn exec_env(file: &Path, command: &str, env_opts: &EnvOptions, opts: &Opts) 
     {
         if matches!(value, Value::Map(_) | Value::List(_)) {
             return Err(Failure::new(
-                GENERIC,
+                ExitCode::ErrorGeneric,
                 format!("cannot use complex value in environment; offending key {key}"),
             ));
         }
@@ -67,7 +68,7 @@ pub fn exec_env(file: &Path, command: &str, env_opts: &EnvOptions, opts: &Opts) 
     if env_opts.same_process {
         let err = cmd.exec();
         return Err(Failure::new(
-            GENERIC,
+            ExitCode::ErrorGeneric,
             format!("cannot run the command: {err}"),
         ));
     }
@@ -90,7 +91,7 @@ pub fn exec_file(
     file_opts: &FileOptions,
     opts: &Opts,
 ) -> CliResult<i32> {
-    crate::io::require_file(file, IO)?;
+    crate::io::require_file(file, ExitCode::CouldNotReadInputFile)?;
     let input = read_input(Some(file), opts.filename_override.as_deref())?;
     let (in_fmt, out_fmt) = formats(&input, opts)?;
     let (tree, _, _) = open_to_read(&input, opts, in_fmt, &keyring(opts)?)?;
@@ -105,7 +106,7 @@ pub fn exec_file(
         || file_opts.filename == ".."
     {
         return Err(Failure::new(
-            GENERIC,
+            ExitCode::ErrorGeneric,
             "--filename must be a plain file name",
         ));
     }
@@ -121,25 +122,37 @@ pub fn exec_file(
             .create_new(true)
             .mode(0o600)
             .open(&path)
-            .map_err(|e| Failure::new(IO, format!("cannot create the temp file: {e}")))?;
-        f.write_all(&plain)
-            .map_err(|e| Failure::new(IO, format!("cannot write the temp file: {e}")))?;
+            .map_err(|e| {
+                Failure::new(
+                    ExitCode::CouldNotReadInputFile,
+                    format!("cannot create the temp file: {e}"),
+                )
+            })?;
+        f.write_all(&plain).map_err(|e| {
+            Failure::new(
+                ExitCode::CouldNotReadInputFile,
+                format!("cannot write the temp file: {e}"),
+            )
+        })?;
         drop(f);
         return run_child(cmd);
     }
 
     let c_path = CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| Failure::new(GENERIC, "bad temp path"))?;
+        .map_err(|_| Failure::new(ExitCode::ErrorGeneric, "bad temp path"))?;
     // SAFETY: c_path is a valid NUL-terminated path; mkfifo has no other preconditions.
     if unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) } != 0 {
         return Err(Failure::new(
-            IO,
+            ExitCode::CouldNotReadInputFile,
             format!("cannot create a FIFO: {}", std::io::Error::last_os_error()),
         ));
     }
-    let child = cmd
-        .spawn()
-        .map_err(|e| Failure::new(GENERIC, format!("cannot run the command: {e}")))?;
+    let child = cmd.spawn().map_err(|e| {
+        Failure::new(
+            ExitCode::ErrorGeneric,
+            format!("cannot run the command: {e}"),
+        )
+    })?;
     // The writer blocks until the child opens the FIFO; if the child never does, opening
     // our own read end after it exits unblocks the writer.
     let writer_path = path.clone();
@@ -170,9 +183,12 @@ pub fn exec_file(
 }
 
 fn run_child(mut cmd: Command) -> CliResult<i32> {
-    let child = cmd
-        .spawn()
-        .map_err(|e| Failure::new(GENERIC, format!("cannot run the command: {e}")))?;
+    let child = cmd.spawn().map_err(|e| {
+        Failure::new(
+            ExitCode::ErrorGeneric,
+            format!("cannot run the command: {e}"),
+        )
+    })?;
     wait(child).map(code_of)
 }
 
@@ -185,9 +201,12 @@ fn wait(mut child: std::process::Child) -> CliResult<ExitStatus> {
         libc::signal(libc::SIGINT, libc::SIG_IGN);
         libc::signal(libc::SIGTERM, libc::SIG_IGN);
     }
-    child
-        .wait()
-        .map_err(|e| Failure::new(GENERIC, format!("waiting for the command failed: {e}")))
+    child.wait().map_err(|e| {
+        Failure::new(
+            ExitCode::ErrorGeneric,
+            format!("waiting for the command failed: {e}"),
+        )
+    })
 }
 
 fn code_of(status: ExitStatus) -> i32 {

@@ -3,10 +3,11 @@
 
 use super::{formats, keyring};
 use crate::cli::Opts;
-use crate::failure::{CliResult, Failure, BAD_ARGS};
+use crate::failure::{CliResult, Failure};
 use crate::io::{read_input, Destination};
 use leafcrypt_core::keysource::KeyEntry;
 use leafcrypt_core::metadata::KeyGroup;
+use leafcrypt_core::ExitCode;
 use std::path::Path;
 
 /// A change to the key groups.
@@ -33,14 +34,14 @@ pub fn run(file: &Path, change: Change, opts: &Opts) -> CliResult<()> {
     match change {
         Change::Add(keys) if keys.is_empty() => {
             return Err(Failure::new(
-                BAD_ARGS,
+                ExitCode::ErrorConflictingParameters,
                 "groups add needs at least one key (--age, --pgp, --azure-kv or --pkcs11)",
             ))
         }
         Change::Add(keys) => groups.push(KeyGroup { keys }),
         Change::Delete(i) if i >= groups.len() => {
             return Err(Failure::new(
-                BAD_ARGS,
+                ExitCode::ErrorConflictingParameters,
                 format!(
                     "{}: there is no key group {i} (the file has {})",
                     input.name,
@@ -50,7 +51,7 @@ pub fn run(file: &Path, change: Change, opts: &Opts) -> CliResult<()> {
         }
         Change::Delete(_) if groups.len() == 1 => {
             return Err(Failure::new(
-                BAD_ARGS,
+                ExitCode::ErrorConflictingParameters,
                 format!("{}: cannot delete the only key group", input.name),
             ))
         }

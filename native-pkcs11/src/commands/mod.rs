@@ -10,7 +10,7 @@ pub mod updatekeys;
 
 use crate::cli::{Action, Opts};
 use crate::discovery;
-use crate::failure::{CliResult, Failure, BAD_ARGS, GENERIC};
+use crate::failure::{CliResult, Failure};
 use crate::identities;
 use crate::io::{read_input, Destination, Input};
 use leafcrypt_core::keysource::age::AgeSource;
@@ -19,20 +19,21 @@ use leafcrypt_core::metadata::{KeyGroup, Selector};
 use leafcrypt_core::ops::{self, DecryptOptions, DecryptionOrder, EncryptOptions, Session};
 use leafcrypt_core::stores::{Format, Store};
 use leafcrypt_core::treepath;
+use leafcrypt_core::ExitCode;
 use std::path::{Path, PathBuf};
 
 /// Runs `action` on `file`.
 pub fn run(action: Action, file: Option<PathBuf>, opts: &Opts) -> CliResult<()> {
     if let (Action::Rotate, Some(p)) = (action, file.as_deref()) {
-        crate::io::require_file(p, crate::failure::IO)?;
+        crate::io::require_file(p, ExitCode::CouldNotReadInputFile)?;
     }
     // sops checks it for every action but its `encrypt` subcommand (main checks `-e`).
     if action != Action::Encrypt {
         decryption_order(opts)?;
     }
     if action == Action::Edit {
-        let file =
-            file.ok_or_else(|| Failure::new(crate::failure::NO_FILE, "Error: no file specified"))?;
+        let file = file
+            .ok_or_else(|| Failure::new(ExitCode::NoFileSpecified, "Error: no file specified"))?;
         return edit::run(&file, opts);
     }
     let input = read_input(file.as_deref(), opts.filename_override.as_deref())?;
@@ -59,7 +60,7 @@ pub(crate) fn formats(input: &Input, opts: &Opts) -> CliResult<(Format, Format)>
     let parse = |name: &str| {
         Format::from_name(name).ok_or_else(|| {
             Failure::new(
-                BAD_ARGS,
+                ExitCode::ErrorConflictingParameters,
                 format!("unknown format '{name}': use yaml, json, dotenv, ini or binary"),
             )
         })
@@ -68,7 +69,7 @@ pub(crate) fn formats(input: &Input, opts: &Opts) -> CliResult<(Format, Format)>
         match &opts.input_type {
             Some(t) => parse(t)?,
             None if input.name.is_empty() => return Err(Failure::new(
-                BAD_ARGS,
+                ExitCode::ErrorConflictingParameters,
                 "reading from stdin needs --input-type or --filename-override to know the format",
             )),
             None => Format::from_path(&input.name),
@@ -96,10 +97,12 @@ pub(crate) fn store(
 
 fn destination(input: &Input, opts: &Opts, private: bool) -> CliResult<Destination> {
     if opts.in_place {
-        let path = input
-            .path
-            .clone()
-            .ok_or_else(|| Failure::new(BAD_ARGS, "--in-place needs a file, not stdin"))?;
+        let path = input.path.clone().ok_or_else(|| {
+            Failure::new(
+                ExitCode::ErrorConflictingParameters,
+                "--in-place needs a file, not stdin",
+            )
+        })?;
         Ok(Destination::File { path, private })
     } else if let Some(path) = &opts.output {
         Ok(Destination::File {
@@ -164,9 +167,9 @@ fn check_age_recipient(recipient: &str) -> CliResult<()> {
         .map(|_| ())
         .map_err(|e| match e {
             leafcrypt_core::keysource::KeyError::InvalidKey { message, .. } => {
-                Failure::new(GENERIC, message)
+                Failure::new(ExitCode::ErrorGeneric, message)
             }
-            other => Failure::new(GENERIC, other.to_string()),
+            other => Failure::new(ExitCode::ErrorGeneric, other.to_string()),
         })
 }
 
@@ -177,7 +180,7 @@ pub(crate) fn azure_kv_entries(list: &str) -> CliResult<Vec<KeyEntry>> {
         .map(|url| {
             leafcrypt_core::config::azure_entry_from_url(url).map_err(|_| {
                 Failure::new(
-                    BAD_ARGS,
+                    ExitCode::ErrorConflictingParameters,
                     format!(
                         "could not parse \"{url}\" into a valid Azure Key Vault key: \
                          expected https://VAULT/keys/NAME[/VERSION]"
@@ -293,7 +296,7 @@ fn cli_selector(opts: &Opts) -> CliResult<Option<Selector>> {
     .collect();
     if given.len() > 1 {
         return Err(Failure::new(
-            BAD_ARGS,
+            ExitCode::ErrorConflictingParameters,
             "Cannot use more than one of encrypted_suffix, unencrypted_suffix, encrypted_regex, unencrypted_regex, encrypted_comment_regex, or unencrypted_comment_regex in the same file",
         ));
     }
@@ -314,7 +317,12 @@ pub(crate) fn keyring(opts: &Opts) -> CliResult<Keyring> {
         )
     });
     let mut age = AgeSource::from_identities_text(&ids.text)
-        .map_err(|e| Failure::new(128, format!("Error loading age identities: {e}")))?
+        .map_err(|e| {
+            Failure::new(
+                ExitCode::CouldNotRetrieveKey,
+                format!("Error loading age identities: {e}"),
+            )
+        })?
         .with_ui(std::sync::Arc::new(crate::age_ui::TtyUi));
     // Like sops, a bad SSH key is reported only if no key decrypts.
     for (origin, text) in &ids.ssh {
@@ -334,8 +342,12 @@ pub(crate) fn keyring(opts: &Opts) -> CliResult<Keyring> {
         .chain(&opts.add_pkcs11)
         .flat_map(|l| crate::pkcs11::uri::split_list(l))
         .map(|u| {
-            crate::pkcs11::uri::Pkcs11Uri::parse(&u)
-                .map_err(|e| Failure::new(BAD_ARGS, format!("--pkcs11: {e}")))
+            crate::pkcs11::uri::Pkcs11Uri::parse(&u).map_err(|e| {
+                Failure::new(
+                    ExitCode::ErrorConflictingParameters,
+                    format!("--pkcs11: {e}"),
+                )
+            })
         })
         .collect::<CliResult<Vec<_>>>()?;
     let pkcs11 = crate::pkcs11::source::Pkcs11Source::new(hints);
@@ -548,9 +560,10 @@ pub(crate) async fn open_async(
     // sops refuses a `version` that is not semver before it decrypts or rewrites a file.
     // Its first line is the semver parser's message alone, as sops prints it.
     leafcrypt_core::metadata::check_version(&metadata.version).map_err(|e| match e {
-        leafcrypt_core::Error::Metadata(m) => {
-            Failure::new(GENERIC, format!("{m}\n  in file: {}", input.name))
-        }
+        leafcrypt_core::Error::Metadata(m) => Failure::new(
+            ExitCode::ErrorGeneric,
+            format!("{m}\n  in file: {}", input.name),
+        ),
         e => Failure::core(&input.name, e),
     })?;
     let result = ops::decrypt(
@@ -620,17 +633,20 @@ fn bad_sops_entry(input: &Input, in_fmt: Format, message: String) -> Failure {
         Some(first) => format!("{first}\n  {message}\n  in file: {name}"),
         None => format!("{message}\n  in file: {name}"),
     };
-    Failure::new(GENERIC, text)
+    Failure::new(ExitCode::ErrorGeneric, text)
 }
 
 /// A parse error of a file that should be encrypted, worded as sops words it.
 fn encrypted_parse_failure(name: &str, e: leafcrypt_core::Error) -> Failure {
     match e.parse_detail() {
         Some((format @ ("yaml" | "json"), detail)) => Failure::new(
-            GENERIC,
+            ExitCode::ErrorGeneric,
             format!("Error unmarshalling input {format}: {detail}\n  in file: {name}"),
         ),
-        Some((_, detail)) => Failure::new(GENERIC, format!("{detail}\n  in file: {name}")),
+        Some((_, detail)) => Failure::new(
+            ExitCode::ErrorGeneric,
+            format!("{detail}\n  in file: {name}"),
+        ),
         None => Failure::core(name, e),
     }
 }
@@ -659,7 +675,7 @@ fn extract<'t>(
             treepath::Step::Index(n) => format!("component [{n}] not found"),
         };
         Failure::new(
-            GENERIC,
+            ExitCode::ErrorGeneric,
             format!("error truncating tree: {what}\n  in file: {name}"),
         )
     })
@@ -778,7 +794,7 @@ fn rotate(input: &Input, opts: &Opts) -> CliResult<()> {
     groups.retain(|g| !g.keys.is_empty());
     if groups.is_empty() {
         return Err(Failure::new(
-            GENERIC,
+            ExitCode::ErrorGeneric,
             "rotate would leave the file with no keys; add one with --add-age, --add-pgp, --add-azure-kv or --add-pkcs11",
         ));
     }

@@ -2,10 +2,11 @@
 //! whether a file is encrypted.
 
 use super::{formats, keyring, open, store};
-use crate::failure::{CliResult, Failure, GENERIC, INVALID_SET, IO};
+use crate::failure::{CliResult, Failure};
 use crate::io::{read_input, Destination};
 use leafcrypt_core::stores::json::parse_value;
 use leafcrypt_core::treepath;
+use leafcrypt_core::ExitCode;
 use std::io::Read;
 use std::path::Path;
 
@@ -31,13 +32,19 @@ pub fn set(
     let text = match value {
         ValueSource::Arg(v) => v.as_bytes().to_vec(),
         ValueSource::File(p) => std::fs::read(p).map_err(|e| {
-            Failure::new(IO, format!("cannot read value file {}: {e}", p.display()))
+            Failure::new(
+                ExitCode::CouldNotReadInputFile,
+                format!("cannot read value file {}: {e}", p.display()),
+            )
         })?,
         ValueSource::Stdin => {
             let mut buf = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut buf)
-                .map_err(|e| Failure::new(IO, format!("cannot read the value from stdin: {e}")))?;
+            std::io::stdin().read_to_end(&mut buf).map_err(|e| {
+                Failure::new(
+                    ExitCode::CouldNotReadInputFile,
+                    format!("cannot read the value from stdin: {e}"),
+                )
+            })?;
             buf
         }
     };
@@ -45,7 +52,7 @@ pub fn set(
     let steps = set_path(path, &name)?;
     let value = parse_value(&text).map_err(|e| {
         Failure::new(
-            INVALID_SET,
+            ExitCode::ErrorInvalidSetFormat,
             format!("Value for --set is not valid JSON ({e})\n  in file: {name}"),
         )
     })?;
@@ -57,14 +64,14 @@ pub fn set(
 /// sops's legacy `--set '<path> <json value>' FILE`: the path ends at the first `] `.
 /// A malformed argument is sops's `Invalid --set format` (exit 7).
 pub fn legacy_set(file: &Path, arg: &str, opts: &crate::cli::Opts) -> CliResult<()> {
-    let invalid = || Failure::new(INVALID_SET, "Invalid --set format");
+    let invalid = || Failure::new(ExitCode::ErrorInvalidSetFormat, "Invalid --set format");
     let (path, value) = arg
         .find("] ")
         .map(|i| (arg[..=i].trim_end_matches(' '), &arg[i + 2..]))
         .ok_or_else(invalid)?;
     if parse_value(value.as_bytes()).is_err() {
         return Err(Failure::new(
-            INVALID_SET,
+            ExitCode::ErrorInvalidSetFormat,
             "Value for --set is not valid JSON",
         ));
     }
@@ -88,7 +95,7 @@ pub fn unset(file: &Path, path: &str, idempotent: bool, opts: &crate::cli::Opts)
 fn set_path(path: &str, name: &str) -> CliResult<Vec<treepath::Step>> {
     treepath::parse(path).map_err(|e| {
         Failure::new(
-            INVALID_SET,
+            ExitCode::ErrorInvalidSetFormat,
             format!("Invalid set index format: {e}\n  in file: {name}"),
         )
     })
@@ -103,7 +110,7 @@ fn edit(
     idempotent: bool,
     change: impl FnOnce(&mut leafcrypt_core::tree::Map) -> leafcrypt_core::Result<bool>,
 ) -> CliResult<()> {
-    crate::io::require_file(file, IO)?;
+    crate::io::require_file(file, ExitCode::CouldNotReadInputFile)?;
     let input = read_input(Some(file), opts.filename_override.as_deref())?;
     let (in_fmt, out_fmt) = formats(&input, opts)?;
     let keyring = keyring(opts)?;
@@ -112,8 +119,12 @@ fn edit(
         tree.branches.push(Default::default());
     }
     // A path that does not exist (unset) is sops's exit 1.
-    let changed = change(&mut tree.branches[0])
-        .map_err(|e| Failure::new(GENERIC, format!("{e}\n  in file: {}", input.name)))?;
+    let changed = change(&mut tree.branches[0]).map_err(|e| {
+        Failure::new(
+            ExitCode::ErrorGeneric,
+            format!("{e}\n  in file: {}", input.name),
+        )
+    })?;
     if !changed && idempotent {
         return Ok(());
     }
@@ -129,13 +140,13 @@ fn edit(
 
 /// `filestatus FILE`: prints `{"encrypted":true}` or `{"encrypted":false}` as sops does.
 pub fn filestatus(file: &Path, opts: &crate::cli::Opts) -> CliResult<()> {
-    crate::io::require_file(file, GENERIC)?;
+    crate::io::require_file(file, ExitCode::ErrorGeneric)?;
     let input = read_input(Some(file), opts.filename_override.as_deref())?;
     let (in_fmt, _) = formats(&input, opts)?;
     // As sops: a file that does not parse is an error, one without metadata is plain.
     let doc = in_fmt.store(None).parse(&input.bytes).map_err(|e| {
         Failure::new(
-            GENERIC,
+            ExitCode::ErrorGeneric,
             format!("cannot load encrypted file: {e}\n  in file: {}", input.name),
         )
     })?;

@@ -27,7 +27,7 @@
 //!    only the identity whose recipient equals the entry's `recipient` is tried), so an
 //!    entry whose recipient was edited fails instead of being opened by another identity.
 
-use crate::cipher::{self, Cipher, IvSource, IvStash, Opened, ValueType};
+use crate::cipher::{self, Cipher, DecryptedValue, IvSource, IvStash, ValueType};
 use crate::error::Result;
 use crate::keysource::{KeyEntry, KeyError, Keyring};
 use crate::mac::{self, MacHasher};
@@ -660,7 +660,7 @@ impl Opener<'_> {
 
     /// Decrypts a comment; one that does not decrypt is kept verbatim with a warning
     /// (an error under `--strict` when it looks encrypted).
-    fn open_comment(&mut self, text: &str, info: &LeafInfo<'_>) -> Result<Option<Opened>> {
+    fn open_comment(&mut self, text: &str, info: &LeafInfo<'_>) -> Result<Option<DecryptedValue>> {
         match self.cipher.open(text, info.aad.as_bytes()) {
             Ok(opened) => {
                 self.check_strict(&opened, info)?;
@@ -682,14 +682,14 @@ impl Opener<'_> {
         }
     }
 
-    fn remember(&mut self, opened: &Opened, info: &LeafInfo<'_>) {
+    fn remember(&mut self, opened: &DecryptedValue, info: &LeafInfo<'_>) {
         if let Some(iv) = opened.iv.filter(|_| self.keep_ivs) {
             self.stash
                 .insert(info.aad.as_bytes(), opened.ty, &opened.plain, iv);
         }
     }
 
-    fn check_strict(&self, opened: &Opened, info: &LeafInfo<'_>) -> Result<()> {
+    fn check_strict(&self, opened: &DecryptedValue, info: &LeafInfo<'_>) -> Result<()> {
         if !self.strict {
             return Ok(());
         }

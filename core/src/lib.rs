@@ -12,6 +12,7 @@
 pub mod cipher;
 pub mod config;
 pub mod error;
+pub mod file;
 pub mod keysource;
 pub mod mac;
 pub mod metadata;

@@ -2,7 +2,7 @@
 //! plaintext on disk. The child's exit code becomes ours.
 
 use super::{formats, keyring, open_to_read, store};
-use crate::cli::Opts;
+use crate::cli::{ExecEnvArgs, ExecFileArgs, Opts};
 use crate::failure::{CliResult, Failure, GENERIC, IO};
 use crate::io::read_input;
 use crate::private_dir::PrivateDir;
@@ -18,6 +18,35 @@ use std::path::Path;
 use std::process::{Command, ExitStatus};
 use zeroize::Zeroizing;
 
+/// sops's error for `exec-env`/`exec-file` without exactly a file and a command (exit 1).
+fn usage() -> Failure {
+    Failure::new(GENERIC, "error: missing file to decrypt")
+}
+
+/// `exec-env` as parsed: checks its arguments as sops does, then runs [`exec_env`].
+pub fn env_command(a: &ExecEnvArgs, opts: &Opts) -> CliResult<i32> {
+    let o = EnvOptions {
+        pristine: a.pristine,
+        same_process: a.same_process,
+    };
+    let (Some(file), Some(command), true) = (&a.file, &a.command, a.extra.is_empty()) else {
+        return Err(usage());
+    };
+    exec_env(file, command, &o, opts)
+}
+
+/// `exec-file` as parsed: checks its arguments as sops does, then runs [`exec_file`].
+pub fn file_command(a: &ExecFileArgs, opts: &Opts) -> CliResult<i32> {
+    let o = FileOptions {
+        no_fifo: a.no_fifo,
+        filename: a.filename.clone(),
+    };
+    let (Some(file), Some(command), true) = (&a.file, &a.command, a.extra.is_empty()) else {
+        return Err(usage());
+    };
+    exec_file(file, command, &o, opts)
+}
+
 /// How `exec-env` runs its command.
 pub struct EnvOptions {
     /// Pass only the secrets, not our environment.
@@ -32,7 +61,7 @@ pub fn exec_env(file: &Path, command: &str, env_opts: &EnvOptions, opts: &Opts) 
     crate::io::require_file(file, IO)?;
     let input = read_input(Some(file), opts.filename_override.as_deref())?;
     let (in_fmt, _) = formats(&input, opts)?;
-    let (tree, _, _) = open_to_read(&input, opts, in_fmt, &keyring(opts)?)?;
+    let tree = open_to_read(&input, opts, in_fmt, &keyring(opts)?)?.tree;
     let scalar = Format::Dotenv.store(None);
     let mut vars: Vec<(String, Zeroizing<Vec<u8>>)> = Vec::new();
     for (key, value) in tree
@@ -93,7 +122,7 @@ pub fn exec_file(
     crate::io::require_file(file, IO)?;
     let input = read_input(Some(file), opts.filename_override.as_deref())?;
     let (in_fmt, out_fmt) = formats(&input, opts)?;
-    let (tree, _, _) = open_to_read(&input, opts, in_fmt, &keyring(opts)?)?;
+    let tree = open_to_read(&input, opts, in_fmt, &keyring(opts)?)?.tree;
     let plain = Zeroizing::new(
         store(out_fmt, opts, None)
             .emit(&tree, None)

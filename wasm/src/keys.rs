@@ -78,7 +78,8 @@ impl Keys {
     }
 
     /// The key groups to encrypt for: `keyGroups` when given, else one group of every
-    /// `age.recipients` entry, every PGP recipient and every `kek`.
+    /// `age.recipients` entry, every PGP recipient and every `kek` (none when there are no
+    /// keys).
     pub fn groups(&self, options: &Options) -> Result<Vec<KeyGroup>> {
         let explicit = options.objects("keyGroups")?;
         if explicit.is_empty() {
@@ -86,7 +87,12 @@ impl Keys {
             keys.extend(self.pgp_recipients.iter().map(|fp| pgp::entry(fp)));
             keys.extend(self.azure_keys.iter().cloned());
             keys.extend(self.kek_ids.iter().map(|id| kek::entry(id)));
-            return Ok(vec![KeyGroup { keys }]);
+            // No key at all is no group at all: the core's "no keys" error.
+            return Ok(if keys.is_empty() {
+                Vec::new()
+            } else {
+                vec![KeyGroup { keys }]
+            });
         }
         explicit
             .iter()

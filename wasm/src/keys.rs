@@ -94,31 +94,32 @@ impl Keys {
                 vec![KeyGroup { keys }]
             });
         }
-        explicit
-            .iter()
-            .map(|group| {
-                let mut keys = Vec::new();
-                for recipient in group.strings("age")? {
-                    parse_recipient(&recipient)
-                        .map_err(|e| Failure::Options(format!("options.keyGroups: {e}")))?;
-                    keys.push(age_entry(&recipient));
-                }
-                keys.extend(crate::pgp::entries(
-                    &group.strings("pgp")?,
-                    "options.keyGroups[].pgp",
-                )?);
-                keys.extend(crate::azure_kv::group_entries(&group.strings("azureKv")?)?);
-                for id in group.strings("kek")? {
-                    if !self.kek_ids.contains(&id) {
-                        return Err(Failure::Options(format!(
-                            "options.keyGroups names kek '{id}', which options.kek does not define"
-                        )));
-                    }
-                    keys.push(kek::entry(&id));
-                }
-                Ok(KeyGroup { keys })
-            })
-            .collect()
+        explicit.iter().map(|group| self.group(group)).collect()
+    }
+
+    /// One `{ age?, pgp?, kek?, azureKv? }` key group object (`kek` entries are ids of
+    /// `options.kek`).
+    pub fn group(&self, group: &Options) -> Result<KeyGroup> {
+        let mut keys = Vec::new();
+        for recipient in group.strings("age")? {
+            parse_recipient(&recipient)
+                .map_err(|e| Failure::Options(format!("options.keyGroups: {e}")))?;
+            keys.push(age_entry(&recipient));
+        }
+        keys.extend(crate::pgp::entries(
+            &group.strings("pgp")?,
+            "options.keyGroups[].pgp",
+        )?);
+        keys.extend(crate::azure_kv::group_entries(&group.strings("azureKv")?)?);
+        for id in group.strings("kek")? {
+            if !self.kek_ids.contains(&id) {
+                return Err(Failure::Options(format!(
+                    "options.keyGroups names kek '{id}', which options.kek does not define"
+                )));
+            }
+            keys.push(kek::entry(&id));
+        }
+        Ok(KeyGroup { keys })
     }
 }
 

@@ -2,7 +2,7 @@
 //! adding or deleting whole groups (same data key, re-split).
 
 use crate::keysource::{KeyEntry, Keyring};
-use crate::metadata::{KeyGroup, Metadata};
+use crate::metadata::KeyGroup;
 use crate::ops;
 use crate::Result;
 
@@ -166,22 +166,30 @@ impl GroupChange {
     }
 }
 
-/// Re-wraps the file's data key for `groups` (key descriptions), splitting it across them
-/// with Shamir; values, MAC and `lastmodified` stay as they are. `threshold` 0 keeps the
-/// file's; several groups without one store the threshold the key was split with (every
-/// group), as sops does.
-pub async fn rewrap(
-    metadata: &mut Metadata,
-    groups: &[KeyGroup],
-    threshold: usize,
-    keyring: &Keyring,
-    now: &str,
-) -> Result<()> {
-    ops::update_keys(metadata, groups, threshold, keyring, now).await?;
-    if metadata.shamir_threshold == 0 && metadata.key_groups.len() > 1 {
-        metadata.shamir_threshold = metadata.key_groups.len();
+impl super::EncryptedFile {
+    /// Re-wraps the file's data key for `groups` (key descriptions, e.g. from
+    /// [`GroupChange::apply`]), splitting it across them with Shamir; values, MAC and
+    /// `lastmodified` stay as they are. `threshold` 0 keeps the file's; several groups
+    /// without one store the threshold the key was split with (every group), as sops does.
+    pub async fn rewrap(
+        &mut self,
+        groups: &[KeyGroup],
+        threshold: usize,
+        keyring: &Keyring,
+        now: &str,
+    ) -> Result<()> {
+        let metadata = &mut self.metadata;
+        ops::update_keys(metadata, groups, threshold, keyring, now).await?;
+        if metadata.shamir_threshold == 0 && metadata.key_groups.len() > 1 {
+            metadata.shamir_threshold = metadata.key_groups.len();
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// The file, values untouched, as `format` writes it.
+    pub fn emit(&self, layout: &super::Layout) -> Result<Vec<u8>> {
+        layout.output_store().emit(&self.tree, Some(&self.metadata))
+    }
 }
 
 #[cfg(test)]

@@ -19,8 +19,7 @@ mod values;
 
 pub use encrypt::{encrypt, parse_plain, NewFile};
 pub use groups::{
-    edit_keys, rewrap, rotation_groups, GroupChange, GroupError, KeyChanges, KeyVersions,
-    NoKeysLeft,
+    edit_keys, rotation_groups, GroupChange, GroupError, KeyChanges, KeyVersions, NoKeysLeft,
 };
 pub use open::{decrypt, extract, EncryptedFile, OpenFile, Viewed};
 

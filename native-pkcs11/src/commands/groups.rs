@@ -5,7 +5,7 @@ use super::{formats, keyring};
 use crate::cli::{GroupsCommand, Opts};
 use crate::failure::{CliResult, Failure, BAD_ARGS, GENERIC};
 use crate::io::{read_input, Destination};
-use leafcrypt_core::file::{self, GroupChange, GroupError, KeyVersions};
+use leafcrypt_core::file::{EncryptedFile, GroupChange, GroupError, KeyVersions, Layout};
 use std::path::Path;
 
 /// `groups add` / `groups delete` as parsed.
@@ -29,10 +29,10 @@ pub fn command(g: &GroupsCommand, opts: &Opts) -> CliResult<()> {
 pub fn run(file: &Path, change: GroupChange, opts: &Opts) -> CliResult<()> {
     let input = read_input(Some(file), opts.filename_override.as_deref())?;
     let (fmt, _) = formats(&input, opts)?;
-    let store = fmt.store(None);
-    let (tree, mut metadata) = super::load_encrypted(&input, fmt)?;
+    let (tree, metadata) = super::load_encrypted(&input, fmt)?;
+    let mut encrypted = EncryptedFile { tree, metadata };
     let groups = change
-        .apply(&metadata.key_groups, KeyVersions::Pinned)
+        .apply(&encrypted.metadata.key_groups, KeyVersions::Pinned)
         .map_err(|e| {
             let message = match e {
                 GroupError::NoKeys => {
@@ -45,16 +45,10 @@ pub fn run(file: &Path, change: GroupChange, opts: &Opts) -> CliResult<()> {
         })?;
     let threshold = opts.shamir_secret_sharing_threshold.unwrap_or(0);
     let now = crate::clock::now_rfc3339();
-    crate::runtime::block_on(file::rewrap(
-        &mut metadata,
-        &groups,
-        threshold,
-        &keyring(opts)?,
-        &now,
-    ))
-    .map_err(|e| Failure::core(&input.name, e))?;
-    let out = store
-        .emit(&tree, Some(&metadata))
+    crate::runtime::block_on(encrypted.rewrap(&groups, threshold, &keyring(opts)?, &now))
+        .map_err(|e| Failure::core(&input.name, e))?;
+    let out = encrypted
+        .emit(&Layout::new(fmt))
         .map_err(|e| Failure::core(&input.name, e))?;
     if opts.in_place {
         Destination::File {

@@ -145,18 +145,27 @@ pub fn exec_file(
         .arg(command.replace("{}", &path.to_string_lossy()));
 
     if file_opts.no_fifo {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| Failure::new(IO, format!("cannot create the temp file: {e}")))?;
-        f.write_all(&plain)
-            .map_err(|e| Failure::new(IO, format!("cannot write the temp file: {e}")))?;
-        drop(f);
+        write_private_file(&path, &plain)?;
         return run_child(cmd);
     }
+    run_with_fifo(cmd, &path, plain)
+}
 
+/// Writes the plaintext to a new 0600 file at `path` (`--no-fifo`).
+fn write_private_file(path: &Path, plain: &[u8]) -> CliResult<()> {
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Failure::new(IO, format!("cannot create the temp file: {e}")))?;
+    f.write_all(plain)
+        .map_err(|e| Failure::new(IO, format!("cannot write the temp file: {e}")))
+}
+
+/// Runs `cmd` while a thread writes the plaintext into a 0600 FIFO at `path`; returns the
+/// child's exit code.
+fn run_with_fifo(mut cmd: Command, path: &Path, plain: Zeroizing<Vec<u8>>) -> CliResult<i32> {
     let c_path = CString::new(path.as_os_str().as_bytes())
         .map_err(|_| Failure::new(GENERIC, "bad temp path"))?;
     // SAFETY: c_path is a valid NUL-terminated path; mkfifo has no other preconditions.
@@ -171,7 +180,7 @@ pub fn exec_file(
         .map_err(|e| Failure::new(GENERIC, format!("cannot run the command: {e}")))?;
     // The writer blocks until the child opens the FIFO; if the child never does, opening
     // our own read end after it exits unblocks the writer.
-    let writer_path = path.clone();
+    let writer_path = path.to_path_buf();
     let writer = std::thread::spawn(move || {
         if let Ok(mut f) = fs::OpenOptions::new().write(true).open(&writer_path) {
             let _ = f.write_all(&plain);
@@ -184,7 +193,7 @@ pub fn exec_file(
         if let Ok(mut reader) = fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NONBLOCK)
-            .open(&path)
+            .open(path)
         {
             let mut sink = Zeroizing::new(vec![0u8; 64 * 1024]);
             while !writer.is_finished() {

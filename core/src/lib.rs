@@ -31,6 +31,7 @@ pub mod cipher;
 pub mod config;
 pub mod error;
 pub mod exit;
+pub mod file;
 pub mod keysource;
 pub mod mac;
 pub mod metadata;

@@ -358,16 +358,18 @@ pub async fn wrap_groups(
     Ok(wrapped)
 }
 
+/// The message of [`check_key_groups`]'s [`Error::Config`] when no key group was given at
+/// all (sops's words), for front ends that word "no keys" their own way.
+pub const NO_KEYS: &str =
+    "config file not found, or has no creation rules, and no keys provided through command line options";
+
 /// Refuses key groups that hold no key, before any key source is contacted: a data key
 /// (or Shamir share) wrapped for no key can never be recovered, so a file encrypted for
 /// `[{age: [K]}, {}]` would be undecryptable. Worded and coded as sops 3.11 (exit 1).
 /// No groups at all is sops's "no keys" error.
 pub fn check_key_groups(groups: &[KeyGroup]) -> Result<()> {
     if groups.is_empty() {
-        return Err(Error::Config(
-            "config file not found, or has no creation rules, and no keys provided through command line options"
-                .into(),
-        ));
+        return Err(Error::Config(NO_KEYS.into()));
     }
     if groups.iter().any(|g| g.keys.is_empty()) {
         return Err(Error::Config(

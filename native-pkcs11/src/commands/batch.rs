@@ -10,9 +10,6 @@ use leafcrypt_core::ExitCode;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-/// How many files are decrypted at once (their Key Vault requests overlap).
-pub const DEFAULT_JOBS: usize = 8;
-
 /// Decrypts each of `files` to `dir/<file name>` (created 0600), up to `jobs` at a time.
 /// Succeeds only when every file did; the failure's code is the first failing file's.
 pub fn decrypt_to_dir(files: &[PathBuf], dir: &Path, jobs: usize, opts: &Opts) -> CliResult<()> {
@@ -88,7 +85,7 @@ async fn decrypt_one(
 ) -> CliResult<()> {
     let input = read_input(Some(file), None)?;
     let (in_fmt, out_fmt) = formats(&input, opts)?;
-    let (tree, _, _) = open_async(&input, opts, in_fmt, keyring, false).await?;
+    let tree = open_async(&input, opts, in_fmt, keyring, false).await?.tree;
     let out = store(out_fmt, opts, None)
         .emit(&tree, None)
         .map_err(|e| Failure::core(&input.name, e))?;

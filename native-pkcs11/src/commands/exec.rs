@@ -2,7 +2,7 @@
 //! plaintext on disk. The child's exit code becomes ours.
 
 use super::{formats, keyring, open_to_read, store};
-use crate::cli::Opts;
+use crate::cli::{ExecEnvArgs, ExecFileArgs, Opts};
 use crate::failure::{CliResult, Failure};
 use crate::io::read_input;
 use crate::private_dir::PrivateDir;
@@ -19,6 +19,35 @@ use std::path::Path;
 use std::process::{Command, ExitStatus};
 use zeroize::Zeroizing;
 
+/// sops's error for `exec-env`/`exec-file` without exactly a file and a command (exit 1).
+fn usage() -> Failure {
+    Failure::new(ExitCode::ErrorGeneric, "error: missing file to decrypt")
+}
+
+/// `exec-env` as parsed: checks its arguments as sops does, then runs [`exec_env`].
+pub fn env_command(a: &ExecEnvArgs, opts: &Opts) -> CliResult<i32> {
+    let o = EnvOptions {
+        pristine: a.pristine,
+        same_process: a.same_process,
+    };
+    let (Some(file), Some(command), true) = (&a.file, &a.command, a.extra.is_empty()) else {
+        return Err(usage());
+    };
+    exec_env(file, command, &o, opts)
+}
+
+/// `exec-file` as parsed: checks its arguments as sops does, then runs [`exec_file`].
+pub fn file_command(a: &ExecFileArgs, opts: &Opts) -> CliResult<i32> {
+    let o = FileOptions {
+        no_fifo: a.no_fifo,
+        filename: a.filename.clone(),
+    };
+    let (Some(file), Some(command), true) = (&a.file, &a.command, a.extra.is_empty()) else {
+        return Err(usage());
+    };
+    exec_file(file, command, &o, opts)
+}
+
 /// How `exec-env` runs its command.
 pub struct EnvOptions {
     /// Pass only the secrets, not our environment.
@@ -33,7 +62,7 @@ pub fn exec_env(file: &Path, command: &str, env_opts: &EnvOptions, opts: &Opts) 
     crate::io::require_file(file, ExitCode::CouldNotReadInputFile)?;
     let input = read_input(Some(file), opts.filename_override.as_deref())?;
     let (in_fmt, _) = formats(&input, opts)?;
-    let (tree, _, _) = open_to_read(&input, opts, in_fmt, &keyring(opts)?)?;
+    let tree = open_to_read(&input, opts, in_fmt, &keyring(opts)?)?.tree;
     let scalar = Format::Dotenv.store(None);
     let mut vars: Vec<(String, Zeroizing<Vec<u8>>)> = Vec::new();
     for (key, value) in tree
@@ -94,7 +123,7 @@ pub fn exec_file(
     crate::io::require_file(file, ExitCode::CouldNotReadInputFile)?;
     let input = read_input(Some(file), opts.filename_override.as_deref())?;
     let (in_fmt, out_fmt) = formats(&input, opts)?;
-    let (tree, _, _) = open_to_read(&input, opts, in_fmt, &keyring(opts)?)?;
+    let tree = open_to_read(&input, opts, in_fmt, &keyring(opts)?)?.tree;
     let plain = Zeroizing::new(
         store(out_fmt, opts, None)
             .emit(&tree, None)
@@ -117,27 +146,36 @@ pub fn exec_file(
         .arg(command.replace("{}", &path.to_string_lossy()));
 
     if file_opts.no_fifo {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| {
-                Failure::new(
-                    ExitCode::CouldNotReadInputFile,
-                    format!("cannot create the temp file: {e}"),
-                )
-            })?;
-        f.write_all(&plain).map_err(|e| {
-            Failure::new(
-                ExitCode::CouldNotReadInputFile,
-                format!("cannot write the temp file: {e}"),
-            )
-        })?;
-        drop(f);
+        write_private_file(&path, &plain)?;
         return run_child(cmd);
     }
+    run_with_fifo(cmd, &path, plain)
+}
 
+/// Writes the plaintext to a new 0600 file at `path` (`--no-fifo`).
+fn write_private_file(path: &Path, plain: &[u8]) -> CliResult<()> {
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| {
+            Failure::new(
+                ExitCode::CouldNotReadInputFile,
+                format!("cannot create the temp file: {e}"),
+            )
+        })?;
+    f.write_all(plain).map_err(|e| {
+        Failure::new(
+            ExitCode::CouldNotReadInputFile,
+            format!("cannot write the temp file: {e}"),
+        )
+    })
+}
+
+/// Runs `cmd` while a thread writes the plaintext into a 0600 FIFO at `path`; returns the
+/// child's exit code.
+fn run_with_fifo(mut cmd: Command, path: &Path, plain: Zeroizing<Vec<u8>>) -> CliResult<i32> {
     let c_path = CString::new(path.as_os_str().as_bytes())
         .map_err(|_| Failure::new(ExitCode::ErrorGeneric, "bad temp path"))?;
     // SAFETY: c_path is a valid NUL-terminated path; mkfifo has no other preconditions.
@@ -155,7 +193,7 @@ pub fn exec_file(
     })?;
     // The writer blocks until the child opens the FIFO; if the child never does, opening
     // our own read end after it exits unblocks the writer.
-    let writer_path = path.clone();
+    let writer_path = path.to_path_buf();
     let writer = std::thread::spawn(move || {
         if let Ok(mut f) = fs::OpenOptions::new().write(true).open(&writer_path) {
             let _ = f.write_all(&plain);
@@ -168,7 +206,7 @@ pub fn exec_file(
         if let Ok(mut reader) = fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NONBLOCK)
-            .open(&path)
+            .open(path)
         {
             let mut sink = Zeroizing::new(vec![0u8; 64 * 1024]);
             while !writer.is_finished() {

@@ -215,7 +215,10 @@ export function decryptToObject(input: Input, options: DecryptOptions): Promise<
 /** Encrypts a plaintext file; resolves to the encrypted file's text. */
 export function encrypt(input: Input, options: EncryptOptions): Promise<string>;
 
-/** Rotates the data key (values keep their IVs, as with sops); resolves to the new text. */
+/**
+ * Rotates the data key (values keep their IVs, as with sops); resolves to the new text.
+ * Azure Key Vault entries are wrapped with the key's current version, as the CLI's `rotate`.
+ */
 export function rotate(input: Input, options: RotateOptions): Promise<string>;
 
 /** Reads an encrypted file's metadata; no key needed. Browsers: `await init()` first. */
@@ -298,6 +301,27 @@ export function decryptStructure(input: Input, options: DecryptOptions): Promise
  * new file. Rejects with `MAC_MISMATCH` for a tampered file.
  */
 export function setValues(input: Input, options: SetValuesOptions): Promise<string>;
+
+export interface EditKeyGroupsOptions extends FormatOptions, KeyOptions {
+  /** A key group to append (`kek` entries are ids of KEKs given in `kek`). */
+  addGroup?: { age?: string[]; pgp?: string[]; kek?: string[]; azureKv?: string[] };
+  /** The index of the key group to delete (not the only one). */
+  deleteGroup?: number;
+  /** The Shamir threshold to store (default: the file's; all groups when it has none). */
+  shamirThreshold?: number;
+  /**
+   * Key Vault entries the file keeps: `"pinned"` (default, as the CLI's `groups`) wraps
+   * with their recorded version, `"current"` with the key's current version.
+   */
+  keyVersions?: "pinned" | "current";
+}
+
+/**
+ * Adds (`addGroup`) or deletes (`deleteGroup`) a key group, as the CLI's `groups add` /
+ * `groups delete`: the same data key is re-split across the new groups; values, MAC and
+ * `lastmodified` are untouched. Resolves to the new file.
+ */
+export function editKeyGroups(input: Input, options: EditKeyGroupsOptions): Promise<string>;
 
 /**
  * Loads the WebAssembly module. Node: nothing to do. Browsers: the async functions call it

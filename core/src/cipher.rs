@@ -204,10 +204,10 @@ fn parse_bool(s: &str) -> Result<bool, CipherError> {
     }
 }
 
-/// A value that was decrypted. Decoding into a [`Value`] is deferred ([`Opened::value`],
-/// [`Opened::into_value`]) so that a large string moves into the tree instead of being
-/// copied.
-pub struct Opened {
+/// A value that was decrypted. Decoding into a [`Value`] is deferred
+/// ([`DecryptedValue::value`], [`DecryptedValue::into_value`]) so that a large string moves
+/// into the tree instead of being copied.
+pub struct DecryptedValue {
     /// The declared type.
     pub ty: ValueType,
     /// The plaintext bytes (zeroized on drop).
@@ -258,7 +258,7 @@ impl Cipher {
     }
 
     /// Decrypts the envelope `text` under `aad` and decodes it per its type.
-    pub fn open(&self, text: &str, aad: &[u8]) -> Result<Opened, CipherError> {
+    pub fn open(&self, text: &str, aad: &[u8]) -> Result<DecryptedValue, CipherError> {
         let env = parse_envelope(text)?;
         let iv: [u8; IV_LEN] = env.iv.as_slice().try_into().map_err(|_| {
             CipherError::Shape(format!("IV length {} (expected {IV_LEN})", env.iv.len()))
@@ -276,7 +276,7 @@ impl Cipher {
             )
             .map_err(|_| CipherError::Auth)?;
         let ty = ValueType::from_name(env.type_name)?;
-        Ok(Opened {
+        Ok(DecryptedValue {
             ty,
             plain,
             iv: Some(iv),
@@ -285,7 +285,7 @@ impl Cipher {
     }
 }
 
-impl Opened {
+impl DecryptedValue {
     /// The decoded value (a copy of the plaintext for strings).
     pub fn value(&self) -> Result<Value, CipherError> {
         decode(&self.plain, self.ty)

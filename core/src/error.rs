@@ -1,5 +1,6 @@
 //! The one error type of the core, with the exit code sops uses for each failure.
 
+use crate::exit::ExitCode;
 use thiserror::Error;
 
 /// A failure in the format engine or a key source.
@@ -70,7 +71,7 @@ pub enum Error {
     /// A key source failed.
     #[error(transparent)]
     Key(#[from] crate::keysource::KeyError),
-    /// A key source could not wrap the new data key (sops's wording and exit code 1).
+    /// A key source could not wrap the new data key (sops's wording and exit code).
     #[error("Could not generate data key: [{0}]")]
     Wrap(crate::keysource::KeyError),
     /// Invalid configuration (`.sops.yaml`, selectors, thresholds).
@@ -83,7 +84,7 @@ pub enum Error {
     /// non-finite number in JSON).
     #[error("Error dumping file: {0}")]
     Emit(String),
-    /// A `--decryption-order` that names a key kind twice (sops's exit code 112).
+    /// A `--decryption-order` that names a key kind twice.
     #[error("Duplicate decryption key type: {0}")]
     DuplicateDecryptionKeyType(String),
 }
@@ -126,24 +127,22 @@ impl Error {
         }
     }
 
-    /// The process exit code sops uses for this failure.
-    pub fn exit_code(&self) -> i32 {
+    /// The exit status sops uses for this failure.
+    pub fn exit_code(&self) -> ExitCode {
         match self {
-            Error::Parse { .. } => 2,
-            Error::EmptyFile => 92,
-            Error::AlreadyEncrypted => 203,
-            Error::MetadataNotFound(_) | Error::Metadata(_) => 1,
-            Error::EncryptTree { .. } => 23,
-            Error::DecryptValue { .. } => 25,
-            Error::MacDecrypt(_) | Error::MacMismatch { .. } => 51,
-            Error::DataKey(_) => 128,
-            Error::Strict(_) => 51,
-            Error::Key(_) => 128,
-            Error::Wrap(_) => 1,
-            Error::Config(_) => 1,
-            Error::TreePath(_) => 91,
-            Error::Emit(_) => 4,
-            Error::DuplicateDecryptionKeyType(_) => 112,
+            Error::Parse { .. } => ExitCode::CouldNotReadInputFile,
+            Error::EmptyFile => ExitCode::NeedAtLeastOneDocument,
+            Error::AlreadyEncrypted => ExitCode::FileAlreadyEncrypted,
+            Error::MetadataNotFound(_) | Error::Metadata(_) => ExitCode::ErrorGeneric,
+            Error::EncryptTree { .. } => ExitCode::ErrorEncryptingTree,
+            Error::DecryptValue { .. } => ExitCode::ErrorDecryptingTree,
+            Error::MacDecrypt(_) | Error::MacMismatch { .. } => ExitCode::MacMismatch,
+            Error::DataKey(_) | Error::Key(_) => ExitCode::CouldNotRetrieveKey,
+            Error::Strict(_) => ExitCode::MacMismatch,
+            Error::Wrap(_) | Error::Config(_) => ExitCode::ErrorGeneric,
+            Error::TreePath(_) => ExitCode::InvalidTreePathFormat,
+            Error::Emit(_) => ExitCode::ErrorDumpingTree,
+            Error::DuplicateDecryptionKeyType(_) => ExitCode::DuplicateDecryptionKeyType,
         }
     }
 }

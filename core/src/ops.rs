@@ -27,7 +27,7 @@
 //!    only the identity whose recipient equals the entry's `recipient` is tried), so an
 //!    entry whose recipient was edited fails instead of being opened by another identity.
 
-use crate::cipher::{self, Cipher, IvSource, IvStash, Opened, ValueType};
+use crate::cipher::{self, Cipher, DecryptedValue, IvSource, IvStash, ValueType};
 use crate::error::Result;
 use crate::keysource::{KeyEntry, KeyError, Keyring};
 use crate::mac::{self, MacHasher};
@@ -358,16 +358,18 @@ pub async fn wrap_groups(
     Ok(wrapped)
 }
 
+/// The message of [`check_key_groups`]'s [`Error::Config`] when no key group was given at
+/// all (sops's words), for front ends that word "no keys" their own way.
+pub const NO_KEYS: &str =
+    "config file not found, or has no creation rules, and no keys provided through command line options";
+
 /// Refuses key groups that hold no key, before any key source is contacted: a data key
 /// (or Shamir share) wrapped for no key can never be recovered, so a file encrypted for
 /// `[{age: [K]}, {}]` would be undecryptable. Worded and coded as sops 3.11 (exit 1).
 /// No groups at all is sops's "no keys" error.
 pub fn check_key_groups(groups: &[KeyGroup]) -> Result<()> {
     if groups.is_empty() {
-        return Err(Error::Config(
-            "config file not found, or has no creation rules, and no keys provided through command line options"
-                .into(),
-        ));
+        return Err(Error::Config(NO_KEYS.into()));
     }
     if groups.iter().any(|g| g.keys.is_empty()) {
         return Err(Error::Config(
@@ -660,7 +662,7 @@ impl Opener<'_> {
 
     /// Decrypts a comment; one that does not decrypt is kept verbatim with a warning
     /// (an error under `--strict` when it looks encrypted).
-    fn open_comment(&mut self, text: &str, info: &LeafInfo<'_>) -> Result<Option<Opened>> {
+    fn open_comment(&mut self, text: &str, info: &LeafInfo<'_>) -> Result<Option<DecryptedValue>> {
         match self.cipher.open(text, info.aad.as_bytes()) {
             Ok(opened) => {
                 self.check_strict(&opened, info)?;
@@ -682,14 +684,14 @@ impl Opener<'_> {
         }
     }
 
-    fn remember(&mut self, opened: &Opened, info: &LeafInfo<'_>) {
+    fn remember(&mut self, opened: &DecryptedValue, info: &LeafInfo<'_>) {
         if let Some(iv) = opened.iv.filter(|_| self.keep_ivs) {
             self.stash
                 .insert(info.aad.as_bytes(), opened.ty, &opened.plain, iv);
         }
     }
 
-    fn check_strict(&self, opened: &Opened, info: &LeafInfo<'_>) -> Result<()> {
+    fn check_strict(&self, opened: &DecryptedValue, info: &LeafInfo<'_>) -> Result<()> {
         if !self.strict {
             return Ok(());
         }

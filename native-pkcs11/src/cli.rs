@@ -6,6 +6,10 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+/// How many files `decrypt --output-dir` decrypts at once by default (their key-source
+/// requests overlap).
+pub const DEFAULT_JOBS: usize = 8;
+
 /// leafcrypt: encrypt values in YAML, JSON, dotenv, INI and binary files, SOPS-compatible.
 #[derive(Debug, Parser)]
 #[command(name = "leafcrypt", about, long_about = None, disable_version_flag = true)]
@@ -188,7 +192,7 @@ pub struct DecryptArgs {
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
     /// With --output-dir: how many files to decrypt at once (key-source requests overlap).
-    #[arg(long, value_name = "N", default_value_t = crate::commands::batch::DEFAULT_JOBS)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_JOBS)]
     pub jobs: usize,
 }
 

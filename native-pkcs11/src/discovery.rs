@@ -1,9 +1,10 @@
 //! Finding and loading `.sops.yaml` exactly as sops does: from the working directory up
 //! to 100 parents, first hit wins; `--config` overrides.
 
-use crate::failure::{CliResult, Failure, GENERIC};
+use crate::failure::{CliResult, Failure};
 use leafcrypt_core::config::Config;
 use leafcrypt_core::stores::Format;
+use leafcrypt_core::ExitCode;
 use std::path::{Path, PathBuf};
 
 /// A loaded config and the directory rule paths are relative to.
@@ -23,20 +24,20 @@ pub fn load(explicit: Option<&Path>) -> CliResult<Option<Loaded>> {
     let Some(path) = path else { return Ok(None) };
     let bytes = std::fs::read(&path).map_err(|e| {
         Failure::new(
-            GENERIC,
+            ExitCode::ErrorGeneric,
             format!("error loading config {}: {e}", path.display()),
         )
     })?;
     let doc = Format::Yaml.store(None).parse(&bytes).map_err(|e| {
         Failure::new(
-            GENERIC,
+            ExitCode::ErrorGeneric,
             format!("error loading config {}: {e}", path.display()),
         )
     })?;
     let root = doc.tree.branches.into_iter().next().unwrap_or_default();
     let config = Config::from_map(&root).map_err(|e| {
         Failure::new(
-            GENERIC,
+            ExitCode::ErrorGeneric,
             format!("error loading config {}: {e}", path.display()),
         )
     })?;
@@ -44,8 +45,12 @@ pub fn load(explicit: Option<&Path>) -> CliResult<Option<Loaded>> {
 }
 
 fn find() -> CliResult<Option<PathBuf>> {
-    let cwd = std::env::current_dir()
-        .map_err(|e| Failure::new(GENERIC, format!("cannot read the working directory: {e}")))?;
+    let cwd = std::env::current_dir().map_err(|e| {
+        Failure::new(
+            ExitCode::ErrorGeneric,
+            format!("cannot read the working directory: {e}"),
+        )
+    })?;
     let mut dir = Some(cwd.as_path());
     for _ in 0..100 {
         let Some(d) = dir else { break };

@@ -1,35 +1,22 @@
-//! The CLI's error: a message for humans and the exit code sops would use.
+//! The CLI's error: a message for humans and the exit code sops would use (one table:
+//! [`leafcrypt_core::ExitCode`], by sops's names).
 
 use leafcrypt_core::Error as CoreError;
+use leafcrypt_core::ExitCode;
 use std::fmt;
 
 /// A failed command: what to print and which exit code to return.
 #[derive(Debug)]
 pub struct Failure {
-    /// Process exit code (sops's codes where sops has one).
-    pub code: i32,
+    /// Process exit status: sops's for the same failure.
+    pub code: ExitCode,
     /// The message; the first line matches sops's where there is one.
     pub message: String,
 }
 
-/// sops's exit code for a file that does not exist.
-pub const NO_FILE: i32 = 100;
-/// sops's exit code for invalid or conflicting arguments.
-pub const BAD_ARGS: i32 = 8;
-/// sops's generic error code.
-pub const GENERIC: i32 = 1;
-/// Could not read a file.
-pub const IO: i32 = 2;
-/// sops's exit code for an output file that cannot be written.
-pub const WRITE: i32 = 3;
-/// sops's exit code for a malformed `set`/`unset` path or value.
-pub const INVALID_SET: i32 = 7;
-/// sops's exit code for an editor that cannot be run or fails.
-pub const EDITOR: i32 = 201;
-
 impl Failure {
     /// A failure with `code` and `message`.
-    pub fn new(code: i32, message: impl Into<String>) -> Self {
+    pub fn new(code: ExitCode, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),

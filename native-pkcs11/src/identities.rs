@@ -8,6 +8,7 @@
 
 use crate::failure::{CliResult, Failure};
 use leafcrypt_core::keysource::age::AgeSource;
+use leafcrypt_core::ExitCode;
 use std::path::PathBuf;
 use std::process::Command;
 use zeroize::Zeroizing;
@@ -62,10 +63,15 @@ pub fn load() -> CliResult<Identities> {
             .arg(&cmd)
             .stderr(std::process::Stdio::inherit())
             .output()
-            .map_err(|e| Failure::new(128, format!("could not run SOPS_AGE_KEY_CMD: {e}")))?;
+            .map_err(|e| {
+                Failure::new(
+                    ExitCode::CouldNotRetrieveKey,
+                    format!("could not run SOPS_AGE_KEY_CMD: {e}"),
+                )
+            })?;
         if !out.status.success() {
             return Err(Failure::new(
-                128,
+                ExitCode::CouldNotRetrieveKey,
                 format!("SOPS_AGE_KEY_CMD failed with {}", out.status),
             ));
         }

@@ -1,7 +1,8 @@
 //! Reading the input and writing the output of a command.
 
 use crate::atomic;
-use crate::failure::{CliResult, Failure, IO, NO_FILE, WRITE};
+use crate::failure::{CliResult, Failure};
+use leafcrypt_core::ExitCode;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -22,23 +23,30 @@ pub fn read_input(path: Option<&Path>, name_override: Option<&Path>) -> CliResul
         Some(p) => {
             if !p.exists() {
                 return Err(Failure::new(
-                    NO_FILE,
+                    ExitCode::NoFileSpecified,
                     format!(
                         "Error: cannot operate on non-existent file \"{}\"",
                         absolute(p).display()
                     ),
                 ));
             }
-            let bytes = std::fs::read(p)
-                .map_err(|e| Failure::new(IO, format!("Error reading {}: {e}", p.display())))?;
+            let bytes = std::fs::read(p).map_err(|e| {
+                Failure::new(
+                    ExitCode::CouldNotReadInputFile,
+                    format!("Error reading {}: {e}", p.display()),
+                )
+            })?;
             atomic::remember_read(p, &bytes);
             bytes
         }
         None => {
             let mut buf = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut buf)
-                .map_err(|e| Failure::new(IO, format!("Error reading stdin: {e}")))?;
+            std::io::stdin().read_to_end(&mut buf).map_err(|e| {
+                Failure::new(
+                    ExitCode::CouldNotReadInputFile,
+                    format!("Error reading stdin: {e}"),
+                )
+            })?;
             buf
         }
     };
@@ -72,9 +80,12 @@ impl Destination {
         match self {
             Destination::Stdout => {
                 let mut out = std::io::stdout().lock();
-                out.write_all(data)
-                    .and_then(|_| out.flush())
-                    .map_err(|e| Failure::new(IO, format!("Error writing output: {e}")))
+                out.write_all(data).and_then(|_| out.flush()).map_err(|e| {
+                    Failure::new(
+                        ExitCode::CouldNotReadInputFile,
+                        format!("Error writing output: {e}"),
+                    )
+                })
             }
             Destination::File { path, private } => {
                 let mode = if *private {
@@ -84,7 +95,7 @@ impl Destination {
                 };
                 atomic::write(path, data, mode).map_err(|e| {
                     Failure::new(
-                        WRITE,
+                        ExitCode::CouldNotWriteOutputFile,
                         format!("Could not write output file {}: {e}", path.display()),
                     )
                 })
@@ -120,7 +131,7 @@ pub fn absolute(path: &Path) -> PathBuf {
 /// Fails with sops's read error (`Error reading file: open …`) and `code` when `path` does
 /// not exist; the commands that read their file directly use this instead of
 /// [`read_input`]'s `cannot operate on non-existent file` (exit 100).
-pub fn require_file(path: &Path, code: i32) -> CliResult<()> {
+pub fn require_file(path: &Path, code: ExitCode) -> CliResult<()> {
     if path.exists() {
         return Ok(());
     }

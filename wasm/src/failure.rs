@@ -2,7 +2,7 @@
 //! where there is one, the key `path`.
 
 use js_sys::Reflect;
-use leafcrypt_core::Error;
+use leafcrypt_core::{Error, ExitCode};
 use thiserror::Error as ThisError;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -44,10 +44,10 @@ impl Failure {
     }
 
     /// The exit code the sops CLI uses for this failure (1 for binding-level failures).
-    pub fn exit_code(&self) -> i32 {
+    pub fn exit_code(&self) -> ExitCode {
         match self {
             Failure::Core(e) => e.exit_code(),
-            Failure::Options(_) | Failure::NotAvailable(_) => 1,
+            Failure::Options(_) | Failure::NotAvailable(_) => ExitCode::ErrorGeneric,
         }
     }
 
@@ -69,7 +69,7 @@ impl Failure {
         let error = js_sys::Error::new(&self.to_string());
         // Setting a property on a fresh, extensible object cannot fail.
         let _ = Reflect::set(&error, &"code".into(), &self.code().into());
-        let _ = Reflect::set(&error, &"exitCode".into(), &self.exit_code().into());
+        let _ = Reflect::set(&error, &"exitCode".into(), &self.exit_code().code().into());
         if let Some(path) = self.path() {
             let _ = Reflect::set(&error, &"path".into(), &path.into());
         }

@@ -89,7 +89,8 @@ impl Keys {
     }
 
     /// The key groups to encrypt for: `keyGroups` when given, else one group of every
-    /// `age.recipients` entry, every PGP recipient and every `kek`.
+    /// `age.recipients` entry, every PGP recipient and every `kek` (none when there are no
+    /// keys).
     pub fn groups(&self, options: &Options) -> Result<Vec<KeyGroup>> {
         let explicit = options.objects("keyGroups")?;
         if explicit.is_empty() {
@@ -98,35 +99,41 @@ impl Keys {
             keys.extend(self.azure_keys.iter().cloned());
             keys.extend(self.aws_keys.iter().cloned());
             keys.extend(self.kek_ids.iter().map(|id| kek::entry(id)));
-            return Ok(vec![KeyGroup { keys }]);
+            // No key at all is no group at all: the core's "no keys" error.
+            return Ok(if keys.is_empty() {
+                Vec::new()
+            } else {
+                vec![KeyGroup { keys }]
+            });
         }
-        explicit
-            .iter()
-            .map(|group| {
-                let mut keys = Vec::new();
-                for recipient in group.strings("age")? {
-                    parse_recipient(&recipient)
-                        .map_err(|e| Failure::Options(format!("options.keyGroups: {e}")))?;
-                    keys.push(age_entry(&recipient));
-                }
-                keys.extend(crate::pgp::entries(
-                    &group.strings("pgp")?,
-                    "options.keyGroups[].pgp",
-                )?);
-                keys.extend(crate::azure_kv::group_entries(&group.strings("azureKv")?)?);
-                #[cfg(feature = "aws-kms")]
-                keys.extend(crate::aws_kms::entries(&group.strings("awsKms")?));
-                for id in group.strings("kek")? {
-                    if !self.kek_ids.contains(&id) {
-                        return Err(Failure::Options(format!(
-                            "options.keyGroups names kek '{id}', which options.kek does not define"
-                        )));
-                    }
-                    keys.push(kek::entry(&id));
-                }
-                Ok(KeyGroup { keys })
-            })
-            .collect()
+        explicit.iter().map(|group| self.group(group)).collect()
+    }
+
+    /// One `{ age?, pgp?, kek?, azureKv?, awsKms? }` key group object (`kek` entries are ids of
+    /// `options.kek`).
+    pub fn group(&self, group: &Options) -> Result<KeyGroup> {
+        let mut keys = Vec::new();
+        for recipient in group.strings("age")? {
+            parse_recipient(&recipient)
+                .map_err(|e| Failure::Options(format!("options.keyGroups: {e}")))?;
+            keys.push(age_entry(&recipient));
+        }
+        keys.extend(crate::pgp::entries(
+            &group.strings("pgp")?,
+            "options.keyGroups[].pgp",
+        )?);
+        keys.extend(crate::azure_kv::group_entries(&group.strings("azureKv")?)?);
+        #[cfg(feature = "aws-kms")]
+        keys.extend(crate::aws_kms::entries(&group.strings("awsKms")?));
+        for id in group.strings("kek")? {
+            if !self.kek_ids.contains(&id) {
+                return Err(Failure::Options(format!(
+                    "options.keyGroups names kek '{id}', which options.kek does not define"
+                )));
+            }
+            keys.push(kek::entry(&id));
+        }
+        Ok(KeyGroup { keys })
     }
 }
 

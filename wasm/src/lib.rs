@@ -17,6 +17,7 @@ pub mod convert;
 pub mod edit;
 pub mod engine;
 pub mod failure;
+pub mod groups;
 pub mod kek;
 pub mod keys;
 pub mod options;
@@ -70,8 +71,8 @@ pub async fn rotate(input: Vec<u8>, options: JsValue) -> Result<Vec<u8>, JsValue
 pub fn inspect(input: &[u8], options: JsValue) -> Result<JsValue, JsValue> {
     let run = || -> failure::Result<JsValue> {
         let options = Options::new(options)?;
-        let (_, metadata) = engine::load(input, options.format("format")?)?;
-        Ok(convert::metadata_to_js(&metadata))
+        let file = engine::load(input, options.format("format")?)?;
+        Ok(convert::metadata_to_js(&file.metadata))
     };
     run().map_err(Failure::into_js)
 }

@@ -23,7 +23,6 @@ use crate::options::Options;
 use js_sys::{Array, Object, Reflect};
 use leafcrypt_core::cipher::{self, looks_encrypted};
 use leafcrypt_core::metadata::Metadata;
-use leafcrypt_core::ops::{self, DecryptOptions};
 use leafcrypt_core::tree::{Entry, Map, Tree, Value};
 use leafcrypt_core::Error;
 use serde_json::{Map as JsonMap, Value as Json};
@@ -35,8 +34,8 @@ use wasm_bindgen::prelude::*;
 pub fn structure(input: &[u8], options: JsValue) -> Result<JsValue, JsValue> {
     let run = || -> Result<JsValue> {
         let options = Options::new(options)?;
-        let (tree, metadata) = engine::load(input, options.format("format")?)?;
-        view(&tree, None, &metadata)
+        let file = engine::load(input, options.format("format")?)?;
+        view(&file.tree, None, &file.metadata)
     };
     run().map_err(Failure::into_js)
 }
@@ -59,40 +58,18 @@ async fn open_for_view(input: &[u8], options: JsValue) -> Result<JsValue> {
     let format = options.format("format")?;
     let strict = options.flag("strict")?;
     let keys = Keys::from_options(&options)?;
-    let (stored, metadata) = engine::load(input, format)?;
-    let data_key = ops::recover(&metadata, &keys.keyring, strict).await?;
-    let checked = DecryptOptions {
-        ignore_mac: false,
-        strict,
-        skip_iv_stash: true,
-        ..Default::default()
-    };
-    let mut plain = stored.clone();
-    let (session, mac_error) =
-        match ops::open_tree(&mut plain, &metadata, data_key.clone(), checked.clone()) {
-            Ok(session) => (session, None),
-            Err(e @ (Error::MacMismatch { .. } | Error::MacDecrypt(_))) => {
-                plain = stored.clone();
-                let unchecked = DecryptOptions {
-                    ignore_mac: true,
-                    ..checked
-                };
-                let session = ops::open_tree(&mut plain, &metadata, data_key, unchecked)?;
-                (session, Some(mac_problem(&e)))
-            }
-            Err(e) => return Err(e.into()),
-        };
-    let out = view(&stored, Some(&plain), &metadata)?;
-    let verdict = if mac_error.is_some() {
-        "mismatch"
-    } else {
-        "verified"
+    let file = engine::load(input, format)?;
+    let viewed = file.view(&keys.keyring, strict).await?;
+    let out = view(&file.tree, Some(&viewed.plain), &file.metadata)?;
+    let verdict = match viewed.mac_error {
+        Some(_) => "mismatch",
+        None => "verified",
     };
     set(&out, "mac", &verdict.into());
-    if let Some(message) = mac_error {
-        set(&out, "macError", &message.into());
+    if let Some(e) = &viewed.mac_error {
+        set(&out, "macError", &mac_problem(e).into());
     }
-    let warnings: Array = session
+    let warnings: Array = viewed
         .warnings
         .iter()
         .map(|w| JsValue::from_str(w))

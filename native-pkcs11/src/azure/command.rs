@@ -3,15 +3,13 @@
 
 use crate::cli::{AzureKvCommand, Opts};
 use crate::commands::{formats, load_encrypted};
-use crate::failure::{CliResult, Failure, BAD_ARGS, GENERIC};
+use crate::failure::{CliResult, Failure};
 use crate::io::read_input;
 use leafcrypt_core::keysource::azure_kv::{text, KeyId};
+use leafcrypt_core::ExitCode;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
-
-/// Exit code of `stale` when some file is pinned to an older version.
-pub const STALE: i32 = 1;
 
 /// Runs an `azure-kv` subcommand.
 pub fn run(command: &AzureKvCommand, opts: &Opts) -> CliResult<()> {
@@ -23,14 +21,15 @@ pub fn run(command: &AzureKvCommand, opts: &Opts) -> CliResult<()> {
 }
 
 fn key_id(url: &str) -> CliResult<KeyId> {
-    KeyId::parse(url).map_err(|e| Failure::new(BAD_ARGS, format!("--key: {e}")))
+    KeyId::parse(url)
+        .map_err(|e| Failure::new(ExitCode::ErrorConflictingParameters, format!("--key: {e}")))
 }
 
 /// Lists every `azure_kv` entry pinned to a version that is not the key's current one.
 fn stale(files: &[PathBuf], opts: &Opts) -> CliResult<()> {
     if files.is_empty() {
         return Err(Failure::new(
-            BAD_ARGS,
+            ExitCode::ErrorConflictingParameters,
             "azure-kv stale needs at least one FILE",
         ));
     }
@@ -82,7 +81,7 @@ fn stale(files: &[PathBuf], opts: &Opts) -> CliResult<()> {
         }
     }
     if !failures.is_empty() {
-        return Err(Failure::new(GENERIC, failures.join("\n")));
+        return Err(Failure::new(ExitCode::ErrorGeneric, failures.join("\n")));
     }
     if stale > 0 {
         eprintln!(
@@ -90,7 +89,7 @@ fn stale(files: &[PathBuf], opts: &Opts) -> CliResult<()> {
              (or `updatekeys`) to re-wrap with the latest",
             if stale == 1 { "y is" } else { "ies are" }
         );
-        return Err(Failure::new(STALE, String::new()));
+        return Err(Failure::new(ExitCode::ErrorGeneric, String::new()));
     }
     eprintln!(
         "all {} Key Vault entries are at their key's current version",
@@ -109,7 +108,7 @@ fn encrypt_text(key: &str, file: Option<&PathBuf>, opts: &Opts) -> CliResult<()>
         &input.bytes,
         opts.azure_kv_remote_encrypt,
     ))
-    .map_err(|e| Failure::new(GENERIC, e.to_string()))?;
+    .map_err(|e| Failure::new(ExitCode::ErrorGeneric, e.to_string()))?;
     println!("{}", encrypted.ciphertext);
     Ok(())
 }
@@ -121,8 +120,11 @@ fn decrypt_text(key: &str, file: Option<&PathBuf>, opts: &Opts) -> CliResult<()>
     let source = super::source(opts)?;
     let plain =
         crate::runtime::block_on(text::decrypt_text(source.client(), &key, ciphertext.trim()))
-            .map_err(|e| Failure::new(GENERIC, e.to_string()))?;
-    std::io::stdout()
-        .write_all(&plain)
-        .map_err(|e| Failure::new(GENERIC, format!("cannot write the output: {e}")))
+            .map_err(|e| Failure::new(ExitCode::ErrorGeneric, e.to_string()))?;
+    std::io::stdout().write_all(&plain).map_err(|e| {
+        Failure::new(
+            ExitCode::ErrorGeneric,
+            format!("cannot write the output: {e}"),
+        )
+    })
 }

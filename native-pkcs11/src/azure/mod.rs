@@ -6,7 +6,7 @@ pub mod command;
 mod key_cache;
 
 use crate::cli::Opts;
-use crate::failure::{CliResult, Failure, BAD_ARGS, GENERIC};
+use crate::failure::{CliResult, Failure};
 use async_trait::async_trait;
 use leafcrypt_core::keysource::azure_kv::credential::chain::DefaultChain;
 use leafcrypt_core::keysource::azure_kv::credential::process_env;
@@ -16,6 +16,7 @@ use leafcrypt_core::keysource::azure_kv::{
 use leafcrypt_core::keysource::rest::http;
 use leafcrypt_core::keysource::{KeyEntry, KeyError, KeySource};
 use leafcrypt_core::secret::Secret;
+use leafcrypt_core::ExitCode;
 use std::cell::OnceCell;
 use std::rc::Rc;
 
@@ -50,18 +51,27 @@ pub fn source(opts: &Opts) -> CliResult<AzureKvSource> {
 fn build(settings: &Settings) -> CliResult<AzureKvSource> {
     let env = process_env;
     let http_options = http::options_from_env(&env, TIMEOUT_VAR)
-        .map_err(|e| Failure::new(GENERIC, format!("azure_kv: {e}")))?;
-    let http =
-        http::client(&http_options).map_err(|e| Failure::new(GENERIC, format!("azure_kv: {e}")))?;
+        .map_err(|e| Failure::new(ExitCode::ErrorGeneric, format!("azure_kv: {e}")))?;
+    let http = http::client(&http_options)
+        .map_err(|e| Failure::new(ExitCode::ErrorGeneric, format!("azure_kv: {e}")))?;
     let chain = DefaultChain::from_env(&env, settings.credential.as_deref(), http.clone())
-        .map_err(|e| Failure::new(BAD_ARGS, format!("azure_kv: {e}")))?;
+        .map_err(|e| {
+            Failure::new(
+                ExitCode::ErrorConflictingParameters,
+                format!("azure_kv: {e}"),
+            )
+        })?;
     let options = ClientOptions {
         verify_challenge_resource: !settings.skip_resource_check,
         public_key_store: key_cache::DiskKeyCache::from_env().map(|c| Rc::new(c) as _),
         ..ClientOptions::default()
     };
-    let client = KeyVaultClient::new(http, Rc::new(chain), options)
-        .map_err(|e| Failure::new(BAD_ARGS, format!("azure_kv: {e}")))?;
+    let client = KeyVaultClient::new(http, Rc::new(chain), options).map_err(|e| {
+        Failure::new(
+            ExitCode::ErrorConflictingParameters,
+            format!("azure_kv: {e}"),
+        )
+    })?;
     Ok(AzureKvSource::new(Rc::new(client)).with_remote_encrypt(settings.remote_encrypt))
 }
 

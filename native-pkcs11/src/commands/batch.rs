@@ -3,33 +3,31 @@
 
 use super::{formats, keyring, open_async, store};
 use crate::cli::Opts;
-use crate::failure::{CliResult, Failure, BAD_ARGS};
+use crate::failure::{CliResult, Failure};
 use crate::io::{read_input, Destination};
 use futures_util::stream::{self, StreamExt};
+use leafcrypt_core::ExitCode;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-
-/// How many files are decrypted at once (their Key Vault requests overlap).
-pub const DEFAULT_JOBS: usize = 8;
 
 /// Decrypts each of `files` to `dir/<file name>` (created 0600), up to `jobs` at a time.
 /// Succeeds only when every file did; the failure's code is the first failing file's.
 pub fn decrypt_to_dir(files: &[PathBuf], dir: &Path, jobs: usize, opts: &Opts) -> CliResult<()> {
     if files.is_empty() {
         return Err(Failure::new(
-            BAD_ARGS,
+            ExitCode::ErrorConflictingParameters,
             "decrypt --output-dir needs at least one FILE",
         ));
     }
     if !dir.is_dir() {
         return Err(Failure::new(
-            BAD_ARGS,
+            ExitCode::ErrorConflictingParameters,
             format!("--output-dir {}: not a directory", dir.display()),
         ));
     }
     if opts.in_place || opts.output.is_some() || opts.extract.is_some() {
         return Err(Failure::new(
-            BAD_ARGS,
+            ExitCode::ErrorConflictingParameters,
             "--output-dir cannot be combined with -i, --output or --extract",
         ));
     }
@@ -48,7 +46,7 @@ pub fn decrypt_to_dir(files: &[PathBuf], dir: &Path, jobs: usize, opts: &Opts) -
                     decrypt_one(file, &target, keyring, opts).await
                 } else {
                     Err(Failure::new(
-                        BAD_ARGS,
+                        ExitCode::ErrorConflictingParameters,
                         format!("another input already writes {}", target.display()),
                     ))
                 };
@@ -87,7 +85,7 @@ async fn decrypt_one(
 ) -> CliResult<()> {
     let input = read_input(Some(file), None)?;
     let (in_fmt, out_fmt) = formats(&input, opts)?;
-    let (tree, _, _) = open_async(&input, opts, in_fmt, keyring, false).await?;
+    let tree = open_async(&input, opts, in_fmt, keyring, false).await?.tree;
     let out = store(out_fmt, opts, None)
         .emit(&tree, None)
         .map_err(|e| Failure::core(&input.name, e))?;

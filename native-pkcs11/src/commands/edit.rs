@@ -5,23 +5,23 @@
 //! path (the directory guard runs on return and unwinding; SIGINT/SIGTERM/SIGHUP are
 //! ignored by leafcrypt while the editor runs, so the editor takes them and we clean up).
 
-use super::{encrypt_options, formats, keyring, open, store};
+use super::encrypt::encrypt_options;
+use super::layout::layout;
+use super::{formats, keyring, open, store};
 use crate::cli::Opts;
 use crate::discovery;
-use crate::failure::{CliResult, Failure, EDITOR, GENERIC, IO};
+use crate::failure::{CliResult, Failure};
 use crate::io::{read_input, Input};
 use crate::private_dir::PrivateDir;
 use leafcrypt_core::metadata::SOPS_VERSION;
 use leafcrypt_core::stores::Format;
-use leafcrypt_core::{ops, Error};
+use leafcrypt_core::Error;
+use leafcrypt_core::ExitCode;
 use std::io::BufRead;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::Command;
 use zeroize::Zeroizing;
-
-/// sops's exit code when the edited file is unchanged.
-pub const NOT_MODIFIED: i32 = 200;
 
 /// Edits `file` (creating it from a template when it does not exist).
 pub fn run(file: &Path, opts: &Opts) -> CliResult<()> {
@@ -36,21 +36,28 @@ fn edit_existing(file: &Path, opts: &Opts) -> CliResult<()> {
     let input = read_input(Some(file), opts.filename_override.as_deref())?;
     let (in_fmt, _) = formats(&input, opts)?;
     let keyring = keyring(opts)?;
-    let (tree, mut metadata, session) = open(&input, opts, in_fmt, &keyring)?;
+    let mut opened = open(&input, opts, in_fmt, &keyring)?;
     let plain = Zeroizing::new(
         store(in_fmt, opts, None)
-            .emit(&tree, None)
+            .emit(&opened.tree, None)
             .map_err(|e| Failure::core(&input.name, e))?,
     );
-    drop(tree);
-    let Some(mut tree) = edit_loop(file, &plain, in_fmt, opts)? else {
-        return Err(Failure::new(NOT_MODIFIED, "File has not changed, exiting."));
+    let Some(tree) = edit_loop(file, &plain, in_fmt, opts)? else {
+        return Err(Failure::new(
+            ExitCode::FileHasNotBeenModified,
+            "File has not changed, exiting.",
+        ));
     };
+    opened.tree = tree;
     let now = crate::clock::now_rfc3339();
-    ops::reencrypt(&mut tree, &mut metadata, &session, &now)
+    opened
+        .reencrypt(&now)
         .map_err(|e| Failure::core(&input.name, e))?;
-    metadata.version = SOPS_VERSION.to_string();
-    write_back(&input, in_fmt, opts, &tree, &metadata)
+    opened.metadata.version = SOPS_VERSION.to_string();
+    let out = store(in_fmt, opts, None)
+        .emit(&opened.tree, Some(&opened.metadata))
+        .map_err(|e| Failure::core(&input.name, e))?;
+    write_back(&input, &out)
 }
 
 fn create_new(file: &Path, opts: &Opts) -> CliResult<()> {
@@ -69,30 +76,25 @@ fn create_new(file: &Path, opts: &Opts) -> CliResult<()> {
     let config = discovery::load(opts.config.as_deref())?;
     let options = encrypt_options(&input.name, in_fmt, opts, config.as_ref())?;
     let template = template(in_fmt);
-    let Some(mut tree) = edit_loop(file, template.as_bytes(), in_fmt, opts)? else {
-        return Err(Failure::new(NOT_MODIFIED, "File has not changed, exiting."));
+    let Some(tree) = edit_loop(file, template.as_bytes(), in_fmt, opts)? else {
+        return Err(Failure::new(
+            ExitCode::FileHasNotBeenModified,
+            "File has not changed, exiting.",
+        ));
     };
     let keyring = keyring(opts)?;
-    let metadata = crate::runtime::block_on(ops::encrypt(&mut tree, &options, &keyring))
+    let layout = layout((in_fmt, in_fmt), opts, None);
+    let out = crate::runtime::block_on(options.encrypt_tree(tree, &layout, &keyring))
         .map_err(|e| Failure::core(&input.name, e))?;
-    write_back(&input, in_fmt, opts, &tree, &metadata)
+    write_back(&input, &out)
 }
 
-fn write_back(
-    input: &Input,
-    fmt: Format,
-    opts: &Opts,
-    tree: &leafcrypt_core::tree::Tree,
-    metadata: &leafcrypt_core::metadata::Metadata,
-) -> CliResult<()> {
-    let out = store(fmt, opts, None)
-        .emit(tree, Some(metadata))
-        .map_err(|e| Failure::core(&input.name, e))?;
+fn write_back(input: &Input, out: &[u8]) -> CliResult<()> {
     let path = input
         .path
         .clone()
-        .ok_or_else(|| Failure::new(GENERIC, "edit needs a file"))?;
-    crate::io::write_back(&path, &out)
+        .ok_or_else(|| Failure::new(ExitCode::ErrorGeneric, "edit needs a file"))?;
+    crate::io::write_back(&path, out)
 }
 
 /// Writes `plain` to a private temp file named like `file`, runs the editor until the
@@ -116,17 +118,28 @@ fn edit_loop(
             .create_new(true)
             .mode(0o600)
             .open(&path)
-            .map_err(|e| Failure::new(IO, format!("cannot create the temp file: {e}")))?;
-        f.write_all(plain)
-            .map_err(|e| Failure::new(IO, format!("cannot write the temp file: {e}")))?;
+            .map_err(|e| {
+                Failure::new(
+                    ExitCode::CouldNotReadInputFile,
+                    format!("cannot create the temp file: {e}"),
+                )
+            })?;
+        f.write_all(plain).map_err(|e| {
+            Failure::new(
+                ExitCode::CouldNotReadInputFile,
+                format!("cannot write the temp file: {e}"),
+            )
+        })?;
     }
     let editor = editor_command()?;
     loop {
         run_editor(&editor, &path, file)?;
-        let edited = Zeroizing::new(
-            std::fs::read(&path)
-                .map_err(|e| Failure::new(IO, format!("cannot read the edited file: {e}")))?,
-        );
+        let edited = Zeroizing::new(std::fs::read(&path).map_err(|e| {
+            Failure::new(
+                ExitCode::CouldNotReadInputFile,
+                format!("cannot read the edited file: {e}"),
+            )
+        })?);
         if edited.as_slice() == plain {
             return Ok(None);
         }
@@ -141,10 +154,15 @@ fn edit_loop(
         let n = std::io::stdin()
             .lock()
             .read_line(&mut answer)
-            .map_err(|e| Failure::new(IO, format!("cannot read the answer: {e}")))?;
+            .map_err(|e| {
+                Failure::new(
+                    ExitCode::CouldNotReadInputFile,
+                    format!("cannot read the answer: {e}"),
+                )
+            })?;
         if n == 0 || answer.trim().eq_ignore_ascii_case("a") {
             return Err(Failure::new(
-                2,
+                ExitCode::CouldNotReadInputFile,
                 format!(
                     "Aborted: the edited content was invalid ({problem}); the file is unchanged."
                 ),
@@ -160,7 +178,10 @@ fn editor_command() -> CliResult<Vec<String>> {
         if let Ok(v) = std::env::var(var) {
             if !v.trim().is_empty() {
                 return split_words(&v).ok_or_else(|| {
-                    Failure::new(GENERIC, format!("cannot parse ${var}: unbalanced quotes"))
+                    Failure::new(
+                        ExitCode::ErrorGeneric,
+                        format!("cannot parse ${var}: unbalanced quotes"),
+                    )
                 });
             }
         }
@@ -172,7 +193,7 @@ fn editor_command() -> CliResult<Vec<String>> {
         }
     }
     Err(Failure::new(
-        GENERIC,
+        ExitCode::ErrorGeneric,
         "no editor found: set SOPS_EDITOR or EDITOR",
     ))
 }
@@ -181,7 +202,7 @@ fn editor_command() -> CliResult<Vec<String>> {
 fn run_editor(editor: &[String], path: &Path, file: &Path) -> CliResult<()> {
     let fail = |why: String| {
         Failure::new(
-            EDITOR,
+            ExitCode::NoEditorFound,
             format!(
                 "Could not run editor: {why}; the file is unchanged\n  in file: {}",
                 file.display()

@@ -2,12 +2,13 @@
 //! plaintext on disk. The child's exit code becomes ours.
 
 use super::{formats, keyring, open_to_read, store};
-use crate::cli::Opts;
-use crate::failure::{CliResult, Failure, GENERIC, IO};
+use crate::cli::{ExecEnvArgs, ExecFileArgs, Opts};
+use crate::failure::{CliResult, Failure};
 use crate::io::read_input;
 use crate::private_dir::PrivateDir;
 use leafcrypt_core::stores::Format;
 use leafcrypt_core::tree::Value;
+use leafcrypt_core::ExitCode;
 use std::ffi::CString;
 use std::fs;
 use std::io::{Read, Write};
@@ -17,6 +18,35 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Command, ExitStatus};
 use zeroize::Zeroizing;
+
+/// sops's error for `exec-env`/`exec-file` without exactly a file and a command (exit 1).
+fn usage() -> Failure {
+    Failure::new(ExitCode::ErrorGeneric, "error: missing file to decrypt")
+}
+
+/// `exec-env` as parsed: checks its arguments as sops does, then runs [`exec_env`].
+pub fn env_command(a: &ExecEnvArgs, opts: &Opts) -> CliResult<i32> {
+    let o = EnvOptions {
+        pristine: a.pristine,
+        same_process: a.same_process,
+    };
+    let (Some(file), Some(command), true) = (&a.file, &a.command, a.extra.is_empty()) else {
+        return Err(usage());
+    };
+    exec_env(file, command, &o, opts)
+}
+
+/// `exec-file` as parsed: checks its arguments as sops does, then runs [`exec_file`].
+pub fn file_command(a: &ExecFileArgs, opts: &Opts) -> CliResult<i32> {
+    let o = FileOptions {
+        no_fifo: a.no_fifo,
+        filename: a.filename.clone(),
+    };
+    let (Some(file), Some(command), true) = (&a.file, &a.command, a.extra.is_empty()) else {
+        return Err(usage());
+    };
+    exec_file(file, command, &o, opts)
+}
 
 /// How `exec-env` runs its command.
 pub struct EnvOptions {
@@ -29,10 +59,10 @@ pub struct EnvOptions {
 /// `exec-env FILE CMD`: the top-level values of FILE become environment variables of
 /// `sh -c CMD`. Returns the child's exit code.
 pub fn exec_env(file: &Path, command: &str, env_opts: &EnvOptions, opts: &Opts) -> CliResult<i32> {
-    crate::io::require_file(file, IO)?;
+    crate::io::require_file(file, ExitCode::CouldNotReadInputFile)?;
     let input = read_input(Some(file), opts.filename_override.as_deref())?;
     let (in_fmt, _) = formats(&input, opts)?;
-    let (tree, _, _) = open_to_read(&input, opts, in_fmt, &keyring(opts)?)?;
+    let tree = open_to_read(&input, opts, in_fmt, &keyring(opts)?)?.tree;
     let scalar = Format::Dotenv.store(None);
     let mut vars: Vec<(String, Zeroizing<Vec<u8>>)> = Vec::new();
     for (key, value) in tree
@@ -43,7 +73,7 @@ pub fn exec_env(file: &Path, command: &str, env_opts: &EnvOptions, opts: &Opts) 
     {
         if matches!(value, Value::Map(_) | Value::List(_)) {
             return Err(Failure::new(
-                GENERIC,
+                ExitCode::ErrorGeneric,
                 format!("cannot use complex value in environment; offending key {key}"),
             ));
         }
@@ -67,7 +97,7 @@ pub fn exec_env(file: &Path, command: &str, env_opts: &EnvOptions, opts: &Opts) 
     if env_opts.same_process {
         let err = cmd.exec();
         return Err(Failure::new(
-            GENERIC,
+            ExitCode::ErrorGeneric,
             format!("cannot run the command: {err}"),
         ));
     }
@@ -90,10 +120,10 @@ pub fn exec_file(
     file_opts: &FileOptions,
     opts: &Opts,
 ) -> CliResult<i32> {
-    crate::io::require_file(file, IO)?;
+    crate::io::require_file(file, ExitCode::CouldNotReadInputFile)?;
     let input = read_input(Some(file), opts.filename_override.as_deref())?;
     let (in_fmt, out_fmt) = formats(&input, opts)?;
-    let (tree, _, _) = open_to_read(&input, opts, in_fmt, &keyring(opts)?)?;
+    let tree = open_to_read(&input, opts, in_fmt, &keyring(opts)?)?.tree;
     let plain = Zeroizing::new(
         store(out_fmt, opts, None)
             .emit(&tree, None)
@@ -105,7 +135,7 @@ pub fn exec_file(
         || file_opts.filename == ".."
     {
         return Err(Failure::new(
-            GENERIC,
+            ExitCode::ErrorGeneric,
             "--filename must be a plain file name",
         ));
     }
@@ -116,33 +146,54 @@ pub fn exec_file(
         .arg(command.replace("{}", &path.to_string_lossy()));
 
     if file_opts.no_fifo {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| Failure::new(IO, format!("cannot create the temp file: {e}")))?;
-        f.write_all(&plain)
-            .map_err(|e| Failure::new(IO, format!("cannot write the temp file: {e}")))?;
-        drop(f);
+        write_private_file(&path, &plain)?;
         return run_child(cmd);
     }
+    run_with_fifo(cmd, &path, plain)
+}
 
+/// Writes the plaintext to a new 0600 file at `path` (`--no-fifo`).
+fn write_private_file(path: &Path, plain: &[u8]) -> CliResult<()> {
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| {
+            Failure::new(
+                ExitCode::CouldNotReadInputFile,
+                format!("cannot create the temp file: {e}"),
+            )
+        })?;
+    f.write_all(plain).map_err(|e| {
+        Failure::new(
+            ExitCode::CouldNotReadInputFile,
+            format!("cannot write the temp file: {e}"),
+        )
+    })
+}
+
+/// Runs `cmd` while a thread writes the plaintext into a 0600 FIFO at `path`; returns the
+/// child's exit code.
+fn run_with_fifo(mut cmd: Command, path: &Path, plain: Zeroizing<Vec<u8>>) -> CliResult<i32> {
     let c_path = CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| Failure::new(GENERIC, "bad temp path"))?;
+        .map_err(|_| Failure::new(ExitCode::ErrorGeneric, "bad temp path"))?;
     // SAFETY: c_path is a valid NUL-terminated path; mkfifo has no other preconditions.
     if unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) } != 0 {
         return Err(Failure::new(
-            IO,
+            ExitCode::CouldNotReadInputFile,
             format!("cannot create a FIFO: {}", std::io::Error::last_os_error()),
         ));
     }
-    let child = cmd
-        .spawn()
-        .map_err(|e| Failure::new(GENERIC, format!("cannot run the command: {e}")))?;
+    let child = cmd.spawn().map_err(|e| {
+        Failure::new(
+            ExitCode::ErrorGeneric,
+            format!("cannot run the command: {e}"),
+        )
+    })?;
     // The writer blocks until the child opens the FIFO; if the child never does, opening
     // our own read end after it exits unblocks the writer.
-    let writer_path = path.clone();
+    let writer_path = path.to_path_buf();
     let writer = std::thread::spawn(move || {
         if let Ok(mut f) = fs::OpenOptions::new().write(true).open(&writer_path) {
             let _ = f.write_all(&plain);
@@ -155,7 +206,7 @@ pub fn exec_file(
         if let Ok(mut reader) = fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NONBLOCK)
-            .open(&path)
+            .open(path)
         {
             let mut sink = Zeroizing::new(vec![0u8; 64 * 1024]);
             while !writer.is_finished() {
@@ -170,9 +221,12 @@ pub fn exec_file(
 }
 
 fn run_child(mut cmd: Command) -> CliResult<i32> {
-    let child = cmd
-        .spawn()
-        .map_err(|e| Failure::new(GENERIC, format!("cannot run the command: {e}")))?;
+    let child = cmd.spawn().map_err(|e| {
+        Failure::new(
+            ExitCode::ErrorGeneric,
+            format!("cannot run the command: {e}"),
+        )
+    })?;
     wait(child).map(code_of)
 }
 
@@ -185,9 +239,12 @@ fn wait(mut child: std::process::Child) -> CliResult<ExitStatus> {
         libc::signal(libc::SIGINT, libc::SIG_IGN);
         libc::signal(libc::SIGTERM, libc::SIG_IGN);
     }
-    child
-        .wait()
-        .map_err(|e| Failure::new(GENERIC, format!("waiting for the command failed: {e}")))
+    child.wait().map_err(|e| {
+        Failure::new(
+            ExitCode::ErrorGeneric,
+            format!("waiting for the command failed: {e}"),
+        )
+    })
 }
 
 fn code_of(status: ExitStatus) -> i32 {

@@ -2,78 +2,54 @@
 //! and is re-split across the new groups; values, MAC and `lastmodified` are untouched.
 
 use super::{formats, keyring};
-use crate::cli::Opts;
-use crate::failure::{CliResult, Failure, BAD_ARGS};
+use crate::cli::{GroupsCommand, Opts};
+use crate::failure::{CliResult, Failure};
 use crate::io::{read_input, Destination};
-use leafcrypt_core::keysource::KeyEntry;
-use leafcrypt_core::metadata::KeyGroup;
+use leafcrypt_core::file::{EncryptedFile, GroupChange, GroupError, KeyVersions, Layout};
+use leafcrypt_core::ExitCode;
 use std::path::Path;
 
-/// A change to the key groups.
-pub enum Change {
-    /// Append a group with these keys.
-    Add(Vec<KeyEntry>),
-    /// Remove the group at this index.
-    Delete(usize),
+/// `groups add` / `groups delete` as parsed.
+pub fn command(g: &GroupsCommand, opts: &Opts) -> CliResult<()> {
+    match g {
+        GroupsCommand::Add { file } => {
+            super::cli_entries(opts).and_then(|keys| run(file, GroupChange::Add(keys), opts))
+        }
+        GroupsCommand::Delete { file, index } => match index {
+            Some(index) => run(file, GroupChange::Delete(*index), opts),
+            None => Err(Failure::new(
+                ExitCode::ErrorGeneric,
+                "error: exactly one positional argument (index) required",
+            )),
+        },
+    }
 }
 
-/// Applies `change` to `file`; output to stdout unless `-i`.
-pub fn run(file: &Path, change: Change, opts: &Opts) -> CliResult<()> {
+/// Applies `change` to `file` (Key Vault entries keep their pinned versions); output to
+/// stdout unless `-i`.
+pub fn run(file: &Path, change: GroupChange, opts: &Opts) -> CliResult<()> {
     let input = read_input(Some(file), opts.filename_override.as_deref())?;
     let (fmt, _) = formats(&input, opts)?;
-    let store = fmt.store(None);
-    let (tree, mut metadata) = super::load_encrypted(&input, fmt)?;
-    let mut groups: Vec<KeyGroup> = metadata
-        .key_groups
-        .iter()
-        .map(|g| KeyGroup {
-            keys: g.keys.iter().map(KeyEntry::description).collect(),
-        })
-        .collect();
-    match change {
-        Change::Add(keys) if keys.is_empty() => {
-            return Err(Failure::new(
-                BAD_ARGS,
-                "groups add needs at least one key (--age, --pgp, --azure-kv or --pkcs11)",
-            ))
-        }
-        Change::Add(keys) => groups.push(KeyGroup { keys }),
-        Change::Delete(i) if i >= groups.len() => {
-            return Err(Failure::new(
-                BAD_ARGS,
-                format!(
-                    "{}: there is no key group {i} (the file has {})",
-                    input.name,
-                    groups.len()
-                ),
-            ))
-        }
-        Change::Delete(_) if groups.len() == 1 => {
-            return Err(Failure::new(
-                BAD_ARGS,
-                format!("{}: cannot delete the only key group", input.name),
-            ))
-        }
-        Change::Delete(i) => {
-            groups.remove(i);
-        }
-    }
+    let (tree, metadata) = super::load_encrypted(&input, fmt)?;
+    let mut encrypted = EncryptedFile { tree, metadata };
+    let groups = change
+        .apply(&encrypted.metadata.key_groups, KeyVersions::Pinned)
+        .map_err(|e| {
+            let message = match e {
+                GroupError::NoKeys => {
+                    "groups add needs at least one key (--age, --pgp, --azure-kv or --pkcs11)"
+                        .to_string()
+                }
+                e => format!("{}: {e}", input.name),
+            };
+            Failure::new(ExitCode::ErrorConflictingParameters, message)
+        })?;
     let threshold = opts.shamir_secret_sharing_threshold.unwrap_or(0);
     let now = crate::clock::now_rfc3339();
-    crate::runtime::block_on(leafcrypt_core::ops::update_keys(
-        &mut metadata,
-        &groups,
-        threshold,
-        &keyring(opts)?,
-        &now,
-    ))
-    .map_err(|e| Failure::core(&input.name, e))?;
-    if metadata.shamir_threshold == 0 && metadata.key_groups.len() > 1 {
-        // sops stores the threshold it split with: every group (UpdateMasterKeys).
-        metadata.shamir_threshold = metadata.key_groups.len();
-    }
-    let out = store
-        .emit(&tree, Some(&metadata))
+    crate::runtime::block_on(encrypted.rewrap(&groups, threshold, &keyring(opts)?, &now))
+        .map_err(|e| Failure::core(&input.name, e))?;
+    let out = encrypted
+        .emit(&Layout::new(fmt))
         .map_err(|e| Failure::core(&input.name, e))?;
     if opts.in_place {
         Destination::File {

@@ -3,12 +3,13 @@
 //! whose rule uses them fail, when their data key is wrapped, with a clear message.
 
 use crate::discovery;
-use crate::failure::{CliResult, Failure, GENERIC};
+use crate::failure::{CliResult, Failure};
 use async_trait::async_trait;
 use leafcrypt_core::config::CreationRule;
 use leafcrypt_core::keysource::{KeyEntry, KeyError, KeySource};
 use leafcrypt_core::metadata::KeyGroup;
 use leafcrypt_core::secret::Secret;
+use leafcrypt_core::ExitCode;
 
 /// The kinds without a key source, with their names for humans.
 pub const KINDS: [(&str, &str); 3] = [
@@ -83,7 +84,7 @@ pub fn check_wrappable(
         _ => "the command line".into(),
     };
     Err(Failure::new(
-        GENERIC,
+        ExitCode::ErrorGeneric,
         format!(
             "Could not generate data key: [{message}; {origin} names {}: encrypt this file with \
              another key kind (age, pgp, kms, azure_keyvault, pkcs11) or with sops]",
@@ -108,7 +109,7 @@ mod tests {
             keys: vec![age, gcp],
         }];
         let f = check_wrappable(&bad, None, None).unwrap_err();
-        assert_eq!(f.code, GENERIC);
+        assert_eq!(f.code, ExitCode::ErrorGeneric);
         assert!(
             f.message.starts_with(
                 "Could not generate data key: [leafcrypt has no key source for GCP KMS keys (gcp_kms) yet; the command line names projects/p/k"

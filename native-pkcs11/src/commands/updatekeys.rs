@@ -4,10 +4,11 @@
 use super::{formats, keyring};
 use crate::cli::Opts;
 use crate::discovery;
-use crate::failure::{CliResult, Failure, GENERIC};
+use crate::failure::{CliResult, Failure};
 use crate::io::{read_input, Destination};
 use leafcrypt_core::keysource::KeyEntry;
 use leafcrypt_core::metadata::KeyGroup;
+use leafcrypt_core::ExitCode;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
@@ -15,13 +16,13 @@ use std::path::PathBuf;
 pub fn run(files: &[PathBuf], yes: bool, opts: &Opts) -> CliResult<()> {
     let loaded = discovery::load(opts.config.as_deref())?.ok_or_else(|| {
         Failure::new(
-            GENERIC,
+            ExitCode::ErrorGeneric,
             "config file not found: updatekeys needs a .sops.yaml (or --config)",
         )
     })?;
     let keyring = keyring(opts)?;
     for file in files {
-        crate::io::require_file(file, GENERIC)?;
+        crate::io::require_file(file, ExitCode::ErrorGeneric)?;
         let input = read_input(Some(file), opts.filename_override.as_deref())?;
         let (fmt, _) = formats(&input, opts)?;
         let store = fmt.store(None);
@@ -32,7 +33,7 @@ pub fn run(files: &[PathBuf], yes: bool, opts: &Opts) -> CliResult<()> {
             .map_err(|e| Failure::core(&input.name, e))?
             .ok_or_else(|| {
                 Failure::new(
-                    GENERIC,
+                    ExitCode::ErrorGeneric,
                     format!("{}: no creation rule matches this file", input.name),
                 )
             })?;
@@ -101,7 +102,7 @@ fn pin_azure_versions(mut groups: Vec<KeyGroup>, opts: &Opts) -> CliResult<Vec<K
                 key.get("name").unwrap_or(""),
             );
             let version = crate::runtime::block_on(source.current_version(vault, name))
-                .map_err(|e| Failure::new(GENERIC, e.to_string()))?;
+                .map_err(|e| Failure::new(ExitCode::ErrorGeneric, e.to_string()))?;
             key.set("version", version);
         }
     }
@@ -139,14 +140,16 @@ fn confirm() -> CliResult<bool> {
     eprint!("Is this okay? (y/n):");
     let _ = std::io::stderr().flush();
     let mut line = String::new();
-    let n = std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| Failure::new(GENERIC, format!("cannot read the answer: {e}")))?;
+    let n = std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+        Failure::new(
+            ExitCode::ErrorGeneric,
+            format!("cannot read the answer: {e}"),
+        )
+    })?;
     if n == 0 {
         // As sops: no answer at all is an error (exit 1), not a "no".
         return Err(Failure::new(
-            GENERIC,
+            ExitCode::ErrorGeneric,
             "EOF: no answer to the confirmation prompt; nothing was changed",
         ));
     }

@@ -9,12 +9,13 @@
 mod cors;
 mod route;
 
-use crate::failure::{CliResult, Failure, BAD_ARGS, GENERIC};
+use crate::failure::{CliResult, Failure};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
 use leafcrypt_core::keysource::rest::http;
+use leafcrypt_core::ExitCode;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -42,14 +43,22 @@ const MAX_BODY: usize = 64 * 1024;
 
 /// Runs the proxy until interrupted (or stdin closes with `exit_with_stdin`).
 pub fn run(options: ProxyOptions) -> CliResult<()> {
-    let routes = route::Routes::new(&options.vaults)
-        .map_err(|e| Failure::new(BAD_ARGS, format!("kv-proxy: {e}")))?;
-    let cors = cors::Cors::new(&options.allow_origins)
-        .map_err(|e| Failure::new(BAD_ARGS, format!("kv-proxy: {e}")))?;
+    let routes = route::Routes::new(&options.vaults).map_err(|e| {
+        Failure::new(
+            ExitCode::ErrorConflictingParameters,
+            format!("kv-proxy: {e}"),
+        )
+    })?;
+    let cors = cors::Cors::new(&options.allow_origins).map_err(|e| {
+        Failure::new(
+            ExitCode::ErrorConflictingParameters,
+            format!("kv-proxy: {e}"),
+        )
+    })?;
     let env = |k: &str| std::env::var(k).ok();
     let http = http::options_from_env(&env, leafcrypt_core::keysource::azure_kv::TIMEOUT_VAR)
         .and_then(|o| http::client(&o))
-        .map_err(|e| Failure::new(GENERIC, format!("kv-proxy: {e}")))?;
+        .map_err(|e| Failure::new(ExitCode::ErrorGeneric, format!("kv-proxy: {e}")))?;
     crate::runtime::block_on(serve(
         routes,
         cors,
@@ -70,13 +79,13 @@ async fn serve(
         .await
         .map_err(|e| {
             Failure::new(
-                GENERIC,
+                ExitCode::ErrorGeneric,
                 format!("kv-proxy: cannot listen on 127.0.0.1:{port}: {e}"),
             )
         })?;
     let listen = listener
         .local_addr()
-        .map_err(|e| Failure::new(GENERIC, format!("kv-proxy: {e}")))?;
+        .map_err(|e| Failure::new(ExitCode::ErrorGeneric, format!("kv-proxy: {e}")))?;
     println!("http://{listen}");
     eprintln!(
         "kv-proxy: forwarding {} for {} (Ctrl-C stops)",

@@ -200,6 +200,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn transport_errors_are_retried_unless_only_transient_ones_are() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let client = reqwest::Client::new();
+        let refused = format!("http://{closed}/token");
+        let policy = fast_policy();
+        let error = Retry::new(&policy)
+            .send(&|| client.get(&refused))
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(error.attempts, 3, "a refused connection is retried");
+        let error = Retry::new(&policy)
+            .transient_errors_only()
+            .send(&|| client.get(&refused))
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(error.attempts, 3, "a refused connection is transient");
+        // A request that cannot even be built is no network hiccup.
+        let error = Retry::new(&policy)
+            .transient_errors_only()
+            .send(&|| client.get("http://[::1"))
+            .await
+            .err()
+            .unwrap();
+        assert!(error.error.is_builder(), "{}", error.error);
+        assert_eq!(error.attempts, 1);
+    }
+
+    #[tokio::test]
     async fn a_probe_that_cannot_connect_stops_at_once() {
         let closed = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()

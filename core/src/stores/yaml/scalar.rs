@@ -243,7 +243,7 @@ pub(crate) fn parse_timestamp(s: &str) -> Option<Timestamp> {
     let month = num12(b, &mut i)?;
     expect(b, &mut i, b'-')?;
     let day = num12(b, &mut i)?;
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+    if !(1..=12).contains(&month) || day < 1 || day > crate::time::days_in_month(year, month) {
         return None;
     }
     let date = format!("{year:04}-{month:02}-{day:02}");
@@ -345,15 +345,6 @@ fn num12(b: &[u8], i: &mut usize) -> Option<u32> {
 
 fn expect(b: &[u8], i: &mut usize, c: u8) -> Option<()> {
     (b.get(*i) == Some(&c)).then(|| *i += 1)
-}
-
-fn days_in_month(year: u32, month: u32) -> u32 {
-    match month {
-        4 | 6 | 9 | 11 => 30,
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        _ => 31,
-    }
 }
 
 /// `true` when a string written plain would be read back as something other than that

@@ -649,6 +649,41 @@ fn an_alias_bomb_is_refused_with_go_yamls_words() {
     }
 }
 
+/// Aliases of large text: go-yaml's node budget lets one 1 MB scalar be aliased 100,000
+/// times (go-yaml shares the text; leafcrypt copied it and aborted out of memory after
+/// 100 GB). Copied text is allowed up to 1 MiB, then up to 4 times the document.
+#[test]
+fn aliases_of_large_text_are_refused_past_the_byte_budget() {
+    let big = "x".repeat(1_000_000);
+    let refs = |n: usize| vec!["*a"; n].join(",");
+    let bomb = format!("a: &a {big}\nb: [{}]\n", refs(100_000));
+    let (line, message) = parse_error(&bomb);
+    assert_eq!(message, "yaml: document contains excessive aliasing");
+    assert_eq!(line, None);
+    // Within the budget: four copies of a document that is mostly the anchored text.
+    let ok = format!("a: &a {big}\nb: [{}]\n", refs(4));
+    let doc = store()
+        .parse(ok.as_bytes())
+        .expect("within the byte budget");
+    assert_eq!(
+        doc.tree.branches[0]
+            .get("b")
+            .and_then(|l| l.as_list())
+            .map(|l| l.len()),
+        Some(4)
+    );
+    // Small anchors used often stay free (1 MiB of copies), as go-yaml's budget allows.
+    let small = format!("a: &a {}\nb: [{}]\n", "y".repeat(1000), refs(1000));
+    store()
+        .parse(small.as_bytes())
+        .expect("1 MB of copies is free");
+    let over = format!("a: &a {}\nb: [{}]\n", "y".repeat(1000), refs(1100));
+    assert_eq!(
+        parse_error(&over).1,
+        "yaml: document contains excessive aliasing"
+    );
+}
+
 #[test]
 fn ordinary_aliases_and_merge_keys_still_expand() {
     let src = "base: &b {x: 1, y: 2}\nc1:\n    <<: *b\n    z: 3\nc2: *b\nl: [*b, *b, *b]\n";

@@ -684,6 +684,22 @@ fn aliases_of_large_text_are_refused_past_the_byte_budget() {
     );
 }
 
+/// Differential finding: after `? key` and a `:` alone on its line, a sequence at the key's
+/// own column is the value (go-yaml reads it, as after a plain `key:`); leafcrypt refused it.
+#[test]
+fn an_indentless_sequence_after_an_explicit_key_is_its_value() {
+    let src = "? \":\"\n:\n- a\n- b: 1\n  c: 2\nk: x\n";
+    let doc = store().parse(src.as_bytes()).expect("go-yaml reads it");
+    let root = &doc.tree.branches[0];
+    assert_eq!(
+        root.get(":").and_then(|l| l.as_list()).map(|l| l.len()),
+        Some(2)
+    );
+    assert!(root.get("k").is_some());
+    let out = store().emit(&doc.tree, None).expect("emits");
+    assert_eq!(store().parse(&out).expect("reads back").tree, doc.tree);
+}
+
 #[test]
 fn ordinary_aliases_and_merge_keys_still_expand() {
     let src = "base: &b {x: 1, y: 2}\nc1:\n    <<: *b\n    z: 3\nc2: *b\nl: [*b, *b, *b]\n";

@@ -215,13 +215,15 @@ fn quote_key(key: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// A value as go-ini writes it: `"""…"""` for newlines or backticks, backticks for `#`
-/// or `;`, double quotes for surrounding whitespace.
+/// or `;`, double quotes for surrounding whitespace. Beyond go-ini: backticks for a value
+/// ending in `\`, which bare would continue onto the next line when read (fuzz finding: a
+/// metadata value ending in `\` swallowed the next field and the file was unreadable).
 fn write_value(value: &[u8], out: &mut Vec<u8>) {
     let has = |set: &[u8]| value.iter().any(|b| set.contains(b));
     let text = String::from_utf8_lossy(value);
     let quote: &[u8] = if has(b"\n`") {
         b"\"\"\""
-    } else if has(b"#;") {
+    } else if has(b"#;") || value.ends_with(b"\\") {
         b"`"
     } else if text.trim().len() != text.len() {
         b"\""

@@ -73,7 +73,6 @@ const SCALARS: &[&str] = &[
     ".inf",
     "-.inf",
     ".nan",
-    "-0.0",
     "true",
     "false",
     "null",

@@ -816,3 +816,17 @@ fn a_tab_in_block_scalar_indentation_is_refused_like_go_yaml() {
         Some("x\n\ty\n")
     );
 }
+
+/// Found by the `stores` fuzz target: a multi-line string starting with a TAB, as a key or a
+/// value, was written as `null` (go-yaml v3 does the same: sops then fails its own MAC check,
+/// exit 51, or its key check, exit 25). leafcrypt writes it double-quoted and reads it back.
+#[test]
+fn a_multi_line_string_starting_with_a_tab_keeps_its_text() {
+    let src = "\"\\tA\\nB\": 1\nv: \"\\tA\\nB\"\nl: [\"\\tx\\ny\"]\n";
+    let doc = store().parse(src.as_bytes()).expect("parses");
+    let out = store().emit(&doc.tree, None).expect("emits");
+    let text = String::from_utf8(out.clone()).unwrap();
+    assert!(!text.contains("null"), "{text}");
+    let again = store().parse(&out).expect("reads back what it wrote");
+    assert_eq!(again.tree, doc.tree);
+}

@@ -19,8 +19,6 @@ enum Style {
     Literal,
     /// The string `<<`, which go-yaml writes as `!!merge <<`.
     Merge,
-    /// A multi-line string starting with a TAB, which go-yaml v3 drops to `null`.
-    Null,
 }
 
 /// Writes YAML with go-yaml's column bookkeeping (`write_indent` semantics), which is what
@@ -300,7 +298,6 @@ impl Emitter {
                 self.indicator("!!merge", true, false, false);
                 self.plain("<<");
             }
-            Style::Null => self.plain("null"),
             Style::Single => self.single_quoted(s, indent),
             Style::Double => self.double_quoted(s),
             Style::Literal => self.literal(s, indent),
@@ -543,7 +540,9 @@ fn choose_style(s: &str, simple_key: bool) -> Style {
     let analysis = analyze(s);
     let mut style = if s.contains('\n') {
         if s.starts_with('\t') && !simple_key {
-            return Style::Null;
+            // go-yaml writes `null` here: the text is lost and the file no longer passes its
+            // MAC (sops cannot read it back either; fuzz finding). Double quotes keep it.
+            return Style::Double;
         }
         Style::Literal
     } else if needs_quotes_to_stay_string(s) {

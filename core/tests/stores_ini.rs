@@ -224,3 +224,19 @@ fn a_value_ending_in_a_backslash_reads_back() {
     assert_eq!(md.last_modified, "2026-11-29T01:29:59Z");
     assert_eq!(md, metadata);
 }
+
+/// Found by the `stores` fuzz target: a key starting with `[` (read from a quoted key) was
+/// written bare and read back as an unclosed section. Keys that would be misread bare — a
+/// section, a comment, surrounding blanks — are written quoted.
+#[test]
+fn keys_that_would_be_misread_bare_are_quoted() {
+    for key in ["[a", "[a]", "#a", ";a"] {
+        let src = format!("[s]\n\"{key}\" = 1\nb = 2\n");
+        let doc = IniStore.parse(src.as_bytes()).expect(key);
+        let out = IniStore.emit(&doc.tree, None).expect(key);
+        let again = IniStore
+            .parse(&out)
+            .unwrap_or_else(|e| panic!("{key}: {e}"));
+        assert_eq!(again.tree, doc.tree, "{key}");
+    }
+}

@@ -203,9 +203,12 @@ fn write_comment(comment: &str, trim: bool, out: &mut Vec<u8>) {
 }
 
 /// A key as go-ini writes it: backticks when it holds `"` or a delimiter, `"""` when it
-/// holds a backtick.
+/// holds a backtick. Beyond go-ini: also quoted when bare it would read back as something
+/// else — a section (`[`), a comment (`#`, `;`) or a trimmed key (fuzz finding: a key
+/// starting with `[` was written bare and read back as an unclosed section).
 fn quote_key(key: &str) -> std::borrow::Cow<'_, str> {
-    if key.contains(['"', '=', ':']) {
+    let misread = key.starts_with(['[', '#', ';']) || key.trim() != key;
+    if key.contains(['"', '=', ':']) || (misread && !key.contains('`')) {
         format!("`{key}`").into()
     } else if key.contains('`') {
         format!("\"\"\"{key}\"\"\"").into()

@@ -830,3 +830,22 @@ fn a_multi_line_string_starting_with_a_tab_keeps_its_text() {
     let again = store().parse(&out).expect("reads back what it wrote");
     assert_eq!(again.tree, doc.tree);
 }
+
+/// Found by the `stores` fuzz target: a string starting with a line break, in a map inside a
+/// sequence item, was written `a: |4-` with its body 2 columns right of the key (go-yaml's
+/// indent arithmetic; sops writes the same bytes and cannot read them back either). The
+/// indicator is now the body's distance from the key; elsewhere it stays go-yaml's.
+#[test]
+fn a_block_scalar_with_a_leading_break_in_a_sequence_item_reads_back() {
+    let src = "l:\n  - k: 1\n    a: \"\\n\\nb\"\ntop: \"\\n\\nb\"\n";
+    let doc = store().parse(src.as_bytes()).expect("parses");
+    let out = store().emit(&doc.tree, None).expect("emits");
+    let text = String::from_utf8(out.clone()).unwrap();
+    assert!(text.contains("      a: |2-\n"), "{text}");
+    assert!(
+        text.contains("top: |4-\n"),
+        "go-yaml's bytes where they are right: {text}"
+    );
+    let again = store().parse(&out).expect("reads back what it wrote");
+    assert_eq!(again.tree, doc.tree);
+}

@@ -31,6 +31,9 @@ pub(crate) struct Emitter {
     /// Only indentation has been written on this line so far.
     indention: bool,
     best_indent: usize,
+    /// The column of the key whose block scalar value is being written: a reader measures
+    /// the scalar's indentation indicator from it.
+    value_of_key_at: Option<usize>,
 }
 
 impl Emitter {
@@ -43,6 +46,7 @@ impl Emitter {
             whitespace: true,
             indention: true,
             best_indent,
+            value_of_key_at: None,
         }
     }
 
@@ -264,7 +268,11 @@ impl Emitter {
         match value {
             Value::Map(m) => self.map_value(&m.entries, indent, in_seq_item),
             Value::List(l) => self.list_value(l, indent, in_seq_item),
-            Value::Str(s) => self.string(s, child, false),
+            Value::Str(s) => {
+                self.value_of_key_at = (!in_seq_item).then_some(indent);
+                self.string(s, child, false);
+                self.value_of_key_at = None;
+            }
             Value::Bytes(b) => {
                 self.indicator("!!binary", true, false, false);
                 let encoded = base64::engine::general_purpose::STANDARD.encode(b);
@@ -352,7 +360,15 @@ impl Emitter {
     fn literal(&mut self, s: &str, indent: usize) {
         self.indicator("|", true, false, false);
         if s.starts_with([' ', '\n']) {
-            self.raw(&self.best_indent.to_string());
+            // go-yaml writes its own indent here, which is wrong for a key at a column that
+            // is not a multiple of it (a map in a sequence item: `- k: 1` / `  a: |4-` with
+            // the body 2 columns in); neither tool could read that back (fuzz finding).
+            // The body's distance from the key is what a reader expects.
+            let hint = match self.value_of_key_at {
+                Some(key) if (1..=9).contains(&indent.saturating_sub(key)) => indent - key,
+                _ => self.best_indent,
+            };
+            self.raw(&hint.to_string());
         }
         let trailing = s.len() - s.trim_end_matches('\n').len();
         match trailing {

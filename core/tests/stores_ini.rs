@@ -226,11 +226,12 @@ fn a_value_ending_in_a_backslash_reads_back() {
 }
 
 /// Found by the `stores` fuzz target: a key starting with `[` (read from a quoted key) was
-/// written bare and read back as an unclosed section. Keys that would be misread bare — a
+/// written bare and read back as an unclosed section; a key holding a backtick and `:` was
+/// written between backticks and read back empty. Keys that would be misread bare — a
 /// section, a comment, surrounding blanks — are written quoted.
 #[test]
 fn keys_that_would_be_misread_bare_are_quoted() {
-    for key in ["[a", "[a]", "#a", ";a"] {
+    for key in ["[a", "[a]", "#a", ";a", "`:?1a", "a`=b", "`[x"] {
         let src = format!("[s]\n\"{key}\" = 1\nb = 2\n");
         let doc = IniStore.parse(src.as_bytes()).expect(key);
         let out = IniStore.emit(&doc.tree, None).expect(key);

@@ -208,7 +208,11 @@ fn write_comment(comment: &str, trim: bool, out: &mut Vec<u8>) {
 /// starting with `[` was written bare and read back as an unclosed section).
 fn quote_key(key: &str) -> std::borrow::Cow<'_, str> {
     let misread = key.starts_with(['[', '#', ';']) || key.trim() != key;
-    if key.contains(['"', '=', ':']) || (misread && !key.contains('`')) {
+    // A backtick can only sit inside `"""` (go-ini wrote backticks around a key holding
+    // both a backtick and `:`, which read back as an empty key; fuzz finding).
+    if key.contains('`') && (key.contains(['"', '=', ':']) || misread) {
+        format!("\"\"\"{key}\"\"\"").into()
+    } else if key.contains(['"', '=', ':']) || misread {
         format!("`{key}`").into()
     } else if key.contains('`') {
         format!("\"\"\"{key}\"\"\"").into()

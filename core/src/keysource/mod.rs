@@ -8,6 +8,8 @@
 #[cfg(feature = "age")]
 pub mod age;
 pub mod azure_kv;
+#[cfg(feature = "gcp-kms")]
+pub mod gcp_kms;
 #[cfg(feature = "pgp")]
 pub mod pgp;
 #[cfg(feature = "rest")]

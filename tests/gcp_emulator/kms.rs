@@ -99,6 +99,13 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>, identity: &str)
             )
         }
     };
+    execute(&shared, identity, &name, &op, &body)
+}
+
+/// Runs `op` (`encrypt`/`decrypt`) on key `name` for `identity` with the REST request body
+/// `body`; the REST answer (the gRPC front translates it).
+pub fn execute(shared: &Shared, identity: &str, name: &str, op: &str, body: &Value) -> Resp {
+    let name = name.to_string();
     if !valid_key_name(&name) {
         return errors::google(
             400,

@@ -8,7 +8,9 @@
 //! - `POST /token` ([`oauth`]): the JWT-bearer grant signed by a service-account key this
 //!   emulator generated (RS256 verified) and the refresh-token grant of the `adc.json` it writes;
 //! - `/computeMetadata/v1/...` (metadata server, `Metadata-Flavor: Google`);
-//! - `/admin/...` ([`admin`]): keys, rotation, disabled versions, deny rules, faults, tokens, log.
+//! - `/admin/...` ([`admin`]): keys, rotation, disabled versions, deny rules, faults, tokens, log;
+//! - `CONNECT cloudkms.googleapis.com:443` ([`grpc`]): gRPC over TLS (leaf signed by
+//!   `<dir>/ca.pem`) for gRPC-only clients such as sops 3.11, through `HTTPS_PROXY`.
 //!
 //! Usage: see [`USAGE`].
 
@@ -19,6 +21,7 @@ mod http;
 mod admin;
 mod cipher;
 mod errors;
+mod grpc;
 mod kms;
 mod oauth;
 mod state;
@@ -58,11 +61,14 @@ Options:
   -h, --help               this text
 
 When ready it prints one JSON line on stdout: {endpoint, token_uri, metadata_host, admin, token,
-adc, service_accounts: {email: path}}; `token` is a valid access token for user@emu-project.example.
+adc, ca, service_accounts: {email: path}}; `token` is a valid access token for user@emu-project.example.
 
 Admin API (JSON, POST under <admin>): keys {name} | rotate {name} | version {name, version,
 enabled} | deny {identity?, key?} | fault {status?, count?, delay_ms?} | token {identity?,
 lifetime?} -> {access_token} | log/clear | reset; GET log.
+
+Real sops 3.11 against it (gRPC through the proxy front): HTTPS_PROXY=<endpoint>
+SSL_CERT_FILE=<ca> GOOGLE_OAUTH_ACCESS_TOKEN=<token> sops encrypt --gcp-kms <key> file.yaml
 ";
 
 /// Unix seconds now.
@@ -199,10 +205,10 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         state.mint("user@emu-project.example", 3599)
     };
 
-    let for_server = Arc::clone(&shared);
-    tokio::spawn(http::serve(listener, None, move |req| {
-        route(Arc::clone(&for_server), req)
-    }));
+    let (ca_pem, acceptor) = grpc::identity()?;
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, ca_pem)?;
+    tokio::spawn(serve(listener, Arc::clone(&shared), acceptor));
 
     let shutdown = shutdown_signal(args.ignore_stdin)?;
     let ready = json!({
@@ -213,6 +219,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         "token": token,
         "adc": adc,
         "service_accounts": accounts,
+        "ca": ca,
     });
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{ready}")?;
@@ -222,8 +229,45 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Result<http::Resp, http::Dropped> {
+/// Serves HTTP/1.1 with upgrades (for `CONNECT`), each connection on its own task.
+async fn serve(listener: TcpListener, shared: Arc<Shared>, acceptor: tokio_rustls::TlsAcceptor) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let shared = Arc::clone(&shared);
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                route(Arc::clone(&shared), acceptor.clone(), req)
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .with_upgrades()
+                .await;
+        });
+    }
+}
+
+async fn route(
+    shared: Arc<Shared>,
+    acceptor: tokio_rustls::TlsAcceptor,
+    req: Request<Incoming>,
+) -> Result<http::Resp, http::Dropped> {
     let path = req.uri().path().to_string();
+    if req.method() == hyper::Method::CONNECT {
+        let host = req.uri().to_string();
+        let resp = grpc::connect(Arc::clone(&shared), acceptor, req);
+        shared.lock().log.push(Logged {
+            method: "CONNECT".into(),
+            path: String::new(),
+            host,
+            identity: None,
+            status: resp.status().as_u16(),
+        });
+        return Ok(resp);
+    }
     if path.starts_with("/admin/") {
         return Ok(admin::handle(shared, req).await);
     }

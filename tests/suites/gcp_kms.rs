@@ -4,8 +4,12 @@
 //!   google-auth (self-signed JWT, JWT-bearer grant, authorized_user, metadata server) and
 //!   `gcloud kms encrypt/decrypt` with `CLOUDSDK_API_ENDPOINT_OVERRIDES_CLOUDKMS`;
 //! - leafcrypt against it with every credential kind, `enc` read back by Google's client;
-//! - sops 3.11 reading leafcrypt's files with gcp_kms beside age (sops 3.11 talks gRPC to
-//!   cloudkms.googleapis.com and has no endpoint override, so it cannot use the emulator);
+//! - the real sops 3.11 through the emulator: its Go client speaks only gRPC to
+//!   cloudkms.googleapis.com:443 with no endpoint override, so it goes through `HTTPS_PROXY`
+//!   to the emulator's CONNECT/gRPC front (TLS from the emulator's CA in `SSL_CERT_FILE`);
+//!   sops ⇄ leafcrypt both ways in every store, Shamir, rotate/updatekeys across the tools,
+//!   and equal exit codes and first lines on denial;
+//! - sops 3.11 reading leafcrypt's files with gcp_kms beside age without GCP at all;
 //! - Shamir groups mixing gcp_kms and age, rotate and updatekeys;
 //! - errors (403, 404, 401, bad resource, throttling retried, persistent 503, no
 //!   credential) naming the key and the credential, never a token;
@@ -114,6 +118,17 @@ impl Emulator {
                 )
             })
             .collect()
+    }
+
+    /// The environment that points sops 3.11 (gRPC) at the emulator with an access token.
+    fn sops_env(&self) -> Vec<(String, String)> {
+        let endpoint = self.get("endpoint");
+        vec![
+            ("HTTPS_PROXY".into(), endpoint.clone()),
+            ("https_proxy".into(), endpoint),
+            ("SSL_CERT_FILE".into(), self.get("ca")),
+            ("GOOGLE_OAUTH_ACCESS_TOKEN".into(), self.get("token")),
+        ]
     }
 
     /// The environment that points leafcrypt at the emulator with an access token.
@@ -734,4 +749,269 @@ fn no_request_leaves_loopback() {
         seen.iter().any(|h| h.starts_with("169.254.169.254")),
         "{seen:?}"
     );
+}
+
+/// The lines of the `sops` metadata block with values removed: its layout.
+fn metadata_layout(text: &str) -> Vec<String> {
+    text.lines()
+        .skip_while(|l| !l.starts_with("sops:"))
+        .filter(|l| l.contains(':'))
+        .map(|l| l.split(':').next().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn sops_and_leafcrypt_both_ways_through_the_emulator() {
+    let emu = Emulator::start(&[K1]);
+    let wd = Workdir::new();
+    let (sops_env, lc_env) = (emu.sops_env(), emu.token_env());
+    let plains = [
+        ("yaml", PLAIN.to_string()),
+        (
+            "json",
+            "{\n\t\"db\": {\n\t\t\"password\": \"hunter2\"\n\t},\n\t\"port\": 5432\n}\n"
+                .to_string(),
+        ),
+        ("env", "PASSWORD=hunter2\nPORT=5432\n".to_string()),
+        ("ini", "[db]\npassword = hunter2\n".to_string()),
+    ];
+    for (ext, plain) in &plains {
+        let file = format!("plain.{ext}");
+        wd.write(&file, plain);
+        let by_sops = run(
+            &wd,
+            Tool::Sops,
+            &sops_env,
+            &["encrypt", "--gcp-kms", K1, &file],
+        )
+        .expect_ok("sops encrypt")
+        .stdout_text();
+        let by_lc = run(
+            &wd,
+            Tool::Leafcrypt,
+            &lc_env,
+            &["encrypt", "--gcp-kms", K1, &file],
+        )
+        .expect_ok("leafcrypt encrypt")
+        .stdout_text();
+        if *ext == "yaml" {
+            assert_eq!(
+                metadata_layout(&by_sops),
+                metadata_layout(&by_lc),
+                "metadata layout"
+            );
+            let (s, l) = (gcp_entries(&by_sops), gcp_entries(&by_lc));
+            assert_eq!((s.len(), l.len()), (1, 1));
+            // Same enc encoding: standard padded base64 of ciphertexts of one length.
+            assert_eq!(s[0].1.len(), l[0].1.len(), "{s:?} {l:?}");
+        }
+        wd.write(&format!("s.{ext}"), &by_sops);
+        wd.write(&format!("l.{ext}"), &by_lc);
+        let out = run(
+            &wd,
+            Tool::Leafcrypt,
+            &lc_env,
+            &["decrypt", &format!("s.{ext}")],
+        )
+        .expect_ok("leafcrypt reads sops");
+        assert_eq!(
+            &out.stdout_text(),
+            plain,
+            "{ext}: leafcrypt reading sops's file"
+        );
+        let out = run(
+            &wd,
+            Tool::Sops,
+            &sops_env,
+            &["decrypt", &format!("l.{ext}")],
+        )
+        .expect_ok("sops reads leafcrypt");
+        assert_eq!(
+            &out.stdout_text(),
+            plain,
+            "{ext}: sops reading leafcrypt's file"
+        );
+    }
+    // sops really went through the gRPC front.
+    let log = emu.log();
+    assert!(
+        log.iter()
+            .any(|(h, p, _, s)| h == "cloudkms.googleapis.com:443"
+                && p.ends_with("/Encrypt")
+                && *s == 0),
+        "{log:?}"
+    );
+    assert!(
+        log.iter()
+            .any(|(h, p, _, s)| h == "cloudkms.googleapis.com:443"
+                && p.ends_with("/Decrypt")
+                && *s == 0),
+        "{log:?}"
+    );
+}
+
+#[test]
+fn shamir_rotate_and_updatekeys_across_the_tools() {
+    let emu = Emulator::start(&[K1, K2, K3]);
+    let wd = Workdir::new();
+    let (sops_env, lc_env) = (emu.sops_env(), emu.token_env());
+    wd.write(
+        ".sops.yaml",
+        format!("creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - gcp_kms:\n          - resource_id: {K1}\n      - gcp_kms:\n          - resource_id: {K2}\n      - age:\n          - {}\n", recipient(1)),
+    );
+    wd.write("plain.yaml", PLAIN);
+    let by_sops = run(&wd, Tool::Sops, &sops_env, &["encrypt", "plain.yaml"])
+        .expect_ok("sops encrypt")
+        .stdout_text();
+    wd.write("s.yaml", &by_sops);
+    let by_lc = run(&wd, Tool::Leafcrypt, &lc_env, &["encrypt", "plain.yaml"])
+        .expect_ok("leafcrypt encrypt")
+        .stdout_text();
+    wd.write("l.yaml", &by_lc);
+    assert_eq!(metadata_layout(&by_sops), metadata_layout(&by_lc));
+    // K2 denied: K1 + age are two shares, for both tools and both files.
+    emu.admin("deny", serde_json::json!({"key": K2}));
+    let age = (
+        "SOPS_AGE_KEY_FILE".to_string(),
+        key_file(1).display().to_string(),
+    );
+    let (mut s_env, mut l_env) = (sops_env.clone(), lc_env.clone());
+    s_env.push(age.clone());
+    l_env.push(age);
+    for f in ["s.yaml", "l.yaml"] {
+        assert_eq!(
+            run(&wd, Tool::Sops, &s_env, &["decrypt", f])
+                .expect_ok("sops K1+age")
+                .stdout_text(),
+            PLAIN,
+            "{f}"
+        );
+        assert_eq!(
+            run(&wd, Tool::Leafcrypt, &l_env, &["decrypt", f])
+                .expect_ok("leafcrypt K1+age")
+                .stdout_text(),
+            PLAIN,
+            "{f}"
+        );
+    }
+    emu.admin("reset", serde_json::json!({}));
+
+    // rotate by one tool, read by the other.
+    std::fs::remove_file(wd.join(".sops.yaml")).unwrap();
+    let single = run(
+        &wd,
+        Tool::Leafcrypt,
+        &lc_env,
+        &["encrypt", "--gcp-kms", K1, "plain.yaml"],
+    )
+    .expect_ok("encrypt")
+    .stdout_text();
+    wd.write("r.yaml", &single);
+    run(
+        &wd,
+        Tool::Sops,
+        &sops_env,
+        &["rotate", "-i", "--add-gcp-kms", K2, "r.yaml"],
+    )
+    .expect_ok("sops rotate --add-gcp-kms");
+    let rotated = String::from_utf8(wd.read("r.yaml")).unwrap();
+    let ids: Vec<String> = gcp_entries(&rotated).into_iter().map(|e| e.0).collect();
+    assert_eq!(ids, [K1, K2]);
+    emu.admin("deny", serde_json::json!({"key": K1}));
+    assert_eq!(
+        run(&wd, Tool::Leafcrypt, &lc_env, &["decrypt", "r.yaml"])
+            .expect_ok("leafcrypt reads sops's rotation")
+            .stdout_text(),
+        PLAIN
+    );
+    emu.admin("reset", serde_json::json!({}));
+    run(
+        &wd,
+        Tool::Leafcrypt,
+        &lc_env,
+        &["rotate", "-i", "--rm-gcp-kms", K1, "r.yaml"],
+    )
+    .expect_ok("leafcrypt rotate --rm-gcp-kms");
+    assert_eq!(
+        run(&wd, Tool::Sops, &sops_env, &["decrypt", "r.yaml"])
+            .expect_ok("sops reads leafcrypt's rotation")
+            .stdout_text(),
+        PLAIN
+    );
+
+    // updatekeys by each tool to K3, read by the other.
+    wd.write(
+        ".sops.yaml",
+        format!("creation_rules:\n  - gcp_kms: {K3}\n"),
+    );
+    for (writer, reader, w_env, r_env) in [
+        (Tool::Sops, Tool::Leafcrypt, &sops_env, &lc_env),
+        (Tool::Leafcrypt, Tool::Sops, &lc_env, &sops_env),
+    ] {
+        let f = wd.write("u.yaml", &single);
+        let f = f.file_name().unwrap().to_str().unwrap().to_string();
+        run(&wd, writer, w_env, &["updatekeys", "-y", &f]).expect_ok("updatekeys");
+        let updated = String::from_utf8(wd.read(&f)).unwrap();
+        let ids: Vec<String> = gcp_entries(&updated).into_iter().map(|e| e.0).collect();
+        assert_eq!(ids, [K3], "{writer:?}");
+        emu.admin("deny", serde_json::json!({"key": K1}));
+        assert_eq!(
+            run(&wd, reader, r_env, &["decrypt", &f])
+                .expect_ok("reader after updatekeys")
+                .stdout_text(),
+            PLAIN
+        );
+        emu.admin("reset", serde_json::json!({}));
+    }
+}
+
+#[test]
+fn denials_fail_alike_in_both_tools() {
+    let emu = Emulator::start(&[K1]);
+    let wd = Workdir::new();
+    let (sops_env, lc_env) = (emu.sops_env(), emu.token_env());
+    wd.write("plain.yaml", PLAIN);
+    let enc = run(
+        &wd,
+        Tool::Sops,
+        &sops_env,
+        &["encrypt", "--gcp-kms", K1, "plain.yaml"],
+    )
+    .expect_ok("encrypt")
+    .stdout_text();
+    wd.write("enc.yaml", &enc);
+    emu.admin("deny", serde_json::json!({"key": K1}));
+    let (s, l) = (
+        run(&wd, Tool::Sops, &sops_env, &["decrypt", "enc.yaml"]),
+        run(&wd, Tool::Leafcrypt, &lc_env, &["decrypt", "enc.yaml"]),
+    );
+    assert_eq!((s.code, l.code), (128, 128), "{s:?}\n{l:?}");
+    assert_eq!(s.first_stderr_line(), l.first_stderr_line());
+    for out in [&s, &l] {
+        assert!(out.stderr_text().contains("useToDecrypt"), "{out:?}");
+    }
+    let (s, l) = (
+        run(
+            &wd,
+            Tool::Sops,
+            &sops_env,
+            &["encrypt", "--gcp-kms", K1, "plain.yaml"],
+        ),
+        run(
+            &wd,
+            Tool::Leafcrypt,
+            &lc_env,
+            &["encrypt", "--gcp-kms", K1, "plain.yaml"],
+        ),
+    );
+    assert_eq!((s.code, l.code), (1, 1), "{s:?}\n{l:?}");
+    for out in [&s, &l] {
+        let first = out.first_stderr_line();
+        assert!(
+            first.starts_with("Could not generate data key: [")
+                && (first.contains("PermissionDenied") || first.contains("PERMISSION_DENIED"))
+                && first.contains(K1),
+            "{first}"
+        );
+    }
 }

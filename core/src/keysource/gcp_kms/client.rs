@@ -5,7 +5,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use zeroize::Zeroizing;
 
-use super::credential::{discover, Credential, Env, TokenProvider};
+use super::credential::{discover, Env, Token, TokenProvider, TokenSource};
 use super::error::{hint, GcpKmsError, ServiceFailure};
 use super::resource;
 use crate::keysource::authority;
@@ -33,6 +33,7 @@ pub struct GcpKmsClient {
     policy: RetryPolicy,
     env: Env,
     tokens: TokenProvider,
+    token_source: Option<std::rc::Rc<dyn TokenSource>>,
 }
 
 impl GcpKmsClient {
@@ -57,7 +58,36 @@ impl GcpKmsClient {
             endpoint,
             policy,
             env,
+            token_source: None,
         })
+    }
+
+    /// Takes tokens from `source` instead of discovering credentials.
+    pub fn with_token_source(mut self, source: std::rc::Rc<dyn TokenSource>) -> Self {
+        self.token_source = Some(source);
+        self
+    }
+
+    /// Sends requests to `endpoint` (a URL, or `host:port` for HTTPS) instead.
+    pub fn with_endpoint(mut self, endpoint: &str) -> Self {
+        self.endpoint = endpoint_url(endpoint);
+        self
+    }
+
+    /// A token and the name of the credential that gave it; `fresh` skips the cache.
+    async fn token(&self, fresh: bool) -> Result<(Token, String), GcpKmsError> {
+        if let Some(source) = &self.token_source {
+            let token = source.token().await.map_err(|message| GcpKmsError::Token {
+                credential: source.name().to_string(),
+                message,
+            })?;
+            return Ok((token, source.name().to_string()));
+        }
+        let credential = discover(&self.env)?;
+        if fresh {
+            self.tokens.forget();
+        }
+        Ok((self.tokens.token(&credential).await?, credential.origin))
     }
 
     /// Replaces the retry policy (tests).
@@ -125,31 +155,39 @@ impl GcpKmsClient {
         if !resource::is_valid(resource_id) {
             return Err(GcpKmsError::InvalidResource(resource_id.into()));
         }
-        let credential: Credential = discover(&self.env)?;
-        let token = self.tokens.token(&credential).await?;
-        let url = format!("{}/v1/{resource_id}:{op}", self.endpoint);
         let host = authority(&self.endpoint);
-        let answer = Retry::new(&self.policy)
-            .transient_errors_only()
-            .send(&|| {
-                self.http
-                    .post(&url)
-                    .bearer_auth(token.value.as_str())
-                    .header("content-type", "application/json")
-                    .body(body.to_string())
-            })
-            .await
-            .map_err(|e| GcpKmsError::Transport {
-                op,
-                resource: resource_id.into(),
-                host: host.clone(),
-                message: format!(
-                    "{} (after {} attempt(s)); check the network or {}",
-                    redact::root_cause(&e.error, &[token.value.as_str()]),
-                    e.attempts,
-                    super::ENDPOINT_VAR
-                ),
-            })?;
+        let url = format!("{}/v1/{resource_id}:{op}", self.endpoint);
+        let mut fresh = false;
+        let (answer, token, origin) = loop {
+            let (token, origin) = self.token(fresh).await?;
+            let answer = Retry::new(&self.policy)
+                .transient_errors_only()
+                .send(&|| {
+                    self.http
+                        .post(&url)
+                        .bearer_auth(token.value.as_str())
+                        .header("content-type", "application/json")
+                        .body(body.to_string())
+                })
+                .await
+                .map_err(|e| GcpKmsError::Transport {
+                    op,
+                    resource: resource_id.into(),
+                    host: host.clone(),
+                    message: format!(
+                        "{} (after {} attempt(s)); check the network or {}",
+                        redact::root_cause(&e.error, &[token.value.as_str()]),
+                        e.attempts,
+                        super::ENDPOINT_VAR
+                    ),
+                })?;
+            // A cached token the service refuses (revoked, clock skew): fetch a new one once.
+            if answer.status == 401 && !fresh && token.expires_on != u64::MAX {
+                fresh = true;
+                continue;
+            }
+            break (answer, token, origin);
+        };
         let json: serde_json::Value = serde_json::from_slice(&answer.body).unwrap_or_default();
         if answer.status == 200 {
             return Ok(json);
@@ -166,8 +204,94 @@ impl GcpKmsClient {
             status: answer.status,
             code: error["status"].as_str().unwrap_or("").to_string(),
             message: redact::quote(&message, &[token.value.as_str()]),
-            credential: credential.origin.clone(),
+            credential: origin,
             hint: hint(answer.status, op),
         })))
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::keysource::rest::send::fast_policy;
+    use crate::keysource::rest::test_server::{Reply, TestServer};
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use std::sync::Arc;
+
+    const KEY: &str = "projects/p/locations/global/keyRings/r/cryptoKeys/k";
+
+    /// Hands out `tok-1`, `tok-2`, … and counts its calls.
+    struct Counting(Cell<u32>);
+
+    #[async_trait::async_trait(?Send)]
+    impl TokenSource for Counting {
+        fn name(&self) -> &str {
+            "test.getToken"
+        }
+        async fn token(&self) -> Result<Token, String> {
+            self.0.set(self.0.get() + 1);
+            Ok(Token {
+                value: Zeroizing::new(format!("tok-secret-{}", self.0.get())),
+                expires_on: 4_000_000_000,
+            })
+        }
+    }
+
+    fn client(server: &TestServer, source: Rc<Counting>) -> GcpKmsClient {
+        GcpKmsClient::from_env(Arc::new(|_| None))
+            .unwrap()
+            .with_endpoint(&server.url)
+            .with_policy(fast_policy())
+            .with_token_source(source)
+    }
+
+    #[tokio::test]
+    async fn a_refused_token_is_replaced_once_and_bytes_are_standard_base64() {
+        let server = TestServer::start(vec![
+            Reply::json(401, r#"{"error":{"code":401,"message":"Request had invalid authentication credentials.","status":"UNAUTHENTICATED"}}"#),
+            Reply::json(200, r#"{"name":"x/cryptoKeyVersions/1","ciphertext":"q+/w"}"#),
+        ])
+        .await;
+        let source = Rc::new(Counting(Cell::new(0)));
+        let ct = client(&server, Rc::clone(&source))
+            .encrypt(KEY, b"dk")
+            .await
+            .unwrap();
+        assert_eq!(ct, [0xab, 0xef, 0xf0]);
+        let requests = server.requests();
+        assert_eq!(requests.len(), 2);
+        assert_eq!(requests[1].target, format!("/v1/{KEY}:encrypt"));
+        assert_eq!(
+            requests[1].header("authorization"),
+            Some("Bearer tok-secret-2")
+        );
+        assert_eq!(requests[1].body, r#"{"plaintext":"ZGs="}"#);
+    }
+
+    #[tokio::test]
+    async fn errors_name_key_status_and_credential_but_not_the_token() {
+        let body = r#"{"error":{"code":403,"message":"Permission 'cloudkms.cryptoKeyVersions.useToDecrypt' denied on resource 'K' (or it may not exist).","status":"PERMISSION_DENIED"}}"#;
+        let server = TestServer::start(vec![Reply::json(403, body)]).await;
+        let e = client(&server, Rc::new(Counting(Cell::new(0))))
+            .decrypt(KEY, b"ct")
+            .await
+            .unwrap_err()
+            .to_string();
+        for want in [
+            KEY,
+            "403 PERMISSION_DENIED",
+            "useToDecrypt",
+            "credential: test.getToken",
+            "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+        ] {
+            assert!(e.contains(want), "{want} in {e}");
+        }
+        assert!(!e.contains("tok-secret"), "{e}");
+        let e = client(&server, Rc::new(Counting(Cell::new(0))))
+            .decrypt("projects/p/k", b"ct")
+            .await
+            .unwrap_err();
+        assert!(matches!(e, GcpKmsError::InvalidResource(_)), "{e}");
     }
 }

@@ -229,6 +229,17 @@ fn form_encode(value: &str) -> String {
         .collect()
 }
 
+/// A caller-supplied token source, used instead of the discovered credentials (the wasm
+/// bindings' JS callback, an application's own OAuth flow).
+#[async_trait::async_trait(?Send)]
+pub trait TokenSource {
+    /// What to call it in messages, e.g. `gcpKms.getToken`.
+    fn name(&self) -> &str;
+
+    /// A current access token; the error says what went wrong (never a secret).
+    async fn token(&self) -> Result<Token, String>;
+}
+
 /// Fetches access tokens for credentials, caching them by origin.
 pub struct TokenProvider {
     http: reqwest::Client,
@@ -244,6 +255,11 @@ impl TokenProvider {
             policy,
             cache: ExpiringCache::new(),
         }
+    }
+
+    /// Forgets the cached token of `credential` (after the service refused it).
+    pub fn forget(&self) {
+        self.cache.clear();
     }
 
     /// An access token for `credential`, cached until shortly before it expires.

@@ -5,7 +5,8 @@
 //! pgp:       { publicKeys?, privateKeys?, passphrase?, recipients? }   // see crate::pgp
 //! kek:       { id, wrap, unwrap } | Array<{ id, wrap, unwrap }>
 //! azureKv:   { getToken, keys?, endpoint?, remoteEncrypt?, verifyChallengeResource? }
-//! keyGroups: Array<{ age?: string[], pgp?: string[], kek?: string[], azureKv?: string[] }>   // Shamir; kek entries are ids
+//! gcpKms:    { getToken, keys?, endpoint? }   // see crate::gcp_kms
+//! keyGroups: Array<{ age?: string[], pgp?: string[], kek?: string[], azureKv?: string[], gcpKms?: string[] }>   // Shamir; kek entries are ids
 //! ```
 //!
 //! `age.recipients` takes `age1…` keys and SSH public keys (`ssh-ed25519 …`, `ssh-rsa …`);
@@ -32,6 +33,8 @@ pub struct Keys {
     pub kek_ids: Vec<String>,
     /// `azureKv.keys` as key descriptions.
     pub azure_keys: Vec<KeyEntry>,
+    /// `gcpKms.keys` as key descriptions.
+    pub gcp_keys: Vec<KeyEntry>,
 }
 
 impl Keys {
@@ -68,12 +71,18 @@ impl Keys {
             azure_keys = kv.entries();
             keyring.add(Box::new(kv.source));
         }
+        let mut gcp_keys = Vec::new();
+        if let Some(gcp) = crate::gcp_kms::GcpKms::from_options(options)? {
+            gcp_keys = gcp.keys;
+            keyring.add(Box::new(gcp.source));
+        }
         Ok(Self {
             keyring,
             recipients,
             pgp_recipients,
             kek_ids,
             azure_keys,
+            gcp_keys,
         })
     }
 
@@ -86,6 +95,7 @@ impl Keys {
             let mut keys: Vec<KeyEntry> = self.recipients.iter().map(|r| age_entry(r)).collect();
             keys.extend(self.pgp_recipients.iter().map(|fp| pgp::entry(fp)));
             keys.extend(self.azure_keys.iter().cloned());
+            keys.extend(self.gcp_keys.iter().cloned());
             keys.extend(self.kek_ids.iter().map(|id| kek::entry(id)));
             // No key at all is no group at all: the core's "no keys" error.
             return Ok(if keys.is_empty() {
@@ -111,6 +121,7 @@ impl Keys {
             "options.keyGroups[].pgp",
         )?);
         keys.extend(crate::azure_kv::group_entries(&group.strings("azureKv")?)?);
+        keys.extend(crate::gcp_kms::group_entries(&group.strings("gcpKms")?)?);
         for id in group.strings("kek")? {
             if !self.kek_ids.contains(&id) {
                 return Err(Failure::Options(format!(

@@ -15,6 +15,7 @@ pub mod convert;
 pub mod edit;
 pub mod engine;
 pub mod failure;
+pub mod gcp_kms;
 pub mod groups;
 pub mod kek;
 pub mod keys;

@@ -70,7 +70,12 @@ from google.auth import compute_engine  # noqa: E402
 gce = compute_engine.Credentials()
 gce.refresh(Request())
 round_trip("metadata-server", gce)
-# 5. Errors map to the client's exception classes with Google's messages.
+# 5. Workload-identity federation: an external_account file (file-sourced subject token, STS
+#    exchange, service-account impersonation).
+from google.auth import identity_pool  # noqa: E402
+ext = identity_pool.Credentials.from_info(json.load(open(ready["external_account"])), scopes=scopes)
+round_trip("external-account", ext)
+# 6. Errors map to the client's exception classes with Google's messages.
 def expect(exc, fn, label):
     try:
         fn()

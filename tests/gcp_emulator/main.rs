@@ -61,7 +61,7 @@ Options:
   -h, --help               this text
 
 When ready it prints one JSON line on stdout: {endpoint, token_uri, metadata_host, admin, token,
-adc, ca, service_accounts: {email: path}}; `token` is a valid access token for user@emu-project.example.
+adc, ca, external_account, service_accounts: {email: path}}; `token` is a valid access token for user@emu-project.example.
 
 Admin API (JSON, POST under <admin>): keys {name} | rotate {name} | version {name, version,
 enabled} | deny {identity?, key?} | fault {status?, count?, delay_ms?} | token {identity?,
@@ -194,8 +194,30 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             "token_uri": shared.token_uri(),
         }))?,
     )?;
+    // Workload-identity federation: a subject token file and an external_account file that
+    // exchanges it at /sts and impersonates the first service account (if any).
+    let subject = format!("emu-subject-{}", random_hex(16));
+    std::fs::write(dir.join("subject-token"), &subject)?;
+    let mut external = json!({
+        "type": "external_account",
+        "audience": "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/emu/providers/file",
+        "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+        "token_url": format!("{base}/sts"),
+        "credential_source": {"file": dir.join("subject-token"), "format": {"type": "text"}},
+    });
+    if let Some(email) = args.accounts.first() {
+        external["service_account_impersonation_url"] = json!(format!(
+            "{base}/v1/projects/-/serviceAccounts/{email}:generateAccessToken"
+        ));
+    }
+    let external_path = dir.join("external.json");
+    std::fs::write(&external_path, serde_json::to_vec_pretty(&external)?)?;
     let token = {
         let mut state = shared.lock();
+        state.subject_tokens.insert(
+            subject,
+            "principal://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/emu/subject/file".into(),
+        );
         state
             .refresh_tokens
             .insert(refresh, "adc-user@emu-project.example".into());
@@ -220,6 +242,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         "adc": adc,
         "service_accounts": accounts,
         "ca": ca,
+        "external_account": external_path,
     });
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{ready}")?;
@@ -274,7 +297,13 @@ async fn route(
     let method = req.method().to_string();
     let host = http::header(&req, "host").unwrap_or("").to_string();
     let mut identity = None;
-    let resp = if path.starts_with("/v1/") {
+    let resp = if path.starts_with("/v1/projects/-/serviceAccounts/") {
+        let caller = kms::authenticate(&shared, &req).ok();
+        identity = caller.clone();
+        oauth::impersonate(&shared, caller, &path)
+    } else if path == "/sts" {
+        oauth::sts(Arc::clone(&shared), req).await
+    } else if path.starts_with("/v1/") {
         let fault = shared.lock().next_fault();
         if let Some(f) = &fault {
             if f.delay_ms > 0 {

@@ -67,6 +67,85 @@ pub async fn token(shared: Arc<Shared>, req: Request<Incoming>) -> Resp {
     }
 }
 
+/// `POST /sts`: the STS token exchange of workload-identity federation. The subject token
+/// must be one this emulator issued (`<dir>/subject-token`); the answer is a federated token.
+pub async fn sts(shared: Arc<Shared>, req: Request<Incoming>) -> Resp {
+    let body = match http::body(req.into_body()).await {
+        Ok(b) => b,
+        Err(e) => return errors::oauth(400, "invalid_request", &e),
+    };
+    let form: std::collections::HashMap<String, String> =
+        form_urlencoded::parse(&body).into_owned().collect();
+    let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+    if get("grant_type") != "urn:ietf:params:oauth:grant-type:token-exchange" {
+        return errors::oauth(400, "invalid_grant", "Invalid grant_type.");
+    }
+    if get("requested_token_type") != "urn:ietf:params:oauth:token-type:access_token"
+        || get("subject_token_type").is_empty()
+        || !get("audience").starts_with("//iam.googleapis.com/")
+    {
+        return errors::oauth(400, "invalid_request", "Invalid token exchange request.");
+    }
+    let identity = shared
+        .lock()
+        .subject_tokens
+        .get(get("subject_token"))
+        .cloned();
+    match identity {
+        Some(identity) => {
+            let token = shared.lock().mint(&identity, LIFETIME);
+            http::json(
+                StatusCode::OK,
+                &json!({"access_token": token, "issued_token_type": "urn:ietf:params:oauth:token-type:access_token", "token_type": "Bearer", "expires_in": LIFETIME}),
+            )
+        }
+        None => errors::oauth(
+            400,
+            "invalid_grant",
+            "The audience in ID Token does not match the expected audience.",
+        ),
+    }
+}
+
+/// `POST /v1/projects/-/serviceAccounts/{email}:generateAccessToken` (IAM credentials):
+/// a token for `email`, to a caller with a valid bearer token.
+pub fn impersonate(shared: &Shared, caller: Option<String>, path: &str) -> Resp {
+    let Some(caller) = caller else {
+        return errors::invalid_credentials();
+    };
+    let email = path
+        .trim_start_matches("/v1/projects/-/serviceAccounts/")
+        .trim_end_matches(":generateAccessToken");
+    let _ = caller;
+    let token = shared.lock().mint(email, LIFETIME);
+    let expire = crate::now() + LIFETIME;
+    http::json(
+        StatusCode::OK,
+        &json!({"accessToken": token, "expireTime": rfc3339(expire)}),
+    )
+}
+
+/// Unix seconds as RFC 3339 UTC.
+fn rfc3339(t: u64) -> String {
+    let (days, secs) = (t / 86_400, t % 86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
 /// Checks a service-account assertion: RS256 by a registered account (`iss`), `aud` = our
 /// token endpoint, not expired, at most an hour long, with a scope. Returns the account's email.
 fn verify_assertion(shared: &Shared, jwt: &str) -> Result<String, &'static str> {

@@ -84,6 +84,8 @@ pub struct State {
     pub accounts: HashMap<String, RsaPublicKey>,
     /// Refresh tokens (authorized_user credentials) to identities.
     pub refresh_tokens: HashMap<String, String>,
+    /// Workload-identity subject tokens to the federated identity.
+    pub subject_tokens: HashMap<String, String>,
     /// Access tokens to (identity, expiry in Unix seconds).
     pub tokens: HashMap<String, (String, u64)>,
     /// Denied (identity, key) pairs; `*` matches any.

@@ -214,6 +214,7 @@ fn google_python_client_accepts_the_emulator() {
         "jwt-bearer-grant",
         "authorized-user",
         "metadata-server",
+        "external-account",
         "unauthenticated",
         "not-found 404",
         "corrupt 400",

@@ -361,6 +361,14 @@ fn every_credential_kind_round_trips_and_google_reads_enc() {
             "adc-user@emu-project.example",
         ),
         (
+            "external_account (workload-identity federation)",
+            vec![(
+                "GOOGLE_APPLICATION_CREDENTIALS".into(),
+                emu.get("external_account"),
+            )],
+            SA,
+        ),
+        (
             "metadata server",
             vec![("GCE_METADATA_HOST".into(), emu.get("metadata_host"))],
             "default-compute@emu-project.iam.gserviceaccount.com",

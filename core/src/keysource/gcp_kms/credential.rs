@@ -59,6 +59,28 @@ enum Kind {
     },
     /// The GCE metadata server at this host.
     Metadata(String),
+    /// Workload-identity federation: a subject token exchanged at an STS endpoint, then
+    /// optionally a service account impersonated.
+    ExternalAccount(Box<External>),
+}
+
+/// An `external_account` credentials file.
+struct External {
+    audience: String,
+    subject_token_type: String,
+    token_url: String,
+    source: SubjectSource,
+    /// JSON field holding the subject token (`format.type` = `json`), else plain text.
+    json_field: Option<String>,
+    impersonation_url: Option<String>,
+}
+
+/// Where the subject token comes from.
+enum SubjectSource {
+    /// A file (`credential_source.file`).
+    File(String),
+    /// A URL fetched with the given headers (`credential_source.url`).
+    Url(String, Vec<(String, String)>),
 }
 
 /// A credential and where it came from.
@@ -178,8 +200,52 @@ pub fn from_json(bytes: &[u8], origin: &str) -> Result<Credential, GcpKmsError> 
                 },
             })
         }
+        Some("external_account") => {
+            let source = &json["credential_source"];
+            let src_field = |name: &str| source[name].as_str().filter(|s| !s.is_empty());
+            let subject = if let Some(file) = src_field("file") {
+                SubjectSource::File(file.to_string())
+            } else if let Some(url) = src_field("url") {
+                let headers = source["headers"]
+                    .as_object()
+                    .map(|h| {
+                        h.iter()
+                            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                SubjectSource::Url(url.to_string(), headers)
+            } else {
+                return Err(bad(
+                    "external_account credential_source must be a file or a url (executable and AWS sources are not supported)",
+                ));
+            };
+            let json_field = (source["format"]["type"].as_str() == Some("json"))
+                .then(|| source["format"]["subject_token_field_name"].as_str().unwrap_or("").to_string());
+            let audience = field("audience").ok_or_else(|| bad("external_account without audience"))?;
+            let impersonation_url = field("service_account_impersonation_url").map(str::to_string);
+            let who = impersonation_url
+                .as_deref()
+                .and_then(|u| u.rsplit('/').next())
+                .and_then(|t| t.strip_suffix(":generateAccessToken"))
+                .map(|email| format!(", impersonating {email}"))
+                .unwrap_or_default();
+            Ok(Credential {
+                origin: format!("{origin} (external account {audience}{who})"),
+                kind: Kind::ExternalAccount(Box::new(External {
+                    audience: audience.to_string(),
+                    subject_token_type: field("subject_token_type")
+                        .unwrap_or("urn:ietf:params:oauth:token-type:jwt")
+                        .to_string(),
+                    token_url: field("token_url").unwrap_or("https://sts.googleapis.com/v1/token").to_string(),
+                    source: subject,
+                    json_field,
+                    impersonation_url,
+                })),
+            })
+        }
         Some(other) => Err(bad(&format!(
-            "credentials of type {other:?} are not supported; use a service_account or authorized_user file, or GOOGLE_OAUTH_ACCESS_TOKEN"
+            "credentials of type {other:?} are not supported; use a service_account, authorized_user or external_account file, or GOOGLE_OAUTH_ACCESS_TOKEN"
         ))),
         None => Err(bad("no \"type\" field: not a Google credentials file")),
     }
@@ -282,7 +348,13 @@ impl TokenProvider {
         };
         let now = now_unix();
         let (url, retry) = match &credential.kind {
-            Kind::Static(_) => unreachable!("handled by token()"),
+            Kind::Static(token) => {
+                return Ok(Token {
+                    value: token.clone(),
+                    expires_on: u64::MAX,
+                })
+            }
+            Kind::ExternalAccount(external) => return self.external(external).await.map_err(err),
             Kind::ServiceAccount { token_uri, .. } | Kind::AuthorizedUser { token_uri, .. } => {
                 (token_uri.clone(), Retry::new(&self.policy))
             }
@@ -382,6 +454,149 @@ impl TokenProvider {
     }
 }
 
+impl TokenProvider {
+    /// Sends one request; the answer's status and JSON, or what went wrong.
+    async fn exchange(
+        &self,
+        build: &dyn Fn() -> reqwest::RequestBuilder,
+        url: &str,
+    ) -> Result<(u16, serde_json::Value, Zeroizing<Vec<u8>>), String> {
+        let answer = Retry::new(&self.policy).send(build).await.map_err(|e| {
+            format!(
+                "cannot reach {}: {}",
+                crate::keysource::authority(url),
+                redact::root_cause(&e.error, &[])
+            )
+        })?;
+        let json = serde_json::from_slice(&answer.body).unwrap_or_default();
+        Ok((answer.status, json, answer.body))
+    }
+
+    /// Workload-identity federation: subject token → STS → (impersonation).
+    async fn external(&self, e: &External) -> Result<Token, String> {
+        let now = now_unix();
+        let raw = match &e.source {
+            SubjectSource::File(path) => Zeroizing::new(
+                std::fs::read(path)
+                    .map_err(|err| format!("cannot read the subject token file {path}: {err}"))?,
+            ),
+            SubjectSource::Url(url, headers) => {
+                let (status, _, body) = self
+                    .exchange(
+                        &|| {
+                            headers.iter().fold(self.http.get(url), |r, (k, v)| {
+                                r.header(k.as_str(), v.as_str())
+                            })
+                        },
+                        url,
+                    )
+                    .await?;
+                if status != 200 {
+                    return Err(format!(
+                        "the subject token URL {} answered {status}",
+                        crate::keysource::authority(url)
+                    ));
+                }
+                body
+            }
+        };
+        let subject = Zeroizing::new(match &e.json_field {
+            Some(name) => serde_json::from_slice::<serde_json::Value>(&raw)
+                .ok()
+                .and_then(|v| v[name.as_str()].as_str().map(str::to_string))
+                .ok_or_else(|| format!("the subject token is not JSON with a {name:?} field"))?,
+            None => String::from_utf8_lossy(&raw).trim().to_string(),
+        });
+        if subject.is_empty() {
+            return Err("the subject token is empty".into());
+        }
+        let form = Zeroizing::new(
+            [
+                (
+                    "grant_type",
+                    "urn:ietf:params:oauth:grant-type:token-exchange",
+                ),
+                ("audience", e.audience.as_str()),
+                ("scope", SCOPE),
+                (
+                    "requested_token_type",
+                    "urn:ietf:params:oauth:token-type:access_token",
+                ),
+                ("subject_token", subject.as_str()),
+                ("subject_token_type", e.subject_token_type.as_str()),
+            ]
+            .iter()
+            .map(|(k, v)| format!("{k}={}", form_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&"),
+        );
+        let (status, json, _) = self
+            .exchange(
+                &|| {
+                    self.http
+                        .post(&e.token_url)
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .body(form.to_string())
+                },
+                &e.token_url,
+            )
+            .await?;
+        let sts_token = json["access_token"]
+            .as_str()
+            .filter(|_| status == 200)
+            .ok_or_else(|| {
+                let detail = format!(
+                    "{}: {}",
+                    json["error"].as_str().unwrap_or(""),
+                    json["error_description"].as_str().unwrap_or("")
+                );
+                format!(
+                    "the STS endpoint {} answered {status}: {}",
+                    crate::keysource::authority(&e.token_url),
+                    redact::quote(&detail, &[subject.as_str()])
+                )
+            })?;
+        let sts_token = Zeroizing::new(sts_token.to_string());
+        let Some(url) = &e.impersonation_url else {
+            return Ok(Token {
+                value: sts_token,
+                expires_on: now + json["expires_in"].as_u64().unwrap_or(3600),
+            });
+        };
+        let body = serde_json::json!({"scope": [SCOPE], "lifetime": "3600s"}).to_string();
+        let (status, json, _) = self
+            .exchange(
+                &|| {
+                    self.http
+                        .post(url)
+                        .bearer_auth(sts_token.as_str())
+                        .header("content-type", "application/json")
+                        .body(body.clone())
+                },
+                url,
+            )
+            .await?;
+        let token = json["accessToken"]
+            .as_str()
+            .filter(|_| status == 200)
+            .ok_or_else(|| {
+                format!(
+                    "impersonation at {} answered {status}: {}",
+                    crate::keysource::authority(url),
+                    redact::quote(
+                        json["error"]["message"].as_str().unwrap_or(""),
+                        &[sts_token.as_str()]
+                    )
+                )
+            })?;
+        // IAM answers an RFC 3339 expireTime; the requested hour, less a margin, is enough.
+        Ok(Token {
+            value: Zeroizing::new(token.to_string()),
+            expires_on: now + 3000,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,10 +649,25 @@ mod tests {
 
     #[test]
     fn unsupported_and_bad_files_say_so_without_secrets() {
-        let e = from_json(br#"{"type":"external_account"}"#, "f")
+        let e = from_json(br#"{"type":"impersonated_service_account"}"#, "f")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("\"external_account\" are not supported"), "{e}");
+        assert!(
+            e.contains("\"impersonated_service_account\" are not supported"),
+            "{e}"
+        );
+        let e = from_json(br#"{"type":"external_account","audience":"a","credential_source":{"executable":{"command":"x"}}}"#, "f")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("executable and AWS sources are not supported"),
+            "{e}"
+        );
+        let c = from_json(br#"{"type":"external_account","audience":"//iam/aud","credential_source":{"file":"/t"},"service_account_impersonation_url":"https://h/v1/projects/-/serviceAccounts/a@p.iam.gserviceaccount.com:generateAccessToken"}"#, "f").unwrap();
+        assert_eq!(
+            c.origin,
+            "f (external account //iam/aud, impersonating a@p.iam.gserviceaccount.com)"
+        );
         let e = from_json(br#"{"type":"service_account","client_email":"a@b","private_key":"-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n-----END PRIVATE KEY-----\n"}"#, "f")
             .unwrap_err()
             .to_string();

@@ -54,6 +54,29 @@ export interface KeyOptions {
   kek?: Kek | Kek[];
   /** Azure Key Vault (RSA-OAEP-256, byte-compatible with sops's `azure_kv`). */
   azureKv?: AzureKvOptions;
+  /** GCP Cloud KMS (byte-compatible with sops's `gcp_kms`). */
+  gcpKms?: GcpKmsOptions;
+}
+
+/** What `gcpKms.getToken` may return: a bearer token or google-auth-library's credentials. */
+export type GcpToken =
+  | string
+  | { access_token: string; expiry_date?: number }
+  | { accessToken: string; expiresOn?: Date | number }
+  | { token: string; expiresOn?: Date | number };
+
+/** How Cloud KMS is reached. */
+export interface GcpKmsOptions {
+  /**
+   * Returns an OAuth access token with the `cloud-platform` (or `cloudkms`) scope, e.g.
+   * google-auth-library's `(await auth.getClient()).getAccessToken()` or a pasted
+   * `gcloud auth print-access-token`. Without an expiry it is asked for again after a minute.
+   */
+  getToken(): GcpToken | Promise<GcpToken>;
+  /** Keys to encrypt for: `projects/P/locations/L/keyRings/R/cryptoKeys/K`. */
+  keys?: string | string[];
+  /** Another endpoint (a proxy, an emulator); default `https://cloudkms.googleapis.com`. */
+  endpoint?: string;
 }
 
 /** What `getToken` may return: a bearer token, `@azure/identity`'s `AccessToken` or MSAL's result. */
@@ -122,7 +145,7 @@ export interface EncryptOptions extends FormatOptions, KeyOptions, SelectorOptio
    * lists recipients, `pgp` fingerprints (their public keys given in `pgp.publicKeys` or
    * `pgp.privateKeys`), `kek` lists ids of KEKs given in `kek`.
    */
-  keyGroups?: Array<{ age?: string[]; pgp?: string[]; kek?: string[]; azureKv?: string[] }>;
+  keyGroups?: Array<{ age?: string[]; pgp?: string[]; kek?: string[]; azureKv?: string[]; gcpKms?: string[] }>;
   /** How many groups must open the file (default: all of them). */
   shamirThreshold?: number;
 }
@@ -276,7 +299,7 @@ export function setValues(input: Input, options: SetValuesOptions): Promise<stri
 
 export interface EditKeyGroupsOptions extends FormatOptions, KeyOptions {
   /** A key group to append (`kek` entries are ids of KEKs given in `kek`). */
-  addGroup?: { age?: string[]; pgp?: string[]; kek?: string[]; azureKv?: string[] };
+  addGroup?: { age?: string[]; pgp?: string[]; kek?: string[]; azureKv?: string[]; gcpKms?: string[] };
   /** The index of the key group to delete (not the only one). */
   deleteGroup?: number;
   /** The Shamir threshold to store (default: the file's; all groups when it has none). */

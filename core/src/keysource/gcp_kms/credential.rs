@@ -120,7 +120,7 @@ fn non_empty(env: &Env, name: &str) -> Option<String> {
 pub fn discover(env: &Env) -> Result<Credential, GcpKmsError> {
     if let Some(value) = non_empty(env, "GOOGLE_CREDENTIALS") {
         // sops: a path if such a file exists, else the JSON itself.
-        return match std::fs::read(&value) {
+        return match std::fs::read(&value).map(Zeroizing::new) {
             Ok(bytes) => from_json(&bytes, &format!("GOOGLE_CREDENTIALS={value}")),
             Err(_) => from_json(value.as_bytes(), "GOOGLE_CREDENTIALS (JSON)"),
         };
@@ -133,7 +133,7 @@ pub fn discover(env: &Env) -> Result<Credential, GcpKmsError> {
     }
     if let Some(path) = non_empty(env, "GOOGLE_APPLICATION_CREDENTIALS") {
         let origin = format!("GOOGLE_APPLICATION_CREDENTIALS={path}");
-        let bytes = std::fs::read(&path).map_err(|e| {
+        let bytes = std::fs::read(&path).map(Zeroizing::new).map_err(|e| {
             GcpKmsError::Credentials(format!("{origin}: cannot read the file: {e}"))
         })?;
         return from_json(&bytes, &origin);
@@ -142,7 +142,7 @@ pub fn discover(env: &Env) -> Result<Credential, GcpKmsError> {
         .or_else(|| non_empty(env, "HOME").map(|h| format!("{h}/.config/gcloud")));
     if let Some(dir) = gcloud_dir {
         let path = format!("{dir}/application_default_credentials.json");
-        if let Ok(bytes) = std::fs::read(&path) {
+        if let Ok(bytes) = std::fs::read(&path).map(Zeroizing::new) {
             return from_json(
                 &bytes,
                 &format!("gcloud application-default credentials {path}"),

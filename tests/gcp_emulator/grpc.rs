@@ -341,7 +341,7 @@ mod tests {
     fn protobuf_round_trip() {
         let mut m = Vec::new();
         put_bytes(&mut m, 1, b"projects/p");
-        put_varint(&mut m, (7 << 3) | 0);
+        put_varint(&mut m, 7 << 3); // field 7, varint
         put_varint(&mut m, 300);
         put_bytes(&mut m, 2, &[0u8; 200]);
         assert_eq!(

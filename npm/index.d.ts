@@ -54,8 +54,36 @@ export interface KeyOptions {
   kek?: Kek | Kek[];
   /** Azure Key Vault (RSA-OAEP-256, byte-compatible with sops's `azure_kv`). */
   azureKv?: AzureKvOptions;
+  /** AWS KMS (byte-compatible with sops's `kms`). */
+  awsKms?: AwsKmsOptions;
   /** GCP Cloud KMS (byte-compatible with sops's `gcp_kms`). */
   gcpKms?: GcpKmsOptions;
+}
+
+/** Temporary or long-term AWS credentials, as `getCredentials` returns them. */
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  /** When they expire (a `Date`, ms since the epoch or ISO text); asked again 5 minutes before. */
+  expiration?: Date | number | string;
+}
+
+/** How AWS KMS is reached. */
+export interface AwsKmsOptions {
+  /**
+   * Returns AWS credentials (e.g. from Cognito or STS web identity). Used for every key;
+   * a key's `role` is assumed with them through STS; `aws_profile` has no meaning here.
+   */
+  getCredentials(): AwsCredentials | Promise<AwsCredentials>;
+  /** Keys to encrypt for: `ARN[+ROLE_ARN]` (comma-separated or a list). */
+  keys?: string | string[];
+  /** Encryption context of `keys`: `k:v,k2:v2` or `{ k: v }`. */
+  encryptionContext?: string | Record<string, string>;
+  /** KMS endpoint replacing `https://kms.REGION.amazonaws.com` (a proxy, an emulator). */
+  endpoint?: string;
+  /** STS endpoint for keys with a role. */
+  stsEndpoint?: string;
 }
 
 /** What `gcpKms.getToken` may return: a bearer token or google-auth-library's credentials. */
@@ -145,7 +173,7 @@ export interface EncryptOptions extends FormatOptions, KeyOptions, SelectorOptio
    * lists recipients, `pgp` fingerprints (their public keys given in `pgp.publicKeys` or
    * `pgp.privateKeys`), `kek` lists ids of KEKs given in `kek`.
    */
-  keyGroups?: Array<{ age?: string[]; pgp?: string[]; kek?: string[]; azureKv?: string[]; gcpKms?: string[] }>;
+  keyGroups?: Array<{ age?: string[]; pgp?: string[]; kek?: string[]; azureKv?: string[]; awsKms?: string[]; gcpKms?: string[] }>;
   /** How many groups must open the file (default: all of them). */
   shamirThreshold?: number;
 }

@@ -9,5 +9,6 @@ pub mod gen;
 pub mod harness;
 pub mod kv;
 pub mod mask;
+pub mod moto;
 pub mod textdiff;
 pub mod workflow;

@@ -3,6 +3,7 @@
 
 mod age_ui;
 mod atomic;
+mod aws;
 mod azure;
 mod cli;
 mod clock;

@@ -860,10 +860,11 @@ fn rules_naming_kinds_without_a_source_block_only_their_files() {
     // One kind left without a source (hc_vault rules are not exercised here).
     #[allow(clippy::single_element_loop)]
     for (sub, name, key) in [
+        // AWS KMS has a key source now: the rule's Vault transit key is the one refused.
         (
             "aws",
-            "AWS KMS keys (kms)",
-            "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "HashiCorp Vault transit keys (hc_vault)",
+            "https://vault.example.invalid:8200/v1/transit/keys/sops",
         ),
         // gcp_kms has a key source now (tests/suites/gcp_kms.rs covers its errors).
     ] {

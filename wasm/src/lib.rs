@@ -10,6 +10,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "aws-kms")]
+pub mod aws_kms;
 pub mod azure_kv;
 pub mod convert;
 pub mod edit;

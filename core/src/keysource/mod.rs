@@ -7,6 +7,8 @@
 
 #[cfg(feature = "age")]
 pub mod age;
+#[cfg(feature = "aws-kms")]
+pub mod aws_kms;
 pub mod azure_kv;
 #[cfg(feature = "gcp-kms")]
 pub mod gcp_kms;

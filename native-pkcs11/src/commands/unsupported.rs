@@ -1,5 +1,5 @@
-//! Key kinds sops knows and leafcrypt has no key source for yet (AWS KMS,
-//! HashiCorp Vault transit, HuaweiCloud KMS). A `.sops.yaml` may name them: only files
+//! Key kinds sops knows and leafcrypt has no key source for yet (HashiCorp Vault transit,
+//! HuaweiCloud KMS; AWS KMS and GCP KMS have theirs in [`crate::aws`] and [`crate::gcp`]). A `.sops.yaml` may name them: only files
 //! whose rule uses them fail, when their data key is wrapped, with a clear message.
 
 use crate::discovery;
@@ -12,8 +12,7 @@ use leafcrypt_core::secret::Secret;
 use leafcrypt_core::ExitCode;
 
 /// The kinds without a key source, with their names for humans.
-pub const KINDS: [(&str, &str); 3] = [
-    ("kms", "AWS KMS"),
+pub const KINDS: [(&str, &str); 2] = [
     ("hc_vault", "HashiCorp Vault transit"),
     ("hckms", "HuaweiCloud KMS"),
 ];
@@ -87,7 +86,7 @@ pub fn check_wrappable(
         ExitCode::ErrorGeneric,
         format!(
             "Could not generate data key: [{message}; {origin} names {}: encrypt this file with \
-             another key kind (age, pgp, azure_keyvault, pkcs11) or with sops]",
+             another key kind (age, pgp, kms, azure_keyvault, pkcs11) or with sops]",
             key.identity()
         ),
     ))
@@ -100,19 +99,19 @@ mod tests {
     #[test]
     fn only_groups_with_a_missing_kind_fail() {
         let age = KeyEntry::new("age").with("recipient", "age1x");
-        let kms = KeyEntry::new("kms").with("arn", "arn:aws:kms:eu-west-1:1:key/k");
+        let gcp = KeyEntry::new("gcp_kms").with("resource_id", "projects/p/k");
         let ok = [KeyGroup {
             keys: vec![age.clone()],
         }];
         assert!(check_wrappable(&ok, None, None).is_ok());
         let bad = [KeyGroup {
-            keys: vec![age, kms],
+            keys: vec![age, gcp],
         }];
         let f = check_wrappable(&bad, None, None).unwrap_err();
         assert_eq!(f.code, ExitCode::ErrorGeneric);
         assert!(
             f.message.starts_with(
-                "Could not generate data key: [leafcrypt has no key source for AWS KMS keys (kms) yet; the command line names arn:aws:kms:eu-west-1:1:key/k"
+                "Could not generate data key: [leafcrypt has no key source for GCP KMS keys (gcp_kms) yet; the command line names projects/p/k"
             ),
             "{}",
             f.message

@@ -56,6 +56,8 @@ export interface KeyOptions {
   azureKv?: AzureKvOptions;
   /** AWS KMS (byte-compatible with sops's `kms`). */
   awsKms?: AwsKmsOptions;
+  /** GCP Cloud KMS (byte-compatible with sops's `gcp_kms`). */
+  gcpKms?: GcpKmsOptions;
 }
 
 /** Temporary or long-term AWS credentials, as `getCredentials` returns them. */
@@ -82,6 +84,27 @@ export interface AwsKmsOptions {
   endpoint?: string;
   /** STS endpoint for keys with a role. */
   stsEndpoint?: string;
+}
+
+/** What `gcpKms.getToken` may return: a bearer token or google-auth-library's credentials. */
+export type GcpToken =
+  | string
+  | { access_token: string; expiry_date?: number }
+  | { accessToken: string; expiresOn?: Date | number }
+  | { token: string; expiresOn?: Date | number };
+
+/** How Cloud KMS is reached. */
+export interface GcpKmsOptions {
+  /**
+   * Returns an OAuth access token with the `cloud-platform` (or `cloudkms`) scope, e.g.
+   * google-auth-library's `(await auth.getClient()).getAccessToken()` or a pasted
+   * `gcloud auth print-access-token`. Without an expiry it is asked for again after a minute.
+   */
+  getToken(): GcpToken | Promise<GcpToken>;
+  /** Keys to encrypt for: `projects/P/locations/L/keyRings/R/cryptoKeys/K`. */
+  keys?: string | string[];
+  /** Another endpoint (a proxy, an emulator); default `https://cloudkms.googleapis.com`. */
+  endpoint?: string;
 }
 
 /** What `getToken` may return: a bearer token, `@azure/identity`'s `AccessToken` or MSAL's result. */
@@ -150,7 +173,7 @@ export interface EncryptOptions extends FormatOptions, KeyOptions, SelectorOptio
    * lists recipients, `pgp` fingerprints (their public keys given in `pgp.publicKeys` or
    * `pgp.privateKeys`), `kek` lists ids of KEKs given in `kek`.
    */
-  keyGroups?: Array<{ age?: string[]; pgp?: string[]; kek?: string[]; azureKv?: string[]; awsKms?: string[] }>;
+  keyGroups?: Array<{ age?: string[]; pgp?: string[]; kek?: string[]; azureKv?: string[]; awsKms?: string[]; gcpKms?: string[] }>;
   /** How many groups must open the file (default: all of them). */
   shamirThreshold?: number;
 }
@@ -304,7 +327,7 @@ export function setValues(input: Input, options: SetValuesOptions): Promise<stri
 
 export interface EditKeyGroupsOptions extends FormatOptions, KeyOptions {
   /** A key group to append (`kek` entries are ids of KEKs given in `kek`). */
-  addGroup?: { age?: string[]; pgp?: string[]; kek?: string[]; azureKv?: string[] };
+  addGroup?: { age?: string[]; pgp?: string[]; kek?: string[]; azureKv?: string[]; gcpKms?: string[] };
   /** The index of the key group to delete (not the only one). */
   deleteGroup?: number;
   /** The Shamir threshold to store (default: the file's; all groups when it has none). */

@@ -494,8 +494,9 @@ pub struct OtherKinds {
         value_name = "ARNS"
     )]
     pub kms: Option<String>,
-    /// GCP KMS resource IDs.
-    #[arg(long, global = true, hide = true, value_name = "IDS")]
+    /// GCP KMS resource IDs (comma-separated
+    /// `projects/P/locations/L/keyRings/R/cryptoKeys/K`).
+    #[arg(long, global = true, env = "SOPS_GCP_KMS_IDS", value_name = "IDS")]
     pub gcp_kms: Option<String>,
     /// HuaweiCloud KMS key IDs (`region:key-uuid`).
     #[arg(long, global = true, hide = true, value_name = "IDS")]
@@ -510,10 +511,10 @@ pub struct OtherKinds {
     #[arg(long, global = true, value_name = "ARNS")]
     pub rm_kms: Option<String>,
     /// Rotate: add GCP KMS resource IDs.
-    #[arg(long, global = true, hide = true, value_name = "IDS")]
+    #[arg(long, global = true, value_name = "IDS")]
     pub add_gcp_kms: Option<String>,
     /// Rotate: remove GCP KMS resource IDs.
-    #[arg(long, global = true, hide = true, value_name = "IDS")]
+    #[arg(long, global = true, value_name = "IDS")]
     pub rm_gcp_kms: Option<String>,
     /// Rotate: add HuaweiCloud KMS key IDs.
     #[arg(long, global = true, hide = true, value_name = "IDS")]

@@ -10,6 +10,7 @@ mod clock;
 mod commands;
 mod discovery;
 mod failure;
+mod gcp;
 mod identities;
 mod io;
 mod keygen;

@@ -6,7 +6,8 @@
 //! kek:       { id, wrap, unwrap } | Array<{ id, wrap, unwrap }>
 //! azureKv:   { getToken, keys?, endpoint?, remoteEncrypt?, verifyChallengeResource? }
 //! awsKms:    { getCredentials, keys?, encryptionContext?, endpoint?, stsEndpoint? }   // see crate::aws_kms
-//! keyGroups: Array<{ age?: string[], pgp?: string[], kek?: string[], azureKv?: string[], awsKms?: string[] }>   // Shamir; kek entries are ids
+//! gcpKms:    { getToken, keys?, endpoint? }   // see crate::gcp_kms
+//! keyGroups: Array<{ age?: string[], pgp?: string[], kek?: string[], azureKv?: string[], awsKms?: string[], gcpKms?: string[] }>   // Shamir; kek entries are ids
 //! ```
 //!
 //! `age.recipients` takes `age1…` keys and SSH public keys (`ssh-ed25519 …`, `ssh-rsa …`);
@@ -35,6 +36,8 @@ pub struct Keys {
     pub azure_keys: Vec<KeyEntry>,
     /// `awsKms.keys` as key descriptions.
     pub aws_keys: Vec<KeyEntry>,
+    /// `gcpKms.keys` as key descriptions.
+    pub gcp_keys: Vec<KeyEntry>,
 }
 
 impl Keys {
@@ -78,6 +81,11 @@ impl Keys {
             aws_keys = kms.keys;
             keyring.add(Box::new(kms.source));
         }
+        let mut gcp_keys = Vec::new();
+        if let Some(gcp) = crate::gcp_kms::GcpKms::from_options(options)? {
+            gcp_keys = gcp.keys;
+            keyring.add(Box::new(gcp.source));
+        }
         Ok(Self {
             keyring,
             recipients,
@@ -85,6 +93,7 @@ impl Keys {
             kek_ids,
             azure_keys,
             aws_keys,
+            gcp_keys,
         })
     }
 
@@ -98,6 +107,7 @@ impl Keys {
             keys.extend(self.pgp_recipients.iter().map(|fp| pgp::entry(fp)));
             keys.extend(self.azure_keys.iter().cloned());
             keys.extend(self.aws_keys.iter().cloned());
+            keys.extend(self.gcp_keys.iter().cloned());
             keys.extend(self.kek_ids.iter().map(|id| kek::entry(id)));
             // No key at all is no group at all: the core's "no keys" error.
             return Ok(if keys.is_empty() {
@@ -125,6 +135,7 @@ impl Keys {
         keys.extend(crate::azure_kv::group_entries(&group.strings("azureKv")?)?);
         #[cfg(feature = "aws-kms")]
         keys.extend(crate::aws_kms::entries(&group.strings("awsKms")?));
+        keys.extend(crate::gcp_kms::group_entries(&group.strings("gcpKms")?)?);
         for id in group.strings("kek")? {
             if !self.kek_ids.contains(&id) {
                 return Err(Failure::Options(format!(

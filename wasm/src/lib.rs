@@ -17,6 +17,7 @@ pub mod convert;
 pub mod edit;
 pub mod engine;
 pub mod failure;
+pub mod gcp_kms;
 pub mod groups;
 pub mod kek;
 pub mod keys;

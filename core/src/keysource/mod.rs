@@ -10,6 +10,8 @@ pub mod age;
 #[cfg(feature = "aws-kms")]
 pub mod aws_kms;
 pub mod azure_kv;
+#[cfg(feature = "gcp-kms")]
+pub mod gcp_kms;
 #[cfg(feature = "pgp")]
 pub mod pgp;
 #[cfg(feature = "rest")]

@@ -1,5 +1,5 @@
-//! Key kinds sops knows and leafcrypt has no key source for yet (GCP KMS, HashiCorp Vault
-//! transit, HuaweiCloud KMS; AWS KMS has its source in [`crate::aws`]). A `.sops.yaml` may name them: only files
+//! Key kinds sops knows and leafcrypt has no key source for yet (HashiCorp Vault transit,
+//! HuaweiCloud KMS; AWS KMS and GCP KMS have theirs in [`crate::aws`] and [`crate::gcp`]). A `.sops.yaml` may name them: only files
 //! whose rule uses them fail, when their data key is wrapped, with a clear message.
 
 use crate::discovery;
@@ -12,8 +12,7 @@ use leafcrypt_core::secret::Secret;
 use leafcrypt_core::ExitCode;
 
 /// The kinds without a key source, with their names for humans.
-pub const KINDS: [(&str, &str); 3] = [
-    ("gcp_kms", "GCP KMS"),
+pub const KINDS: [(&str, &str); 2] = [
     ("hc_vault", "HashiCorp Vault transit"),
     ("hckms", "HuaweiCloud KMS"),
 ];
@@ -100,19 +99,19 @@ mod tests {
     #[test]
     fn only_groups_with_a_missing_kind_fail() {
         let age = KeyEntry::new("age").with("recipient", "age1x");
-        let gcp = KeyEntry::new("gcp_kms").with("resource_id", "projects/p/k");
+        let vault = KeyEntry::new("hckms").with("key_id", "eu-west-0:k");
         let ok = [KeyGroup {
             keys: vec![age.clone()],
         }];
         assert!(check_wrappable(&ok, None, None).is_ok());
         let bad = [KeyGroup {
-            keys: vec![age, gcp],
+            keys: vec![age, vault],
         }];
         let f = check_wrappable(&bad, None, None).unwrap_err();
         assert_eq!(f.code, ExitCode::ErrorGeneric);
         assert!(
             f.message.starts_with(
-                "Could not generate data key: [leafcrypt has no key source for GCP KMS keys (gcp_kms) yet; the command line names projects/p/k"
+                "Could not generate data key: [leafcrypt has no key source for HuaweiCloud KMS keys (hckms) yet; the command line names eu-west-0:k"
             ),
             "{}",
             f.message

@@ -501,6 +501,43 @@ fn out_of_range_floats_stay_text_both_ways() {
     }
 }
 
+/// `-0.0` left unencrypted: sops writes `-0`, reads it back as the int 0 and fails its own
+/// MAC (51). leafcrypt writes `-0.0` in encrypted files, which both tools read back as the
+/// float they hashed; decrypted output keeps sops's `-0`.
+#[test]
+fn negative_zero_never_breaks_the_mac() {
+    let dir = Workdir::new();
+    dir.write("z.yaml", "a_unencrypted: -0.0\nb: -0.0\nc: 1\n");
+    let ours = run(
+        &dir,
+        Tool::Leafcrypt,
+        &["encrypt", "--age", recipient(1), "z.yaml"],
+    )
+    .expect_ok("leafcrypt encrypt");
+    assert!(ours.stdout_text().contains("a_unencrypted: -0.0\n"));
+    dir.write("l.yaml", &ours.stdout);
+    for tool in Tool::BOTH {
+        let out = run(&dir, tool, &["decrypt", "l.yaml"]).expect_ok("decrypt leafcrypt's file");
+        assert_eq!(
+            out.stdout_text(),
+            "a_unencrypted: -0\nb: -0\nc: 1\n",
+            "{tool:?}"
+        );
+    }
+    // sops's own file fails alike in both tools: sops hashed the float (`-0`) and both read
+    // its `-0` back as go-yaml's int 0 (plaintext `-0` is the int 0: vector 05-scalars-typed).
+    let theirs = run(
+        &dir,
+        Tool::Sops,
+        &["encrypt", "--age", recipient(1), "z.yaml"],
+    )
+    .expect_ok("sops encrypt");
+    dir.write("s.yaml", &theirs.stdout);
+    let [s, l] = Tool::BOTH.map(|tool| run(&dir, tool, &["decrypt", "s.yaml"]));
+    assert!(s.code == 51 && l.code == 51, "{s:?}\n{l:?}");
+    assert!(l.stdout.is_empty());
+}
+
 /// A MAC whose `type:` was changed (the type is outside the AAD) is rejected like sops
 /// rejects it — exit 51, nothing printed — with and without `--strict`.
 #[test]

@@ -34,6 +34,8 @@ pub(crate) struct Emitter {
     /// The column of the key whose block scalar value is being written: a reader measures
     /// the scalar's indentation indicator from it.
     value_of_key_at: Option<usize>,
+    /// Writing an encrypted file: the float -0 is spelled `-0.0` (see [`Emitter::sealed`]).
+    sealed: bool,
 }
 
 impl Emitter {
@@ -47,7 +49,17 @@ impl Emitter {
             indention: true,
             best_indent,
             value_of_key_at: None,
+            sealed: false,
         }
+    }
+
+    /// Marks the output as an encrypted file. go-yaml writes the float -0 as `-0`, which
+    /// reads back as the int 0, so a `-0.0` left unencrypted breaks the MAC of sops's file
+    /// (sops's bug): in encrypted files leafcrypt writes `-0.0`, which both tools read back
+    /// as the float they hashed (`-0`). Decrypted output keeps sops's `-0`.
+    pub(crate) fn sealed(mut self) -> Self {
+        self.sealed = true;
+        self
     }
 
     /// The bytes written so far.
@@ -281,6 +293,9 @@ impl Emitter {
             Value::Null => self.plain("null"),
             Value::Bool(b) => self.plain(if *b { "true" } else { "false" }),
             Value::Int(i) => self.plain(&i.to_string()),
+            Value::Float(f) if self.sealed && *f == 0.0 && f.is_sign_negative() => {
+                self.plain("-0.0")
+            }
             Value::Float(f) => self.plain(&go_float_yaml(*f)),
             Value::Time(t) => self.plain(t),
             // A comment can only be a list element; written as its text if found elsewhere.

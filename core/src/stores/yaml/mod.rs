@@ -66,6 +66,9 @@ impl Store for YamlStore {
     fn emit(&self, tree: &Tree, metadata: Option<&Metadata>) -> Result<Vec<u8>> {
         let sops = metadata.map(|m| Value::Map(m.to_map(Flavor::Yaml)));
         let mut emitter = emit::Emitter::new(self.indent);
+        if metadata.is_some() {
+            emitter = emitter.sealed();
+        }
         let empty = Map::new();
         let branches: &[Map] = if tree.branches.is_empty() {
             std::slice::from_ref(&empty)

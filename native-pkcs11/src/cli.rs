@@ -494,8 +494,9 @@ pub struct OtherKinds {
     /// HuaweiCloud KMS key IDs (`region:key-uuid`).
     #[arg(long, global = true, hide = true, value_name = "IDS")]
     pub hckms: Option<String>,
-    /// HashiCorp Vault transit key URIs.
-    #[arg(long, global = true, hide = true, value_name = "URIS")]
+    /// HashiCorp Vault transit keys to encrypt to:
+    /// `https://VAULT:8200/v1/ENGINE/keys/NAME` (comma-separated).
+    #[arg(long, global = true, value_name = "URIS", env = "SOPS_VAULT_URIS")]
     pub hc_vault_transit: Option<String>,
     /// Rotate: add AWS KMS ARNs.
     #[arg(long, global = true, hide = true, value_name = "ARNS")]
@@ -516,10 +517,10 @@ pub struct OtherKinds {
     #[arg(long, global = true, hide = true, value_name = "IDS")]
     pub rm_hckms: Option<String>,
     /// Rotate: add HashiCorp Vault transit key URIs.
-    #[arg(long, global = true, hide = true, value_name = "URIS")]
+    #[arg(long, global = true, value_name = "URIS")]
     pub add_hc_vault_transit: Option<String>,
     /// Rotate: remove HashiCorp Vault transit key URIs.
-    #[arg(long, global = true, hide = true, value_name = "URIS")]
+    #[arg(long, global = true, value_name = "URIS")]
     pub rm_hc_vault_transit: Option<String>,
     /// AWS profile for KMS requests (no effect without an AWS KMS key source).
     #[arg(long, global = true, hide = true, value_name = "PROFILE")]

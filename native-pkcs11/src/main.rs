@@ -20,6 +20,7 @@ mod pkcs11;
 mod private_dir;
 mod runtime;
 mod tty;
+mod vault;
 mod version;
 
 use leafcrypt_core::ExitCode as SopsExit;

@@ -8,6 +8,8 @@
 #[cfg(feature = "age")]
 pub mod age;
 pub mod azure_kv;
+#[cfg(feature = "hc-vault")]
+pub mod hc_vault;
 #[cfg(feature = "pgp")]
 pub mod pgp;
 #[cfg(feature = "rest")]

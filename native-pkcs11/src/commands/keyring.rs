@@ -74,6 +74,7 @@ pub(crate) fn keyring(opts: &Opts) -> CliResult<Keyring> {
     let mut keyring = Keyring::new()
         .with(logged(Box::new(age)))
         .with(logged(crate::azure::keyring_member(opts)))
+        .with(logged(crate::vault::keyring_member()))
         .with(logged(Box::new(pkcs11)))
         .with(logged(Box::new(crate::pgp::source::GpgSource::from_env())));
     for stand_in in unsupported::Unsupported::all() {

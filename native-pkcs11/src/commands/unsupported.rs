@@ -1,5 +1,5 @@
 //! Key kinds sops knows and leafcrypt has no key source for yet (AWS KMS, GCP KMS,
-//! HashiCorp Vault transit, HuaweiCloud KMS). A `.sops.yaml` may name them: only files
+//! HuaweiCloud KMS). A `.sops.yaml` may name them: only files
 //! whose rule uses them fail, when their data key is wrapped, with a clear message.
 
 use crate::discovery;
@@ -12,10 +12,9 @@ use leafcrypt_core::secret::Secret;
 use leafcrypt_core::ExitCode;
 
 /// The kinds without a key source, with their names for humans.
-pub const KINDS: [(&str, &str); 4] = [
+pub const KINDS: [(&str, &str); 3] = [
     ("kms", "AWS KMS"),
     ("gcp_kms", "GCP KMS"),
-    ("hc_vault", "HashiCorp Vault transit"),
     ("hckms", "HuaweiCloud KMS"),
 ];
 

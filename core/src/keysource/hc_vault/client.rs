@@ -1,0 +1,212 @@
+//! The transit REST calls sops makes: `PUT {address}/v1/{engine}/encrypt/{name}` with
+//! `{"plaintext": base64}` and `PUT …/decrypt/{name}` with `{"ciphertext": "vault:vN:…"}`,
+//! carrying `X-Vault-Token`, `X-Vault-Namespace` and `X-Vault-Request` as the Go client does,
+//! retried (429, 5xx) through [`send::Retry`](crate::keysource::rest::send::Retry).
+
+use super::error::{Operation, VaultError};
+use super::settings::Settings;
+use crate::keysource::authority;
+use crate::keysource::rest::redact;
+use crate::keysource::rest::retry::RetryPolicy;
+use crate::keysource::rest::send::Retry;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde_json::Value;
+use std::time::Duration;
+use zeroize::Zeroizing;
+
+/// One transit key: where it lives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransitKey {
+    /// `scheme://host[:port]` (the entry's `vault_address`).
+    pub address: String,
+    /// The transit mount (`engine_path`, e.g. `transit`).
+    pub engine: String,
+    /// The key name (`key_name`).
+    pub name: String,
+}
+
+impl TransitKey {
+    /// `engine/keys/name`, how errors name the key.
+    pub fn path(&self) -> String {
+        format!("{}/keys/{}", self.engine, self.name)
+    }
+
+    fn url(&self, operation: Operation) -> String {
+        format!(
+            "{}/v1/{}/{operation}/{}",
+            self.address.trim_end_matches('/'),
+            self.engine.trim_matches('/'),
+            self.name
+        )
+    }
+}
+
+/// A Vault client for transit encrypt/decrypt.
+pub struct VaultClient {
+    http: reqwest::Client,
+    settings: Settings,
+    retry: RetryPolicy,
+}
+
+impl VaultClient {
+    /// A client with `settings`; retries like the Go client (3 attempts in all).
+    pub fn new(settings: Settings) -> Result<Self, VaultError> {
+        let http =
+            crate::keysource::rest::http::client(&settings.http).map_err(VaultError::Config)?;
+        Ok(Self {
+            http,
+            settings,
+            retry: RetryPolicy {
+                max_attempts: 3,
+                base_delay: Duration::from_millis(500),
+                max_delay: Duration::from_secs(5),
+                deadline: Duration::from_secs(60),
+            },
+        })
+    }
+
+    /// Replaces the retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Encrypts `plaintext` with `key`; returns Vault's ciphertext (`vault:vN:…`).
+    pub async fn encrypt(&self, key: &TransitKey, plaintext: &[u8]) -> Result<String, VaultError> {
+        let body = Zeroizing::new(
+            serde_json::json!({ "plaintext": STANDARD.encode(plaintext) }).to_string(),
+        );
+        let data = self.write(key, Operation::Encrypt, &body).await?;
+        data.get("ciphertext")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| bad_answer(key, Operation::Encrypt, "a ciphertext"))
+    }
+
+    /// Decrypts Vault's `ciphertext` with `key`.
+    pub async fn decrypt(
+        &self,
+        key: &TransitKey,
+        ciphertext: &str,
+    ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+        let body = Zeroizing::new(serde_json::json!({ "ciphertext": ciphertext }).to_string());
+        let data = self.write(key, Operation::Decrypt, &body).await?;
+        let plaintext = data
+            .get("plaintext")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad_answer(key, Operation::Decrypt, "a plaintext"))?;
+        STANDARD
+            .decode(plaintext)
+            .map(Zeroizing::new)
+            .map_err(|_| bad_answer(key, Operation::Decrypt, "base64 plaintext"))
+    }
+
+    /// `PUT`s `body` to the key's `operation` path; returns the answer's `data`.
+    async fn write(
+        &self,
+        key: &TransitKey,
+        operation: Operation,
+        body: &Zeroizing<String>,
+    ) -> Result<Value, VaultError> {
+        let url = key.url(operation);
+        let build = || {
+            let mut request = self
+                .http
+                .put(&url)
+                .header("X-Vault-Request", "true")
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.as_str().to_string());
+            if let Some(token) = &self.settings.token {
+                request = request.header("X-Vault-Token", token.as_str());
+            }
+            if let Some(ns) = &self.settings.namespace {
+                request = request.header("X-Vault-Namespace", ns.as_str());
+            }
+            request
+        };
+        let secrets: Vec<&str> = self.settings.token.iter().map(|t| t.as_str()).collect();
+        let address = authority(&key.address);
+        let answer = Retry::new(&self.retry)
+            .transient_errors_only()
+            .send(&build)
+            .await
+            .map_err(|e| VaultError::Transport {
+                address: address.clone(),
+                path: key.path(),
+                operation,
+                detail: redact::root_cause(&e.error, &secrets),
+            })?;
+        let json: Option<Value> = serde_json::from_slice(&answer.body).ok();
+        if (200..300).contains(&answer.status) {
+            return json
+                .and_then(|mut v| v.get_mut("data").map(Value::take))
+                .ok_or_else(|| bad_answer(key, operation, "a data object"));
+        }
+        let messages: Vec<String> = json
+            .as_ref()
+            .and_then(|v| v.get("errors"))
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(|m| redact::quote(m, &secrets))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let joined = messages.join("; ");
+        Err(match answer.status {
+            503 if joined.contains("Vault is sealed") => VaultError::Sealed {
+                address,
+                path: key.path(),
+                operation,
+            },
+            403 => VaultError::Denied {
+                address,
+                path: key.path(),
+                operation,
+                hint: match self.settings.token {
+                    None => "no Vault token: set VAULT_TOKEN or run `vault login` (which writes \
+                             ~/.vault-token)"
+                        .to_string(),
+                    Some(_) => format!(
+                        "the token (VAULT_TOKEN or ~/.vault-token) is invalid or expired, or its \
+                         policy lacks the 'update' capability on {}/{operation}/{}; log in again \
+                         or ask for that capability",
+                        key.engine, key.name
+                    ),
+                },
+            },
+            400 if joined.contains("encryption key not found") => VaultError::KeyNotFound {
+                address,
+                path: key.path(),
+                create: key.path(),
+            },
+            404 if joined.contains("no handler for route") => VaultError::NoEngine {
+                address,
+                path: key.path(),
+                engine: key.engine.clone(),
+            },
+            status => VaultError::Server {
+                address,
+                path: key.path(),
+                operation,
+                status,
+                message: if joined.is_empty() {
+                    "no error text".into()
+                } else {
+                    joined
+                },
+            },
+        })
+    }
+}
+
+fn bad_answer(key: &TransitKey, operation: Operation, what: &str) -> VaultError {
+    VaultError::BadAnswer {
+        address: authority(&key.address),
+        path: key.path(),
+        operation,
+        what: what.into(),
+    }
+}

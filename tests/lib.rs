@@ -10,4 +10,5 @@ pub mod harness;
 pub mod kv;
 pub mod mask;
 pub mod textdiff;
+pub mod vault;
 pub mod workflow;

@@ -100,6 +100,12 @@ impl Vault {
         log.as_array().cloned().unwrap_or_default()
     }
 
+    /// Empties the request log.
+    pub fn clear_requests(&self) {
+        let (status, _) = self.request("DELETE", "/admin/requests", None, None);
+        assert_eq!(status, 204, "clear requests");
+    }
+
     /// Seals the vault.
     pub fn seal(&self) {
         let (status, body) = self.api("PUT", "sys/seal", None);

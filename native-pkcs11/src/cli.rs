@@ -98,8 +98,8 @@ pub enum Command {
     /// Azure Key Vault: files pinned to old key versions, text encryption.
     #[command(subcommand)]
     AzureKv(AzureKvCommand),
-    /// sops's `publish`: not available in leafcrypt yet (exits 1 saying so).
-    Publish(Unavailable),
+    /// Publish a file (or a directory with --recursive) to its `.sops.yaml` destination.
+    Publish(PublishArgs),
     /// sops's `keyservice`: not available in leafcrypt yet (exits 1 saying so).
     Keyservice(Unavailable),
 }
@@ -111,6 +111,22 @@ pub struct Unavailable {
     /// Whatever followed the subcommand.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
     pub args: Vec<std::ffi::OsString>,
+}
+
+/// Arguments of `publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The encrypted file, or a directory with --recursive.
+    pub file: Option<PathBuf>,
+    /// Pre-approve all changes and run non-interactively.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Omit file extensions in the destination path.
+    #[arg(long)]
+    pub omit_extensions: bool,
+    /// If the source path is a directory, publish all its content recursively.
+    #[arg(long)]
+    pub recursive: bool,
 }
 
 /// `azure-kv` subcommands.

@@ -18,6 +18,7 @@ mod logged;
 mod pgp;
 mod pkcs11;
 mod private_dir;
+mod publish;
 mod runtime;
 mod tty;
 mod vault;

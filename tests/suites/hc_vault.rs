@@ -597,3 +597,162 @@ fn errors_name_the_key_and_what_to_do() {
         "{out:?}"
     );
 }
+
+// ---- publish -------------------------------------------------------------------------------
+
+const PUBLISH_JSON: &str = "{\n    \"foo\": 2,\n    \"bar\": \"baz\",\n    \"nested\": {\"list\": [1, \"two\"], \"t\": true}\n}\n";
+
+fn publish_config(vault: &Vault) -> String {
+    format!(
+        "creation_rules:\n  - age: {}\ndestination_rules:\n  - vault_path: \"app/\"\n    path_regex: v2\\.json$\n  - vault_path: legacy\n    vault_kv_mount_name: \"kv/\"\n    vault_kv_version: 1\n    vault_address: {}\n    path_regex: v1\\.json$\n  - s3_bucket: bucket\n    s3_prefix: p/\n    path_regex: s3\\.json$\n",
+        recipient(1),
+        vault.addr
+    )
+}
+
+fn put_paths(vault: &Vault) -> Vec<String> {
+    vault
+        .requests()
+        .iter()
+        .filter(|r| r["method"] == "PUT")
+        .map(|r| r["path"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn publish_to_vault_kv_v1_and_v2_as_sops() {
+    let vault = Vault::start(vault_emulator_bin!(), &["--kv-v1", "kv"]);
+    let wd = Workdir::new();
+    wd.write(".sops.yaml", publish_config(&vault));
+    let expected: Value = serde_json::from_str(PUBLISH_JSON).unwrap();
+    for tool in Tool::BOTH {
+        for kind in ["v1", "v2"] {
+            let name = format!("{tool}-{kind}.json");
+            wd.write(&name, PUBLISH_JSON);
+            ok(
+                run(&wd, &vault, Tool::Sops, &["encrypt", "-i", &name]),
+                "sops encrypt",
+            );
+            let mut cmd = wd
+                .cmd(tool)
+                .args(["publish", "--yes", &name])
+                .identity(key_file(1));
+            for (k, v) in vault.env() {
+                cmd = cmd.env(k, v);
+            }
+            // VAULT_ADDR is not needed for v1: the rule names the address.
+            ok(cmd.run(), &format!("{tool} publish {kind}"));
+        }
+        let (status, v2) = vault.api("GET", &format!("secret/data/app/{tool}-v2.json"), None);
+        assert_eq!(status, 200, "{tool}: {v2}");
+        assert_eq!(v2["data"]["data"], expected, "{tool} KV v2");
+        let (status, v1) = vault.api("GET", &format!("kv/legacy/{tool}-v1.json"), None);
+        assert_eq!(status, 200, "{tool}: {v1}");
+        assert_eq!(v1["data"], expected, "{tool} KV v1");
+    }
+
+    // --omit-extensions and --recursive name the secrets as sops does.
+    std::fs::create_dir_all(wd.join("tree/sub")).unwrap();
+    for f in ["tree/a-v2.json", "tree/sub/b-v2.json"] {
+        wd.write(f, PUBLISH_JSON);
+        ok(
+            run(&wd, &vault, Tool::Sops, &["encrypt", "-i", f]),
+            "sops encrypt",
+        );
+    }
+    let mut paths = Vec::new();
+    for tool in Tool::BOTH {
+        vault.clear_requests();
+        for args in [
+            &["publish", "--yes", "--omit-extensions", "tree/a-v2.json"][..],
+            &["publish", "--yes", "--recursive", "tree"],
+        ] {
+            let mut cmd = wd.cmd(tool).args(args).identity(key_file(1));
+            for (k, v) in vault.env() {
+                cmd = cmd.env(k, v);
+            }
+            ok(cmd.run(), &format!("{tool} {}", args.join(" ")));
+        }
+        paths.push(put_paths(&vault));
+    }
+    assert_eq!(paths[1], paths[0], "leafcrypt's writes differ from sops's");
+    // Named relative to the directory given, extension dropped with --omit-extensions.
+    assert_eq!(
+        paths[1],
+        [
+            "secret/data/app/a-v2",
+            "secret/data/app/a-v2.json",
+            "secret/data/app/sub/b-v2.json"
+        ]
+    );
+}
+
+#[test]
+fn publish_prompt_and_errors_as_sops() {
+    let vault = Vault::start(vault_emulator_bin!(), &["--kv-v1", "kv"]);
+    let wd = Workdir::new();
+    wd.write(".sops.yaml", publish_config(&vault));
+    for f in ["f-v2.json", "none.json", "f-s3.json"] {
+        wd.write(f, PUBLISH_JSON);
+        ok(
+            run(&wd, &vault, Tool::Sops, &["encrypt", "-i", f]),
+            "sops encrypt",
+        );
+    }
+    vault.add_token(
+        "hvs.read-only",
+        json!([{"path": "secret/*", "capabilities": ["read"]}]),
+    );
+    let mut outs = Vec::new();
+    for tool in Tool::BOTH {
+        let with_env = |args: &[&str], token: &str, stdin: &str| {
+            wd.cmd(tool)
+                .args(args)
+                .identity(key_file(1))
+                .env("VAULT_ADDR", &vault.addr)
+                .env("VAULT_TOKEN", token)
+                .stdin(stdin.as_bytes().to_vec())
+                .run()
+        };
+        outs.push([
+            with_env(&["publish", "f-v2.json"], &vault.token, "maybe\nn\n"),
+            with_env(&["publish", "--yes", "none.json"], &vault.token, ""),
+            with_env(&["publish", "--yes", "f-v2.json"], "hvs.read-only", ""),
+            with_env(&["publish", "f-v2.json"], &vault.token, ""),
+        ]);
+    }
+    for (s, l) in outs[0].iter().zip(&outs[1]) {
+        assert_eq!(l.code, s.code, "exit codes differ\n{s:?}\n{l:?}");
+        assert_ne!(l.code, 0, "{l:?}");
+    }
+    // The prompt is asked again until y/n, and `n` cancels (nothing written).
+    assert_eq!(outs[1][0].stdout_text(), outs[0][0].stdout_text());
+    assert!(
+        outs[1][0].stdout_text().matches("? (y/n): ").count() == 2,
+        "{:?}",
+        outs[1][0]
+    );
+    assert!(
+        flat(&outs[1][0]).contains("Publication of ") && flat(&outs[1][0]).contains("canceled")
+    );
+    assert_eq!(
+        outs[1][1].first_stderr_line(),
+        "error loading config: no matching destination found in config"
+    );
+    assert!(
+        flat(&outs[1][2]).contains("Code: 403") && !flat(&outs[1][2]).contains("hvs.read-only"),
+        "{:?}",
+        outs[1][2]
+    );
+    assert!(
+        put_paths(&vault)
+            .iter()
+            .all(|p| p != "secret/data/app/f-v2.json")
+            || vault.requests().iter().any(|r| r["status"] == 403)
+    );
+    let (status, _) = vault.api("GET", "secret/data/app/f-v2.json", None);
+    assert_eq!(
+        status, 404,
+        "a cancelled or denied publish wrote the secret"
+    );
+}

@@ -11,7 +11,7 @@ use leafcrypt_tests::harness::{key_file, recipient, sops_bin, Output, Tool, Work
 use leafcrypt_tests::vault::Vault;
 use leafcrypt_tests::vault_emulator_bin;
 use serde_json::{json, Value};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 const PLAIN_YAML: &str =
@@ -755,4 +755,60 @@ fn publish_prompt_and_errors_as_sops() {
         status, 404,
         "a cancelled or denied publish wrote the secret"
     );
+}
+
+#[test]
+fn vault_cacert_trusts_an_https_vault_both_ways() {
+    let certs = tempfile::tempdir().expect("tempdir");
+    let dir = certs.path().to_str().expect("utf-8 path");
+    let vault = Vault::start(
+        vault_emulator_bin!(),
+        &["--tls", dir, "--key", "transit/app"],
+    );
+    assert!(
+        vault.addr.starts_with("https://127.0.0.1:"),
+        "{}",
+        vault.addr
+    );
+    let ca = certs.path().join("ca.pem");
+    let wd = Workdir::new();
+    wd.write("p.yaml", PLAIN_YAML);
+    let url = vault.key_url("transit", "app");
+    let with_ca = |tool: Tool, args: &[&str], ca: Option<&Path>| {
+        let mut cmd = wd.cmd(tool).args(args);
+        for (k, v) in vault.env() {
+            cmd = cmd.env(k, v);
+        }
+        if let Some(ca) = ca {
+            cmd = cmd.env("VAULT_CACERT", ca);
+        }
+        cmd.run()
+    };
+    // Without the CA neither tool trusts the vault.
+    let untrusted = with_ca(
+        Tool::Leafcrypt,
+        &["encrypt", "--hc-vault-transit", &url, "p.yaml"],
+        None,
+    );
+    assert_ne!(untrusted.code, 0, "{untrusted:?}");
+    assert!(
+        flat(&untrusted).contains("cannot reach Vault at 127.0.0.1:"),
+        "{untrusted:?}"
+    );
+    for (writer, reader) in [(Tool::Sops, Tool::Leafcrypt), (Tool::Leafcrypt, Tool::Sops)] {
+        let enc = ok(
+            with_ca(
+                writer,
+                &["encrypt", "--hc-vault-transit", &url, "p.yaml"],
+                Some(&ca),
+            ),
+            &format!("{writer} encrypt over HTTPS"),
+        );
+        wd.write("e.yaml", &enc);
+        let plain = ok(
+            with_ca(reader, &["decrypt", "e.yaml"], Some(&ca)),
+            &format!("{reader} decrypt"),
+        );
+        assert_eq!(String::from_utf8(plain).unwrap(), PLAIN_YAML);
+    }
 }

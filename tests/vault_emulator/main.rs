@@ -1,7 +1,7 @@
 //! `vault-emulator`: a loopback HashiCorp Vault (the parts sops and `publish` use) for testing
 //! Vault clients (leafcrypt, the real sops, `hvac`) offline, standing in for `vault server -dev`.
 //!
-//! Plain HTTP on 127.0.0.1. Every `/v1/` request needs `X-Vault-Token` (the root token given
+//! Plain HTTP on 127.0.0.1 (HTTPS with `--tls DIR`, a throwaway CA in `DIR/ca.pem`). Every `/v1/` request needs `X-Vault-Token` (the root token given
 //! with `--root-token`, or one made through the admin API with a narrower policy);
 //! `X-Vault-Namespace` is accepted and logged. Engines ([`state::Engine`]): transit (keys with
 //! versions: create, read, rotate, encrypt, decrypt; ciphertext `vault:vN:<base64>` as Vault
@@ -16,6 +16,9 @@
 #[path = "../kv_emulator/http.rs"]
 #[allow(dead_code)]
 mod http;
+
+#[path = "../kv_emulator/tls.rs"]
+mod tls;
 
 mod admin;
 mod errors;
@@ -42,6 +45,7 @@ usage: vault-emulator [options]
   --kv-v1 MOUNT        mount a KV v1 engine at MOUNT (repeatable)
   --kv-v2 MOUNT        mount a KV v2 engine at MOUNT (repeatable; secret/ always is)
   --key MOUNT/NAME     create a transit key (repeatable; mounts MOUNT as transit if needed)
+  --tls DIR            serve HTTPS with a fresh CA written to DIR/ca.pem (for VAULT_CACERT)
   --ignore-stdin       do not stop at end of stdin
 ";
 
@@ -50,6 +54,7 @@ struct Args {
     port: u16,
     mounts: Vec<(String, Engine)>,
     keys: Vec<String>,
+    tls: Option<std::path::PathBuf>,
     ignore_stdin: bool,
 }
 
@@ -59,6 +64,7 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
         port: 0,
         mounts: Vec::new(),
         keys: Vec::new(),
+        tls: None,
         ignore_stdin: false,
     };
     while let Some(flag) = it.next() {
@@ -71,6 +77,7 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
             "--kv-v1" => args.mounts.push((value()?, Engine::kv(1))),
             "--kv-v2" => args.mounts.push((value()?, Engine::kv(2))),
             "--key" => args.keys.push(value()?),
+            "--tls" => args.tls = Some(value()?.into()),
             "--ignore-stdin" => args.ignore_stdin = true,
             other => return Err(format!("unknown option {other} (see --help)")),
         }
@@ -102,7 +109,22 @@ async fn main() -> ExitCode {
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let listener = TcpListener::bind(("127.0.0.1", args.port)).await?;
-    let addr = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
+    let port = listener.local_addr()?.port();
+    let (addr, acceptor, ca) = match &args.tls {
+        Some(dir) => {
+            let identity = tls::generate()?;
+            std::fs::create_dir_all(dir)?;
+            let ca = dir.join("ca.pem");
+            std::fs::write(&ca, &identity.ca_pem)?;
+            let acceptor = tokio_rustls::TlsAcceptor::from(identity.config);
+            (
+                format!("https://127.0.0.1:{port}"),
+                Some(acceptor),
+                Some(ca),
+            )
+        }
+        None => (format!("http://127.0.0.1:{port}"), None, None),
+    };
     let root = args.root_token.unwrap_or_else(state::random_token);
     let shared = Arc::new(Shared::new(root.clone()));
     {
@@ -118,12 +140,16 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let for_routes = Arc::clone(&shared);
-    tokio::spawn(http::serve(listener, None, move |req| {
+    tokio::spawn(http::serve(listener, acceptor, move |req| {
         routes::handle(Arc::clone(&for_routes), req)
     }));
     let shutdown = shutdown_signal(args.ignore_stdin)?;
     let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{}", json!({ "addr": addr, "token": root }))?;
+    writeln!(
+        stdout,
+        "{}",
+        json!({ "addr": addr, "token": root, "ca": ca })
+    )?;
     stdout.flush()?;
     drop(stdout);
     shutdown.await;

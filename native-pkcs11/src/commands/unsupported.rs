@@ -87,7 +87,7 @@ pub fn check_wrappable(
         ExitCode::ErrorGeneric,
         format!(
             "Could not generate data key: [{message}; {origin} names {}: encrypt this file with \
-             another key kind (age, pgp, azure_keyvault, pkcs11) or with sops]",
+             another key kind (age, pgp, azure_keyvault, hc_vault, pkcs11) or with sops]",
             key.identity()
         ),
     ))

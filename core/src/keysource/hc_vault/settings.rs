@@ -2,7 +2,6 @@
 //! from `VAULT_TOKEN`, else `~/.vault-token` (trimmed); `VAULT_NAMESPACE`; `VAULT_CACERT`
 //! (a PEM bundle added to the trusted roots, natively).
 
-use super::error::VaultError;
 use crate::keysource::rest::http::HttpOptions;
 use zeroize::Zeroizing;
 
@@ -33,12 +32,12 @@ impl Settings {
     pub fn from_env(
         env: &dyn Fn(&str) -> Option<String>,
         home: Option<&std::path::Path>,
-    ) -> Result<Settings, VaultError> {
+    ) -> Result<Settings, super::VaultError> {
         let mut http = crate::keysource::rest::http::options_from_env(env, super::TIMEOUT_VAR)
-            .map_err(VaultError::Config)?;
+            .map_err(super::VaultError::Config)?;
         if let Some(path) = env("VAULT_CACERT").filter(|p| !p.is_empty()) {
             let pem = std::fs::read(&path).map_err(|e| {
-                VaultError::Config(format!("VAULT_CACERT {path}: cannot read: {e}"))
+                super::VaultError::Config(format!("VAULT_CACERT {path}: cannot read: {e}"))
             })?;
             http.extra_roots_pem.push(pem);
         }
@@ -52,7 +51,7 @@ impl Settings {
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                     Err(e) => {
-                        return Err(VaultError::Config(format!(
+                        return Err(super::VaultError::Config(format!(
                             "cannot read the Vault token file {}: {e}",
                             file.display()
                         )))

@@ -210,3 +210,128 @@ fn bad_answer(key: &TransitKey, operation: Operation, what: &str) -> VaultError 
         what: what.into(),
     }
 }
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::keysource::rest::test_server::{Reply, TestServer};
+
+    fn key(url: &str) -> TransitKey {
+        TransitKey {
+            address: url.to_string(),
+            engine: "transit".into(),
+            name: "app".into(),
+        }
+    }
+
+    fn client(token: Option<&str>) -> VaultClient {
+        let settings = Settings {
+            token: token.map(|t| Zeroizing::new(t.to_string())),
+            namespace: Some("team".into()),
+            ..Settings::default()
+        };
+        VaultClient::new(settings).unwrap().with_retry(RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+            deadline: Duration::from_secs(5),
+        })
+    }
+
+    #[tokio::test]
+    async fn encrypt_sends_what_the_go_client_sends_and_retries_transient_answers() {
+        let server = TestServer::start(vec![
+            Reply::json(429, r#"{"errors":["rate limit quota exceeded"]}"#),
+            Reply::json(
+                200,
+                r#"{"data":{"ciphertext":"vault:v1:abc","key_version":1}}"#,
+            ),
+        ])
+        .await;
+        let enc = client(Some("hvs.secret-token-value"))
+            .encrypt(&key(&server.url), b"0123")
+            .await
+            .unwrap();
+        assert_eq!(enc, "vault:v1:abc");
+        let requests = server.requests();
+        assert_eq!(requests.len(), 2);
+        let r = &requests[1];
+        assert_eq!(
+            (r.method.as_str(), r.target.as_str()),
+            ("PUT", "/v1/transit/encrypt/app")
+        );
+        assert_eq!(r.header("x-vault-token"), Some("hvs.secret-token-value"));
+        assert_eq!(r.header("x-vault-namespace"), Some("team"));
+        assert_eq!(r.header("x-vault-request"), Some("true"));
+        assert_eq!(r.body, r#"{"plaintext":"MDEyMw=="}"#);
+    }
+
+    #[tokio::test]
+    async fn answers_are_classified_and_never_quote_the_token() {
+        let token = "hvs.secret-token-value";
+        let cases = [
+            (
+                Reply::json(503, r#"{"errors":["Vault is sealed"]}"#),
+                "is sealed",
+            ),
+            (
+                Reply::json(
+                    403,
+                    r#"{"errors":["1 error occurred:\n\t* permission denied\n\n"]}"#,
+                ),
+                "denied decrypt with transit key 'transit/keys/app'",
+            ),
+            (
+                Reply::json(400, r#"{"errors":["encryption key not found"]}"#),
+                "has no transit key 'transit/keys/app'",
+            ),
+            (
+                Reply::json(
+                    404,
+                    r#"{"errors":["no handler for route \"transit/decrypt/app\""]}"#,
+                ),
+                "no engine mounted at 'transit'",
+            ),
+            (
+                Reply::json(
+                    400,
+                    r#"{"errors":["bad token hvs.secret-token-value here"]}"#,
+                ),
+                "HTTP 400: bad token <redacted> here",
+            ),
+            (Reply::json(200, r#"{"data":{}}"#), "without a plaintext"),
+        ];
+        for (reply, want) in cases {
+            // Sealed (503) is retried: script it three times.
+            let replies = if reply.status == 503 {
+                vec![reply; 3]
+            } else {
+                vec![reply]
+            };
+            let server = TestServer::start(replies).await;
+            let err = client(Some(token))
+                .decrypt(&key(&server.url), "vault:v1:abc")
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(want), "{err}");
+            assert!(!err.contains(token), "{err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn no_token_says_how_to_get_one() {
+        let server = TestServer::start(vec![Reply::json(
+            403,
+            r#"{"errors":["permission denied"]}"#,
+        )])
+        .await;
+        let err = client(None)
+            .decrypt(&key(&server.url), "vault:v1:abc")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no Vault token: set VAULT_TOKEN"), "{err}");
+        assert!(server.requests()[0].header("x-vault-token").is_none());
+    }
+}

@@ -812,3 +812,155 @@ fn vault_cacert_trusts_an_https_vault_both_ways() {
         assert_eq!(String::from_utf8(plain).unwrap(), PLAIN_YAML);
     }
 }
+
+// ---- publish to S3 (moto) ------------------------------------------------------------------
+
+/// moto's S3 server on a loopback port; killed on drop.
+struct Moto {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        use std::io::BufRead;
+        let server = sops_bin().with_file_name("moto_server");
+        // A free loopback port (moto cannot report one it picked itself).
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let mut child = Command::new(&server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {} (scripts/setup installs moto): {e}",
+                    server.display()
+                )
+            });
+        let stderr = child.stderr.take().expect("piped stderr");
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let url = format!("http://127.0.0.1:{port}");
+        // Werkzeug announces `Running on http://127.0.0.1:PORT` once it listens.
+        loop {
+            match lines.next() {
+                Some(Ok(line)) if line.contains("Running on") => break,
+                Some(Ok(_)) => continue,
+                _ => panic!("moto_server exited before listening"),
+            }
+        }
+        std::thread::spawn(move || for _ in lines {});
+        Moto { child, url }
+    }
+
+    fn env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ENDPOINT_URL_S3", self.url.as_str()),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    /// Runs boto3 against moto: `script` sees `s3` (a client); its last line is JSON.
+    fn boto(&self, script: &str) -> Value {
+        let code = format!(
+            "import json, boto3\ns3 = boto3.client('s3', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test')\n{script}",
+            self.url
+        );
+        let out = Command::new(python())
+            .args(["-c", &code])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("NO_PROXY", "127.0.0.1")
+            .output()
+            .expect("python");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "boto3: {}\n{stdout}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_str(stdout.lines().last().unwrap_or("null")).expect("JSON from boto3")
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn publish_to_s3_as_sops() {
+    let moto = Moto::start();
+    moto.boto("s3.create_bucket(Bucket='bkt')\nprint('null')");
+    let wd = Workdir::new();
+    wd.write(
+        ".sops.yaml",
+        format!(
+            "creation_rules:\n  - age: {}\ndestination_rules:\n  - s3_bucket: bkt\n    s3_prefix: as-is/\n    path_regex: plain\\.json$\n  - s3_bucket: bkt\n    s3_prefix: re/\n    recreation_rule:\n      age: {}\n",
+            recipient(1),
+            recipient(2)
+        ),
+    );
+    for tool in Tool::BOTH {
+        for f in ["plain.json", "x.json"] {
+            wd.write(f, PUBLISH_JSON);
+            ok(
+                run_env(&wd, tool, &["encrypt", "-i", f], &moto.env()),
+                "encrypt",
+            );
+        }
+        for f in ["plain.json", "x.json"] {
+            ok(
+                run_env(&wd, tool, &["publish", "--yes", f], &moto.env()),
+                &format!("{tool} publish {f}"),
+            );
+        }
+        let got = moto.boto(
+            "print(json.dumps([s3.get_object(Bucket='bkt', Key=k)['Body'].read().decode() for k in ['as-is/plain.json', 're/x.json']]))",
+        );
+        // Without recreation keys the file goes as it is; with them, re-encrypted for them.
+        assert_eq!(
+            got[0].as_str().unwrap().as_bytes(),
+            wd.read("plain.json"),
+            "{tool}"
+        );
+        let re = got[1].as_str().unwrap();
+        assert!(
+            re.contains(recipient(2)) && !re.contains(recipient(1)),
+            "{tool}: {re}"
+        );
+        wd.write("re.json", re);
+        for reader in Tool::BOTH {
+            let plain = ok(
+                wd.cmd(reader)
+                    .args(["decrypt", "re.json"])
+                    .identity(key_file(2))
+                    .run(),
+                &format!("{reader} decrypts {tool}'s re-encrypted upload"),
+            );
+            let plain: Value = serde_json::from_slice(&plain).unwrap();
+            assert_eq!(plain, serde_json::from_str::<Value>(PUBLISH_JSON).unwrap());
+        }
+    }
+}
+
+fn run_env(wd: &Workdir, tool: Tool, args: &[&str], env: &[(String, String)]) -> Output {
+    let mut cmd = wd.cmd(tool).args(args).identity(key_file(1));
+    for (k, v) in env {
+        cmd = cmd.env(k, v);
+    }
+    cmd.run()
+}

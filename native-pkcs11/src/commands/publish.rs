@@ -1,6 +1,7 @@
 //! `publish`: decrypt a file (or, with `--recursive`, every file under a directory) and
 //! upload it to the destination its `.sops.yaml` `destination_rules` name, as sops 3.11:
-//! Vault KV v1/v2 receives the decrypted data; S3 and GCS are not available yet.
+//! Vault KV v1/v2 receives the decrypted data; S3 the encrypted file (re-encrypted for the
+//! rule's `recreation_rule` keys when it names any); GCS is not available yet.
 
 use super::layout::formats;
 use super::{keyring, no_file, open_to_read};
@@ -93,6 +94,7 @@ fn publish_one(
         }
     }
     let input = crate::io::read_input(Some(path), None)?;
+    let mut upload_bytes = Vec::new();
     let data = match &rule.destination {
         Destination::Vault(_) => {
             let fmts = formats(&input, opts)?;
@@ -110,9 +112,32 @@ fn publish_one(
             serde_json::from_slice::<serde_json::Value>(&json)
                 .map_err(|e| generic(format!("cannot convert {given} to a map: {e}")))?
         }
-        Destination::S3 { .. } | Destination::Gcs { .. } => {
+        Destination::S3 { .. } => {
+            let (groups, threshold) = &rule.recreation;
+            if groups.first().is_some_and(|g| !g.keys.is_empty()) {
+                let fmts = formats(&input, opts)?;
+                let keyring = keyring(opts)?;
+                let mut opened = open_to_read(&input, opts, fmts.0, &keyring)?;
+                opened.metadata.shamir_threshold = *threshold;
+                let now = crate::clock::now_rfc3339();
+                crate::runtime::block_on(opened.rotate(groups.clone(), &keyring, &now))
+                    .map_err(|e| Failure::core(&input.name, e))?;
+                let layout = Layout {
+                    input: fmts.0,
+                    output: fmts.0,
+                    indent: None,
+                };
+                upload_bytes = opened
+                    .emit(&layout)
+                    .map_err(|e| Failure::core(&input.name, e))?;
+            } else {
+                upload_bytes = input.bytes.clone();
+            }
+            serde_json::Value::Null
+        }
+        Destination::Gcs { .. } => {
             return Err(generic(format!(
-                "publishing to {} is not available in leafcrypt yet; use sops 3.11 for S3 and GCS destinations",
+                "publishing to {} is not available in leafcrypt yet; use sops 3.11 for GCS destinations",
                 rule.destination.path(&name)
             )))
         }
@@ -127,7 +152,10 @@ fn publish_one(
     }
     match &rule.destination {
         Destination::Vault(vault) => vault.upload(&data, &name),
-        _ => Ok(()),
+        Destination::S3 { bucket, prefix } => {
+            crate::publish::s3::upload(bucket, &format!("{prefix}{name}"), upload_bytes)
+        }
+        Destination::Gcs { .. } => Ok(()),
     }
 }
 

@@ -1,7 +1,8 @@
-//! `publish` destinations: `.sops.yaml` `destination_rules` as sops 3.11 reads them, and
-//! the Vault KV upload ([`vault`]). S3 and GCS destinations are parsed (so rules and
-//! messages match sops) but not uploaded to yet.
+//! `publish` destinations: `.sops.yaml` `destination_rules` as sops 3.11 reads them, the
+//! Vault KV upload ([`vault`]) and the S3 upload ([`s3`]). GCS destinations are parsed (so
+//! rules and messages match sops) but not uploaded to yet.
 
+pub mod s3;
 pub mod vault;
 
 use crate::failure::{CliResult, Failure};
@@ -50,6 +51,9 @@ pub struct DestinationRule {
     pub destination: Destination,
     /// `omit_extensions`.
     pub omit_extensions: bool,
+    /// The key groups of `recreation_rule` (S3/GCS uploads are re-encrypted for them when
+    /// its first group is not empty) and its Shamir threshold.
+    pub recreation: (Vec<leafcrypt_core::metadata::KeyGroup>, usize),
 }
 
 fn text(rule: &Map, field: &str) -> String {
@@ -137,8 +141,23 @@ pub fn rule_for_file(config_path: &Path, file_path: &str) -> CliResult<Destinati
     } else {
         return Err(err("no destination configured for this file".into()));
     };
+    let recreation = match rule.get("recreation_rule").and_then(Value::as_map) {
+        Some(recreation) => {
+            let mut wrapper = Map::new();
+            wrapper.push(
+                "creation_rules",
+                Value::List(vec![Value::Map(recreation.clone())]),
+            );
+            let config = leafcrypt_core::config::Config::from_map(&wrapper)
+                .map_err(|e| err(format!("error loading config: recreation_rule: {e}")))?;
+            let rule = config.creation_rules.into_iter().next().unwrap_or_default();
+            (rule.key_groups, rule.shamir_threshold)
+        }
+        None => (Vec::new(), 0),
+    };
     Ok(DestinationRule {
         destination,
+        recreation,
         omit_extensions: matches!(rule.get("omit_extensions"), Some(Value::Bool(true))),
     })
 }

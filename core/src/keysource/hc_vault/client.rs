@@ -42,11 +42,20 @@ impl TransitKey {
     }
 }
 
+/// Supplies the Vault token per request (e.g. a JS callback on wasm32), instead of
+/// [`Settings::token`].
+#[async_trait::async_trait(?Send)]
+pub trait TokenProvider {
+    /// The token to send; `Err` says why there is none (never containing a token).
+    async fn token(&self) -> Result<Zeroizing<String>, String>;
+}
+
 /// A Vault client for transit encrypt/decrypt.
 pub struct VaultClient {
     http: reqwest::Client,
     settings: Settings,
     retry: RetryPolicy,
+    provider: Option<std::rc::Rc<dyn TokenProvider>>,
 }
 
 impl VaultClient {
@@ -63,7 +72,14 @@ impl VaultClient {
                 max_delay: Duration::from_secs(5),
                 deadline: Duration::from_secs(60),
             },
+            provider: None,
         })
+    }
+
+    /// Asks `provider` for the token before each operation (it replaces [`Settings::token`]).
+    pub fn with_token_provider(mut self, provider: std::rc::Rc<dyn TokenProvider>) -> Self {
+        self.provider = Some(provider);
+        self
     }
 
     /// Replaces the retry policy.
@@ -110,6 +126,15 @@ impl VaultClient {
         body: &Zeroizing<String>,
     ) -> Result<Value, VaultError> {
         let url = key.url(operation);
+        let token = match &self.provider {
+            Some(provider) => Some(provider.token().await.map_err(|e| {
+                VaultError::Config(format!(
+                    "no Vault token for transit key '{}': {e}",
+                    key.path()
+                ))
+            })?),
+            None => self.settings.token.clone(),
+        };
         let build = || {
             let mut request = self
                 .http
@@ -117,7 +142,7 @@ impl VaultClient {
                 .header("X-Vault-Request", "true")
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body.as_str().to_string());
-            if let Some(token) = &self.settings.token {
+            if let Some(token) = &token {
                 request = request.header("X-Vault-Token", token.as_str());
             }
             if let Some(ns) = &self.settings.namespace {
@@ -125,7 +150,7 @@ impl VaultClient {
             }
             request
         };
-        let secrets: Vec<&str> = self.settings.token.iter().map(|t| t.as_str()).collect();
+        let secrets: Vec<&str> = token.iter().map(|t| t.as_str()).collect();
         let address = authority(&key.address);
         let answer = Retry::new(&self.retry)
             .transient_errors_only()
@@ -165,7 +190,7 @@ impl VaultClient {
                 address,
                 path: key.path(),
                 operation,
-                hint: match self.settings.token {
+                hint: match token {
                     None => "no Vault token: set VAULT_TOKEN or run `vault login` (which writes \
                              ~/.vault-token)"
                         .to_string(),
@@ -317,6 +342,45 @@ mod tests {
             assert!(err.contains(want), "{err}");
             assert!(!err.contains(token), "{err}");
         }
+    }
+
+    struct Fixed(Result<&'static str, &'static str>);
+
+    #[async_trait::async_trait(?Send)]
+    impl TokenProvider for Fixed {
+        async fn token(&self) -> Result<Zeroizing<String>, String> {
+            self.0
+                .map(|t| Zeroizing::new(t.to_string()))
+                .map_err(str::to_string)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_token_provider_replaces_the_settings_token() {
+        let server = TestServer::start(vec![Reply::json(
+            200,
+            r#"{"data":{"plaintext":"MDEyMw=="}}"#,
+        )])
+        .await;
+        let plain = client(Some("from-settings"))
+            .with_token_provider(std::rc::Rc::new(Fixed(Ok("from-provider"))))
+            .decrypt(&key(&server.url), "vault:v1:abc")
+            .await
+            .unwrap();
+        assert_eq!(plain.as_slice(), b"0123");
+        assert_eq!(
+            server.requests()[0].header("x-vault-token"),
+            Some("from-provider")
+        );
+        let err = client(None)
+            .with_token_provider(std::rc::Rc::new(Fixed(Err("getToken threw: offline"))))
+            .decrypt(&key(&server.url), "vault:v1:abc")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no Vault token for transit key 'transit/keys/app': getToken threw: offline"
+        );
     }
 
     #[tokio::test]

@@ -18,7 +18,7 @@ pub mod error;
 pub mod settings;
 pub mod source;
 
-pub use client::VaultClient;
+pub use client::{TokenProvider, VaultClient};
 pub use error::VaultError;
 pub use settings::Settings;
 pub use source::HcVaultSource;

@@ -5,7 +5,8 @@
 //! pgp:       { publicKeys?, privateKeys?, passphrase?, recipients? }   // see crate::pgp
 //! kek:       { id, wrap, unwrap } | Array<{ id, wrap, unwrap }>
 //! azureKv:   { getToken, keys?, endpoint?, remoteEncrypt?, verifyChallengeResource? }
-//! keyGroups: Array<{ age?: string[], pgp?: string[], kek?: string[], azureKv?: string[] }>   // Shamir; kek entries are ids
+//! hcVault:   { getToken? | token?, keys?, namespace? }
+//! keyGroups: Array<{ age?: string[], pgp?: string[], kek?: string[], azureKv?: string[], hcVault?: string[] }>   // Shamir; kek entries are ids
 //! ```
 //!
 //! `age.recipients` takes `age1…` keys and SSH public keys (`ssh-ed25519 …`, `ssh-rsa …`);
@@ -32,6 +33,8 @@ pub struct Keys {
     pub kek_ids: Vec<String>,
     /// `azureKv.keys` as key descriptions.
     pub azure_keys: Vec<KeyEntry>,
+    /// `hcVault.keys` as key descriptions.
+    pub vault_keys: Vec<KeyEntry>,
 }
 
 impl Keys {
@@ -68,12 +71,18 @@ impl Keys {
             azure_keys = kv.entries();
             keyring.add(Box::new(kv.source));
         }
+        let mut vault_keys = Vec::new();
+        if let Some(hv) = crate::hc_vault::HcVault::from_options(options)? {
+            vault_keys = hv.keys;
+            keyring.add(Box::new(hv.source));
+        }
         Ok(Self {
             keyring,
             recipients,
             pgp_recipients,
             kek_ids,
             azure_keys,
+            vault_keys,
         })
     }
 
@@ -86,6 +95,7 @@ impl Keys {
             let mut keys: Vec<KeyEntry> = self.recipients.iter().map(|r| age_entry(r)).collect();
             keys.extend(self.pgp_recipients.iter().map(|fp| pgp::entry(fp)));
             keys.extend(self.azure_keys.iter().cloned());
+            keys.extend(self.vault_keys.iter().cloned());
             keys.extend(self.kek_ids.iter().map(|id| kek::entry(id)));
             // No key at all is no group at all: the core's "no keys" error.
             return Ok(if keys.is_empty() {
@@ -111,6 +121,10 @@ impl Keys {
             "options.keyGroups[].pgp",
         )?);
         keys.extend(crate::azure_kv::group_entries(&group.strings("azureKv")?)?);
+        keys.extend(crate::hc_vault::entries(
+            &group.strings("hcVault")?,
+            "options.keyGroups[].hcVault",
+        )?);
         for id in group.strings("kek")? {
             if !self.kek_ids.contains(&id) {
                 return Err(Failure::Options(format!(

@@ -16,6 +16,7 @@ pub mod edit;
 pub mod engine;
 pub mod failure;
 pub mod groups;
+pub mod hc_vault;
 pub mod kek;
 pub mod keys;
 pub mod options;

@@ -195,10 +195,15 @@ impl VaultClient {
                              ~/.vault-token)"
                         .to_string(),
                     Some(_) => format!(
-                        "the token (VAULT_TOKEN or ~/.vault-token) is invalid or expired, or its \
-                         policy lacks the 'update' capability on {}/{operation}/{}; log in again \
-                         or ask for that capability",
-                        key.engine, key.name
+                        "the token ({}) is invalid or expired, or its policy lacks the 'update' \
+                         capability on {}/{operation}/{}; log in again or ask for that capability",
+                        if self.provider.is_some() {
+                            "from the token callback"
+                        } else {
+                            "VAULT_TOKEN or ~/.vault-token"
+                        },
+                        key.engine,
+                        key.name
                     ),
                 },
             },

@@ -922,12 +922,27 @@ fn publish_to_s3_as_sops() {
                 "encrypt",
             );
         }
+        let mut stdout = Vec::new();
         for f in ["plain.json", "x.json"] {
-            ok(
-                run_env(&wd, tool, &["publish", "--yes", f], &moto.env()),
-                &format!("{tool} publish {f}"),
+            stdout.push(
+                String::from_utf8(ok(
+                    run_env(&wd, tool, &["publish", "--yes", f], &moto.env()),
+                    &format!("{tool} publish {f}"),
+                ))
+                .unwrap(),
             );
         }
+        // As sops: nothing for an upload as is, the key-group changes for a re-encryption.
+        assert_eq!(stdout[0], "", "{tool}");
+        assert_eq!(
+            stdout[1],
+            format!(
+                "The following changes will be made to the file's key groups:\nGroup 1\n+++ {}\n--- {}\n",
+                recipient(2),
+                recipient(1)
+            ),
+            "{tool}"
+        );
         let got = moto.boto(
             "print(json.dumps([s3.get_object(Bucket='bkt', Key=k)['Body'].read().decode() for k in ['as-is/plain.json', 're/x.json']]))",
         );

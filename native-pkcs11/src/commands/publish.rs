@@ -118,6 +118,10 @@ fn publish_one(
                 let fmts = formats(&input, opts)?;
                 let keyring = keyring(opts)?;
                 let mut opened = open_to_read(&input, opts, fmts.0, &keyring)?;
+                // sops prints the key-group changes on stdout before re-encrypting.
+                if let Some(diff) = super::updatekeys::describe_diff(&opened.metadata.key_groups, groups) {
+                    print!("The following changes will be made to the file's key groups:\n{diff}");
+                }
                 opened.metadata.shamir_threshold = *threshold;
                 let now = crate::clock::now_rfc3339();
                 crate::runtime::block_on(opened.rotate(groups.clone(), &keyring, &now))

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
 import { decrypt, encrypt } from "../src/node.js";
 import { cliBin, repo, sopsBin, withFile } from "./helpers.js";
 
@@ -88,4 +89,27 @@ test("JS decrypts what sops encrypted with Vault transit; a denied token is NO_K
       /from the token callback/.test(e.message.replace(/\s*\|\s*/g, " ")) &&
       !e.message.includes("hvs.not-a-valid-token"),
   );
+});
+
+test("`npx leafcrypt` encrypts and decrypts with Vault transit (VAULT_TOKEN)", { skip }, () => {
+  const bin = fileURLToPath(new URL("../bin/leafcrypt.js", import.meta.url));
+  const env = { PATH: process.env.PATH, HOME: "/nonexistent", VAULT_TOKEN: TOKEN };
+  const encrypted = withFile("p.yaml", PLAIN, (path) =>
+    spawnSync(process.execPath, [bin, "encrypt", "--hc-vault-transit", keyUrl, path], { env, encoding: "utf8" }),
+  );
+  assert.equal(encrypted.status, 0, encrypted.stderr);
+  const bySops = tool(sopsBin, ["decrypt"], encrypted.stdout);
+  assert.equal(bySops.stdout, PLAIN, bySops.stderr);
+  const decrypted = withFile("e.yaml", encrypted.stdout, (path) =>
+    spawnSync(process.execPath, [bin, "decrypt", path], { env, encoding: "utf8" }),
+  );
+  assert.equal(decrypted.stdout, PLAIN, decrypted.stderr);
+  const noToken = withFile("e.yaml", encrypted.stdout, (path) =>
+    spawnSync(process.execPath, [bin, "decrypt", path], {
+      env: { PATH: process.env.PATH, HOME: "/nonexistent" },
+      encoding: "utf8",
+    }),
+  );
+  assert.equal(noToken.status, 128);
+  assert.match(noToken.stderr, /VAULT_TOKEN/);
 });

@@ -161,3 +161,55 @@ pub fn rule_for_file(config_path: &Path, file_path: &str) -> CliResult<Destinati
         omit_extensions: matches!(rule.get("omit_extensions"), Some(Value::Bool(true))),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(yaml: &str, file: &str) -> CliResult<DestinationRule> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".sops.yaml");
+        std::fs::write(&path, yaml).unwrap();
+        rule_for_file(&path, file)
+    }
+
+    #[test]
+    fn the_first_matching_rule_wins_with_sops_defaults() {
+        let yaml = "destination_rules:\n  - path_regex: a\\.json$\n    vault_path: x\n  - vault_path: y/\n    vault_kv_version: 1\n    omit_extensions: true\n";
+        let r = rule(yaml, "dir/a.json").unwrap();
+        assert_eq!(
+            r.destination,
+            Destination::Vault(vault::VaultDestination::new("", "x/", "secret/", 2))
+        );
+        assert!(!r.omit_extensions);
+        let r = rule(yaml, "b.json").unwrap();
+        assert_eq!(
+            r.destination,
+            Destination::Vault(vault::VaultDestination::new("", "y/", "", 1))
+        );
+        assert!(r.omit_extensions);
+    }
+
+    #[test]
+    fn errors_are_sops_s() {
+        let none = rule("creation_rules: []\n", "a.json").unwrap_err();
+        assert_eq!(
+            none.message,
+            "error loading config: no matching destination found in config"
+        );
+        let two = rule(
+            "destination_rules:\n  - s3_bucket: b\n    vault_path: v\n",
+            "a.json",
+        )
+        .unwrap_err();
+        assert!(
+            two.message
+                .contains("more than one destinations were found"),
+            "{}",
+            two.message
+        );
+        let s3 = rule("destination_rules:\n  - s3_bucket: b\n    s3_prefix: p/\n    recreation_rule:\n      age: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n", "a.json").unwrap();
+        assert_eq!(s3.destination.path("a.json"), "s3://b/p/a.json");
+        assert_eq!(s3.recreation.0.len(), 1);
+    }
+}

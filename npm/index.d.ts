@@ -56,6 +56,57 @@ export interface KeyOptions {
   azureKv?: AzureKvOptions;
   /** HashiCorp Vault transit (byte-compatible with sops's `hc_vault`). */
   hcVault?: HcVaultOptions;
+  /** AWS KMS (byte-compatible with sops's `kms`). */
+  awsKms?: AwsKmsOptions;
+  /** GCP Cloud KMS (byte-compatible with sops's `gcp_kms`). */
+  gcpKms?: GcpKmsOptions;
+}
+
+/** Temporary or long-term AWS credentials, as `getCredentials` returns them. */
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  /** When they expire (a `Date`, ms since the epoch or ISO text); asked again 5 minutes before. */
+  expiration?: Date | number | string;
+}
+
+/** How AWS KMS is reached. */
+export interface AwsKmsOptions {
+  /**
+   * Returns AWS credentials (e.g. from Cognito or STS web identity). Used for every key;
+   * a key's `role` is assumed with them through STS; `aws_profile` has no meaning here.
+   */
+  getCredentials(): AwsCredentials | Promise<AwsCredentials>;
+  /** Keys to encrypt for: `ARN[+ROLE_ARN]` (comma-separated or a list). */
+  keys?: string | string[];
+  /** Encryption context of `keys`: `k:v,k2:v2` or `{ k: v }`. */
+  encryptionContext?: string | Record<string, string>;
+  /** KMS endpoint replacing `https://kms.REGION.amazonaws.com` (a proxy, an emulator). */
+  endpoint?: string;
+  /** STS endpoint for keys with a role. */
+  stsEndpoint?: string;
+}
+
+/** What `gcpKms.getToken` may return: a bearer token or google-auth-library's credentials. */
+export type GcpToken =
+  | string
+  | { access_token: string; expiry_date?: number }
+  | { accessToken: string; expiresOn?: Date | number }
+  | { token: string; expiresOn?: Date | number };
+
+/** How Cloud KMS is reached. */
+export interface GcpKmsOptions {
+  /**
+   * Returns an OAuth access token with the `cloud-platform` (or `cloudkms`) scope, e.g.
+   * google-auth-library's `(await auth.getClient()).getAccessToken()` or a pasted
+   * `gcloud auth print-access-token`. Without an expiry it is asked for again after a minute.
+   */
+  getToken(): GcpToken | Promise<GcpToken>;
+  /** Keys to encrypt for: `projects/P/locations/L/keyRings/R/cryptoKeys/K`. */
+  keys?: string | string[];
+  /** Another endpoint (a proxy, an emulator); default `https://cloudkms.googleapis.com`. */
+  endpoint?: string;
 }
 
 /** HashiCorp Vault transit: where the token comes from, the keys to encrypt for. */
@@ -136,7 +187,7 @@ export interface EncryptOptions extends FormatOptions, KeyOptions, SelectorOptio
    * lists recipients, `pgp` fingerprints (their public keys given in `pgp.publicKeys` or
    * `pgp.privateKeys`), `kek` lists ids of KEKs given in `kek`.
    */
-  keyGroups?: Array<{ age?: string[]; pgp?: string[]; kek?: string[]; azureKv?: string[]; hcVault?: string[] }>;
+  keyGroups?: Array<{ age?: string[]; pgp?: string[]; kek?: string[]; azureKv?: string[]; awsKms?: string[]; gcpKms?: string[]; hcVault?: string[] }>;
   /** How many groups must open the file (default: all of them). */
   shamirThreshold?: number;
 }
@@ -290,7 +341,7 @@ export function setValues(input: Input, options: SetValuesOptions): Promise<stri
 
 export interface EditKeyGroupsOptions extends FormatOptions, KeyOptions {
   /** A key group to append (`kek` entries are ids of KEKs given in `kek`). */
-  addGroup?: { age?: string[]; pgp?: string[]; kek?: string[]; azureKv?: string[] };
+  addGroup?: { age?: string[]; pgp?: string[]; kek?: string[]; azureKv?: string[]; gcpKms?: string[] };
   /** The index of the key group to delete (not the only one). */
   deleteGroup?: number;
   /** The Shamir threshold to store (default: the file's; all groups when it has none). */

@@ -9,6 +9,7 @@ pub mod gen;
 pub mod harness;
 pub mod kv;
 pub mod mask;
+pub mod moto;
 pub mod textdiff;
 pub mod vault;
 pub mod workflow;

@@ -373,3 +373,43 @@ fn a_key_group_without_keys_is_refused() {
         Ok(doc) => panic!("accepted: {:?}", doc.metadata),
     }
 }
+
+/// Found by the `stores` fuzz target: a key group holding a "kind" named like a top-level
+/// field (`mac: [{recipient: …}]`) was read as a key kind and, written back in the
+/// single-group layout as `sops_mac__list_0__…` beside `sops_mac`, made the file
+/// unreadable. Such a field is not a key kind (sops ignores it); the group then has no keys.
+#[test]
+fn a_key_group_kind_named_like_a_top_level_field_is_not_a_key() {
+    use leafcrypt_core::stores::dotenv::DotenvStore;
+    for field in [
+        "mac",
+        "version",
+        "lastmodified",
+        "encrypted_regex",
+        "key_groups",
+    ] {
+        let src = format!(
+            "A=1\nsops_key_groups__list_0__map_{field}__list_0__map_recipient=age1x\nsops_lastmodified=2026-11-29T01:30:02Z\nsops_version=3.11.0\n"
+        );
+        match DotenvStore.parse(src.as_bytes()) {
+            Err(e) => assert!(
+                e.to_string().contains("key group 0 has no keys"),
+                "{field}: {e}"
+            ),
+            Ok(doc) => panic!("{field}: accepted: {:?}", doc.metadata),
+        }
+        // Beside a real key it is ignored, and what is written reads back.
+        let src = src.replace(
+            "sops_lastmodified",
+            "sops_key_groups__list_0__map_age__list_0__map_recipient=age1y\nsops_key_groups__list_0__map_age__list_0__map_enc=E\nsops_lastmodified",
+        );
+        let doc = DotenvStore.parse(src.as_bytes()).expect(field);
+        let md = doc.metadata.expect("metadata");
+        assert!(
+            md.key_groups[0].keys.iter().all(|k| k.kind == "age"),
+            "{field}"
+        );
+        let out = DotenvStore.emit(&doc.tree, Some(&md)).expect("emits");
+        DotenvStore.parse(&out).expect("reads back what it wrote");
+    }
+}

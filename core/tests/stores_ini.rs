@@ -208,3 +208,36 @@ fn a_second_sops_section_adds_to_the_metadata() {
     let again = IniStore.parse(&out).expect("reads back what it wrote");
     assert_eq!(again.metadata.map(|m| m.version), Some("3.11.0".into()));
 }
+
+/// Found by the `stores` fuzz target: a value ending in `\` was written bare, so reading it
+/// back continued it onto the next line (here the metadata's `lastmodified`, which was then
+/// missing). Such a value is written between backticks and reads back as it was.
+#[test]
+fn a_value_ending_in_a_backslash_reads_back() {
+    let src = "[s]\nk = \"a\\\\\"\nnext = 1\n[sops]\nage__list_0__map_recipient = \"age1x\\\"\nage__list_0__map_enc = E\nlastmodified = 2026-11-29T01:29:59Z\nversion = 3.11.0\n";
+    let doc = IniStore.parse(src.as_bytes()).unwrap();
+    let metadata = doc.metadata.expect("metadata");
+    let out = IniStore.emit(&doc.tree, Some(&metadata)).unwrap();
+    let again = IniStore.parse(&out).expect("reads back what it wrote");
+    assert_eq!(again.tree, doc.tree);
+    let md = again.metadata.expect("metadata");
+    assert_eq!(md.last_modified, "2026-11-29T01:29:59Z");
+    assert_eq!(md, metadata);
+}
+
+/// Found by the `stores` fuzz target: a key starting with `[` (read from a quoted key) was
+/// written bare and read back as an unclosed section; a key holding a backtick and `:` was
+/// written between backticks and read back empty. Keys that would be misread bare — a
+/// section, a comment, surrounding blanks — are written quoted.
+#[test]
+fn keys_that_would_be_misread_bare_are_quoted() {
+    for key in ["[a", "[a]", "#a", ";a", "`:?1a", "a`=b", "`[x"] {
+        let src = format!("[s]\n\"{key}\" = 1\nb = 2\n");
+        let doc = IniStore.parse(src.as_bytes()).expect(key);
+        let out = IniStore.emit(&doc.tree, None).expect(key);
+        let again = IniStore
+            .parse(&out)
+            .unwrap_or_else(|e| panic!("{key}: {e}"));
+        assert_eq!(again.tree, doc.tree, "{key}");
+    }
+}

@@ -649,6 +649,57 @@ fn an_alias_bomb_is_refused_with_go_yamls_words() {
     }
 }
 
+/// Aliases of large text: go-yaml's node budget lets one 1 MB scalar be aliased 100,000
+/// times (go-yaml shares the text; leafcrypt copied it and aborted out of memory after
+/// 100 GB). Copied text is allowed up to 1 MiB, then up to 4 times the document.
+#[test]
+fn aliases_of_large_text_are_refused_past_the_byte_budget() {
+    let big = "x".repeat(1_000_000);
+    let refs = |n: usize| vec!["*a"; n].join(",");
+    let bomb = format!("a: &a {big}\nb: [{}]\n", refs(100_000));
+    let (line, message) = parse_error(&bomb);
+    assert_eq!(message, "yaml: document contains excessive aliasing");
+    assert_eq!(line, None);
+    // Within the budget: four copies of a document that is mostly the anchored text.
+    let ok = format!("a: &a {big}\nb: [{}]\n", refs(4));
+    let doc = store()
+        .parse(ok.as_bytes())
+        .expect("within the byte budget");
+    assert_eq!(
+        doc.tree.branches[0]
+            .get("b")
+            .and_then(|l| l.as_list())
+            .map(|l| l.len()),
+        Some(4)
+    );
+    // Small anchors used often stay free (1 MiB of copies), as go-yaml's budget allows.
+    let small = format!("a: &a {}\nb: [{}]\n", "y".repeat(1000), refs(1000));
+    store()
+        .parse(small.as_bytes())
+        .expect("1 MB of copies is free");
+    let over = format!("a: &a {}\nb: [{}]\n", "y".repeat(1000), refs(1100));
+    assert_eq!(
+        parse_error(&over).1,
+        "yaml: document contains excessive aliasing"
+    );
+}
+
+/// Differential finding: after `? key` and a `:` alone on its line, a sequence at the key's
+/// own column is the value (go-yaml reads it, as after a plain `key:`); leafcrypt refused it.
+#[test]
+fn an_indentless_sequence_after_an_explicit_key_is_its_value() {
+    let src = "? \":\"\n:\n- a\n- b: 1\n  c: 2\nk: x\n";
+    let doc = store().parse(src.as_bytes()).expect("go-yaml reads it");
+    let root = &doc.tree.branches[0];
+    assert_eq!(
+        root.get(":").and_then(|l| l.as_list()).map(|l| l.len()),
+        Some(2)
+    );
+    assert!(root.get("k").is_some());
+    let out = store().emit(&doc.tree, None).expect("emits");
+    assert_eq!(store().parse(&out).expect("reads back").tree, doc.tree);
+}
+
 #[test]
 fn ordinary_aliases_and_merge_keys_still_expand() {
     let src = "base: &b {x: 1, y: 2}\nc1:\n    <<: *b\n    z: 3\nc2: *b\nl: [*b, *b, *b]\n";
@@ -764,4 +815,37 @@ fn a_tab_in_block_scalar_indentation_is_refused_like_go_yaml() {
         doc.tree.branches[0].get("a").and_then(|v| v.as_str()),
         Some("x\n\ty\n")
     );
+}
+
+/// Found by the `stores` fuzz target: a multi-line string starting with a TAB, as a key or a
+/// value, was written as `null` (go-yaml v3 does the same: sops then fails its own MAC check,
+/// exit 51, or its key check, exit 25). leafcrypt writes it double-quoted and reads it back.
+#[test]
+fn a_multi_line_string_starting_with_a_tab_keeps_its_text() {
+    let src = "\"\\tA\\nB\": 1\nv: \"\\tA\\nB\"\nl: [\"\\tx\\ny\"]\n";
+    let doc = store().parse(src.as_bytes()).expect("parses");
+    let out = store().emit(&doc.tree, None).expect("emits");
+    let text = String::from_utf8(out.clone()).unwrap();
+    assert!(!text.contains("null"), "{text}");
+    let again = store().parse(&out).expect("reads back what it wrote");
+    assert_eq!(again.tree, doc.tree);
+}
+
+/// Found by the `stores` fuzz target: a string starting with a line break, in a map inside a
+/// sequence item, was written `a: |4-` with its body 2 columns right of the key (go-yaml's
+/// indent arithmetic; sops writes the same bytes and cannot read them back either). The
+/// indicator is now the body's distance from the key; elsewhere it stays go-yaml's.
+#[test]
+fn a_block_scalar_with_a_leading_break_in_a_sequence_item_reads_back() {
+    let src = "l:\n  - k: 1\n    a: \"\\n\\nb\"\ntop: \"\\n\\nb\"\n";
+    let doc = store().parse(src.as_bytes()).expect("parses");
+    let out = store().emit(&doc.tree, None).expect("emits");
+    let text = String::from_utf8(out.clone()).unwrap();
+    assert!(text.contains("      a: |2-\n"), "{text}");
+    assert!(
+        text.contains("top: |4-\n"),
+        "go-yaml's bytes where they are right: {text}"
+    );
+    let again = store().parse(&out).expect("reads back what it wrote");
+    assert_eq!(again.tree, doc.tree);
 }

@@ -501,11 +501,18 @@ pub struct Opts {
 /// keys (comma-separated lists, as in sops), and their companions.
 #[derive(Debug, Args, Default)]
 pub struct OtherKinds {
-    /// AWS KMS key ARNs (`ARN[+ROLE_ARN]`).
-    #[arg(short = 'k', long, global = true, hide = true, value_name = "ARNS")]
+    /// AWS KMS key ARNs (`ARN[+ROLE_ARN]`, comma-separated).
+    #[arg(
+        short = 'k',
+        long,
+        global = true,
+        env = "SOPS_KMS_ARN",
+        value_name = "ARNS"
+    )]
     pub kms: Option<String>,
-    /// GCP KMS resource IDs.
-    #[arg(long, global = true, hide = true, value_name = "IDS")]
+    /// GCP KMS resource IDs (comma-separated
+    /// `projects/P/locations/L/keyRings/R/cryptoKeys/K`).
+    #[arg(long, global = true, env = "SOPS_GCP_KMS_IDS", value_name = "IDS")]
     pub gcp_kms: Option<String>,
     /// HuaweiCloud KMS key IDs (`region:key-uuid`).
     #[arg(long, global = true, hide = true, value_name = "IDS")]
@@ -514,17 +521,17 @@ pub struct OtherKinds {
     /// `https://VAULT:8200/v1/ENGINE/keys/NAME` (comma-separated).
     #[arg(long, global = true, value_name = "URIS", env = "SOPS_VAULT_URIS")]
     pub hc_vault_transit: Option<String>,
-    /// Rotate: add AWS KMS ARNs.
-    #[arg(long, global = true, hide = true, value_name = "ARNS")]
+    /// Rotate: add AWS KMS ARNs (to the first key group).
+    #[arg(long, global = true, value_name = "ARNS")]
     pub add_kms: Option<String>,
     /// Rotate: remove AWS KMS ARNs.
-    #[arg(long, global = true, hide = true, value_name = "ARNS")]
+    #[arg(long, global = true, value_name = "ARNS")]
     pub rm_kms: Option<String>,
     /// Rotate: add GCP KMS resource IDs.
-    #[arg(long, global = true, hide = true, value_name = "IDS")]
+    #[arg(long, global = true, value_name = "IDS")]
     pub add_gcp_kms: Option<String>,
     /// Rotate: remove GCP KMS resource IDs.
-    #[arg(long, global = true, hide = true, value_name = "IDS")]
+    #[arg(long, global = true, value_name = "IDS")]
     pub rm_gcp_kms: Option<String>,
     /// Rotate: add HuaweiCloud KMS key IDs.
     #[arg(long, global = true, hide = true, value_name = "IDS")]
@@ -538,11 +545,11 @@ pub struct OtherKinds {
     /// Rotate: remove HashiCorp Vault transit key URIs.
     #[arg(long, global = true, value_name = "URIS")]
     pub rm_hc_vault_transit: Option<String>,
-    /// AWS profile for KMS requests (no effect without an AWS KMS key source).
-    #[arg(long, global = true, hide = true, value_name = "PROFILE")]
+    /// AWS profile of the shared config files for the `--kms` keys.
+    #[arg(long, global = true, value_name = "PROFILE")]
     pub aws_profile: Option<String>,
-    /// KMS encryption context `key:value,…` (no effect without an AWS KMS key source).
-    #[arg(long, global = true, hide = true, value_name = "CONTEXT")]
+    /// KMS encryption context `key:value,…` for the `--kms` keys.
+    #[arg(long, global = true, value_name = "CONTEXT")]
     pub encryption_context: Option<String>,
     /// sops's edit option to show the master keys in the editor (not supported: ignored).
     #[arg(short = 's', long, global = true, hide = true)]

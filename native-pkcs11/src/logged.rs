@@ -20,6 +20,7 @@ fn logger(entry: &KeyEntry) -> (String, Vec<(&'static str, String)>) {
             vec![("key", field("name")), ("version", field("version"))],
         ),
         "pgp" => ("PGP".into(), vec![("fingerprint", field("fp"))]),
+        "kms" => ("AWSKMS".into(), vec![("arn", field("arn"))]),
         other => (other.to_ascii_uppercase(), Vec::new()),
     }
 }

@@ -3,12 +3,14 @@
 
 mod age_ui;
 mod atomic;
+mod aws;
 mod azure;
 mod cli;
 mod clock;
 mod commands;
 mod discovery;
 mod failure;
+mod gcp;
 mod identities;
 mod io;
 mod keygen;

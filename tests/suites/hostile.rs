@@ -540,3 +540,185 @@ fn a_mac_with_a_changed_type_is_rejected_like_sops() {
         }
     }
 }
+
+/// A kill moment, found by polling the directory for the command's temp file (no timing).
+#[derive(Debug, Clone, Copy)]
+enum Moment {
+    /// Right after the process starts.
+    AtStart,
+    /// As soon as the temp file exists.
+    TempCreated,
+    /// Once the temp file holds data.
+    TempWritten,
+    /// Once the temp file has the target's mode (complete, just before the rename).
+    TempComplete,
+    /// Once the temp file is gone again (renamed over the target).
+    AfterRename,
+}
+
+/// The hidden temp files beside `name` in `dir`.
+fn temps(dir: &Workdir, name: &str) -> Vec<std::path::PathBuf> {
+    let prefix = format!(".{name}.leafcrypt-");
+    std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| e.path())
+        .collect()
+}
+
+/// Runs leafcrypt `args` in `dir` and SIGKILLs it at `moment` (or lets it finish if it gets
+/// there first). Returns whether the kill happened before the process exited.
+fn kill_at(dir: &Workdir, args: &[&str], name: &str, moment: Moment) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let target_mode = std::fs::metadata(dir.join(name))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    let home = dir.join(".home");
+    let _ = std::fs::create_dir_all(&home);
+    let mut cmd = std::process::Command::new(Tool::Leafcrypt.binary());
+    leafcrypt_tests::harness::clean_env(&mut cmd, &home);
+    let mut child = cmd
+        .args(args)
+        .current_dir(dir.path())
+        .env("SOPS_AGE_KEY_FILE", key_file(1))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut seen = false;
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return false;
+        }
+        let found = temps(dir, name);
+        let reached = match moment {
+            Moment::AtStart => true,
+            Moment::TempCreated => !found.is_empty(),
+            Moment::TempWritten => found
+                .iter()
+                .any(|p| std::fs::metadata(p).is_ok_and(|m| m.len() > 0)),
+            Moment::TempComplete => found.iter().any(|p| {
+                std::fs::metadata(p)
+                    .is_ok_and(|m| m.len() > 0 && m.permissions().mode() & 0o777 == target_mode)
+            }),
+            Moment::AfterRename => {
+                seen |= !found.is_empty();
+                seen && found.is_empty()
+            }
+        };
+        if reached {
+            let killed = child.kill().is_ok();
+            let status = child.wait().unwrap();
+            use std::os::unix::process::ExitStatusExt;
+            return killed && status.signal() == Some(9);
+        }
+        std::thread::yield_now();
+    }
+}
+
+/// SIGKILL of `set`, `rotate -i` and `updatekeys -y` on a large file at every stage of the
+/// write (found by polling for the temp file): the file is always the complete old or the
+/// complete new version, a leftover temp file holds no plaintext and is 0600 or the
+/// target's mode, and the next run on the file removes it.
+#[test]
+fn sigkill_during_set_rotate_and_updatekeys_loses_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    let plain: String = (0..8_000)
+        .map(|i| format!("key{i}: value number {i}\n"))
+        .collect();
+    let rule = format!(
+        "creation_rules:\n  - path_regex: .*\n    age: {},{}\n",
+        recipient(1),
+        recipient(2)
+    );
+    let commands: [(&str, Vec<&str>); 3] = [
+        ("set", vec!["set", "f.yaml", "[\"key0\"]", "\"changed\""]),
+        ("rotate", vec!["rotate", "-i", "f.yaml"]),
+        ("updatekeys", vec!["updatekeys", "-y", "f.yaml"]),
+    ];
+    let moments = [
+        Moment::AtStart,
+        Moment::TempCreated,
+        Moment::TempWritten,
+        Moment::TempComplete,
+        Moment::AfterRename,
+    ];
+    let mut mid_write = 0;
+    for (what, args) in &commands {
+        let dir = Workdir::new();
+        dir.write("p.yaml", &plain);
+        let encrypted = run(
+            &dir,
+            Tool::Leafcrypt,
+            &["encrypt", "--age", recipient(1), "p.yaml"],
+        )
+        .expect_ok("encrypt")
+        .stdout;
+        dir.write(".sops.yaml", &rule);
+        // The new version, from one run to completion.
+        dir.write("f.yaml", &encrypted);
+        run(&dir, Tool::Leafcrypt, args).expect_ok(what);
+        let new_plain = run(&dir, Tool::Leafcrypt, &["decrypt", "f.yaml"])
+            .expect_ok("decrypt")
+            .stdout;
+        let is_new = |bytes: &[u8]| {
+            dir.write("check.yaml", bytes);
+            let out = run(&dir, Tool::Leafcrypt, &["decrypt", "check.yaml"]);
+            let keys_ok =
+                *what != "updatekeys" || String::from_utf8_lossy(bytes).contains(recipient(2));
+            bytes != encrypted.as_slice() && out.ok() && out.stdout == new_plain && keys_ok
+        };
+        for round in 0..2 {
+            for moment in moments {
+                dir.write("f.yaml", &encrypted);
+                if kill_at(&dir, args, "f.yaml", moment) && !matches!(moment, Moment::AtStart) {
+                    mid_write += 1;
+                }
+                let now = dir.read("f.yaml");
+                assert!(
+                    now == encrypted || is_new(&now),
+                    "{what} killed at {moment:?} (round {round}): neither old nor new"
+                );
+                for tmp in temps(&dir, "f.yaml") {
+                    let data = std::fs::read(&tmp).unwrap_or_default();
+                    assert!(
+                        !String::from_utf8_lossy(&data).contains("value number"),
+                        "{what} at {moment:?}: plaintext in {}",
+                        tmp.display()
+                    );
+                    let mode = std::fs::metadata(&tmp)
+                        .map(|m| m.permissions().mode() & 0o777)
+                        .unwrap_or(0o600);
+                    let target_mode = std::fs::metadata(dir.join("f.yaml"))
+                        .unwrap()
+                        .permissions()
+                        .mode()
+                        & 0o777;
+                    assert!(
+                        mode == 0o600 || mode == target_mode,
+                        "{what} at {moment:?}: a leftover temp file is {mode:o}"
+                    );
+                }
+            }
+        }
+        // The next run on the file removes what killed runs left.
+        dir.write("f.yaml", &encrypted);
+        run(&dir, Tool::Leafcrypt, args).expect_ok(what);
+        assert!(
+            is_new(&dir.read("f.yaml")),
+            "{what}: the next run completes"
+        );
+        let left = temps(&dir, "f.yaml");
+        assert!(left.is_empty(), "{what}: still {left:?}");
+    }
+    // The polling reached the write itself in most rounds (not only kills at the start).
+    eprintln!("{mid_write} of 24 kills after the start landed before the process exited");
+    assert!(
+        mid_write >= 6,
+        "only {mid_write} kills landed during a write"
+    );
+}

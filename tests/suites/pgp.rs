@@ -15,8 +15,8 @@
 //!   and what to do;
 //! - `rotate --rm-pgp/--add-pgp`, `updatekeys` from a pgp rule and `groups add --pgp`, read
 //!   by the other tool with only the new key;
-//! - a `.sops.yaml` naming kms/gcp_kms/hc_vault keys blocks only the files whose rule uses
-//!   them, with a clear error and sops's exit code for a wrap failure.
+//! - a `.sops.yaml` naming kms/hc_vault keys blocks only the files whose rule uses them,
+//!   with a clear error and sops's exit code for a wrap failure.
 
 use leafcrypt_tests::cases::{base_seed, Format, Selector};
 use leafcrypt_tests::harness::{
@@ -857,17 +857,16 @@ fn rules_naming_kinds_without_a_source_block_only_their_files() {
         ));
     }
 
+    // One kind left without a source (hc_vault rules are not exercised here).
+    #[allow(clippy::single_element_loop)]
     for (sub, name, key) in [
+        // AWS KMS has a key source now: the rule's Vault transit key is the one refused.
         (
             "aws",
-            "AWS KMS keys (kms)",
-            "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "HashiCorp Vault transit keys (hc_vault)",
+            "https://vault.example.invalid:8200/v1/transit/keys/sops",
         ),
-        (
-            "gcp",
-            "GCP KMS keys (gcp_kms)",
-            "projects/p/locations/global/keyRings/r/cryptoKeys/k",
-        ),
+        // gcp_kms has a key source now (tests/suites/gcp_kms.rs covers its errors).
     ] {
         std::fs::create_dir_all(dir.join(sub)).expect("mkdir");
         let file = format!("{sub}/plain.yaml");

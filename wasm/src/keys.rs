@@ -5,8 +5,10 @@
 //! pgp:       { publicKeys?, privateKeys?, passphrase?, recipients? }   // see crate::pgp
 //! kek:       { id, wrap, unwrap } | Array<{ id, wrap, unwrap }>
 //! azureKv:   { getToken, keys?, endpoint?, remoteEncrypt?, verifyChallengeResource? }
+//! awsKms:    { getCredentials, keys?, encryptionContext?, endpoint?, stsEndpoint? }   // see crate::aws_kms
+//! gcpKms:    { getToken, keys?, endpoint? }   // see crate::gcp_kms
 //! hcVault:   { getToken? | token?, keys?, namespace? }
-//! keyGroups: Array<{ age?: string[], pgp?: string[], kek?: string[], azureKv?: string[], hcVault?: string[] }>   // Shamir; kek entries are ids
+//! keyGroups: Array<{ age?: string[], pgp?: string[], kek?: string[], azureKv?: string[], awsKms?: string[], gcpKms?: string[], hcVault?: string[] }>   // Shamir; kek entries are ids
 //! ```
 //!
 //! `age.recipients` takes `age1…` keys and SSH public keys (`ssh-ed25519 …`, `ssh-rsa …`);
@@ -33,6 +35,10 @@ pub struct Keys {
     pub kek_ids: Vec<String>,
     /// `azureKv.keys` as key descriptions.
     pub azure_keys: Vec<KeyEntry>,
+    /// `awsKms.keys` as key descriptions.
+    pub aws_keys: Vec<KeyEntry>,
+    /// `gcpKms.keys` as key descriptions.
+    pub gcp_keys: Vec<KeyEntry>,
     /// `hcVault.keys` as key descriptions.
     pub vault_keys: Vec<KeyEntry>,
 }
@@ -71,6 +77,18 @@ impl Keys {
             azure_keys = kv.entries();
             keyring.add(Box::new(kv.source));
         }
+        #[cfg_attr(not(feature = "aws-kms"), allow(unused_mut))]
+        let mut aws_keys = Vec::new();
+        #[cfg(feature = "aws-kms")]
+        if let Some(kms) = crate::aws_kms::AwsKms::from_options(options)? {
+            aws_keys = kms.keys;
+            keyring.add(Box::new(kms.source));
+        }
+        let mut gcp_keys = Vec::new();
+        if let Some(gcp) = crate::gcp_kms::GcpKms::from_options(options)? {
+            gcp_keys = gcp.keys;
+            keyring.add(Box::new(gcp.source));
+        }
         let mut vault_keys = Vec::new();
         if let Some(hv) = crate::hc_vault::HcVault::from_options(options)? {
             vault_keys = hv.keys;
@@ -82,6 +100,8 @@ impl Keys {
             pgp_recipients,
             kek_ids,
             azure_keys,
+            aws_keys,
+            gcp_keys,
             vault_keys,
         })
     }
@@ -95,6 +115,8 @@ impl Keys {
             let mut keys: Vec<KeyEntry> = self.recipients.iter().map(|r| age_entry(r)).collect();
             keys.extend(self.pgp_recipients.iter().map(|fp| pgp::entry(fp)));
             keys.extend(self.azure_keys.iter().cloned());
+            keys.extend(self.aws_keys.iter().cloned());
+            keys.extend(self.gcp_keys.iter().cloned());
             keys.extend(self.vault_keys.iter().cloned());
             keys.extend(self.kek_ids.iter().map(|id| kek::entry(id)));
             // No key at all is no group at all: the core's "no keys" error.
@@ -107,7 +129,7 @@ impl Keys {
         explicit.iter().map(|group| self.group(group)).collect()
     }
 
-    /// One `{ age?, pgp?, kek?, azureKv? }` key group object (`kek` entries are ids of
+    /// One `{ age?, pgp?, kek?, azureKv?, awsKms? }` key group object (`kek` entries are ids of
     /// `options.kek`).
     pub fn group(&self, group: &Options) -> Result<KeyGroup> {
         let mut keys = Vec::new();
@@ -121,6 +143,9 @@ impl Keys {
             "options.keyGroups[].pgp",
         )?);
         keys.extend(crate::azure_kv::group_entries(&group.strings("azureKv")?)?);
+        #[cfg(feature = "aws-kms")]
+        keys.extend(crate::aws_kms::entries(&group.strings("awsKms")?));
+        keys.extend(crate::gcp_kms::group_entries(&group.strings("gcpKms")?)?);
         keys.extend(crate::hc_vault::entries(
             &group.strings("hcVault")?,
             "options.keyGroups[].hcVault",

@@ -10,11 +10,14 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "aws-kms")]
+pub mod aws_kms;
 pub mod azure_kv;
 pub mod convert;
 pub mod edit;
 pub mod engine;
 pub mod failure;
+pub mod gcp_kms;
 pub mod groups;
 pub mod hc_vault;
 pub mod kek;

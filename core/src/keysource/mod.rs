@@ -7,7 +7,11 @@
 
 #[cfg(feature = "age")]
 pub mod age;
+#[cfg(feature = "aws-kms")]
+pub mod aws_kms;
 pub mod azure_kv;
+#[cfg(feature = "gcp-kms")]
+pub mod gcp_kms;
 #[cfg(feature = "hc-vault")]
 pub mod hc_vault;
 #[cfg(feature = "pgp")]

@@ -254,10 +254,7 @@ impl Metadata {
         let mut flat_group = KeyGroup::default();
         for (name, value) in map.pairs() {
             let is_kind = entries::is_known(name)
-                || (!NON_KEY_FIELDS.contains(&name)
-                    && !Selector::FIELDS.contains(&name)
-                    && name != "mac_only_encrypted"
-                    && entries::looks_like_entries(value));
+                || (!is_top_level_field(name) && entries::looks_like_entries(value));
             if is_kind {
                 flat_group
                     .keys
@@ -309,6 +306,13 @@ impl Metadata {
     }
 }
 
+/// Whether `name` is a top-level field of the `sops` block other than a key kind.
+fn is_top_level_field(name: &str) -> bool {
+    NON_KEY_FIELDS.contains(&name)
+        || Selector::FIELDS.contains(&name)
+        || name == "mac_only_encrypted"
+}
+
 fn groups_from_list(groups: &[Value]) -> Result<Vec<KeyGroup>> {
     let mut out = Vec::with_capacity(groups.len());
     for (index, group) in groups.iter().enumerate() {
@@ -322,7 +326,13 @@ fn groups_from_list(groups: &[Value]) -> Result<Vec<KeyGroup>> {
         };
         let mut keys = Vec::new();
         for (kind, value) in group.pairs() {
-            if entries::is_known(kind) || entries::looks_like_entries(value) {
+            // A kind named like a top-level field (`mac`, `version`…) is not one: written
+            // back in the single-group layout it would collide with that field (fuzz
+            // finding: a dotenv file whose group held `mac: [{recipient: …}]` was written
+            // unreadable). sops ignores such fields too.
+            let is_kind = entries::is_known(kind)
+                || (!is_top_level_field(kind) && entries::looks_like_entries(value));
+            if is_kind {
                 keys.extend(entries::entries_from_value(kind, value)?);
             }
         }

@@ -74,6 +74,8 @@ pub(crate) fn keyring(opts: &Opts) -> CliResult<Keyring> {
     let mut keyring = Keyring::new()
         .with(logged(Box::new(age)))
         .with(logged(crate::azure::keyring_member(opts)))
+        .with(logged(crate::aws::keyring_member()))
+        .with(logged(crate::gcp::keyring_member()))
         .with(logged(crate::vault::keyring_member()))
         .with(logged(Box::new(pkcs11)))
         .with(logged(Box::new(crate::pgp::source::GpgSource::from_env())));

@@ -71,15 +71,12 @@ pub(crate) fn pgp_entries(list: &str) -> CliResult<Vec<KeyEntry>> {
         .collect())
 }
 
-/// `kms` key descriptions for sops's `ARN[+ROLE_ARN],…` (leafcrypt has no AWS KMS source:
-/// encrypting with them fails naming the key, see [`super::unsupported`]).
+/// `kms` key descriptions for sops's `ARN[+ROLE_ARN],…` (`--encryption-context` and
+/// `--aws-profile` are applied by [`crate::aws::cli_keys`]).
 pub(crate) fn kms_entries(list: &str) -> CliResult<Vec<KeyEntry>> {
     Ok(split_list(list)
         .into_iter()
-        .map(|k| match k.split_once('+') {
-            Some((arn, role)) => KeyEntry::new("kms").with("arn", arn).with("role", role),
-            None => KeyEntry::new("kms").with("arn", k),
-        })
+        .map(|k| leafcrypt_core::config::kms_entry_from_arn(&k, ""))
         .collect())
 }
 
@@ -132,7 +129,10 @@ pub(crate) fn cli_entries(opts: &Opts) -> CliResult<Vec<KeyEntry>> {
     keys.extend(azure_kv_entries(&opts.azure_kv.join(","))?);
     keys.extend(pkcs11_entries(&opts.pkcs11.join(",")));
     let other = &opts.other_kinds;
-    keys.extend(kms_entries(other.kms.as_deref().unwrap_or(""))?);
+    keys.extend(crate::aws::cli_keys(
+        opts,
+        kms_entries(other.kms.as_deref().unwrap_or(""))?,
+    ));
     keys.extend(gcp_kms_entries(other.gcp_kms.as_deref().unwrap_or(""))?);
     keys.extend(hckms_entries(other.hckms.as_deref().unwrap_or(""))?);
     keys.extend(hc_vault_entries(
@@ -188,7 +188,7 @@ pub(crate) fn key_changes(opts: &Opts) -> CliResult<KeyChanges> {
             changes.remove.extend(parse(rm)?);
         }
         if let Some(add) = add {
-            changes.add.extend(parse(add)?);
+            changes.add.extend(crate::aws::cli_keys(opts, parse(add)?));
         }
     }
     Ok(changes)

@@ -1,5 +1,6 @@
-//! Key kinds sops knows and leafcrypt has no key source for yet (AWS KMS, GCP KMS,
-//! HuaweiCloud KMS). A `.sops.yaml` may name them: only files
+//! Key kinds sops knows and leafcrypt has no key source for yet (HuaweiCloud KMS; AWS KMS,
+//! GCP KMS and HashiCorp Vault transit have theirs in [`crate::aws`], [`crate::gcp`] and
+//! [`crate::vault`]). A `.sops.yaml` may name them: only files
 //! whose rule uses them fail, when their data key is wrapped, with a clear message.
 
 use crate::discovery;
@@ -12,11 +13,7 @@ use leafcrypt_core::secret::Secret;
 use leafcrypt_core::ExitCode;
 
 /// The kinds without a key source, with their names for humans.
-pub const KINDS: [(&str, &str); 3] = [
-    ("kms", "AWS KMS"),
-    ("gcp_kms", "GCP KMS"),
-    ("hckms", "HuaweiCloud KMS"),
-];
+pub const KINDS: [(&str, &str); 1] = [("hckms", "HuaweiCloud KMS")];
 
 /// `leafcrypt has no key source for AWS KMS keys (kms) yet`, for a kind of [`KINDS`].
 pub fn no_source(kind: &str) -> Option<String> {
@@ -87,7 +84,7 @@ pub fn check_wrappable(
         ExitCode::ErrorGeneric,
         format!(
             "Could not generate data key: [{message}; {origin} names {}: encrypt this file with \
-             another key kind (age, pgp, azure_keyvault, hc_vault, pkcs11) or with sops]",
+             another key kind (age, pgp, kms, gcp_kms, azure_keyvault, hc_vault, pkcs11) or with sops]",
             key.identity()
         ),
     ))
@@ -100,19 +97,19 @@ mod tests {
     #[test]
     fn only_groups_with_a_missing_kind_fail() {
         let age = KeyEntry::new("age").with("recipient", "age1x");
-        let kms = KeyEntry::new("kms").with("arn", "arn:aws:kms:eu-west-1:1:key/k");
+        let vault = KeyEntry::new("hckms").with("key_id", "eu-west-0:k");
         let ok = [KeyGroup {
             keys: vec![age.clone()],
         }];
         assert!(check_wrappable(&ok, None, None).is_ok());
         let bad = [KeyGroup {
-            keys: vec![age, kms],
+            keys: vec![age, vault],
         }];
         let f = check_wrappable(&bad, None, None).unwrap_err();
         assert_eq!(f.code, ExitCode::ErrorGeneric);
         assert!(
             f.message.starts_with(
-                "Could not generate data key: [leafcrypt has no key source for AWS KMS keys (kms) yet; the command line names arn:aws:kms:eu-west-1:1:key/k"
+                "Could not generate data key: [leafcrypt has no key source for HuaweiCloud KMS keys (hckms) yet; the command line names eu-west-0:k"
             ),
             "{}",
             f.message

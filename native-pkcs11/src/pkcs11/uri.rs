@@ -62,8 +62,10 @@ impl Pkcs11Uri {
         let rest = text.strip_prefix("pkcs11:").ok_or_else(|| {
             Pkcs11Error::Uri(format!("'{}' does not start with pkcs11:", redact(text)))
         })?;
+        // Blanks before the query are not part of the last path attribute: the stored form
+        // (the path alone, trimmed when read back) must name the same object.
         let (path_part, query_part) = match rest.split_once('?') {
-            Some((p, q)) => (p, Some(q)),
+            Some((p, q)) => (p.trim_end(), Some(q)),
             None => (rest, None),
         };
         let mut uri = Pkcs11Uri {
@@ -264,6 +266,18 @@ mod tests {
             u.stored(),
             "pkcs11:token=lea%66crypt;object=kek-2026;id=%01%AB"
         );
+    }
+
+    /// Fuzz finding (pkcs11_uri): a blank before `?` was kept in the last path attribute
+    /// and dropped when the stored form was read back, so the file named another token.
+    #[test]
+    fn the_stored_form_reads_back_to_the_same_attributes() {
+        let u = Pkcs11Uri::parse("pkcs11:token=ljeck ?module-path=/m.so").unwrap();
+        assert_eq!(u.get("token"), Some("ljeck"));
+        assert_eq!(u.stored(), "pkcs11:token=ljeck");
+        let again = Pkcs11Uri::parse(u.stored()).unwrap();
+        assert_eq!(again.get("token"), u.get("token"));
+        assert_eq!(again.stored(), u.stored());
     }
 
     #[test]

@@ -203,9 +203,16 @@ fn write_comment(comment: &str, trim: bool, out: &mut Vec<u8>) {
 }
 
 /// A key as go-ini writes it: backticks when it holds `"` or a delimiter, `"""` when it
-/// holds a backtick.
+/// holds a backtick. Beyond go-ini: also quoted when bare it would read back as something
+/// else — a section (`[`), a comment (`#`, `;`) or a trimmed key (fuzz finding: a key
+/// starting with `[` was written bare and read back as an unclosed section).
 fn quote_key(key: &str) -> std::borrow::Cow<'_, str> {
-    if key.contains(['"', '=', ':']) {
+    let misread = key.starts_with(['[', '#', ';']) || key.trim() != key;
+    // A backtick can only sit inside `"""` (go-ini wrote backticks around a key holding
+    // both a backtick and `:`, which read back as an empty key; fuzz finding).
+    if key.contains('`') && (key.contains(['"', '=', ':']) || misread) {
+        format!("\"\"\"{key}\"\"\"").into()
+    } else if key.contains(['"', '=', ':']) || misread {
         format!("`{key}`").into()
     } else if key.contains('`') {
         format!("\"\"\"{key}\"\"\"").into()
@@ -215,13 +222,15 @@ fn quote_key(key: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// A value as go-ini writes it: `"""…"""` for newlines or backticks, backticks for `#`
-/// or `;`, double quotes for surrounding whitespace.
+/// or `;`, double quotes for surrounding whitespace. Beyond go-ini: backticks for a value
+/// ending in `\`, which bare would continue onto the next line when read (fuzz finding: a
+/// metadata value ending in `\` swallowed the next field and the file was unreadable).
 fn write_value(value: &[u8], out: &mut Vec<u8>) {
     let has = |set: &[u8]| value.iter().any(|b| set.contains(b));
     let text = String::from_utf8_lossy(value);
     let quote: &[u8] = if has(b"\n`") {
         b"\"\"\""
-    } else if has(b"#;") {
+    } else if has(b"#;") || value.ends_with(b"\\") {
         b"`"
     } else if text.trim().len() != text.len() {
         b"\""

@@ -19,8 +19,6 @@ enum Style {
     Literal,
     /// The string `<<`, which go-yaml writes as `!!merge <<`.
     Merge,
-    /// A multi-line string starting with a TAB, which go-yaml v3 drops to `null`.
-    Null,
 }
 
 /// Writes YAML with go-yaml's column bookkeeping (`write_indent` semantics), which is what
@@ -33,6 +31,9 @@ pub(crate) struct Emitter {
     /// Only indentation has been written on this line so far.
     indention: bool,
     best_indent: usize,
+    /// The column of the key whose block scalar value is being written: a reader measures
+    /// the scalar's indentation indicator from it.
+    value_of_key_at: Option<usize>,
 }
 
 impl Emitter {
@@ -45,6 +46,7 @@ impl Emitter {
             whitespace: true,
             indention: true,
             best_indent,
+            value_of_key_at: None,
         }
     }
 
@@ -266,7 +268,11 @@ impl Emitter {
         match value {
             Value::Map(m) => self.map_value(&m.entries, indent, in_seq_item),
             Value::List(l) => self.list_value(l, indent, in_seq_item),
-            Value::Str(s) => self.string(s, child, false),
+            Value::Str(s) => {
+                self.value_of_key_at = (!in_seq_item).then_some(indent);
+                self.string(s, child, false);
+                self.value_of_key_at = None;
+            }
             Value::Bytes(b) => {
                 self.indicator("!!binary", true, false, false);
                 let encoded = base64::engine::general_purpose::STANDARD.encode(b);
@@ -300,7 +306,6 @@ impl Emitter {
                 self.indicator("!!merge", true, false, false);
                 self.plain("<<");
             }
-            Style::Null => self.plain("null"),
             Style::Single => self.single_quoted(s, indent),
             Style::Double => self.double_quoted(s),
             Style::Literal => self.literal(s, indent),
@@ -355,7 +360,15 @@ impl Emitter {
     fn literal(&mut self, s: &str, indent: usize) {
         self.indicator("|", true, false, false);
         if s.starts_with([' ', '\n']) {
-            self.raw(&self.best_indent.to_string());
+            // go-yaml writes its own indent here, which is wrong for a key at a column that
+            // is not a multiple of it (a map in a sequence item: `- k: 1` / `  a: |4-` with
+            // the body 2 columns in); neither tool could read that back (fuzz finding).
+            // The body's distance from the key is what a reader expects.
+            let hint = match self.value_of_key_at {
+                Some(key) if (1..=9).contains(&indent.saturating_sub(key)) => indent - key,
+                _ => self.best_indent,
+            };
+            self.raw(&hint.to_string());
         }
         let trailing = s.len() - s.trim_end_matches('\n').len();
         match trailing {
@@ -543,7 +556,9 @@ fn choose_style(s: &str, simple_key: bool) -> Style {
     let analysis = analyze(s);
     let mut style = if s.contains('\n') {
         if s.starts_with('\t') && !simple_key {
-            return Style::Null;
+            // go-yaml writes `null` here: the text is lost and the file no longer passes its
+            // MAC (sops cannot read it back either; fuzz finding). Double quotes keep it.
+            return Style::Double;
         }
         Style::Literal
     } else if needs_quotes_to_stay_string(s) {

@@ -64,9 +64,22 @@ impl<'a> Parser<'a> {
                 frame.entry_line = self.line;
             }
             self.tok_line = self.line;
+            let colon_line = self.line;
             self.pos += 1;
             self.gap(true);
-            let value = self.node_after_indicator(indent, explicit)?;
+            // After `? key` and a `:` alone, a sequence may sit at the key's own column, as
+            // after a plain `key:` (go-yaml reads it; differential finding).
+            let indentless = explicit
+                && self.line != colon_line
+                && self.col() == indent
+                && !self.next.eof
+                && self.peek() == Some(b'-')
+                && self.blank_or_end_at(1);
+            let value = if indentless {
+                self.node_after_indicator(indent, false)?
+            } else {
+                self.node_after_indicator(indent, explicit)?
+            };
             self.finish_entry(Entry::Pair(key, value));
             if self.next.eof || self.at_doc_marker() || self.next.col < indent {
                 break;

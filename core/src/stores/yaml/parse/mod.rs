@@ -107,10 +107,12 @@ struct Parser<'a> {
     frames: Vec<Frame>,
     /// Head comments for whichever entry starts next.
     heads: Vec<String>,
-    /// Anchored values (aliases are expanded) with their node counts.
-    anchors: HashMap<String, (Value, u64)>,
+    /// Anchored values (aliases are expanded) with their node counts and text sizes.
+    anchors: HashMap<String, (Value, anchors::Cost)>,
     /// Nodes produced by alias expansion so far (go-yaml's aliasing budget).
     alias_nodes: u64,
+    /// Bytes of text (scalars, keys, comments) copied by alias expansion so far.
+    alias_bytes: u64,
     /// Open block and flow collections (bounded by [`MAX_DEPTH`](crate::tree::MAX_DEPTH)).
     depth: usize,
     walk_error: Option<Error>,
@@ -141,6 +143,7 @@ impl<'a> Parser<'a> {
             heads: Vec::new(),
             anchors: HashMap::new(),
             alias_nodes: 0,
+            alias_bytes: 0,
             depth: 0,
             walk_error: None,
             next: Next {

@@ -54,6 +54,8 @@ export interface KeyOptions {
   kek?: Kek | Kek[];
   /** Azure Key Vault (RSA-OAEP-256, byte-compatible with sops's `azure_kv`). */
   azureKv?: AzureKvOptions;
+  /** HashiCorp Vault transit (byte-compatible with sops's `hc_vault`). */
+  hcVault?: HcVaultOptions;
   /** AWS KMS (byte-compatible with sops's `kms`). */
   awsKms?: AwsKmsOptions;
   /** GCP Cloud KMS (byte-compatible with sops's `gcp_kms`). */
@@ -105,6 +107,18 @@ export interface GcpKmsOptions {
   keys?: string | string[];
   /** Another endpoint (a proxy, an emulator); default `https://cloudkms.googleapis.com`. */
   endpoint?: string;
+}
+
+/** HashiCorp Vault transit: where the token comes from, the keys to encrypt for. */
+export interface HcVaultOptions {
+  /** Returns the Vault token; asked before each Vault operation. */
+  getToken?(): string | Promise<string>;
+  /** A fixed Vault token (when there is no `getToken`). */
+  token?: string;
+  /** Keys to encrypt for: `https://VAULT:8200/v1/ENGINE/keys/NAME`. */
+  keys?: string | string[];
+  /** Sent as `X-Vault-Namespace`. */
+  namespace?: string;
 }
 
 /** What `getToken` may return: a bearer token, `@azure/identity`'s `AccessToken` or MSAL's result. */
@@ -173,7 +187,7 @@ export interface EncryptOptions extends FormatOptions, KeyOptions, SelectorOptio
    * lists recipients, `pgp` fingerprints (their public keys given in `pgp.publicKeys` or
    * `pgp.privateKeys`), `kek` lists ids of KEKs given in `kek`.
    */
-  keyGroups?: Array<{ age?: string[]; pgp?: string[]; kek?: string[]; azureKv?: string[]; awsKms?: string[]; gcpKms?: string[] }>;
+  keyGroups?: Array<{ age?: string[]; pgp?: string[]; kek?: string[]; azureKv?: string[]; awsKms?: string[]; gcpKms?: string[]; hcVault?: string[] }>;
   /** How many groups must open the file (default: all of them). */
   shamirThreshold?: number;
 }

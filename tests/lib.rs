@@ -11,4 +11,5 @@ pub mod kv;
 pub mod mask;
 pub mod moto;
 pub mod textdiff;
+pub mod vault;
 pub mod workflow;

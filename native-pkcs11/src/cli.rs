@@ -98,8 +98,8 @@ pub enum Command {
     /// Azure Key Vault: files pinned to old key versions, text encryption.
     #[command(subcommand)]
     AzureKv(AzureKvCommand),
-    /// sops's `publish`: not available in leafcrypt yet (exits 1 saying so).
-    Publish(Unavailable),
+    /// Publish a file (or a directory with --recursive) to its `.sops.yaml` destination.
+    Publish(PublishArgs),
     /// sops's `keyservice`: not available in leafcrypt yet (exits 1 saying so).
     Keyservice(Unavailable),
 }
@@ -111,6 +111,22 @@ pub struct Unavailable {
     /// Whatever followed the subcommand.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
     pub args: Vec<std::ffi::OsString>,
+}
+
+/// Arguments of `publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The encrypted file, or a directory with --recursive.
+    pub file: Option<PathBuf>,
+    /// Pre-approve all changes and run non-interactively.
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Omit file extensions in the destination path.
+    #[arg(long)]
+    pub omit_extensions: bool,
+    /// If the source path is a directory, publish all its content recursively.
+    #[arg(long)]
+    pub recursive: bool,
 }
 
 /// `azure-kv` subcommands.
@@ -501,8 +517,9 @@ pub struct OtherKinds {
     /// HuaweiCloud KMS key IDs (`region:key-uuid`).
     #[arg(long, global = true, hide = true, value_name = "IDS")]
     pub hckms: Option<String>,
-    /// HashiCorp Vault transit key URIs.
-    #[arg(long, global = true, hide = true, value_name = "URIS")]
+    /// HashiCorp Vault transit keys to encrypt to:
+    /// `https://VAULT:8200/v1/ENGINE/keys/NAME` (comma-separated).
+    #[arg(long, global = true, value_name = "URIS", env = "SOPS_VAULT_URIS")]
     pub hc_vault_transit: Option<String>,
     /// Rotate: add AWS KMS ARNs (to the first key group).
     #[arg(long, global = true, value_name = "ARNS")]
@@ -523,10 +540,10 @@ pub struct OtherKinds {
     #[arg(long, global = true, hide = true, value_name = "IDS")]
     pub rm_hckms: Option<String>,
     /// Rotate: add HashiCorp Vault transit key URIs.
-    #[arg(long, global = true, hide = true, value_name = "URIS")]
+    #[arg(long, global = true, value_name = "URIS")]
     pub add_hc_vault_transit: Option<String>,
     /// Rotate: remove HashiCorp Vault transit key URIs.
-    #[arg(long, global = true, hide = true, value_name = "URIS")]
+    #[arg(long, global = true, value_name = "URIS")]
     pub rm_hc_vault_transit: Option<String>,
     /// AWS profile of the shared config files for the `--kms` keys.
     #[arg(long, global = true, value_name = "PROFILE")]

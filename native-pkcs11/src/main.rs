@@ -20,8 +20,10 @@ mod logged;
 mod pgp;
 mod pkcs11;
 mod private_dir;
+mod publish;
 mod runtime;
 mod tty;
+mod vault;
 mod version;
 
 use leafcrypt_core::ExitCode as SopsExit;

@@ -33,6 +33,8 @@ Options:
                             (encrypt; also $SOPS_AZURE_KEYVAULT_URLS)
   --azure-kv-endpoint URL   send Key Vault requests through this proxy
   --azure-kv-remote-encrypt wrap with the vault's encrypt instead of locally
+  --hc-vault-transit URIS   HashiCorp Vault transit keys
+                            https://VAULT:8200/v1/ENGINE/keys/NAME (encrypt; also $SOPS_VAULT_URIS)
   -h, --help
 
 Identities: $SOPS_AGE_KEY (identity text), $SOPS_AGE_KEY_FILE (a file), else
@@ -40,6 +42,7 @@ $XDG_CONFIG_HOME/sops/age/keys.txt (~/.config/sops/age/keys.txt).
 Key Vault tokens: $AZURE_ACCESS_TOKEN (e.g. from \`az account get-access-token
 --resource https://vault.azure.net --query accessToken -o tsv\`), else
 @azure/identity's DefaultAzureCredential when that package is installed.
+Vault tokens: $VAULT_TOKEN, else ~/.vault-token; $VAULT_NAMESPACE is sent as the namespace.
 Exit codes are sops's (51: MAC mismatch, 128: no key could decrypt the data key, …).`;
 
 const SELECTORS = {
@@ -66,6 +69,7 @@ const OPTIONS = {
   "azure-kv": { type: "string", multiple: true },
   "azure-kv-endpoint": { type: "string" },
   "azure-kv-remote-encrypt": { type: "boolean" },
+  "hc-vault-transit": { type: "string", multiple: true },
   help: { type: "boolean", short: "h" },
   ...Object.fromEntries(Object.keys(SELECTORS).map((k) => [k, { type: "string" }])),
 };
@@ -102,6 +106,14 @@ async function getToken(scopes, tenantId) {
   return new identity.DefaultAzureCredential().getToken(scopes, { tenantId });
 }
 
+/** A Vault token: $VAULT_TOKEN, else ~/.vault-token (as the Vault CLI writes it). */
+function vaultToken() {
+  if (process.env.VAULT_TOKEN) return process.env.VAULT_TOKEN.trim();
+  const file = join(homedir(), ".vault-token");
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  throw new Error("HashiCorp Vault needs a token: set VAULT_TOKEN or run `vault login` (~/.vault-token)");
+}
+
 async function main(argv) {
   const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
   const [command, file, ...rest] = positionals;
@@ -122,6 +134,7 @@ async function main(argv) {
       endpoint: values["azure-kv-endpoint"],
       remoteEncrypt: values["azure-kv-remote-encrypt"] ?? false,
     },
+    hcVault: { getToken: vaultToken, namespace: process.env.VAULT_NAMESPACE || undefined },
   };
   if (values["output-type"]) options.outputFormat = values["output-type"];
   if (values.indent !== undefined) options.indent = Number(values.indent);
@@ -135,6 +148,7 @@ async function main(argv) {
   } else if (command === "encrypt") {
     options.age.recipients = list(values.age);
     options.azureKv.keys = list(values["azure-kv"] ?? [process.env.SOPS_AZURE_KEYVAULT_URLS ?? ""]);
+    options.hcVault.keys = list(values["hc-vault-transit"] ?? [process.env.SOPS_VAULT_URIS ?? ""]);
     options.macOnlyEncrypted = values["mac-only-encrypted"] ?? false;
     for (const [flag, option] of Object.entries(SELECTORS)) {
       if (values[flag] !== undefined) options[option] = values[flag];

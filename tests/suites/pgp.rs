@@ -819,7 +819,8 @@ fn rules_naming_kinds_without_a_source_block_only_their_files() {
             "creation_rules:
   - path_regex: ^aws/
     kms: arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab+arn:aws:iam::111122223333:role/sops
-    hc_vault_transit_uri: https://vault.example.invalid:8200/v1/transit/keys/sops
+    hckms:
+      - eu-west-0:1234abcd-12ab-34cd-56ef-1234567890ab
   - path_regex: ^gcp/
     key_groups:
       - gcp_kms:
@@ -857,14 +858,14 @@ fn rules_naming_kinds_without_a_source_block_only_their_files() {
         ));
     }
 
-    // One kind left without a source (hc_vault rules are not exercised here).
+    // One kind left without a source (hckms); hc_vault has one (tests/suites/hc_vault.rs).
     #[allow(clippy::single_element_loop)]
     for (sub, name, key) in [
-        // AWS KMS has a key source now: the rule's Vault transit key is the one refused.
+        // AWS KMS has a key source now: the rule's HuaweiCloud KMS key is the one refused.
         (
             "aws",
-            "HashiCorp Vault transit keys (hc_vault)",
-            "https://vault.example.invalid:8200/v1/transit/keys/sops",
+            "HuaweiCloud KMS keys (hckms)",
+            "eu-west-0:1234abcd-12ab-34cd-56ef-1234567890ab",
         ),
         // gcp_kms has a key source now (tests/suites/gcp_kms.rs covers its errors).
     ] {

@@ -79,7 +79,7 @@ pub async fn encrypt(input: &[u8], options: &Options) -> Result<Vec<u8>> {
         .map_err(|e| match e {
             Error::Config(m) if m == ops::NO_KEYS => Failure::Options(
                 "no keys to encrypt for: give age.recipients, pgp.publicKeys (or pgp.recipients), \
-                 azureKv.keys, awsKms.keys, gcpKms.keys, kek or keyGroups"
+                 azureKv.keys, awsKms.keys, gcpKms.keys, hcVault.keys, kek or keyGroups"
                     .into(),
             ),
             e => e.into(),

@@ -7,7 +7,8 @@
 //! azureKv:   { getToken, keys?, endpoint?, remoteEncrypt?, verifyChallengeResource? }
 //! awsKms:    { getCredentials, keys?, encryptionContext?, endpoint?, stsEndpoint? }   // see crate::aws_kms
 //! gcpKms:    { getToken, keys?, endpoint? }   // see crate::gcp_kms
-//! keyGroups: Array<{ age?: string[], pgp?: string[], kek?: string[], azureKv?: string[], awsKms?: string[], gcpKms?: string[] }>   // Shamir; kek entries are ids
+//! hcVault:   { getToken? | token?, keys?, namespace? }
+//! keyGroups: Array<{ age?: string[], pgp?: string[], kek?: string[], azureKv?: string[], awsKms?: string[], gcpKms?: string[], hcVault?: string[] }>   // Shamir; kek entries are ids
 //! ```
 //!
 //! `age.recipients` takes `age1…` keys and SSH public keys (`ssh-ed25519 …`, `ssh-rsa …`);
@@ -38,6 +39,8 @@ pub struct Keys {
     pub aws_keys: Vec<KeyEntry>,
     /// `gcpKms.keys` as key descriptions.
     pub gcp_keys: Vec<KeyEntry>,
+    /// `hcVault.keys` as key descriptions.
+    pub vault_keys: Vec<KeyEntry>,
 }
 
 impl Keys {
@@ -86,6 +89,11 @@ impl Keys {
             gcp_keys = gcp.keys;
             keyring.add(Box::new(gcp.source));
         }
+        let mut vault_keys = Vec::new();
+        if let Some(hv) = crate::hc_vault::HcVault::from_options(options)? {
+            vault_keys = hv.keys;
+            keyring.add(Box::new(hv.source));
+        }
         Ok(Self {
             keyring,
             recipients,
@@ -94,6 +102,7 @@ impl Keys {
             azure_keys,
             aws_keys,
             gcp_keys,
+            vault_keys,
         })
     }
 
@@ -108,6 +117,7 @@ impl Keys {
             keys.extend(self.azure_keys.iter().cloned());
             keys.extend(self.aws_keys.iter().cloned());
             keys.extend(self.gcp_keys.iter().cloned());
+            keys.extend(self.vault_keys.iter().cloned());
             keys.extend(self.kek_ids.iter().map(|id| kek::entry(id)));
             // No key at all is no group at all: the core's "no keys" error.
             return Ok(if keys.is_empty() {
@@ -136,6 +146,10 @@ impl Keys {
         #[cfg(feature = "aws-kms")]
         keys.extend(crate::aws_kms::entries(&group.strings("awsKms")?));
         keys.extend(crate::gcp_kms::group_entries(&group.strings("gcpKms")?)?);
+        keys.extend(crate::hc_vault::entries(
+            &group.strings("hcVault")?,
+            "options.keyGroups[].hcVault",
+        )?);
         for id in group.strings("kek")? {
             if !self.kek_ids.contains(&id) {
                 return Err(Failure::Options(format!(

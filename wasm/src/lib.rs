@@ -19,6 +19,7 @@ pub mod engine;
 pub mod failure;
 pub mod gcp_kms;
 pub mod groups;
+pub mod hc_vault;
 pub mod kek;
 pub mod keys;
 pub mod options;

@@ -12,6 +12,8 @@ pub mod aws_kms;
 pub mod azure_kv;
 #[cfg(feature = "gcp-kms")]
 pub mod gcp_kms;
+#[cfg(feature = "hc-vault")]
+pub mod hc_vault;
 #[cfg(feature = "pgp")]
 pub mod pgp;
 #[cfg(feature = "rest")]

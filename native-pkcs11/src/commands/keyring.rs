@@ -76,6 +76,7 @@ pub(crate) fn keyring(opts: &Opts) -> CliResult<Keyring> {
         .with(logged(crate::azure::keyring_member(opts)))
         .with(logged(crate::aws::keyring_member()))
         .with(logged(crate::gcp::keyring_member()))
+        .with(logged(crate::vault::keyring_member()))
         .with(logged(Box::new(pkcs11)))
         .with(logged(Box::new(crate::pgp::source::GpgSource::from_env())));
     for stand_in in unsupported::Unsupported::all() {

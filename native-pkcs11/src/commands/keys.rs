@@ -98,17 +98,14 @@ pub(crate) fn hckms_entries(list: &str) -> CliResult<Vec<KeyEntry>> {
 
 /// `hc_vault` key descriptions for `https://ADDR/v1/ENGINE/keys/NAME` URIs.
 pub(crate) fn hc_vault_entries(list: &str) -> CliResult<Vec<KeyEntry>> {
-    Ok(split_list(list)
+    split_list(list)
         .into_iter()
         .map(|uri| {
-            let (address, rest) = uri.split_once("/v1/").unwrap_or((uri.as_str(), ""));
-            let (engine, key) = rest.rsplit_once("/keys/").unwrap_or((rest, ""));
-            KeyEntry::new("hc_vault")
-                .with("vault_address", address)
-                .with("engine_path", engine)
-                .with("key_name", key)
+            leafcrypt_core::config::hc_vault_entry_from_uri(&uri).map_err(|e| {
+                Failure::new(ExitCode::ErrorGeneric, format!("--hc-vault-transit: {e}"))
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// `pkcs11` key descriptions for a comma-separated list of URIs (as given; the stored

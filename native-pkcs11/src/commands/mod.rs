@@ -12,6 +12,7 @@ mod keyring;
 pub mod keys;
 mod layout;
 mod open;
+pub mod publish;
 pub mod rotate;
 pub mod tree_edit;
 pub mod unsupported;
@@ -146,11 +147,7 @@ fn subcommand(command: &cli::Command, opts: &Opts, prog: &str) -> Option<ExitCod
             clap_complete::generate(*shell, &mut crate::command(prog), prog, &mut script);
             exit(crate::io::Destination::Stdout.write(&script))
         }
-        C::Publish(_) => not_available(
-            prog,
-            "publish",
-            "publishing comes with the cloud key sources; use sops 3.11 for it",
-        ),
+        C::Publish(a) => exit(publish::run(a, opts)),
         C::Keyservice(_) => not_available(
             prog,
             "keyservice",

@@ -1,5 +1,6 @@
-//! Key kinds sops knows and leafcrypt has no key source for yet (HashiCorp Vault transit,
-//! HuaweiCloud KMS; AWS KMS and GCP KMS have theirs in [`crate::aws`] and [`crate::gcp`]). A `.sops.yaml` may name them: only files
+//! Key kinds sops knows and leafcrypt has no key source for yet (HuaweiCloud KMS; AWS KMS,
+//! GCP KMS and HashiCorp Vault transit have theirs in [`crate::aws`], [`crate::gcp`] and
+//! [`crate::vault`]). A `.sops.yaml` may name them: only files
 //! whose rule uses them fail, when their data key is wrapped, with a clear message.
 
 use crate::discovery;
@@ -12,10 +13,7 @@ use leafcrypt_core::secret::Secret;
 use leafcrypt_core::ExitCode;
 
 /// The kinds without a key source, with their names for humans.
-pub const KINDS: [(&str, &str); 2] = [
-    ("hc_vault", "HashiCorp Vault transit"),
-    ("hckms", "HuaweiCloud KMS"),
-];
+pub const KINDS: [(&str, &str); 1] = [("hckms", "HuaweiCloud KMS")];
 
 /// `leafcrypt has no key source for AWS KMS keys (kms) yet`, for a kind of [`KINDS`].
 pub fn no_source(kind: &str) -> Option<String> {
@@ -86,7 +84,7 @@ pub fn check_wrappable(
         ExitCode::ErrorGeneric,
         format!(
             "Could not generate data key: [{message}; {origin} names {}: encrypt this file with \
-             another key kind (age, pgp, kms, azure_keyvault, pkcs11) or with sops]",
+             another key kind (age, pgp, kms, gcp_kms, azure_keyvault, hc_vault, pkcs11) or with sops]",
             key.identity()
         ),
     ))

@@ -111,7 +111,7 @@ fn pin_azure_versions(mut groups: Vec<KeyGroup>, opts: &Opts) -> CliResult<Vec<K
 
 /// sops's diff of key groups: unchanged keys indented, `+++` added, `---` removed.
 /// `None` when nothing changes.
-fn describe_diff(old: &[KeyGroup], new: &[KeyGroup]) -> Option<String> {
+pub(crate) fn describe_diff(old: &[KeyGroup], new: &[KeyGroup]) -> Option<String> {
     let ids = |g: Option<&KeyGroup>| -> Vec<String> {
         g.map(|g| g.keys.iter().map(KeyEntry::identity).collect())
             .unwrap_or_default()

@@ -1,0 +1,182 @@
+//! `publish`: decrypt a file (or, with `--recursive`, every file under a directory) and
+//! upload it to the destination its `.sops.yaml` `destination_rules` name, as sops 3.11:
+//! Vault KV v1/v2 receives the decrypted data; S3 the encrypted file (re-encrypted for the
+//! rule's `recreation_rule` keys when it names any); GCS is not available yet.
+
+use super::layout::formats;
+use super::{keyring, no_file, open_to_read};
+use crate::cli::{Opts, PublishArgs};
+use crate::discovery;
+use crate::failure::{CliResult, Failure};
+use crate::publish::{rule_for_file, Destination};
+use leafcrypt_core::file::Layout;
+use leafcrypt_core::stores::Format;
+use leafcrypt_core::ExitCode;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+fn generic(message: impl Into<String>) -> Failure {
+    Failure::new(ExitCode::ErrorGeneric, message)
+}
+
+/// Runs `publish`.
+pub(crate) fn run(args: &PublishArgs, opts: &Opts) -> CliResult<()> {
+    let config_path = match discovery::load(opts.config.as_deref())? {
+        Some(loaded) => loaded.path,
+        None => return Err(generic("config file not found")),
+    };
+    let Some(path) = &args.file else {
+        return Err(no_file());
+    };
+    let meta =
+        std::fs::metadata(path).map_err(|e| generic(format!("stat {}: {e}", path.display())))?;
+    if meta.is_dir() && !args.recursive {
+        return Err(generic(
+            "can't operate on a directory without --recursive flag.",
+        ));
+    }
+    let mut files = Vec::new();
+    walk(path, &mut files)?;
+    for file in files {
+        publish_one(&file, path, &config_path, args, opts)?;
+    }
+    Ok(())
+}
+
+/// Every file under `path` in lexical order, as Go's `filepath.Walk` visits them.
+fn walk(path: &Path, out: &mut Vec<PathBuf>) -> CliResult<()> {
+    let meta =
+        std::fs::metadata(path).map_err(|e| generic(format!("lstat {}: {e}", path.display())))?;
+    if !meta.is_dir() {
+        out.push(path.to_path_buf());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| generic(format!("open {}: {e}", path.display())))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for entry in entries {
+        walk(&entry, out)?;
+    }
+    Ok(())
+}
+
+fn publish_one(
+    path: &Path,
+    root: &Path,
+    config_path: &Path,
+    args: &PublishArgs,
+    opts: &Opts,
+) -> CliResult<()> {
+    let absolute = std::path::absolute(path).map_err(|e| generic(e.to_string()))?;
+    let given = path.to_string_lossy().into_owned();
+    let rule = rule_for_file(config_path, &given)?;
+    let mut name = if args.recursive {
+        // sops names each file by its path relative to the directory given.
+        match path.strip_prefix(root) {
+            Ok(rel) if rel.as_os_str().is_empty() => ".".to_string(),
+            Ok(rel) => rel.to_string_lossy().into_owned(),
+            Err(_) => given.clone(),
+        }
+    } else {
+        absolute
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    if args.omit_extensions || rule.omit_extensions {
+        if let Some(ext) = absolute.extension() {
+            let dotted = format!(".{}", ext.to_string_lossy());
+            if let Some(stripped) = name.strip_suffix(&dotted) {
+                name = stripped.to_string();
+            }
+        }
+    }
+    let input = crate::io::read_input(Some(path), None)?;
+    let mut upload_bytes = Vec::new();
+    let data = match &rule.destination {
+        Destination::Vault(_) => {
+            let fmts = formats(&input, opts)?;
+            let keyring = keyring(opts)?;
+            let opened = open_to_read(&input, opts, fmts.0, &keyring)?;
+            let layout = Layout {
+                input: fmts.0,
+                output: Format::Json,
+                indent: None,
+            };
+            let json = opened
+                .into_plaintext(&layout, None)
+                .map_err(|e| Failure::core(&input.name, e))?;
+            let json = zeroize::Zeroizing::new(json);
+            serde_json::from_slice::<serde_json::Value>(&json)
+                .map_err(|e| generic(format!("cannot convert {given} to a map: {e}")))?
+        }
+        Destination::S3 { .. } => {
+            let (groups, threshold) = &rule.recreation;
+            if groups.first().is_some_and(|g| !g.keys.is_empty()) {
+                let fmts = formats(&input, opts)?;
+                let keyring = keyring(opts)?;
+                let mut opened = open_to_read(&input, opts, fmts.0, &keyring)?;
+                // sops prints the key-group changes on stdout before re-encrypting.
+                if let Some(diff) = super::updatekeys::describe_diff(&opened.metadata.key_groups, groups) {
+                    print!("The following changes will be made to the file's key groups:\n{diff}");
+                }
+                opened.metadata.shamir_threshold = *threshold;
+                let now = crate::clock::now_rfc3339();
+                crate::runtime::block_on(opened.rotate(groups.clone(), &keyring, &now))
+                    .map_err(|e| Failure::core(&input.name, e))?;
+                let layout = Layout {
+                    input: fmts.0,
+                    output: fmts.0,
+                    indent: None,
+                };
+                upload_bytes = opened
+                    .emit(&layout)
+                    .map_err(|e| Failure::core(&input.name, e))?;
+            } else {
+                upload_bytes = input.bytes.clone();
+            }
+            serde_json::Value::Null
+        }
+        Destination::Gcs { .. } => {
+            return Err(generic(format!(
+                "publishing to {} is not available in leafcrypt yet; use sops 3.11 for GCS destinations",
+                rule.destination.path(&name)
+            )))
+        }
+    };
+    if !args.yes && !confirm(&absolute, &rule.destination.path(&name))? {
+        let message = format!("Publication of {} canceled", absolute.display());
+        if args.recursive {
+            println!("{message}");
+            return Ok(());
+        }
+        return Err(generic(message));
+    }
+    match &rule.destination {
+        Destination::Vault(vault) => vault.upload(&data, &name),
+        Destination::S3 { bucket, prefix } => {
+            crate::publish::s3::upload(bucket, &format!("{prefix}{name}"), upload_bytes)
+        }
+        Destination::Gcs { .. } => Ok(()),
+    }
+}
+
+/// sops's prompt: asks until the answer is `y` or `n`; end of input is an error.
+fn confirm(path: &Path, target: &str) -> CliResult<bool> {
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    loop {
+        print!("uploading {} to {target} ? (y/n): ", path.display());
+        let _ = std::io::stdout().flush();
+        match lines.next() {
+            Some(Ok(line)) => match line.trim() {
+                "y" => return Ok(true),
+                "n" => return Ok(false),
+                _ => {}
+            },
+            _ => return Err(generic("EOF")),
+        }
+    }
+}

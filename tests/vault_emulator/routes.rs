@@ -1,0 +1,239 @@
+//! Request routing: the admin API, unauthenticated `sys/` routes, the seal, token and policy
+//! checks, injected faults, then `sys/mounts`, `auth/token/lookup-self` and the mounted engines.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::{Request, StatusCode};
+use serde_json::{json, Value};
+
+use crate::http::{self, json, Dropped, Resp};
+use crate::state::{allowed, Engine, LogEntry, Shared};
+use crate::{admin, errors, kv, transit};
+
+/// A response in Vault's secret envelope around `data`.
+pub fn secret(data: Value) -> Resp {
+    secret_lease(data, 0)
+}
+
+/// [`secret`] with a lease duration (KV v1 reads have one).
+pub fn secret_lease(data: Value, lease_duration: u64) -> Resp {
+    json(
+        StatusCode::OK,
+        &json!({
+            "request_id": crate::state::random_token().trim_start_matches("hvs."),
+            "lease_id": "",
+            "renewable": false,
+            "lease_duration": lease_duration,
+            "data": data,
+            "wrap_info": null,
+            "warnings": null,
+            "auth": null,
+        }),
+    )
+}
+
+/// Serves one request.
+pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Resp, Dropped> {
+    let path = req.uri().path().to_string();
+    if let Some(rest) = path.strip_prefix("/admin/") {
+        let rest = rest.to_string();
+        let method = req.method().as_str().to_string();
+        let body = http::body(req.into_body()).await.unwrap_or_default();
+        return Ok(admin::handle(&shared, &method, &rest, &body));
+    }
+    let method = req.method().as_str().to_string();
+    let query = http::query(&req);
+    let namespace = http::header(&req, "x-vault-namespace").map(str::to_string);
+    let token = http::header(&req, "x-vault-token")
+        .map(str::to_string)
+        .or_else(|| {
+            http::header(&req, "authorization")
+                .and_then(|a| a.strip_prefix("Bearer "))
+                .map(str::to_string)
+        });
+    let body = match http::body(req.into_body()).await {
+        Ok(b) => b,
+        Err(e) => return Ok(errors::bad_request(&e)),
+    };
+    let Some(p) = path.strip_prefix("/v1/") else {
+        return Ok(errors::error(StatusCode::NOT_FOUND, &["not found"]));
+    };
+    let p = p.trim_end_matches('/').to_string();
+    let fault = shared.state().take_fault(&p);
+    if let Some(fault) = &fault {
+        if fault.delay_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(fault.delay_ms)).await;
+        }
+    }
+    let resp = match fault.and_then(|f| f.status) {
+        Some(429) => errors::error(
+            StatusCode::TOO_MANY_REQUESTS,
+            &[&format!("request path \"{p}\": rate limit quota exceeded")],
+        ),
+        Some(code) => errors::error(
+            StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            &["internal error"],
+        ),
+        None => serve(&shared, &method, &p, &query, token.as_deref(), &body),
+    };
+    shared.state().log.push(LogEntry {
+        method,
+        path: p,
+        namespace,
+        token: token.is_some(),
+        status: resp.status().as_u16(),
+    });
+    Ok(resp)
+}
+
+fn serve(
+    shared: &Shared,
+    method: &str,
+    p: &str,
+    query: &std::collections::HashMap<String, String>,
+    token: Option<&str>,
+    raw: &[u8],
+) -> Resp {
+    let mut st = shared.state();
+    // Unauthenticated routes.
+    match (method, p) {
+        ("GET", "sys/health") => {
+            let status = if st.sealed {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::OK
+            };
+            return json(
+                status,
+                &json!({ "initialized": true, "sealed": st.sealed, "standby": false, "version": "1.17.0" }),
+            );
+        }
+        ("GET", "sys/seal-status") => return seal_status(st.sealed),
+        ("PUT" | "POST", "sys/unseal") => {
+            st.sealed = false;
+            return seal_status(false);
+        }
+        _ => {}
+    }
+    if st.sealed {
+        return errors::sealed();
+    }
+    let body: Value = if raw.is_empty() {
+        json!({})
+    } else {
+        match serde_json::from_slice(raw) {
+            Ok(v) => v,
+            Err(_) => return errors::bad_request("failed to parse JSON input"),
+        }
+    };
+    let list = method == "LIST" || query.get("list").is_some_and(|v| v == "true");
+    let capability = match method {
+        _ if list => "list",
+        "GET" => "read",
+        "DELETE" => "delete",
+        _ => "update",
+    };
+    let is_root = token == Some(shared.root.as_str());
+    if !is_root {
+        let permitted = token.and_then(|t| st.tokens.get(t)).is_some_and(|rules| {
+            p == "auth/token/lookup-self"
+                || allowed(rules, p, capability)
+                || (capability == "update" && allowed(rules, p, "create"))
+        });
+        if !permitted {
+            return errors::permission_denied();
+        }
+    }
+    match p {
+        "auth/token/lookup-self" => {
+            let policies = if is_root {
+                vec!["root"]
+            } else {
+                vec!["default", "restricted"]
+            };
+            return secret(
+                json!({ "policies": policies, "renewable": false, "ttl": 0, "type": "service" }),
+            );
+        }
+        "sys/seal" if matches!(method, "PUT" | "POST") => {
+            if !is_root {
+                return errors::permission_denied();
+            }
+            st.sealed = true;
+            return errors::no_content();
+        }
+        "sys/mounts" if method == "GET" => {
+            let mounts: serde_json::Map<String, Value> = st
+                .mounts
+                .iter()
+                .map(|(k, e)| (k.clone(), mount_info(e)))
+                .collect();
+            let mut top = mounts.clone();
+            top.insert("data".into(), Value::Object(mounts));
+            return json(StatusCode::OK, &Value::Object(top));
+        }
+        _ => {}
+    }
+    if let Some(mount) = p.strip_prefix("sys/mounts/") {
+        return match method {
+            "POST" | "PUT" => {
+                let engine = match body.get("type").and_then(Value::as_str) {
+                    Some("transit") => Engine::transit(),
+                    Some("kv" | "kv-v1") | Some("generic") => {
+                        let v2 =
+                            body.pointer("/options/version").and_then(Value::as_str) == Some("2");
+                        Engine::kv(if v2 { 2 } else { 1 })
+                    }
+                    Some("kv-v2") => Engine::kv(2),
+                    Some(other) => {
+                        return errors::bad_request(&format!(
+                            "plugin not found in the catalog: {other}"
+                        ))
+                    }
+                    None => return errors::bad_request("missing mount type"),
+                };
+                if st.mount(mount, engine) {
+                    errors::no_content()
+                } else {
+                    errors::bad_request(&format!(
+                        "path is already in use at {}",
+                        crate::state::mount_key(mount)
+                    ))
+                }
+            }
+            "DELETE" => {
+                st.mounts.remove(&crate::state::mount_key(mount));
+                errors::no_content()
+            }
+            _ => errors::unsupported_operation(),
+        };
+    }
+    let Some((mount, rest)) = st.route(p) else {
+        return errors::no_route(p);
+    };
+    let query_version = query.get("version").and_then(|v| v.parse().ok());
+    match st.mounts.get_mut(&mount) {
+        Some(Engine::Transit(keys)) => transit::handle(keys, method, rest, &body),
+        Some(Engine::Kv(version, store)) => {
+            kv::handle(*version, store, method, rest, list, &body, query_version)
+        }
+        None => errors::no_route(p),
+    }
+}
+
+fn seal_status(sealed: bool) -> Resp {
+    json(
+        StatusCode::OK,
+        &json!({ "type": "shamir", "initialized": true, "sealed": sealed, "t": 1, "n": 1, "progress": 0, "version": "1.17.0" }),
+    )
+}
+
+fn mount_info(engine: &Engine) -> Value {
+    let options = match engine {
+        Engine::Kv(v, _) => json!({ "version": v.to_string() }),
+        Engine::Transit(_) => Value::Null,
+    };
+    json!({ "type": engine.kind(), "description": "", "options": options, "config": { "default_lease_ttl": 0, "max_lease_ttl": 0 } })
+}

@@ -158,96 +158,158 @@ pub fn discover(env: &Env) -> Result<Credential, GcpKmsError> {
 
 /// A credential from a credentials file's JSON.
 pub fn from_json(bytes: &[u8], origin: &str) -> Result<Credential, GcpKmsError> {
-    let bad = |what: &str| GcpKmsError::Credentials(format!("{origin}: {what}"));
-    let json: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|_| bad("not a JSON credentials file"))?;
-    let field = |name: &str| json[name].as_str().filter(|s| !s.is_empty());
-    let token_uri = field("token_uri").unwrap_or(GOOGLE_TOKEN_URI).to_string();
-    match field("type") {
-        Some("service_account") => {
-            let email = field("client_email").ok_or_else(|| bad("service account without client_email"))?;
-            let pem = Zeroizing::new(
-                field("private_key").ok_or_else(|| bad("service account without private_key"))?.to_string(),
-            );
-            let key = {
-                use rsa::pkcs1::DecodeRsaPrivateKey;
-                use rsa::pkcs8::DecodePrivateKey;
-                RsaPrivateKey::from_pkcs8_pem(&pem)
-                    .or_else(|_| RsaPrivateKey::from_pkcs1_pem(&pem))
-                    .map_err(|_| bad("private_key is not an RSA private key (PEM)"))?
-            };
-            Ok(Credential {
-                origin: format!("{origin} (service account {email})"),
-                kind: Kind::ServiceAccount {
-                    email: email.to_string(),
-                    key_id: field("private_key_id").unwrap_or("").to_string(),
-                    key: Box::new(key),
-                    token_uri,
-                },
-            })
-        }
-        Some("authorized_user") => {
-            let client_id = field("client_id").ok_or_else(|| bad("authorized_user without client_id"))?;
-            Ok(Credential {
-                origin: format!("{origin} (authorized user)"),
-                kind: Kind::AuthorizedUser {
-                    client_id: client_id.to_string(),
-                    client_secret: Zeroizing::new(field("client_secret").unwrap_or("").to_string()),
-                    refresh_token: Zeroizing::new(
-                        field("refresh_token").ok_or_else(|| bad("authorized_user without refresh_token"))?.to_string(),
-                    ),
-                    token_uri,
-                },
-            })
-        }
-        Some("external_account") => {
-            let source = &json["credential_source"];
-            let src_field = |name: &str| source[name].as_str().filter(|s| !s.is_empty());
-            let subject = if let Some(file) = src_field("file") {
-                SubjectSource::File(file.to_string())
-            } else if let Some(url) = src_field("url") {
-                let headers = source["headers"]
-                    .as_object()
-                    .map(|h| {
-                        h.iter()
-                            .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                SubjectSource::Url(url.to_string(), headers)
-            } else {
-                return Err(bad(
-                    "external_account credential_source must be a file or a url (executable and AWS sources are not supported)",
-                ));
-            };
-            let json_field = (source["format"]["type"].as_str() == Some("json"))
-                .then(|| source["format"]["subject_token_field_name"].as_str().unwrap_or("").to_string());
-            let audience = field("audience").ok_or_else(|| bad("external_account without audience"))?;
-            let impersonation_url = field("service_account_impersonation_url").map(str::to_string);
-            let who = impersonation_url
-                .as_deref()
-                .and_then(|u| u.rsplit('/').next())
-                .and_then(|t| t.strip_suffix(":generateAccessToken"))
-                .map(|email| format!(", impersonating {email}"))
-                .unwrap_or_default();
-            Ok(Credential {
-                origin: format!("{origin} (external account {audience}{who})"),
-                kind: Kind::ExternalAccount(Box::new(External {
-                    audience: audience.to_string(),
-                    subject_token_type: field("subject_token_type")
-                        .unwrap_or("urn:ietf:params:oauth:token-type:jwt")
-                        .to_string(),
-                    token_url: field("token_url").unwrap_or("https://sts.googleapis.com/v1/token").to_string(),
-                    source: subject,
-                    json_field,
-                    impersonation_url,
-                })),
-            })
-        }
-        Some(other) => Err(bad(&format!(
+    let file = CredentialsFile {
+        json: serde_json::from_slice(bytes)
+            .map_err(|_| bad_file(origin, "not a JSON credentials file"))?,
+        origin,
+    };
+    match file.field("type") {
+        Some("service_account") => file.service_account(),
+        Some("authorized_user") => file.authorized_user(),
+        Some("external_account") => file.external_account(),
+        Some(other) => Err(file.bad(&format!(
             "credentials of type {other:?} are not supported; use a service_account, authorized_user or external_account file, or GOOGLE_OAUTH_ACCESS_TOKEN"
         ))),
-        None => Err(bad("no \"type\" field: not a Google credentials file")),
+        None => Err(file.bad("no \"type\" field: not a Google credentials file")),
+    }
+}
+
+/// A credentials-file error naming where the file came from.
+fn bad_file(origin: &str, what: &str) -> GcpKmsError {
+    GcpKmsError::Credentials(format!("{origin}: {what}"))
+}
+
+/// A parsed credentials file and where it came from (for errors).
+struct CredentialsFile<'a> {
+    json: serde_json::Value,
+    origin: &'a str,
+}
+
+impl CredentialsFile<'_> {
+    /// A non-empty string field.
+    fn field(&self, name: &str) -> Option<&str> {
+        self.json[name].as_str().filter(|s| !s.is_empty())
+    }
+
+    /// A required non-empty string field.
+    fn required(&self, name: &str, what: &str) -> Result<&str, GcpKmsError> {
+        self.field(name).ok_or_else(|| self.bad(what))
+    }
+
+    fn bad(&self, what: &str) -> GcpKmsError {
+        bad_file(self.origin, what)
+    }
+
+    fn token_uri(&self) -> String {
+        self.field("token_uri")
+            .unwrap_or(GOOGLE_TOKEN_URI)
+            .to_string()
+    }
+
+    /// `service_account`: an RSA key (PKCS#8 or PKCS#1 PEM) that signs JWT assertions.
+    fn service_account(&self) -> Result<Credential, GcpKmsError> {
+        let email = self.required("client_email", "service account without client_email")?;
+        let pem = Zeroizing::new(
+            self.required("private_key", "service account without private_key")?
+                .to_string(),
+        );
+        let key = {
+            use rsa::pkcs1::DecodeRsaPrivateKey;
+            use rsa::pkcs8::DecodePrivateKey;
+            RsaPrivateKey::from_pkcs8_pem(&pem)
+                .or_else(|_| RsaPrivateKey::from_pkcs1_pem(&pem))
+                .map_err(|_| self.bad("private_key is not an RSA private key (PEM)"))?
+        };
+        Ok(Credential {
+            origin: format!("{} (service account {email})", self.origin),
+            kind: Kind::ServiceAccount {
+                email: email.to_string(),
+                key_id: self.field("private_key_id").unwrap_or("").to_string(),
+                key: Box::new(key),
+                token_uri: self.token_uri(),
+            },
+        })
+    }
+
+    /// `authorized_user` (gcloud's application-default login): a refresh token.
+    fn authorized_user(&self) -> Result<Credential, GcpKmsError> {
+        let client_id = self.required("client_id", "authorized_user without client_id")?;
+        let refresh_token =
+            self.required("refresh_token", "authorized_user without refresh_token")?;
+        Ok(Credential {
+            origin: format!("{} (authorized user)", self.origin),
+            kind: Kind::AuthorizedUser {
+                client_id: client_id.to_string(),
+                client_secret: Zeroizing::new(
+                    self.field("client_secret").unwrap_or("").to_string(),
+                ),
+                refresh_token: Zeroizing::new(refresh_token.to_string()),
+                token_uri: self.token_uri(),
+            },
+        })
+    }
+
+    /// Where an `external_account`'s subject token comes from: a file or a URL.
+    fn subject_source(&self) -> Result<SubjectSource, GcpKmsError> {
+        let source = &self.json["credential_source"];
+        let src_field = |name: &str| source[name].as_str().filter(|s| !s.is_empty());
+        if let Some(file) = src_field("file") {
+            return Ok(SubjectSource::File(file.to_string()));
+        }
+        let Some(url) = src_field("url") else {
+            return Err(self.bad(
+                "external_account credential_source must be a file or a url (executable and AWS sources are not supported)",
+            ));
+        };
+        let headers = source["headers"]
+            .as_object()
+            .map(|h| {
+                h.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(SubjectSource::Url(url.to_string(), headers))
+    }
+
+    /// `external_account` (workload-identity federation): subject token → STS →
+    /// optional service-account impersonation.
+    fn external_account(&self) -> Result<Credential, GcpKmsError> {
+        let source = &self.json["credential_source"];
+        let subject = self.subject_source()?;
+        let json_field = (source["format"]["type"].as_str() == Some("json")).then(|| {
+            source["format"]["subject_token_field_name"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        });
+        let audience = self.required("audience", "external_account without audience")?;
+        let impersonation_url = self
+            .field("service_account_impersonation_url")
+            .map(str::to_string);
+        let who = impersonation_url
+            .as_deref()
+            .and_then(|u| u.rsplit('/').next())
+            .and_then(|t| t.strip_suffix(":generateAccessToken"))
+            .map(|email| format!(", impersonating {email}"))
+            .unwrap_or_default();
+        Ok(Credential {
+            origin: format!("{} (external account {audience}{who})", self.origin),
+            kind: Kind::ExternalAccount(Box::new(External {
+                audience: audience.to_string(),
+                subject_token_type: self
+                    .field("subject_token_type")
+                    .unwrap_or("urn:ietf:params:oauth:token-type:jwt")
+                    .to_string(),
+                token_url: self
+                    .field("token_url")
+                    .unwrap_or("https://sts.googleapis.com/v1/token")
+                    .to_string(),
+                source: subject,
+                json_field,
+                impersonation_url,
+            })),
+        })
     }
 }
 
@@ -363,42 +425,7 @@ impl TokenProvider {
                 Retry::new(&self.policy).probe(Some(Duration::from_secs(2))),
             ),
         };
-        let z = |s: &str| Zeroizing::new(s.to_string());
-        let form: Vec<(&str, Zeroizing<String>)> = match &credential.kind {
-            Kind::ServiceAccount {
-                email,
-                key_id,
-                key,
-                token_uri,
-            } => {
-                let jwt = assertion(email, key_id, key, token_uri, now).map_err(err)?;
-                vec![
-                    (
-                        "grant_type",
-                        z("urn:ietf:params:oauth:grant-type:jwt-bearer"),
-                    ),
-                    ("assertion", jwt),
-                ]
-            }
-            Kind::AuthorizedUser {
-                client_id,
-                client_secret,
-                refresh_token,
-                ..
-            } => vec![
-                ("grant_type", z("refresh_token")),
-                ("client_id", z(client_id)),
-                ("client_secret", client_secret.clone()),
-                ("refresh_token", refresh_token.clone()),
-            ],
-            _ => Vec::new(),
-        };
-        let form = Zeroizing::new(
-            form.iter()
-                .map(|(k, v)| format!("{k}={}", form_encode(v)))
-                .collect::<Vec<_>>()
-                .join("&"),
-        );
+        let form = token_form(&credential.kind, now).map_err(err)?;
         let is_metadata = matches!(credential.kind, Kind::Metadata(_));
         let answer = retry
             .send(&|| {
@@ -424,34 +451,74 @@ impl TokenProvider {
                     }
                 ))
             })?;
-        let body: serde_json::Value = serde_json::from_slice(&answer.body).unwrap_or_default();
-        if answer.status != 200 {
-            let detail = match (body["error"].as_str(), body["error_description"].as_str()) {
-                (Some(e), Some(d)) => format!("{e}: {d}"),
-                (Some(e), None) => e.to_string(),
-                _ => String::from_utf8_lossy(&answer.body).into_owned(),
-            };
-            return Err(err(format!(
-                "{} answered {}: {}",
-                crate::keysource::authority(&url),
-                answer.status,
-                redact::quote(&detail, &[])
-            )));
-        }
-        let value = body["access_token"]
-            .as_str()
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                err(format!(
-                    "{} sent no access_token",
-                    crate::keysource::authority(&url)
-                ))
-            })?;
-        Ok(Token {
-            value: Zeroizing::new(value.to_string()),
-            expires_on: now + body["expires_in"].as_u64().unwrap_or(3600),
-        })
+        token_from_answer(&url, answer.status, &answer.body, now).map_err(err)
     }
+}
+
+/// The form body of a token request: a signed JWT assertion for a service account, the
+/// refresh token for an authorized user; empty for the metadata server.
+fn token_form(kind: &Kind, now: u64) -> Result<Zeroizing<String>, String> {
+    let z = |s: &str| Zeroizing::new(s.to_string());
+    let form: Vec<(&str, Zeroizing<String>)> = match kind {
+        Kind::ServiceAccount {
+            email,
+            key_id,
+            key,
+            token_uri,
+        } => {
+            let jwt = assertion(email, key_id, key, token_uri, now)?;
+            vec![
+                (
+                    "grant_type",
+                    z("urn:ietf:params:oauth:grant-type:jwt-bearer"),
+                ),
+                ("assertion", jwt),
+            ]
+        }
+        Kind::AuthorizedUser {
+            client_id,
+            client_secret,
+            refresh_token,
+            ..
+        } => vec![
+            ("grant_type", z("refresh_token")),
+            ("client_id", z(client_id)),
+            ("client_secret", client_secret.clone()),
+            ("refresh_token", refresh_token.clone()),
+        ],
+        _ => Vec::new(),
+    };
+    Ok(Zeroizing::new(
+        form.iter()
+            .map(|(k, v)| format!("{k}={}", form_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&"),
+    ))
+}
+
+/// The access token of a token endpoint's answer, or what it said instead.
+fn token_from_answer(url: &str, status: u16, body: &[u8], now: u64) -> Result<Token, String> {
+    let json: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    if status != 200 {
+        let detail = match (json["error"].as_str(), json["error_description"].as_str()) {
+            (Some(e), Some(d)) => format!("{e}: {d}"),
+            (Some(e), None) => e.to_string(),
+            _ => String::from_utf8_lossy(body).into_owned(),
+        };
+        return Err(format!(
+            "{} answered {status}: {}",
+            crate::keysource::authority(url),
+            redact::quote(&detail, &[])
+        ));
+    }
+    let value = json["access_token"]
+        .as_str()
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| format!("{} sent no access_token", crate::keysource::authority(url)))?;
+    Ok(Token {
+        value: Zeroizing::new(value.to_string()),
+        expires_on: now + json["expires_in"].as_u64().unwrap_or(3600),
+    })
 }
 
 impl TokenProvider {
@@ -475,6 +542,22 @@ impl TokenProvider {
     /// Workload-identity federation: subject token → STS → (impersonation).
     async fn external(&self, e: &External) -> Result<Token, String> {
         let now = now_unix();
+        let subject = self.subject_token(e).await?;
+        if subject.is_empty() {
+            return Err("the subject token is empty".into());
+        }
+        let (sts_token, expires_in) = self.sts_exchange(e, &subject).await?;
+        match &e.impersonation_url {
+            None => Ok(Token {
+                value: sts_token,
+                expires_on: now + expires_in,
+            }),
+            Some(url) => self.impersonate(url, &sts_token, now).await,
+        }
+    }
+
+    /// The subject token of an external account, read from its file or URL.
+    async fn subject_token(&self, e: &External) -> Result<Zeroizing<String>, String> {
         let raw = match &e.source {
             SubjectSource::File(path) => Zeroizing::new(
                 std::fs::read(path)
@@ -507,9 +590,15 @@ impl TokenProvider {
                 .ok_or_else(|| format!("the subject token is not JSON with a {name:?} field"))?,
             None => String::from_utf8_lossy(&raw).trim().to_string(),
         });
-        if subject.is_empty() {
-            return Err("the subject token is empty".into());
-        }
+        Ok(subject)
+    }
+
+    /// Exchanges the subject token at Google's STS: the federated token and its lifetime.
+    async fn sts_exchange(
+        &self,
+        e: &External,
+        subject: &Zeroizing<String>,
+    ) -> Result<(Zeroizing<String>, u64), String> {
         let form = Zeroizing::new(
             [
                 (
@@ -557,19 +646,18 @@ impl TokenProvider {
                 )
             })?;
         let sts_token = Zeroizing::new(sts_token.to_string());
-        let Some(url) = &e.impersonation_url else {
-            return Ok(Token {
-                value: sts_token,
-                expires_on: now + json["expires_in"].as_u64().unwrap_or(3600),
-            });
-        };
+        Ok((sts_token, json["expires_in"].as_u64().unwrap_or(3600)))
+    }
+
+    /// Trades the federated token for the service account's own (IAM generateAccessToken).
+    async fn impersonate(&self, url: &str, sts_token: &str, now: u64) -> Result<Token, String> {
         let body = serde_json::json!({"scope": [SCOPE], "lifetime": "3600s"}).to_string();
         let (status, json, _) = self
             .exchange(
                 &|| {
                     self.http
                         .post(url)
-                        .bearer_auth(sts_token.as_str())
+                        .bearer_auth(sts_token)
                         .header("content-type", "application/json")
                         .body(body.clone())
                 },
@@ -585,7 +673,7 @@ impl TokenProvider {
                     crate::keysource::authority(url),
                     redact::quote(
                         json["error"]["message"].as_str().unwrap_or(""),
-                        &[sts_token.as_str()]
+                        &[sts_token]
                     )
                 )
             })?;

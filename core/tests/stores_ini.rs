@@ -241,3 +241,19 @@ fn keys_that_would_be_misread_bare_are_quoted() {
         assert_eq!(again.tree, doc.tree, "{key}");
     }
 }
+
+/// Found by the `stores` fuzz target: a value `"""` was written bare and read back as an
+/// unclosed multi-line value; a value between quotes (`"x"`) lost them. Both are written
+/// between backticks and read back as they were.
+#[test]
+fn values_that_would_be_misread_bare_are_quoted() {
+    for value in ["\"\"\"", "\"\"\"a", "\"x\"", "'y'"] {
+        let src = format!("[s]\na = `{value}`\nb = 2\n");
+        let doc = IniStore.parse(src.as_bytes()).expect(value);
+        let out = IniStore.emit(&doc.tree, None).expect(value);
+        let again = IniStore
+            .parse(&out)
+            .unwrap_or_else(|e| panic!("{value}: {e}"));
+        assert_eq!(again.tree, doc.tree, "{value}");
+    }
+}

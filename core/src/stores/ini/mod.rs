@@ -221,6 +221,19 @@ fn quote_key(key: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Whether `value` written bare would read back as something else: the start of a `"""`
+/// value, or text between quotes that the reader strips (fuzz finding: a value `"""` was
+/// written bare and read back as an unclosed multi-line value).
+fn misread_bare(value: &[u8]) -> bool {
+    let surrounded = |q: u8| {
+        value.len() >= 2
+            && value.starts_with(&[q])
+            && value.ends_with(&[q])
+            && value.iter().filter(|&&b| b == q).count() == 2
+    };
+    value.starts_with(b"\"\"\"") || surrounded(b'"') || surrounded(b'\'')
+}
+
 /// A value as go-ini writes it: `"""…"""` for newlines or backticks, backticks for `#`
 /// or `;`, double quotes for surrounding whitespace. Beyond go-ini: backticks for a value
 /// ending in `\`, which bare would continue onto the next line when read (fuzz finding: a
@@ -230,7 +243,7 @@ fn write_value(value: &[u8], out: &mut Vec<u8>) {
     let text = String::from_utf8_lossy(value);
     let quote: &[u8] = if has(b"\n`") {
         b"\"\"\""
-    } else if has(b"#;") || value.ends_with(b"\\") {
+    } else if has(b"#;") || value.ends_with(b"\\") || misread_bare(value) {
         b"`"
     } else if text.trim().len() != text.len() {
         b"\""

@@ -354,78 +354,80 @@ fn group_from_map(map: &Map) -> Result<KeyGroup> {
         "pkcs11",
     ];
     for (field, value) in ORDER.iter().filter_map(|f| map.get(f).map(|v| (*f, v))) {
-        match field {
-            "age" => {
-                for r in string_list(value)? {
-                    push_unique(&mut group, KeyEntry::new("age").with("recipient", r));
-                }
-            }
-            "pkcs11" => {
-                for uri in string_list(value)? {
-                    push_unique(&mut group, KeyEntry::new("pkcs11").with("uri", uri));
-                }
-            }
-            "azure_keyvault" => {
-                for item in value.as_list().unwrap_or_default() {
-                    let m = item
-                        .as_map()
-                        .ok_or_else(|| bad("azure_keyvault entries must be maps"))?;
-                    let get = |k: &str| {
-                        m.get(k)
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_string()
-                    };
-                    let entry = KeyEntry::new("azure_kv")
-                        .with("vault_url", get("vaultUrl"))
-                        .with("name", get("key"))
-                        .with("version", get("version"));
-                    push_unique(&mut group, entry);
-                }
-            }
-            "merge" => {
-                for sub in value.as_list().unwrap_or_default() {
-                    let sub = sub
-                        .as_map()
-                        .ok_or_else(|| bad("merge entries must be key groups"))?;
-                    for key in group_from_map(sub)?.keys {
-                        push_unique(&mut group, key);
-                    }
-                }
-            }
-            "pgp" => {
-                for fp in string_list(value)? {
-                    push_unique(&mut group, pgp_entry(&fp));
-                }
-            }
-            "hc_vault" => {
-                for uri in string_list(value)? {
-                    push_unique(&mut group, hc_vault_entry_from_uri(&uri)?);
-                }
-            }
-            "hckms" => {
-                for id in string_list(value)? {
-                    push_unique(
-                        &mut group,
-                        KeyEntry::new("hckms").with("key_id", id.replace(' ', "")),
-                    );
-                }
-            }
-            "kms" => {
-                for m in maps(value, "kms")? {
-                    push_unique(&mut group, kms_entry_from_map(m));
-                }
-            }
-            "gcp_kms" => {
-                for m in maps(value, "gcp_kms")? {
-                    let id = m.get("resource_id").and_then(Value::as_str).unwrap_or("");
-                    push_unique(&mut group, gcp_kms_entry(id));
-                }
-            }
-            _ => {}
+        for entry in field_entries(field, value)? {
+            push_unique(&mut group, entry);
         }
     }
     Ok(group)
+}
+
+/// The key entries of one `key_groups` field, in file order (duplicates included).
+fn field_entries(field: &str, value: &Value) -> Result<Vec<KeyEntry>> {
+    let strings = |kind: &str, key: &str| -> Result<Vec<KeyEntry>> {
+        Ok(string_list(value)?
+            .into_iter()
+            .map(|s| KeyEntry::new(kind).with(key, s))
+            .collect())
+    };
+    Ok(match field {
+        "age" => strings("age", "recipient")?,
+        "pkcs11" => strings("pkcs11", "uri")?,
+        "azure_keyvault" => azure_keyvault_entries(value)?,
+        "merge" => merged_entries(value)?,
+        "pgp" => string_list(value)?.iter().map(|fp| pgp_entry(fp)).collect(),
+        "hc_vault" => string_list(value)?
+            .iter()
+            .map(|uri| hc_vault_entry_from_uri(uri))
+            .collect::<Result<_>>()?,
+        "hckms" => string_list(value)?
+            .into_iter()
+            .map(|id| KeyEntry::new("hckms").with("key_id", id.replace(' ', "")))
+            .collect(),
+        "kms" => maps(value, "kms")?
+            .into_iter()
+            .map(kms_entry_from_map)
+            .collect(),
+        "gcp_kms" => maps(value, "gcp_kms")?
+            .into_iter()
+            .map(|m| gcp_kms_entry(m.get("resource_id").and_then(Value::as_str).unwrap_or("")))
+            .collect(),
+        _ => Vec::new(),
+    })
+}
+
+/// `azure_keyvault: [{vaultUrl, key, version}]` entries (missing fields are empty).
+fn azure_keyvault_entries(value: &Value) -> Result<Vec<KeyEntry>> {
+    let mut entries = Vec::new();
+    for item in value.as_list().unwrap_or_default() {
+        let m = item
+            .as_map()
+            .ok_or_else(|| bad("azure_keyvault entries must be maps"))?;
+        let get = |k: &str| {
+            m.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        entries.push(
+            KeyEntry::new("azure_kv")
+                .with("vault_url", get("vaultUrl"))
+                .with("name", get("key"))
+                .with("version", get("version")),
+        );
+    }
+    Ok(entries)
+}
+
+/// The keys of the groups a `merge: [group…]` field lists, each group deduplicated.
+fn merged_entries(value: &Value) -> Result<Vec<KeyEntry>> {
+    let mut entries = Vec::new();
+    for sub in value.as_list().unwrap_or_default() {
+        let sub = sub
+            .as_map()
+            .ok_or_else(|| bad("merge entries must be key groups"))?;
+        entries.extend(group_from_map(sub)?.keys);
+    }
+    Ok(entries)
 }
 
 /// The maps of a `key_groups` list field (`kms: [{arn: …}]`); `null` is empty.

@@ -112,66 +112,13 @@ impl Timestamp {
         let minute = field!(2, "04");
         literal!(b':', ":");
         let second = field!(2, "05");
-        let mut nanos = 0;
-        if let [b'.' | b',', tail @ ..] = rest {
-            let n = tail.iter().take_while(|b| b.is_ascii_digit()).count();
-            if n > 0 {
-                // Go keeps nine digits and ignores the rest.
-                let mut scale = 100_000_000;
-                for &d in tail.iter().take(n.min(9)) {
-                    nanos += u32::from(d - b'0') * scale;
-                    scale /= 10;
-                }
-                rest = &tail[n..];
-            }
-        }
+        let nanos = fraction(&mut rest);
         let zone_at = at(rest);
-        let bad_zone = ParseFailure::CannotParse {
-            at: zone_at,
-            elem: "Z07:00",
-        };
-        let offset_minutes = match rest {
-            [b'Z', tail @ ..] => {
-                rest = tail;
-                0
-            }
-            [sign @ (b'+' | b'-'), tail @ ..] => {
-                rest = tail;
-                let h = digits(&mut rest, 2).ok_or(bad_zone)?;
-                lit(&mut rest, b':').ok_or(bad_zone)?;
-                let m = digits(&mut rest, 2).ok_or(bad_zone)?;
-                if h >= 24 || m >= 60 {
-                    return Err(ParseFailure::OutOfRange("time zone offset"));
-                }
-                let minutes = (h * 60 + m) as i32;
-                if *sign == b'-' {
-                    -minutes
-                } else {
-                    minutes
-                }
-            }
-            _ => return Err(bad_zone),
-        };
+        let offset_minutes = zone(&mut rest, zone_at)?;
         if !rest.is_empty() {
             return Err(ParseFailure::ExtraText { at: at(rest) });
         }
-        let range = ParseFailure::OutOfRange;
-        if !(1..=12).contains(&month) {
-            return Err(range("month"));
-        }
-        if day < 1 || day > days_in_month(year, month) {
-            return Err(range("day"));
-        }
-        for (value, max, what) in [
-            (hour, 23, "hour"),
-            (minute, 59, "minute"),
-            (second, 59, "second"),
-        ] {
-            if value > max {
-                return Err(range(what));
-            }
-        }
-        Ok(Self {
+        Self {
             year,
             month,
             day,
@@ -180,7 +127,29 @@ impl Timestamp {
             second,
             nanos,
             offset_minutes,
-        })
+        }
+        .in_range()
+    }
+
+    /// `self` if every field is within its calendar range, else the first one out of it.
+    fn in_range(self) -> Result<Self, ParseFailure> {
+        let range = ParseFailure::OutOfRange;
+        if !(1..=12).contains(&self.month) {
+            return Err(range("month"));
+        }
+        if self.day < 1 || self.day > days_in_month(self.year, self.month) {
+            return Err(range("day"));
+        }
+        for (value, max, what) in [
+            (self.hour, 23, "hour"),
+            (self.minute, 59, "minute"),
+            (self.second, 59, "second"),
+        ] {
+            if value > max {
+                return Err(range(what));
+            }
+        }
+        Ok(self)
     }
 
     /// Go's `time.RFC3339` form: seconds precision, offset kept, `Z` for UTC.
@@ -228,6 +197,50 @@ impl Timestamp {
 /// with seconds precision (`…00.123Z` → `…00Z`).
 pub fn mac_aad(last_modified: &str) -> Result<String, TimeError> {
     Timestamp::parse(last_modified).map(|t| t.format_seconds())
+}
+
+/// An optional fraction of a second (`.` or `,` then digits) as nanoseconds; Go keeps
+/// nine digits and ignores the rest. A separator without digits is left in `rest`.
+fn fraction(rest: &mut &[u8]) -> u32 {
+    let mut nanos = 0;
+    if let [b'.' | b',', tail @ ..] = *rest {
+        let n = tail.iter().take_while(|b| b.is_ascii_digit()).count();
+        if n > 0 {
+            let mut scale = 100_000_000;
+            for &d in tail.iter().take(n.min(9)) {
+                nanos += u32::from(d - b'0') * scale;
+                scale /= 10;
+            }
+            *rest = &tail[n..];
+        }
+    }
+    nanos
+}
+
+/// The zone, `Z` or `±hh:mm`, as minutes east of UTC; `zone_at` is its offset in the input.
+fn zone(rest: &mut &[u8], zone_at: usize) -> Result<i32, ParseFailure> {
+    let bad_zone = ParseFailure::CannotParse {
+        at: zone_at,
+        elem: "Z07:00",
+    };
+    match *rest {
+        [b'Z', tail @ ..] => {
+            *rest = tail;
+            Ok(0)
+        }
+        [sign @ (b'+' | b'-'), tail @ ..] => {
+            *rest = tail;
+            let h = digits(rest, 2).ok_or(bad_zone)?;
+            lit(rest, b':').ok_or(bad_zone)?;
+            let m = digits(rest, 2).ok_or(bad_zone)?;
+            if h >= 24 || m >= 60 {
+                return Err(ParseFailure::OutOfRange("time zone offset"));
+            }
+            let minutes = (h * 60 + m) as i32;
+            Ok(if *sign == b'-' { -minutes } else { minutes })
+        }
+        _ => Err(bad_zone),
+    }
 }
 
 fn digits(rest: &mut &[u8], n: usize) -> Option<u32> {

@@ -57,88 +57,130 @@ fn decode_go(src: &[u8]) -> Result<Decoded, CorruptInput> {
     let mut canonical = !src.iter().copied().any(is_newline);
     let mut si = 0;
     loop {
-        // One quantum of up to four symbols.
-        let mut buf = [0u8; 4];
-        let mut len = 4;
-        let mut trailing_error = None;
-        let mut j = 0;
-        while j < 4 {
-            if si == src.len() {
-                if j == 0 {
-                    return Ok(Decoded {
-                        bytes: out,
-                        canonical,
-                    });
-                }
-                // Go: a partial quantum without padding is corrupt.
-                return Err(CorruptInput(si - j));
-            }
-            let byte = src[si];
-            si += 1;
-            let value = DECODE[usize::from(byte)];
-            if value != INVALID {
-                buf[j] = value;
-                j += 1;
-                continue;
-            }
-            if is_newline(byte) {
-                continue;
-            }
-            if byte != b'=' {
-                return Err(CorruptInput(si - 1));
-            }
-            // Padding: only after two or three symbols.
-            match j {
-                0 | 1 => return Err(CorruptInput(si - 1)),
-                2 => {
-                    while si < src.len() && is_newline(src[si]) {
-                        si += 1;
-                    }
-                    if si == src.len() {
-                        return Err(CorruptInput(src.len()));
-                    }
-                    if src[si] != b'=' {
-                        return Err(CorruptInput(si - 1));
-                    }
-                    si += 1;
-                }
-                _ => {}
-            }
-            while si < src.len() && is_newline(src[si]) {
-                si += 1;
-            }
-            if si < src.len() {
-                trailing_error = Some(CorruptInput(si));
-            }
-            len = j;
-            break;
-        }
-        let value = u32::from(buf[0]) << 18
-            | u32::from(buf[1]) << 12
-            | u32::from(buf[2]) << 6
-            | u32::from(buf[3]);
-        let bytes = [(value >> 16) as u8, (value >> 8) as u8, value as u8];
-        match len {
-            4 => out.extend_from_slice(&bytes),
-            3 => {
-                out.extend_from_slice(&bytes[..2]);
-                canonical &= bytes[2] == 0;
-            }
-            _ => {
-                out.push(bytes[0]);
-                canonical &= bytes[1] == 0 && bytes[2] == 0;
-            }
-        }
-        if let Some(err) = trailing_error {
+        let Some(quantum) = read_quantum(src, &mut si)? else {
+            return Ok(Decoded {
+                bytes: out,
+                canonical,
+            });
+        };
+        canonical &= quantum.append_to(&mut out);
+        if let Some(err) = quantum.trailing_error {
             return Err(err);
         }
-        if len < 4 {
+        if quantum.len < 4 {
             return Ok(Decoded {
                 bytes: out,
                 canonical,
             });
         }
     }
+}
+
+/// Up to four symbols read by [`read_quantum`].
+struct Quantum {
+    /// The symbols' 6-bit values (zero past `len`).
+    buf: [u8; 4],
+    /// How many symbols there are (fewer than four only when padded).
+    len: usize,
+    /// Go's error for input after the padding, reported once the quantum is decoded.
+    trailing_error: Option<CorruptInput>,
+}
+
+impl Quantum {
+    /// Appends the decoded bytes; false when the padding bits were not zero.
+    fn append_to(&self, out: &mut Vec<u8>) -> bool {
+        let buf = self.buf;
+        let value = u32::from(buf[0]) << 18
+            | u32::from(buf[1]) << 12
+            | u32::from(buf[2]) << 6
+            | u32::from(buf[3]);
+        let bytes = [(value >> 16) as u8, (value >> 8) as u8, value as u8];
+        match self.len {
+            4 => {
+                out.extend_from_slice(&bytes);
+                true
+            }
+            3 => {
+                out.extend_from_slice(&bytes[..2]);
+                bytes[2] == 0
+            }
+            _ => {
+                out.push(bytes[0]);
+                bytes[1] == 0 && bytes[2] == 0
+            }
+        }
+    }
+}
+
+/// The next quantum from `src[*si..]`, skipping line breaks; `None` at the end of input
+/// on a quantum boundary.
+fn read_quantum(src: &[u8], si: &mut usize) -> Result<Option<Quantum>, CorruptInput> {
+    let mut buf = [0u8; 4];
+    let mut j = 0;
+    while j < 4 {
+        if *si == src.len() {
+            if j == 0 {
+                return Ok(None);
+            }
+            // Go: a partial quantum without padding is corrupt.
+            return Err(CorruptInput(*si - j));
+        }
+        let byte = src[*si];
+        *si += 1;
+        let value = DECODE[usize::from(byte)];
+        if value != INVALID {
+            buf[j] = value;
+            j += 1;
+            continue;
+        }
+        if is_newline(byte) {
+            continue;
+        }
+        if byte != b'=' {
+            return Err(CorruptInput(*si - 1));
+        }
+        let trailing_error = padding(src, si, j)?;
+        return Ok(Some(Quantum {
+            buf,
+            len: j,
+            trailing_error,
+        }));
+    }
+    Ok(Some(Quantum {
+        buf,
+        len: 4,
+        trailing_error: None,
+    }))
+}
+
+/// Checks the padding whose first `=` (after `symbols` symbols) was just read: only after
+/// two or three symbols, two `=` after two. The error for any input after it is returned
+/// for later.
+fn padding(
+    src: &[u8],
+    si: &mut usize,
+    symbols: usize,
+) -> Result<Option<CorruptInput>, CorruptInput> {
+    match symbols {
+        0 | 1 => return Err(CorruptInput(*si - 1)),
+        2 => {
+            while *si < src.len() && is_newline(src[*si]) {
+                *si += 1;
+            }
+            if *si == src.len() {
+                return Err(CorruptInput(src.len()));
+            }
+            if src[*si] != b'=' {
+                return Err(CorruptInput(*si - 1));
+            }
+            *si += 1;
+        }
+        _ => {}
+    }
+    while *si < src.len() && is_newline(src[*si]) {
+        *si += 1;
+    }
+    Ok((*si < src.len()).then_some(CorruptInput(*si)))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use super::token::{self, Token};
 use super::uri::{percent_encode_id, Pkcs11Uri};
 use cryptoki::mechanism::Mechanism as CkMechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass};
+use cryptoki::session::Session;
 use std::fmt::Write as _;
 
 /// The kind of KEK `keygen` creates.
@@ -137,56 +138,71 @@ pub fn list(module: Option<&str>) -> Result<String, Pkcs11Error> {
             out.push_str("  (public objects only; set LEAFCRYPT_PKCS11_PIN to see secret and private keys)\n");
         }
         let session = token.session()?;
-        let mut keys = Vec::new();
-        for class in [
-            ObjectClass::SECRET_KEY,
-            ObjectClass::PUBLIC_KEY,
-            ObjectClass::PRIVATE_KEY,
-        ] {
-            let handles = session
-                .find_objects(&[Attribute::Class(class)])
-                .map_err(|e| map(e, "C_FindObjects", &label))?;
-            for h in handles {
-                let attrs = session
-                    .get_attributes(
-                        h,
-                        &[
-                            AttributeType::Label,
-                            AttributeType::Id,
-                            AttributeType::KeyType,
-                            AttributeType::Decrypt,
-                            AttributeType::Encrypt,
-                            AttributeType::ValueLen,
-                            AttributeType::Modulus,
-                        ],
-                    )
-                    .map_err(|e| map(e, "C_GetAttributeValue", &label))?;
-                keys.push(describe(class, &attrs));
-            }
-        }
-        keys.sort();
-        keys.dedup();
-        if keys.is_empty() {
-            out.push_str("  no keys\n");
-        }
-        for (object, id, what, usable) in keys {
-            let _ = writeln!(
-                out,
-                "  pkcs11:token={label};object={object};id={}  {what}{}",
-                percent_encode_id(&id),
-                if usable {
-                    ""
-                } else {
-                    "  (not usable by leafcrypt)"
-                }
-            );
-        }
+        let keys = usable_keys(&session, &label)?;
+        write_keys(&mut out, &label, keys);
     }
     Ok(out)
 }
 
+/// One key object: (label, id, description, usable).
+type KeyLine = (String, Vec<u8>, String, bool);
+
+/// The secret, public and private keys on the token of `session`, sorted, without
+/// duplicates.
+fn usable_keys(session: &Session, label: &str) -> Result<Vec<KeyLine>, Pkcs11Error> {
+    let mut keys = Vec::new();
+    for class in [
+        ObjectClass::SECRET_KEY,
+        ObjectClass::PUBLIC_KEY,
+        ObjectClass::PRIVATE_KEY,
+    ] {
+        let handles = session
+            .find_objects(&[Attribute::Class(class)])
+            .map_err(|e| map(e, "C_FindObjects", label))?;
+        for h in handles {
+            let attrs = session
+                .get_attributes(
+                    h,
+                    &[
+                        AttributeType::Label,
+                        AttributeType::Id,
+                        AttributeType::KeyType,
+                        AttributeType::Decrypt,
+                        AttributeType::Encrypt,
+                        AttributeType::ValueLen,
+                        AttributeType::Modulus,
+                    ],
+                )
+                .map_err(|e| map(e, "C_GetAttributeValue", label))?;
+            keys.push(describe(class, &attrs));
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    Ok(keys)
+}
+
+/// The listing lines of a token's keys, as `pkcs11:` URIs.
+fn write_keys(out: &mut String, label: &str, keys: Vec<KeyLine>) {
+    if keys.is_empty() {
+        out.push_str("  no keys\n");
+    }
+    for (object, id, what, usable) in keys {
+        let _ = writeln!(
+            out,
+            "  pkcs11:token={label};object={object};id={}  {what}{}",
+            percent_encode_id(&id),
+            if usable {
+                ""
+            } else {
+                "  (not usable by leafcrypt)"
+            }
+        );
+    }
+}
+
 /// (label, id, description, usable) of one key object.
-fn describe(class: ObjectClass, attrs: &[Attribute]) -> (String, Vec<u8>, String, bool) {
+fn describe(class: ObjectClass, attrs: &[Attribute]) -> KeyLine {
     let mut label = String::new();
     let mut id = Vec::new();
     let mut key_type = None;

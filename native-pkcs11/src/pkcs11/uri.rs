@@ -73,62 +73,14 @@ impl Pkcs11Uri {
             ..Self::default()
         };
         for attr in path_part.split(';').filter(|a| !a.is_empty()) {
-            let (name, raw) = attr
-                .split_once('=')
-                .ok_or_else(|| Pkcs11Error::Uri(format!("path attribute '{attr}' has no '='")))?;
-            if !PATH_ATTRS.contains(&name) && !name.starts_with("x-") {
-                return Err(Pkcs11Error::Uri(format!("unknown path attribute '{name}'")));
-            }
-            if uri.path.iter().any(|(n, _)| n == name) {
-                return Err(Pkcs11Error::Uri(format!("attribute '{name}' given twice")));
-            }
-            let bytes = percent_decode(raw)?;
-            if name == "id" {
-                uri.id = Some(bytes.clone());
-            }
-            let value = if name == "id" {
-                hex(&bytes)
-            } else {
-                String::from_utf8(bytes)
-                    .map_err(|_| Pkcs11Error::Uri(format!("attribute '{name}' is not UTF-8")))?
-            };
-            uri.path.push((name.to_string(), value));
+            uri.add_path_attr(attr)?;
         }
         for attr in query_part
             .into_iter()
             .flat_map(|q| q.split('&'))
             .filter(|a| !a.is_empty())
         {
-            let (name, raw) = attr.split_once('=').ok_or_else(|| {
-                Pkcs11Error::Uri(format!(
-                    "query attribute '{}' has no '='",
-                    attr.split('=').next().unwrap_or("")
-                ))
-            })?;
-            let value = Zeroizing::new(
-                String::from_utf8(percent_decode(raw)?)
-                    .map_err(|_| Pkcs11Error::Uri(format!("attribute '{name}' is not UTF-8")))?,
-            );
-            let slot = match name {
-                "module-path" => &mut uri.module_path,
-                "pin-source" => &mut uri.pin_source,
-                "x-mechanism" => &mut uri.mechanism,
-                "pin-value" => {
-                    if uri.pin_value.replace(value).is_some() {
-                        return Err(Pkcs11Error::Uri("attribute 'pin-value' given twice".into()));
-                    }
-                    continue;
-                }
-                "module-name" => return Err(Pkcs11Error::Uri(
-                    "module-name is not supported: give module-path (or LEAFCRYPT_PKCS11_MODULE)"
-                        .into(),
-                )),
-                n if n.starts_with("x-") => continue,
-                n => return Err(Pkcs11Error::Uri(format!("unknown query attribute '{n}'"))),
-            };
-            if slot.replace(value.to_string()).is_some() {
-                return Err(Pkcs11Error::Uri(format!("attribute '{name}' given twice")));
-            }
+            uri.add_query_attr(attr)?;
         }
         if uri
             .get("type")
@@ -139,6 +91,68 @@ impl Pkcs11Uri {
             ));
         }
         Ok(uri)
+    }
+
+    /// Adds one `name=value` path attribute (a known or `x-` name, given once).
+    fn add_path_attr(&mut self, attr: &str) -> Result<(), Pkcs11Error> {
+        let (name, raw) = attr
+            .split_once('=')
+            .ok_or_else(|| Pkcs11Error::Uri(format!("path attribute '{attr}' has no '='")))?;
+        if !PATH_ATTRS.contains(&name) && !name.starts_with("x-") {
+            return Err(Pkcs11Error::Uri(format!("unknown path attribute '{name}'")));
+        }
+        if self.path.iter().any(|(n, _)| n == name) {
+            return Err(Pkcs11Error::Uri(format!("attribute '{name}' given twice")));
+        }
+        let bytes = percent_decode(raw)?;
+        if name == "id" {
+            self.id = Some(bytes.clone());
+        }
+        let value = if name == "id" {
+            hex(&bytes)
+        } else {
+            String::from_utf8(bytes)
+                .map_err(|_| Pkcs11Error::Uri(format!("attribute '{name}' is not UTF-8")))?
+        };
+        self.path.push((name.to_string(), value));
+        Ok(())
+    }
+
+    /// Adds one `name=value` query attribute (`x-` names other than `x-mechanism` are
+    /// ignored; each known one given once).
+    fn add_query_attr(&mut self, attr: &str) -> Result<(), Pkcs11Error> {
+        let (name, raw) = attr.split_once('=').ok_or_else(|| {
+            Pkcs11Error::Uri(format!(
+                "query attribute '{}' has no '='",
+                attr.split('=').next().unwrap_or("")
+            ))
+        })?;
+        let value = Zeroizing::new(
+            String::from_utf8(percent_decode(raw)?)
+                .map_err(|_| Pkcs11Error::Uri(format!("attribute '{name}' is not UTF-8")))?,
+        );
+        let slot =
+            match name {
+                "module-path" => &mut self.module_path,
+                "pin-source" => &mut self.pin_source,
+                "x-mechanism" => &mut self.mechanism,
+                "pin-value" => {
+                    if self.pin_value.replace(value).is_some() {
+                        return Err(Pkcs11Error::Uri("attribute 'pin-value' given twice".into()));
+                    }
+                    return Ok(());
+                }
+                "module-name" => return Err(Pkcs11Error::Uri(
+                    "module-name is not supported: give module-path (or LEAFCRYPT_PKCS11_MODULE)"
+                        .into(),
+                )),
+                n if n.starts_with("x-") => return Ok(()),
+                n => return Err(Pkcs11Error::Uri(format!("unknown query attribute '{n}'"))),
+            };
+        if slot.replace(value.to_string()).is_some() {
+            return Err(Pkcs11Error::Uri(format!("attribute '{name}' given twice")));
+        }
+        Ok(())
     }
 
     /// A decoded path attribute (`id` as lowercase hex).

@@ -4,7 +4,7 @@
 //! credentials of each (profile, role, region) are resolved once and cached.
 
 use super::credentials::chain::{AssumeRoleProvider, CachedProvider, ChainProvider};
-use super::credentials::{AwsEnv, CredentialError, CredentialProvider};
+use super::credentials::{AwsCredentials, AwsEnv, CredentialError, CredentialProvider};
 use super::error::{Action, AwsError};
 use super::key::KmsKey;
 use super::sign::{signature_headers, Unsigned};
@@ -151,8 +151,34 @@ impl KmsClient {
         let region = key.region().ok_or_else(|| AwsError::InvalidArn {
             arn: key.arn.clone(),
         })?;
+        let credentials = self.credentials_for(key, region).await?;
+        let url = format!("{}/", self.endpoint_for(key));
+        let host = host_of(&url);
+        let request = signed_request(key, action, region, &url, &host, body, &credentials)?;
+        let (result, attempts) = transport::send(&self.env.http, &request, &self.retry, &|b| {
+            error_code(b).map(|e| e.0)
+        })
+        .await;
+        let mut sent_body = request.body;
+        zeroize::Zeroize::zeroize(&mut sent_body);
+        self.requests.set(self.requests.get() + u64::from(attempts));
+        let response = result.map_err(|detail| AwsError::Transport {
+            action,
+            key: key.arn.clone(),
+            host: host.clone(),
+            detail: with_browser_hint(detail),
+        })?;
+        answer(key, action, &host, response, &credentials)
+    }
+
+    /// The credentials for `key` (its role assumed, if it names one).
+    async fn credentials_for(
+        &self,
+        key: &KmsKey,
+        region: &str,
+    ) -> Result<AwsCredentials, AwsError> {
         let provider = self.provider_for(key, region);
-        let credentials = provider
+        provider
             .credentials()
             .await
             .map_err(|e| match (&key.role, e) {
@@ -169,89 +195,94 @@ impl KmsClient {
                     key: key.arn.clone(),
                     detail: e.to_string(),
                 },
-            })?;
-        let url = format!("{}/", self.endpoint_for(key));
-        let host = host_of(&url);
-        let payload = Zeroizing::new(
-            serde_json::to_vec(&serde_json::Value::Object(body)).unwrap_or_default(),
-        );
-        let target = format!("TrentService.{}", action.operation());
-        let mut headers = vec![
-            ("host", host.clone()),
-            ("content-type", "application/x-amz-json-1.1".to_string()),
-            ("x-amz-target", target),
-        ];
-        let unsigned = Unsigned {
-            method: "POST",
-            url: &url,
-            headers: &headers,
-            body: &payload,
-        };
-        let signed =
-            signature_headers(&unsigned, &credentials, region, "kms", platform::now_unix())
-                .map_err(|detail| AwsError::Transport {
-                    action,
-                    key: key.arn.clone(),
-                    host: host.clone(),
-                    detail,
-                })?;
-        headers.retain(|(k, _)| *k != "host");
-        let mut all: Vec<(String, String)> = headers
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
-        all.extend(signed);
-        let request = Request {
-            method: "POST",
-            url: &url,
-            headers: all,
-            body: payload.to_vec(),
-            timeout: None,
-        };
-        let (result, attempts) = transport::send(&self.env.http, &request, &self.retry, &|b| {
-            error_code(b).map(|e| e.0)
-        })
-        .await;
-        let mut sent_body = request.body;
-        zeroize::Zeroize::zeroize(&mut sent_body);
-        self.requests.set(self.requests.get() + u64::from(attempts));
-        let response = result.map_err(|detail| AwsError::Transport {
+            })
+    }
+}
+
+/// The SigV4-signed `TrentService.{action}` POST of `body` to `url`.
+fn signed_request<'u>(
+    key: &KmsKey,
+    action: Action,
+    region: &str,
+    url: &'u str,
+    host: &str,
+    body: serde_json::Map<String, serde_json::Value>,
+    credentials: &AwsCredentials,
+) -> Result<Request<'u>, AwsError> {
+    let payload =
+        Zeroizing::new(serde_json::to_vec(&serde_json::Value::Object(body)).unwrap_or_default());
+    let target = format!("TrentService.{}", action.operation());
+    let mut headers = vec![
+        ("host", host.to_string()),
+        ("content-type", "application/x-amz-json-1.1".to_string()),
+        ("x-amz-target", target),
+    ];
+    let unsigned = Unsigned {
+        method: "POST",
+        url,
+        headers: &headers,
+        body: &payload,
+    };
+    let signed = signature_headers(&unsigned, credentials, region, "kms", platform::now_unix())
+        .map_err(|detail| AwsError::Transport {
             action,
             key: key.arn.clone(),
-            host: host.clone(),
-            detail: with_browser_hint(detail),
+            host: host.to_string(),
+            detail,
         })?;
-        let response_body = Zeroizing::new(response.body);
-        if response.status == 200 {
-            let value: serde_json::Value =
-                serde_json::from_slice(&response_body).map_err(|e| AwsError::Transport {
-                    action,
-                    key: key.arn.clone(),
-                    host: host.clone(),
-                    detail: format!("malformed answer: {e}"),
-                })?;
-            return Ok(ZeroizingJson(value));
-        }
-        let (code, message) = error_code(&response_body)
-            .unwrap_or_else(|| (format!("HTTP{}", response.status), String::new()));
-        if code == "AccessDeniedException" || code == "AccessDenied" {
-            return Err(AwsError::AccessDenied {
+    headers.retain(|(k, _)| *k != "host");
+    let mut all: Vec<(String, String)> = headers
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    all.extend(signed);
+    Ok(Request {
+        method: "POST",
+        url,
+        headers: all,
+        body: payload.to_vec(),
+        timeout: None,
+    })
+}
+
+/// The parsed body of a 200 answer, or the error KMS's status and error code mean.
+fn answer(
+    key: &KmsKey,
+    action: Action,
+    host: &str,
+    response: transport::Response,
+    credentials: &AwsCredentials,
+) -> Result<ZeroizingJson, AwsError> {
+    let response_body = Zeroizing::new(response.body);
+    if response.status == 200 {
+        let value: serde_json::Value =
+            serde_json::from_slice(&response_body).map_err(|e| AwsError::Transport {
                 action,
                 key: key.arn.clone(),
-                code,
-                message,
-                caller: credentials.describe(),
-            });
-        }
-        Err(AwsError::Service {
+                host: host.to_string(),
+                detail: format!("malformed answer: {e}"),
+            })?;
+        return Ok(ZeroizingJson(value));
+    }
+    let (code, message) = error_code(&response_body)
+        .unwrap_or_else(|| (format!("HTTP{}", response.status), String::new()));
+    if code == "AccessDeniedException" || code == "AccessDenied" {
+        return Err(AwsError::AccessDenied {
             action,
             key: key.arn.clone(),
-            status: response.status,
-            hint: AwsError::hint_for(&code).to_string(),
             code,
             message,
-        })
+            caller: credentials.describe(),
+        });
     }
+    Err(AwsError::Service {
+        action,
+        key: key.arn.clone(),
+        status: response.status,
+        hint: AwsError::hint_for(&code).to_string(),
+        code,
+        message,
+    })
 }
 
 /// A parsed answer that may hold a plaintext data key: its strings are wiped on drop.

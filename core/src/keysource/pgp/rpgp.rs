@@ -19,7 +19,7 @@ use pgp::composed::{
     SignedPublicSubKey, SignedSecretKey, TheRing,
 };
 use pgp::crypto::sym::SymmetricKeyAlgorithm;
-use pgp::packet::{Signature, SignatureType, SubpacketData};
+use pgp::packet::{PublicKeyEncryptedSessionKey, Signature, SignatureType, SubpacketData};
 use pgp::types::{Fingerprint, KeyDetails, Password, PublicKeyTrait, SecretParams};
 use rand::rngs::OsRng;
 use std::io::Read;
@@ -370,61 +370,10 @@ impl PgpSource {
                 "failed to decrypt sops data key with pgp key {fp}: cannot read the armored message: {e}"
             ))
         })?;
-        let recipients = match &message {
-            Message::Encrypted { esk, .. } => esk
-                .iter()
-                .filter_map(|esk| match esk {
-                    Esk::PublicKeyEncryptedSessionKey(p) => Some(p),
-                    _ => None,
-                })
-                .collect::<Vec<_>>(),
-            _ => {
-                return Err(fail(format!(
-                "failed to decrypt sops data key with pgp key {fp}: the message is not encrypted"
-            )))
-            }
-        };
-        // Which loaded keys the message is encrypted to, and whether any is locked.
-        let mut matched = Vec::new();
-        let mut locked = false;
-        for key in keys {
-            let mut hit = false;
-            if recipients
-                .iter()
-                .any(|r| r.match_identity(&key.primary_key))
-            {
-                hit = true;
-                if matches!(key.primary_key.secret_params(), SecretParams::Encrypted(_)) {
-                    locked = true;
-                }
-            }
-            for sub in &key.secret_subkeys {
-                if recipients.iter().any(|r| r.match_identity(&sub.key)) {
-                    hit = true;
-                    if matches!(sub.key.secret_params(), SecretParams::Encrypted(_)) {
-                        locked = true;
-                    }
-                }
-            }
-            if hit {
-                matched.push(key);
-            }
-        }
+        let recipients = recipients_of(&message, fp)?;
+        let (matched, locked) = encrypted_to(keys, &recipients);
         if matched.is_empty() {
-            let ids: Vec<String> = recipients
-                .iter()
-                .filter_map(|r| r.id().ok().map(|id| id.to_string().to_ascii_uppercase()))
-                .collect();
-            return Err(fail(format!(
-                "failed to decrypt sops data key with pgp key {fp}: no private key given for it \
-                 (the message is encrypted to key id {}; loaded private keys: {})",
-                if ids.is_empty() {
-                    "?".into()
-                } else {
-                    ids.join(", ")
-                },
-                self.private_fingerprints().join(", ")
-            )));
+            return Err(self.no_private_key(fp, &recipients));
         }
         let passphrase = match &self.passphrase {
             Some(p) => Password::from(p.as_bytes()),
@@ -451,22 +400,98 @@ impl PgpSource {
                 ))
             }
         });
-        let (mut message, _) = decrypted?;
-        if message.is_compressed() {
-            message = message.decompress().map_err(|e| {
-                fail(format!(
-                    "failed to decrypt sops data key with pgp key {fp}: {e}"
-                ))
-            })?;
+        let (message, _) = decrypted?;
+        read_plaintext(message, fp)
+    }
+
+    /// The error when none of the loaded private keys is one the message is encrypted to.
+    fn no_private_key(&self, fp: &str, recipients: &[&PublicKeyEncryptedSessionKey]) -> KeyError {
+        let ids: Vec<String> = recipients
+            .iter()
+            .filter_map(|r| r.id().ok().map(|id| id.to_string().to_ascii_uppercase()))
+            .collect();
+        fail(format!(
+            "failed to decrypt sops data key with pgp key {fp}: no private key given for it \
+             (the message is encrypted to key id {}; loaded private keys: {})",
+            if ids.is_empty() {
+                "?".into()
+            } else {
+                ids.join(", ")
+            },
+            self.private_fingerprints().join(", ")
+        ))
+    }
+}
+
+/// The public-key session-key packets of an encrypted message.
+fn recipients_of<'m>(
+    message: &'m Message<'_>,
+    fp: &str,
+) -> Result<Vec<&'m PublicKeyEncryptedSessionKey>, KeyError> {
+    match message {
+        Message::Encrypted { esk, .. } => Ok(esk
+            .iter()
+            .filter_map(|esk| match esk {
+                Esk::PublicKeyEncryptedSessionKey(p) => Some(p),
+                _ => None,
+            })
+            .collect()),
+        _ => Err(fail(format!(
+            "failed to decrypt sops data key with pgp key {fp}: the message is not encrypted"
+        ))),
+    }
+}
+
+/// Which of `keys` the message is encrypted to (primary key or a subkey), and whether any
+/// matching key or subkey is locked by a passphrase.
+fn encrypted_to<'k>(
+    keys: Vec<&'k SignedSecretKey>,
+    recipients: &[&PublicKeyEncryptedSessionKey],
+) -> (Vec<&'k SignedSecretKey>, bool) {
+    let mut matched = Vec::new();
+    let mut locked = false;
+    for key in keys {
+        let mut hit = false;
+        if recipients
+            .iter()
+            .any(|r| r.match_identity(&key.primary_key))
+        {
+            hit = true;
+            if matches!(key.primary_key.secret_params(), SecretParams::Encrypted(_)) {
+                locked = true;
+            }
         }
-        let mut plain = Zeroizing::new(Vec::with_capacity(64));
-        message.read_to_end(&mut plain).map_err(|e| {
+        for sub in &key.secret_subkeys {
+            if recipients.iter().any(|r| r.match_identity(&sub.key)) {
+                hit = true;
+                if matches!(sub.key.secret_params(), SecretParams::Encrypted(_)) {
+                    locked = true;
+                }
+            }
+        }
+        if hit {
+            matched.push(key);
+        }
+    }
+    (matched, locked)
+}
+
+/// The literal data of a decrypted message, decompressed if needed.
+fn read_plaintext(mut message: Message<'_>, fp: &str) -> Result<Secret, KeyError> {
+    if message.is_compressed() {
+        message = message.decompress().map_err(|e| {
             fail(format!(
                 "failed to decrypt sops data key with pgp key {fp}: {e}"
             ))
         })?;
-        Ok(Secret::new(std::mem::take(&mut *plain)))
     }
+    let mut plain = Zeroizing::new(Vec::with_capacity(64));
+    message.read_to_end(&mut plain).map_err(|e| {
+        fail(format!(
+            "failed to decrypt sops data key with pgp key {fp}: {e}"
+        ))
+    })?;
+    Ok(Secret::new(std::mem::take(&mut *plain)))
 }
 
 #[async_trait(?Send)]

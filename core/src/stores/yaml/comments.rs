@@ -59,75 +59,103 @@ pub(crate) fn classify(
     blank_before_next: bool,
     eof: bool,
 ) -> Vec<Segment> {
-    let mut out = Vec::new();
-    let mut related = true;
-    let mut first_empty = comments.first().is_some_and(|c| !c.blank_before);
-    let mut cur: Vec<&GapComment> = Vec::new();
-
-    let mut emit_foot = |cur: &mut Vec<&GapComment>, place: FootPlace| {
-        out.push(Segment::Foot {
-            place,
-            texts: cur.drain(..).map(|c| c.text.clone()).collect(),
-        });
+    let mut run = Runs {
+        prev_line,
+        prev_is_value,
+        next_indent,
+        out: Vec::new(),
+        related: true,
+        first_empty: comments.first().is_some_and(|c| !c.blank_before),
+        cur: Vec::new(),
     };
-    let blank_place = |cur: &[&GapComment], dedented: bool, related: bool| match (dedented, related)
-    {
-        (true, _) => FootPlace::Column(cur.first().map_or(0, |c| c.col)),
-        (false, true) => FootPlace::Previous,
-        (false, false) => FootPlace::Next,
-    };
-    let column_place = |cur: &[&GapComment], related: bool| match cur.first() {
-        _ if related => FootPlace::Previous,
-        Some(start) if start.col < next_indent => FootPlace::Column(start.col),
-        _ => FootPlace::Next,
-    };
-
-    // The blank-line rule: the first blank line after a comment run that starts right
-    // below the previous token (or is dedented) ends a foot.
-    let blank_rule = |cur: &[&GapComment], first_empty: bool| -> Option<bool> {
-        let start = cur.first()?;
-        let dedented = start.col < next_indent;
-        let right_below = start.line == prev_line + 1 && !prev_is_value;
-        (first_empty && (right_below || dedented)).then_some(dedented)
-    };
-
     for c in comments {
-        if c.blank_before && !cur.is_empty() {
-            if let Some(dedented) = blank_rule(&cur, first_empty) {
-                let place = blank_place(&cur, dedented, related);
-                emit_foot(&mut cur, place);
-                related = false;
-            }
-        }
         if c.blank_before {
-            first_empty = false;
+            run.end_at_blank();
+            run.first_empty = false;
         }
-        if let Some(start) = cur.first() {
+        if let Some(start) = run.cur.first() {
             if c.col != start.col && c.col < next_indent {
-                let place = column_place(&cur, related);
-                emit_foot(&mut cur, place);
-                related = false;
+                run.end_at_column();
             }
         }
-        cur.push(c);
+        run.cur.push(c);
     }
-    if (blank_before_next || eof) && !cur.is_empty() {
-        if let Some(dedented) = blank_rule(&cur, first_empty) {
-            let place = blank_place(&cur, dedented, related);
-            emit_foot(&mut cur, place);
-            related = false;
-        }
+    if blank_before_next || eof {
+        run.end_at_blank();
     }
-    if let Some(start) = cur.first() {
+    if let Some(start) = run.cur.first() {
         if !eof && next_col != start.col && next_col < next_indent {
-            let place = column_place(&cur, related);
-            emit_foot(&mut cur, place);
+            run.end_at_column();
         }
     }
-    if !cur.is_empty() {
-        out.push(Segment::Head(
-            cur.into_iter().map(|c| c.text.clone()).collect(),
-        ));
+    run.finish()
+}
+
+/// The state of [`classify`]: the segments so far and the current comment run.
+struct Runs<'c> {
+    prev_line: usize,
+    prev_is_value: bool,
+    next_indent: usize,
+    out: Vec<Segment>,
+    /// Whether the current run still belongs to the previous token (no foot ended yet).
+    related: bool,
+    /// Whether no blank line has been seen yet, the first comment not being after one.
+    first_empty: bool,
+    cur: Vec<&'c GapComment>,
+}
+
+impl Runs<'_> {
+    /// Ends the current run as a foot at `place`.
+    fn foot(&mut self, place: FootPlace) {
+        self.out.push(Segment::Foot {
+            place,
+            texts: self.cur.drain(..).map(|c| c.text.clone()).collect(),
+        });
+        self.related = false;
     }
-    out
+
+    /// The blank-line rule: the first blank line after a comment run that starts right
+    /// below the previous token (or is dedented) ends a foot; `Some(dedented)` if it does.
+    fn blank_rule(&self) -> Option<bool> {
+        let start = self.cur.first()?;
+        let dedented = start.col < self.next_indent;
+        let right_below = start.line == self.prev_line + 1 && !self.prev_is_value;
+        (self.first_empty && (right_below || dedented)).then_some(dedented)
+    }
+
+    /// At a blank line: ends the run as a foot if the blank-line rule says so.
+    fn end_at_blank(&mut self) {
+        if self.cur.is_empty() {
+            return;
+        }
+        if let Some(dedented) = self.blank_rule() {
+            let place = match (dedented, self.related) {
+                (true, _) => FootPlace::Column(self.cur.first().map_or(0, |c| c.col)),
+                (false, true) => FootPlace::Previous,
+                (false, false) => FootPlace::Next,
+            };
+            self.foot(place);
+        }
+    }
+
+    /// At a dedent below the open block: ends the run as a foot.
+    fn end_at_column(&mut self) {
+        let place = match self.cur.first() {
+            _ if self.related => FootPlace::Previous,
+            Some(start) if start.col < self.next_indent => FootPlace::Column(start.col),
+            _ => FootPlace::Next,
+        };
+        self.foot(place);
+    }
+
+    /// The segments, the rest of the run being the next entry's head.
+    fn finish(self) -> Vec<Segment> {
+        let mut out = self.out;
+        if !self.cur.is_empty() {
+            out.push(Segment::Head(
+                self.cur.into_iter().map(|c| c.text.clone()).collect(),
+            ));
+        }
+        out
+    }
 }

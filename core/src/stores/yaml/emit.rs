@@ -486,10 +486,53 @@ fn analyze(s: &str) -> Analysis {
     if s.is_empty() {
         return a;
     }
-    let mut block_indicators = s.starts_with("---") || s.starts_with("...");
-    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
-        (false, false, false, false);
-    let (mut break_space, mut space_break, mut special, mut tabs) = (false, false, false, false);
+    let f = scan(s);
+    a.multiline = f.multiline;
+    if f.leading_space || f.leading_break || f.trailing_space || f.trailing_break {
+        a.block_plain = false;
+    }
+    if f.trailing_space {
+        a.block = false;
+    }
+    if f.break_space {
+        a.block_plain = false;
+        a.single = false;
+    }
+    if f.space_break || f.special {
+        a.block_plain = false;
+        a.single = false;
+        a.block = false;
+    }
+    if f.tabs {
+        a.block_plain = false;
+        a.single = false;
+    }
+    if a.multiline || f.block_indicators {
+        a.block_plain = false;
+    }
+    a
+}
+
+/// What one pass over a non-empty scalar finds (libyaml's `analyze_scalar` flags).
+#[derive(Default)]
+struct Scan {
+    block_indicators: bool,
+    leading_space: bool,
+    leading_break: bool,
+    trailing_space: bool,
+    trailing_break: bool,
+    break_space: bool,
+    space_break: bool,
+    special: bool,
+    tabs: bool,
+    multiline: bool,
+}
+
+fn scan(s: &str) -> Scan {
+    let mut f = Scan {
+        block_indicators: s.starts_with("---") || s.starts_with("..."),
+        ..Scan::default()
+    };
     let (mut prev_space, mut prev_break) = (false, false);
     let mut preceded_by_ws = true;
     let mut iter = s.chars().peekable();
@@ -498,34 +541,25 @@ fn analyze(s: &str) -> Analysis {
         let next = iter.peek().copied();
         let last = next.is_none();
         let followed_by_ws = next.is_none_or(|d| matches!(d, ' ' | '\t') || is_break(d));
-        if first {
-            match c {
-                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
-                | '%' | '@' | '`' => block_indicators = true,
-                '?' | ':' | '-' if followed_by_ws => block_indicators = true,
-                _ => {}
-            }
-        } else if (c == ':' && followed_by_ws) || (c == '#' && preceded_by_ws) {
-            block_indicators = true;
-        }
+        f.block_indicators |= is_indicator(c, first, followed_by_ws, preceded_by_ws);
         if c == '\t' {
-            tabs = true;
+            f.tabs = true;
         } else if !is_printable(c) {
-            special = true;
+            f.special = true;
         }
         if is_break(c) {
-            a.multiline = true;
+            f.multiline = true;
         }
         if c == ' ' {
-            leading_space |= first;
-            trailing_space |= last;
-            break_space |= prev_break;
+            f.leading_space |= first;
+            f.trailing_space |= last;
+            f.break_space |= prev_break;
             prev_space = true;
             prev_break = false;
         } else if is_break(c) {
-            leading_break |= first;
-            trailing_break |= last;
-            space_break |= prev_space;
+            f.leading_break |= first;
+            f.trailing_break |= last;
+            f.space_break |= prev_space;
             prev_break = true;
             prev_space = false;
         } else {
@@ -535,29 +569,21 @@ fn analyze(s: &str) -> Analysis {
         preceded_by_ws = matches!(c, ' ' | '\t') || is_break(c);
         first = false;
     }
-    if leading_space || leading_break || trailing_space || trailing_break {
-        a.block_plain = false;
+    f
+}
+
+/// Whether `c` is an indicator that rules out a plain scalar at its place.
+fn is_indicator(c: char, first: bool, followed_by_ws: bool, preceded_by_ws: bool) -> bool {
+    if first {
+        match c {
+            '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%'
+            | '@' | '`' => true,
+            '?' | ':' | '-' => followed_by_ws,
+            _ => false,
+        }
+    } else {
+        (c == ':' && followed_by_ws) || (c == '#' && preceded_by_ws)
     }
-    if trailing_space {
-        a.block = false;
-    }
-    if break_space {
-        a.block_plain = false;
-        a.single = false;
-    }
-    if space_break || special {
-        a.block_plain = false;
-        a.single = false;
-        a.block = false;
-    }
-    if tabs {
-        a.block_plain = false;
-        a.single = false;
-    }
-    if a.multiline || block_indicators {
-        a.block_plain = false;
-    }
-    a
 }
 
 fn is_break(c: char) -> bool {

@@ -235,18 +235,8 @@ pub(crate) fn is_old_bool(s: &str) -> bool {
 /// lowercase `t`), `2006-1-2 15:4:5.999999999` (UTC) and `2006-1-2` (UTC midnight).
 pub(crate) fn parse_timestamp(s: &str) -> Option<Timestamp> {
     let b = s.as_bytes();
-    if b.len() < 8 || !b[..4].iter().all(u8::is_ascii_digit) || b[4] != b'-' {
-        return None;
-    }
     let mut i = 5;
-    let year: u32 = s[..4].parse().ok()?;
-    let month = num12(b, &mut i)?;
-    expect(b, &mut i, b'-')?;
-    let day = num12(b, &mut i)?;
-    if !(1..=12).contains(&month) || day < 1 || day > crate::time::days_in_month(year, month) {
-        return None;
-    }
-    let date = format!("{year:04}-{month:02}-{day:02}");
+    let date = timestamp_date(s, &mut i)?;
     if i == b.len() {
         return Some(Timestamp {
             rfc3339: format!("{date}T00:00:00Z"),
@@ -259,56 +249,9 @@ pub(crate) fn parse_timestamp(s: &str) -> Option<Timestamp> {
         _ => return None,
     };
     i += 1;
-    let hour = num12(b, &mut i)?;
-    expect(b, &mut i, b':')?;
-    let min = num12(b, &mut i)?;
-    expect(b, &mut i, b':')?;
-    let sec = num12(b, &mut i)?;
-    if hour > 23 || min > 59 || sec > 59 {
-        return None;
-    }
-    let mut frac = String::new();
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        let start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == start || i - start > 9 {
-            return None;
-        }
-        let digits = s[start..i].trim_end_matches('0');
-        if !digits.is_empty() {
-            frac = format!(".{digits}");
-        }
-    }
-    let time = format!("{hour:02}:{min:02}:{sec:02}{frac}");
+    let time = timestamp_time(s, &mut i)?;
     let (rfc_zone, go_zone) = if zoned {
-        match b.get(i)? {
-            b'Z' if i + 1 == b.len() => ("Z".to_string(), "+0000 UTC".to_string()),
-            sign @ (b'+' | b'-') if b.len() == i + 6 && b[i + 3] == b':' => {
-                let hh: u32 = two_digits(&b[i + 1..i + 3])?;
-                let mm: u32 = two_digits(&b[i + 4..i + 6])?;
-                if hh > 24 || mm > 59 {
-                    return None;
-                }
-                if hh == 0 && mm == 0 {
-                    ("Z".to_string(), "+0000 +0000".to_string())
-                } else {
-                    let sign = *sign as char;
-                    let go = if mm == 0 {
-                        format!("{sign}{hh:02}")
-                    } else {
-                        format!("{sign}{hh:02}{mm:02}")
-                    };
-                    (
-                        format!("{sign}{hh:02}:{mm:02}"),
-                        format!("{sign}{hh:02}{mm:02} {go}"),
-                    )
-                }
-            }
-            _ => return None,
-        }
+        timestamp_zone(b, i)?
     } else {
         if i != b.len() {
             return None;
@@ -319,6 +262,81 @@ pub(crate) fn parse_timestamp(s: &str) -> Option<Timestamp> {
         rfc3339: format!("{date}T{time}{rfc_zone}"),
         go_string: format!("{date} {time} {go_zone}"),
     })
+}
+
+/// The `2006-1-2` date that starts a timestamp, as `YYYY-MM-DD`; `*i` ends after it.
+fn timestamp_date(s: &str, i: &mut usize) -> Option<String> {
+    let b = s.as_bytes();
+    if b.len() < 8 || !b[..4].iter().all(u8::is_ascii_digit) || b[4] != b'-' {
+        return None;
+    }
+    let year: u32 = s[..4].parse().ok()?;
+    let month = num12(b, i)?;
+    expect(b, i, b'-')?;
+    let day = num12(b, i)?;
+    if !(1..=12).contains(&month) || day < 1 || day > crate::time::days_in_month(year, month) {
+        return None;
+    }
+    Some(format!("{year:04}-{month:02}-{day:02}"))
+}
+
+/// The `15:4:5.999999999` time of day from `*i`, as `HH:MM:SS` and the fraction without
+/// trailing zeros.
+fn timestamp_time(s: &str, i: &mut usize) -> Option<String> {
+    let b = s.as_bytes();
+    let hour = num12(b, i)?;
+    expect(b, i, b':')?;
+    let min = num12(b, i)?;
+    expect(b, i, b':')?;
+    let sec = num12(b, i)?;
+    if hour > 23 || min > 59 || sec > 59 {
+        return None;
+    }
+    let mut frac = String::new();
+    if b.get(*i) == Some(&b'.') {
+        *i += 1;
+        let start = *i;
+        while *i < b.len() && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        if *i == start || *i - start > 9 {
+            return None;
+        }
+        let digits = s[start..*i].trim_end_matches('0');
+        if !digits.is_empty() {
+            frac = format!(".{digits}");
+        }
+    }
+    Some(format!("{hour:02}:{min:02}:{sec:02}{frac}"))
+}
+
+/// The zone at `b[i..]` (the rest of the input): `Z` or `±hh:mm`, as its RFC 3339 form
+/// and Go's `time.String` form.
+fn timestamp_zone(b: &[u8], i: usize) -> Option<(String, String)> {
+    match b.get(i)? {
+        b'Z' if i + 1 == b.len() => Some(("Z".to_string(), "+0000 UTC".to_string())),
+        sign @ (b'+' | b'-') if b.len() == i + 6 && b[i + 3] == b':' => {
+            let hh: u32 = two_digits(&b[i + 1..i + 3])?;
+            let mm: u32 = two_digits(&b[i + 4..i + 6])?;
+            if hh > 24 || mm > 59 {
+                return None;
+            }
+            if hh == 0 && mm == 0 {
+                return Some(("Z".to_string(), "+0000 +0000".to_string()));
+            }
+            let sign = *sign as char;
+            let go = if mm == 0 {
+                format!("{sign}{hh:02}")
+            } else {
+                format!("{sign}{hh:02}{mm:02}")
+            };
+            Some((
+                format!("{sign}{hh:02}:{mm:02}"),
+                format!("{sign}{hh:02}{mm:02} {go}"),
+            ))
+        }
+        _ => None,
+    }
 }
 
 fn two_digits(b: &[u8]) -> Option<u32> {

@@ -1,7 +1,8 @@
 // AWS KMS from the page. The credentials typed into the metadata panel's form stay in
-// its inputs (memory only) and reach the package through its `getCredentials` callback;
-// AWS KMS sends no CORS headers for browser origins, so in practice the page calls an
-// endpoint that does (a proxy on the page's origin, a VPC endpoint behind one, moto).
+// its inputs (memory only) and reach the package through its `getCredentials` callback.
+// The browser sends a request only to an endpoint that allows this page's origin (CORS):
+// AWS lists KMS and STS among the services its browser SDK can call, a proxy, a VPC
+// endpoint behind one or an emulator must allow the origin themselves.
 
 /** The `kms` entries of an Inspection. */
 export function kmsEntriesOf(metadata) {
@@ -37,10 +38,11 @@ export function explainAwsKmsFailure(error, { endpoint, secrets = [] }) {
   for (const s of secrets) if (s) message = message.split(s).join("…");
   if (isTransportFailure(error)) {
     return {
-      title: endpoint ? `The browser could not reach the KMS endpoint ${endpoint}` : "The browser could not call AWS KMS directly",
+      title: endpoint ? `The browser could not reach the KMS endpoint ${endpoint}` : "The browser could not reach AWS KMS",
       detail:
-        "AWS KMS sends no CORS headers for web pages, so a browser cannot call it directly. " +
-        "Set the endpoint to a proxy that forwards to KMS and allows this page's origin, " +
+        "The endpoint is unreachable or does not allow this page's origin (CORS). " +
+        "Use an endpoint that answers CORS preflights for this origin (a proxy in front of KMS " +
+        "or of your VPC endpoint), check that the page's CSP lists it (awsKmsHosts), " +
         "or decrypt with the CLI (sops or leafcrypt). " +
         `(leafcrypt: ${message})`,
     };

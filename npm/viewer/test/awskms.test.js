@@ -1,9 +1,9 @@
 // AWS KMS in the browser, against moto (server mode on a 127.0.0.1 port the kernel picks,
 // installed by scripts/setup beside sops). The file is encrypted by the real sops 3.11 for
 // a moto key; the page unlocks it with credentials typed into the metadata panel and shows
-// what sops decrypts. moto sends CORS headers (flask-cors, any origin), real AWS KMS does
-// not: an endpoint without them (a loopback server standing in for KMS) gives the page's
-// explanation and the package's CORS hint.
+// what sops decrypts. moto sends CORS headers (flask-cors, any origin); an endpoint
+// without them (a loopback server, as a proxy or VPC endpoint not set up for the page would
+// be) gives the page's explanation and the package's CORS hint.
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -28,7 +28,7 @@ let scratch;
 let moto; // { child, url }
 let arn;
 let encrypted;
-let noCors; // a loopback endpoint that, like AWS KMS, sends no CORS headers
+let noCors; // a loopback endpoint that sends no CORS headers
 let server;
 let context;
 
@@ -124,7 +124,7 @@ async function verdict(page) {
   return { state: await page.getByRole("status").getAttribute("data-state"), text: await page.getByRole("status").textContent() };
 }
 
-test("moto answers a browser preflight for any origin (real AWS KMS does not)", async (t) => {
+test("moto answers a browser preflight for any origin", async (t) => {
   if (skip) return t.skip(skip);
   const reply = await fetch(moto.url, {
     method: "OPTIONS",
@@ -175,7 +175,7 @@ test("AWS KMS: a sops-encrypted kms file unlocks in the page with typed credenti
   }
 });
 
-test("AWS KMS: an endpoint without CORS headers (like AWS KMS) fails with what to do", async (t) => {
+test("AWS KMS: an endpoint without CORS headers fails with what to do", async (t) => {
   if (skip) return t.skip(skip);
   const page = await context.newPage();
   try {
@@ -186,7 +186,7 @@ test("AWS KMS: an endpoint without CORS headers (like AWS KMS) fails with what t
     const result = await verdict(page);
     assert.equal(result.state, "bad");
     assert.match(result.text, new RegExp(`could not reach the KMS endpoint ${endpoint}`));
-    assert.match(result.text, /AWS KMS sends no CORS headers for web pages/);
+    assert.match(result.text, /unreachable or does not allow this page's origin \(CORS\)/);
     // The package's own hint, so that every caller of the package gets it.
     const flat = result.text.replace(/\n\s*\|\s*/g, " ").replace(/\s+/g, " ");
     assert.match(flat, /in a browser this is often CORS: the endpoint must allow this page's origin; set awsKms\.endpoint/);

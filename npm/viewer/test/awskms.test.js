@@ -9,7 +9,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -76,6 +76,15 @@ before(async () => {
   await writeFile(join(scratch, "kms.yaml"), plain);
   encrypted = join(scratch, "kms.enc.yaml");
   await writeFile(encrypted, sops(["encrypt", "--kms", arn, join(scratch, "kms.yaml")]));
+  // The package itself (Node entry, same .wasm as the page) opens it: a stale npm/pkg
+  // without awsKms is named here rather than as a page failure.
+  const { decrypt } = await import("../../src/node.js");
+  const awsKms = { getCredentials: async () => ({ accessKeyId: KEY_ID, secretAccessKey: SECRET }), endpoint: moto.url };
+  const viaPackage = await decrypt(await readFile(encrypted, "utf8"), { format: "yaml", awsKms }).catch((e) => {
+    if (/no key source for 'kms'/.test(e.message)) throw new Error("npm/pkg predates awsKms: run scripts/build-wasm");
+    throw e;
+  });
+  assert.equal(viaPackage, plain);
 
   noCors = createServer((req, res) => {
     req.resume();

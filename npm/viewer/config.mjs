@@ -6,6 +6,7 @@
 //   "kvProxy": "http://127.0.0.1:8091",             // default proxy URL shown in the page
 //   "kvProxyOrigins": ["http://127.0.0.1:8091"],     // origins the page may call as a proxy
 //   "keyVaultHosts": ["https://*.vault.azure.net"],  // direct Key Vault calls (fail: no CORS)
+//   "awsKmsHosts": ["https://*.amazonaws.com"],      // AWS KMS/STS or the endpoint the page is given
 //   "loginHost": "https://login.microsoftonline.com",
 //   "msal": { "clientId": "", "tenantId": "", "script": "" } // optional MSAL.js sign-in
 // }
@@ -17,6 +18,7 @@ export const DEFAULTS = Object.freeze({
   kvProxy: "http://127.0.0.1:8091",
   kvProxyOrigins: ["http://127.0.0.1:8091"],
   keyVaultHosts: ["https://*.vault.azure.net"],
+  awsKmsHosts: ["https://*.amazonaws.com"],
   loginHost: "https://login.microsoftonline.com",
   msal: { clientId: "", tenantId: "", script: "" },
 });
@@ -52,6 +54,7 @@ export function normalize(raw = {}) {
   };
   config.kvProxyOrigins = list("kvProxyOrigins");
   config.keyVaultHosts = list("keyVaultHosts");
+  config.awsKmsHosts = list("awsKmsHosts");
   checkOrigin(config.loginHost, "loginHost");
   if (config.kvProxy !== "") {
     const url = new URL(config.kvProxy); // throws on garbage
@@ -81,11 +84,11 @@ export function loadConfig(dir) {
 /**
  * The policy: scripts, styles and the .wasm from the page's own origin only (no inline
  * code, no eval; `wasm-unsafe-eval` lets WebAssembly compile), network access to the
- * proxy, Key Vault and login hosts only, DOM sinks closed by Trusted Types.
+ * proxy, Key Vault, AWS KMS and login hosts only, DOM sinks closed by Trusted Types.
  * `frameAncestors` adds `frame-ancestors 'none'`, which only works as a header.
  */
 export function contentSecurityPolicy(config, { frameAncestors = false } = {}) {
-  const connect = ["'self'", ...config.kvProxyOrigins, ...config.keyVaultHosts, config.loginHost];
+  const connect = ["'self'", ...config.kvProxyOrigins, ...config.keyVaultHosts, ...config.awsKmsHosts, config.loginHost];
   const directives = [
     "default-src 'none'",
     "script-src 'self' 'wasm-unsafe-eval'",

@@ -16,6 +16,7 @@ import {
   proxyCommand,
   vaultsOf,
 } from "./keyvault.js";
+import { awsKmsOptions, explainAwsKmsFailure, kmsEntriesOf } from "./awskms.js";
 import { renderMetadata } from "./metadata.js";
 import { msalAvailable, signIn, signOutLocally } from "./msal.js";
 import { setStatus } from "./status.js";
@@ -39,6 +40,11 @@ const ui = {
   kvProxy: /** @type {HTMLInputElement} */ ($("kv-proxy")),
   kvCommand: $("kv-command"),
   kvSignIn: /** @type {HTMLButtonElement} */ ($("kv-signin")),
+  awsPanel: /** @type {HTMLDetailsElement} */ ($("aws-panel")),
+  awsKeyId: /** @type {HTMLInputElement} */ ($("aws-access-key-id")),
+  awsSecret: /** @type {HTMLInputElement} */ ($("aws-secret-access-key")),
+  awsSession: /** @type {HTMLTextAreaElement} */ ($("aws-session-token")),
+  awsEndpoint: /** @type {HTMLInputElement} */ ($("aws-endpoint")),
   status: $("status"),
   metadata: $("metadata"),
   filter: /** @type {HTMLInputElement} */ ($("filter")),
@@ -58,7 +64,7 @@ const state = {
   current: null,
   /** @type {OpenFile | null} the version compared with */
   other: null,
-  /** Package key options (`age`, `pgp`, `azureKv`), or null: memory only. */
+  /** Package key options (`age`, `pgp`, `azureKv`, `awsKms`), or null: memory only. */
   keys: null,
   /** @type {Map<string, { document: number, path: string, type: string, text: string }>} */
   edits: new Map(),
@@ -129,6 +135,9 @@ function render(file) {
   const vaults = vaultsOf(file.structure.metadata);
   ui.kvCommand.textContent = proxyCommand(vaults, location.origin);
   if (vaults.length) /** @type {HTMLDetailsElement} */ ($("kv-panel")).open = true;
+  const kms = kmsEntriesOf(file.structure.metadata).length > 0;
+  ui.awsPanel.hidden = !kms;
+  ui.awsPanel.open = kms;
   renderTree();
   ui.filter.value = "";
 }
@@ -223,6 +232,16 @@ async function decryptCurrent() {
 }
 
 function showDecryptFailure(error) {
+  // AWS KMS's explanation when it was the only key, or when the request itself failed.
+  const onlyAws = state.keys?.awsKms && !state.keys.age && !state.keys.pgp && !state.keys.azureKv;
+  if (onlyAws || (state.keys?.awsKms && /often CORS/.test(error?.message ?? ""))) {
+    const { title, detail } = explainAwsKmsFailure(error, {
+      endpoint: ui.awsEndpoint.value.trim(),
+      secrets: [ui.awsSecret.value, ui.awsSession.value.trim()],
+    });
+    setStatus(ui.status, "bad", title, detail);
+    return;
+  }
   // Key Vault's explanation when it was the only key, or when the browser refused the call.
   if (state.keys?.azureKv && ((!state.keys.age && !state.keys.pgp) || isBlockedRequest(error))) {
     const { title, detail } = explainKeyVaultFailure(error, {
@@ -280,7 +299,8 @@ ui.pgpKeyFile.addEventListener("change", async () => {
 /**
  * The keys the page has inputs for: age identities (pasted or from a file), PGP private keys
  * (pasted, from a file or dropped) with their passphrase, and a Key Vault token with the
- * proxy URL. Several at once open files whose key groups need them all (Shamir).
+ * proxy URL, AWS credentials with an optional KMS endpoint. Several at once open files
+ * whose key groups need them all (Shamir).
  */
 function keysFromInputs() {
   const keys = {};
@@ -293,12 +313,18 @@ function keysFromInputs() {
   }
   const token = ui.kvToken.value.trim();
   if (token) Object.assign(keys, keyVaultOptions({ token, proxy: ui.kvProxy.value.trim() }));
+  const accessKeyId = ui.awsKeyId.value.trim();
+  const secretAccessKey = ui.awsSecret.value;
+  if (accessKeyId && secretAccessKey) {
+    const sessionToken = ui.awsSession.value.trim();
+    Object.assign(keys, awsKmsOptions({ accessKeyId, secretAccessKey, sessionToken, endpoint: ui.awsEndpoint.value.trim() }));
+  }
   return { keys, token };
 }
 
 ui.decrypt.addEventListener("click", async () => {
   const { keys, token } = keysFromInputs();
-  if (!keys.age && !keys.pgp && !token) {
+  if (!keys.age && !keys.pgp && !token && !keys.awsKms) {
     setStatus(ui.status, "warn", "Paste an age identity or a PGP private key (or choose a key file) first.");
     return;
   }
@@ -309,6 +335,15 @@ $("kv-decrypt").addEventListener("click", async () => {
   const { keys, token } = keysFromInputs();
   if (!token) {
     setStatus(ui.status, "warn", "Paste an access token (or sign in) first.");
+    return;
+  }
+  await decryptWith(keys, token);
+});
+
+$("aws-decrypt").addEventListener("click", async () => {
+  const { keys, token } = keysFromInputs();
+  if (!keys.awsKms) {
+    setStatus(ui.status, "warn", "Enter an access key ID and a secret access key first.");
     return;
   }
   await decryptWith(keys, token);
@@ -458,6 +493,9 @@ function forgetKeys() {
   ui.pgpKeyFile.value = "";
   ui.pgpPassphrase.value = "";
   ui.kvToken.value = "";
+  ui.awsKeyId.value = "";
+  ui.awsSecret.value = "";
+  ui.awsSession.value = "";
   state.edits.clear();
   for (const file of [state.current, state.other]) if (file) file.decrypted = null;
   showEditBar();

@@ -412,6 +412,7 @@ test("CSP: in a meta tag, no inline script, connect-src limited, violations bloc
     "'self'",
     "http://127.0.0.1:8091",
     "https://*.vault.azure.net",
+    "https://*.amazonaws.com",
     "https://login.microsoftonline.com",
   ]);
   assert.deepEqual(directives["require-trusted-types-for"], ["'script'"]);

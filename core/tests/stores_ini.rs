@@ -257,3 +257,41 @@ fn values_that_would_be_misread_bare_are_quoted() {
         assert_eq!(again.tree, doc.tree, "{value}");
     }
 }
+
+/// Found by the `stores` fuzz target: a multi-line value with `"""` on a line before its
+/// last was written inside `"""…"""`, and go-ini's reader took that line for the closing
+/// quote (the rest of the value read as keys: `key-value delimiter not found`). INI cannot
+/// quote it, so writing it is refused, naming the key, never the value; `"""` on the last
+/// line, or in a one-line value, still reads back.
+#[test]
+fn a_multi_line_value_with_an_inner_closing_quote_is_refused() {
+    let section = |v: &str| {
+        let mut inner = Map::new();
+        inner.push("k", Value::Str(v.to_string()));
+        let mut top = Map::new();
+        top.push("s", Value::Map(inner));
+        Tree {
+            branches: vec![top],
+        }
+    };
+    let err = IniStore
+        .emit(&section("sec1\nb\"\"\"\nc"), None)
+        .expect_err("unreadable value written");
+    let message = err.to_string();
+    assert!(message.contains("[s] k"), "{message}");
+    assert!(!message.contains("sec1"), "{message}");
+    for bad in ["a\"\"\"b\nc", "\"\"\"\nc"] {
+        assert!(IniStore.emit(&section(bad), None).is_err(), "{bad:?}");
+    }
+    for ok in ["a\nb\"\"\"", "a\nb\"\"\"c", "a`b\"\"\"c"] {
+        let out = IniStore.emit(&section(ok), None).expect(ok);
+        let again = IniStore
+            .parse(&out)
+            .unwrap_or_else(|e| panic!("{ok:?}: {e}"));
+        assert_eq!(
+            again.tree.branches[0].get("s"),
+            section(ok).branches[0].get("s"),
+            "{ok:?}"
+        );
+    }
+}

@@ -86,7 +86,7 @@ impl Store for IniStore {
         let mut out = Vec::new();
         let mut written = 0;
         for (i, section) in sections.iter().enumerate() {
-            section.write(i, &mut written, &mut out);
+            section.write(i, &mut written, &mut out)?;
         }
         Ok(out)
     }
@@ -146,11 +146,11 @@ impl OutSection {
 
     /// go-ini `writeToBuffer` for one section; `index` is its position, `written` counts
     /// the sections written so far (for the blank separator line).
-    fn write(&self, index: usize, written: &mut usize, out: &mut Vec<u8>) {
+    fn write(&self, index: usize, written: &mut usize, out: &mut Vec<u8>) -> Result<()> {
         let headerless = index == 0 && self.name.to_ascii_uppercase() == parse::DEFAULT_SECTION;
         if headerless && self.keys.is_empty() {
             write_comment(&self.comment, false, out);
-            return;
+            return Ok(());
         }
         if *written > 0 {
             out.push(b'\n');
@@ -174,9 +174,15 @@ impl OutSection {
             out.extend_from_slice(key.as_bytes());
             out.resize(out.len() + align.saturating_sub(key.len()), b' ');
             out.extend_from_slice(b" = ");
-            write_value(value, out);
+            write_value(value, out).map_err(|why| {
+                Error::Emit(format!(
+                    "Error marshaling to ini: the value of [{}] {key} cannot be written: {why}",
+                    self.name
+                ))
+            })?;
             out.push(b'\n');
         }
+        Ok(())
     }
 }
 
@@ -238,7 +244,9 @@ fn misread_bare(value: &[u8]) -> bool {
 /// or `;`, double quotes for surrounding whitespace. Beyond go-ini: backticks for a value
 /// ending in `\`, which bare would continue onto the next line when read (fuzz finding: a
 /// metadata value ending in `\` swallowed the next field and the file was unreadable).
-fn write_value(value: &[u8], out: &mut Vec<u8>) {
+/// Refused: a multi-line value with `"""` on a line before its last, which go-ini's reader
+/// takes for the closing quote (fuzz finding: the rest of the value was read as keys).
+fn write_value(value: &[u8], out: &mut Vec<u8>) -> std::result::Result<(), &'static str> {
     let has = |set: &[u8]| value.iter().any(|b| set.contains(b));
     let text = String::from_utf8_lossy(value);
     let quote: &[u8] = if has(b"\n`") {
@@ -250,7 +258,13 @@ fn write_value(value: &[u8], out: &mut Vec<u8>) {
     } else {
         b""
     };
+    let mut lines = value.split(|&b| b == b'\n');
+    lines.next_back();
+    if quote == b"\"\"\"" && lines.any(|l| l.windows(3).any(|w| w == b"\"\"\"")) {
+        return Err("a line before its last holds \"\"\", which INI cannot quote");
+    }
     out.extend_from_slice(quote);
     out.extend_from_slice(value);
     out.extend_from_slice(quote);
+    Ok(())
 }

@@ -714,11 +714,12 @@ fn client_invocations_with_key_service_flags() {
     p.finish();
 }
 
-/// sops's flags for key kinds leafcrypt has no source for (AWS/GCP/HuaweiCloud KMS, Vault
-/// transit) and their companions: accepted; decrypting ignores them as sops does, and
-/// encrypting with them fails with sops's exit code and `Could not generate data key: [`.
+/// sops's flags for the cloud key kinds (AWS/GCP KMS, Vault transit) and their companions,
+/// with no cloud to reach: accepted; decrypting an age file ignores them as sops does, and
+/// a Vault key on a closed loopback port fails with sops's exit code and
+/// `Could not generate data key: [`, nothing written.
 #[test]
-fn flags_of_key_kinds_without_a_source() {
+fn flags_of_cloud_key_kinds_without_a_cloud() {
     let mut p = Problems::default();
     let dir = Workdir::new();
     let enc = sops_encrypted(&dir, "f.enc.yaml", b"a: 1\n");

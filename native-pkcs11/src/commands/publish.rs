@@ -8,8 +8,10 @@ use super::{keyring, no_file, open_to_read};
 use crate::cli::{Opts, PublishArgs};
 use crate::discovery;
 use crate::failure::{CliResult, Failure};
+use crate::io::Input;
 use crate::publish::{rule_for_file, Destination};
 use leafcrypt_core::file::Layout;
+use leafcrypt_core::metadata::KeyGroup;
 use leafcrypt_core::stores::Format;
 use leafcrypt_core::ExitCode;
 use std::io::{BufRead, Write};
@@ -72,71 +74,13 @@ fn publish_one(
     let absolute = std::path::absolute(path).map_err(|e| generic(e.to_string()))?;
     let given = path.to_string_lossy().into_owned();
     let rule = rule_for_file(config_path, &given)?;
-    let mut name = if args.recursive {
-        // sops names each file by its path relative to the directory given.
-        match path.strip_prefix(root) {
-            Ok(rel) if rel.as_os_str().is_empty() => ".".to_string(),
-            Ok(rel) => rel.to_string_lossy().into_owned(),
-            Err(_) => given.clone(),
-        }
-    } else {
-        absolute
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    };
-    if args.omit_extensions || rule.omit_extensions {
-        if let Some(ext) = absolute.extension() {
-            let dotted = format!(".{}", ext.to_string_lossy());
-            if let Some(stripped) = name.strip_suffix(&dotted) {
-                name = stripped.to_string();
-            }
-        }
-    }
+    let name = destination_name(path, root, &absolute, args, rule.omit_extensions);
     let input = crate::io::read_input(Some(path), None)?;
     let mut upload_bytes = Vec::new();
     let data = match &rule.destination {
-        Destination::Vault(_) => {
-            let fmts = formats(&input, opts)?;
-            let keyring = keyring(opts)?;
-            let opened = open_to_read(&input, opts, fmts.0, &keyring)?;
-            let layout = Layout {
-                input: fmts.0,
-                output: Format::Json,
-                indent: None,
-            };
-            let json = opened
-                .into_plaintext(&layout, None)
-                .map_err(|e| Failure::core(&input.name, e))?;
-            let json = zeroize::Zeroizing::new(json);
-            serde_json::from_slice::<serde_json::Value>(&json)
-                .map_err(|e| generic(format!("cannot convert {given} to a map: {e}")))?
-        }
+        Destination::Vault(_) => vault_data(&input, &given, opts)?,
         Destination::S3 { .. } => {
-            let (groups, threshold) = &rule.recreation;
-            if groups.first().is_some_and(|g| !g.keys.is_empty()) {
-                let fmts = formats(&input, opts)?;
-                let keyring = keyring(opts)?;
-                let mut opened = open_to_read(&input, opts, fmts.0, &keyring)?;
-                // sops prints the key-group changes on stdout before re-encrypting.
-                if let Some(diff) = super::updatekeys::describe_diff(&opened.metadata.key_groups, groups) {
-                    print!("The following changes will be made to the file's key groups:\n{diff}");
-                }
-                opened.metadata.shamir_threshold = *threshold;
-                let now = crate::clock::now_rfc3339();
-                crate::runtime::block_on(opened.rotate(groups.clone(), &keyring, &now))
-                    .map_err(|e| Failure::core(&input.name, e))?;
-                let layout = Layout {
-                    input: fmts.0,
-                    output: fmts.0,
-                    indent: None,
-                };
-                upload_bytes = opened
-                    .emit(&layout)
-                    .map_err(|e| Failure::core(&input.name, e))?;
-            } else {
-                upload_bytes = input.bytes.clone();
-            }
+            upload_bytes = s3_bytes(&input, &rule.recreation, opts)?;
             serde_json::Value::Null
         }
         Destination::Gcs { .. } => {
@@ -161,6 +105,84 @@ fn publish_one(
         }
         Destination::Gcs { .. } => Ok(()),
     }
+}
+
+/// The file's name at the destination: its path relative to the directory given
+/// (`--recursive`) or its file name, without its extension when asked.
+fn destination_name(
+    path: &Path,
+    root: &Path,
+    absolute: &Path,
+    args: &PublishArgs,
+    omit_extensions: bool,
+) -> String {
+    let mut name = if args.recursive {
+        // sops names each file by its path relative to the directory given.
+        match path.strip_prefix(root) {
+            Ok(rel) if rel.as_os_str().is_empty() => ".".to_string(),
+            Ok(rel) => rel.to_string_lossy().into_owned(),
+            Err(_) => path.to_string_lossy().into_owned(),
+        }
+    } else {
+        absolute
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    if args.omit_extensions || omit_extensions {
+        if let Some(ext) = absolute.extension() {
+            let dotted = format!(".{}", ext.to_string_lossy());
+            if let Some(stripped) = name.strip_suffix(&dotted) {
+                name = stripped.to_string();
+            }
+        }
+    }
+    name
+}
+
+/// The decrypted file as a JSON map, what a Vault KV destination stores.
+fn vault_data(input: &Input, given: &str, opts: &Opts) -> CliResult<serde_json::Value> {
+    let fmts = formats(input, opts)?;
+    let keyring = keyring(opts)?;
+    let opened = open_to_read(input, opts, fmts.0, &keyring)?;
+    let layout = Layout {
+        input: fmts.0,
+        output: Format::Json,
+        indent: None,
+    };
+    let json = opened
+        .into_plaintext(&layout, None)
+        .map_err(|e| Failure::core(&input.name, e))?;
+    let json = zeroize::Zeroizing::new(json);
+    serde_json::from_slice::<serde_json::Value>(&json)
+        .map_err(|e| generic(format!("cannot convert {given} to a map: {e}")))
+}
+
+/// What an S3 destination stores: the file as it is, or re-encrypted for the rule's
+/// `recreation_rule` key groups (sops prints the key-group changes first).
+fn s3_bytes(input: &Input, recreation: &(Vec<KeyGroup>, usize), opts: &Opts) -> CliResult<Vec<u8>> {
+    let (groups, threshold) = recreation;
+    if groups.first().is_none_or(|g| g.keys.is_empty()) {
+        return Ok(input.bytes.clone());
+    }
+    let fmts = formats(input, opts)?;
+    let keyring = keyring(opts)?;
+    let mut opened = open_to_read(input, opts, fmts.0, &keyring)?;
+    if let Some(diff) = super::updatekeys::describe_diff(&opened.metadata.key_groups, groups) {
+        print!("The following changes will be made to the file's key groups:\n{diff}");
+    }
+    opened.metadata.shamir_threshold = *threshold;
+    let now = crate::clock::now_rfc3339();
+    crate::runtime::block_on(opened.rotate(groups.clone(), &keyring, &now))
+        .map_err(|e| Failure::core(&input.name, e))?;
+    let layout = Layout {
+        input: fmts.0,
+        output: fmts.0,
+        indent: None,
+    };
+    opened
+        .emit(&layout)
+        .map_err(|e| Failure::core(&input.name, e))
 }
 
 /// sops's prompt: asks until the answer is `y` or `n`; end of input is an error.

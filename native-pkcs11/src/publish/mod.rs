@@ -81,6 +81,21 @@ pub fn rule_for_file(config_path: &Path, file_path: &str) -> CliResult<Destinati
         ))
     })?;
     let root = doc.tree.branches.into_iter().next().unwrap_or_default();
+    let rule = matching_rule(&root, file_path)?;
+    Ok(DestinationRule {
+        destination: destination_of(rule)?,
+        recreation: recreation_of(rule)?,
+        omit_extensions: matches!(rule.get("omit_extensions"), Some(Value::Bool(true))),
+    })
+}
+
+fn config_error(message: String) -> Failure {
+    Failure::new(ExitCode::ErrorGeneric, message)
+}
+
+/// The first destination rule whose `path_regex` matches `file_path` (or has none).
+fn matching_rule<'a>(root: &'a Map, file_path: &str) -> CliResult<&'a Map> {
+    let err = config_error;
     let rules: Vec<&Map> = match root.get("destination_rules") {
         Some(Value::List(items)) => items.iter().filter_map(Value::as_map).collect(),
         _ => Vec::new(),
@@ -102,11 +117,13 @@ pub fn rule_for_file(config_path: &Path, file_path: &str) -> CliResult<Destinati
             break;
         }
     }
-    let Some(rule) = chosen else {
-        return Err(err(
-            "error loading config: no matching destination found in config".into(),
-        ));
-    };
+    chosen
+        .ok_or_else(|| err("error loading config: no matching destination found in config".into()))
+}
+
+/// The one destination a rule names: S3, GCS or Vault KV.
+fn destination_of(rule: &Map) -> CliResult<Destination> {
+    let err = config_error;
     let (s3, gcs, vault_path) = (
         text(rule, "s3_bucket"),
         text(rule, "gcs_bucket"),
@@ -120,28 +137,33 @@ pub fn rule_for_file(config_path: &Path, file_path: &str) -> CliResult<Destinati
     {
         return Err(err("error loading config: more than one destinations were found in a single destination rule, you can only use one per rule".into()));
     }
-    let destination = if !s3.is_empty() {
-        Destination::S3 {
+    if !s3.is_empty() {
+        Ok(Destination::S3 {
             bucket: s3,
             prefix: text(rule, "s3_prefix"),
-        }
+        })
     } else if !gcs.is_empty() {
-        Destination::Gcs {
+        Ok(Destination::Gcs {
             bucket: gcs,
             prefix: text(rule, "gcs_prefix"),
-        }
+        })
     } else if !vault_path.is_empty() {
         let version = text(rule, "vault_kv_version").parse().unwrap_or(0);
-        Destination::Vault(vault::VaultDestination::new(
+        Ok(Destination::Vault(vault::VaultDestination::new(
             &text(rule, "vault_address"),
             &vault_path,
             &text(rule, "vault_kv_mount_name"),
             version,
-        ))
+        )))
     } else {
-        return Err(err("no destination configured for this file".into()));
-    };
-    let recreation = match rule.get("recreation_rule").and_then(Value::as_map) {
+        Err(err("no destination configured for this file".into()))
+    }
+}
+
+/// The key groups and threshold of the rule's `recreation_rule` (none when absent).
+fn recreation_of(rule: &Map) -> CliResult<(Vec<leafcrypt_core::metadata::KeyGroup>, usize)> {
+    let err = config_error;
+    Ok(match rule.get("recreation_rule").and_then(Value::as_map) {
         Some(recreation) => {
             let mut wrapper = Map::new();
             wrapper.push(
@@ -154,11 +176,6 @@ pub fn rule_for_file(config_path: &Path, file_path: &str) -> CliResult<Destinati
             (rule.key_groups, rule.shamir_threshold)
         }
         None => (Vec::new(), 0),
-    };
-    Ok(DestinationRule {
-        destination,
-        recreation,
-        omit_extensions: matches!(rule.get("omit_extensions"), Some(Value::Bool(true))),
     })
 }
 

@@ -168,19 +168,40 @@ impl VaultClient {
                 .and_then(|mut v| v.get_mut("data").map(Value::take))
                 .ok_or_else(|| bad_answer(key, operation, "a data object"));
         }
+        Err(self.failure(
+            key,
+            operation,
+            answer.status,
+            json.as_ref(),
+            &secrets,
+            token.is_some(),
+        ))
+    }
+
+    /// The error for a non-2xx answer: sealed, denied (with what to do about the token),
+    /// missing key or engine, or the server's own messages (secrets masked).
+    fn failure(
+        &self,
+        key: &TransitKey,
+        operation: Operation,
+        status: u16,
+        json: Option<&Value>,
+        secrets: &[&str],
+        has_token: bool,
+    ) -> VaultError {
+        let address = authority(&key.address);
         let messages: Vec<String> = json
-            .as_ref()
             .and_then(|v| v.get("errors"))
             .and_then(Value::as_array)
             .map(|a| {
                 a.iter()
                     .filter_map(Value::as_str)
-                    .map(|m| redact::quote(m, &secrets))
+                    .map(|m| redact::quote(m, secrets))
                     .collect()
             })
             .unwrap_or_default();
         let joined = messages.join("; ");
-        Err(match answer.status {
+        match status {
             503 if joined.contains("Vault is sealed") => VaultError::Sealed {
                 address,
                 path: key.path(),
@@ -190,11 +211,12 @@ impl VaultClient {
                 address,
                 path: key.path(),
                 operation,
-                hint: match token {
-                    None => "no Vault token: set VAULT_TOKEN or run `vault login` (which writes \
-                             ~/.vault-token)"
-                        .to_string(),
-                    Some(_) => format!(
+                hint: if !has_token {
+                    "no Vault token: set VAULT_TOKEN or run `vault login` (which writes \
+                     ~/.vault-token)"
+                        .to_string()
+                } else {
+                    format!(
                         "the token ({}) is invalid or expired, or its policy lacks the 'update' \
                          capability on {}/{operation}/{}; log in again or ask for that capability",
                         if self.provider.is_some() {
@@ -204,7 +226,7 @@ impl VaultClient {
                         },
                         key.engine,
                         key.name
-                    ),
+                    )
                 },
             },
             400 if joined.contains("encryption key not found") => VaultError::KeyNotFound {
@@ -228,7 +250,7 @@ impl VaultClient {
                     joined
                 },
             },
-        })
+        }
     }
 }
 

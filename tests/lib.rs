@@ -2,7 +2,8 @@
 //! ([`harness`]), masking the random parts of encrypted files ([`mask`]), generating
 //! plaintext files ([`gen`]), describing and running interop cases ([`cases`]), line
 //! diffs for failure messages ([`textdiff`]), and editor scripts, private temp dirs and
-//! key-preservation checks for the workflow suites ([`workflow`]).
+//! key-preservation checks for the workflow suites ([`workflow`]), and the emulators'
+//! shutdown ([`shutdown`]).
 
 pub mod cases;
 pub mod gen;
@@ -10,6 +11,7 @@ pub mod harness;
 pub mod kv;
 pub mod mask;
 pub mod moto;
+pub mod shutdown;
 pub mod textdiff;
 pub mod vault;
 pub mod workflow;

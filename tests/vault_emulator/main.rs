@@ -27,7 +27,8 @@ mod routes;
 mod state;
 mod transit;
 
-use std::io::{Read, Write};
+use leafcrypt_tests::shutdown::shutdown_signal;
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
@@ -154,35 +155,6 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     drop(stdout);
     shutdown.await;
     Ok(())
-}
-
-/// Completes at end of stdin (unless ignored), SIGTERM or SIGINT.
-fn shutdown_signal(ignore_stdin: bool) -> std::io::Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let (eof_tx, eof_rx) = tokio::sync::oneshot::channel::<()>();
-    if !ignore_stdin {
-        std::thread::spawn(move || {
-            let mut sink = [0u8; 256];
-            let mut stdin = std::io::stdin().lock();
-            while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
-            let _ = eof_tx.send(());
-        });
-    }
-    Ok(async move {
-        let stdin_closed = async {
-            if ignore_stdin {
-                std::future::pending::<()>().await;
-            }
-            let _ = eof_rx.await;
-        };
-        tokio::select! {
-            _ = stdin_closed => {}
-            _ = terminate.recv() => {}
-            _ = interrupt.recv() => {}
-        }
-    })
 }
 
 /// Shared lock helper: a poisoned lock still holds usable state for a test server.

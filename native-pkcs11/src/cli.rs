@@ -102,6 +102,12 @@ pub enum Command {
     Publish(PublishArgs),
     /// sops's `keyservice`: not available in leafcrypt yet (exits 1 saying so).
     Keyservice(Unavailable),
+    /// Kubernetes: encrypted Secret manifests, the `.sops.yaml` preset for manifests.
+    #[command(subcommand)]
+    K8s(crate::k8s::args::K8sCommand),
+    /// GitOps: what an Argo CD Config Management Plugin runs (`helm-template`).
+    #[command(subcommand)]
+    Gitops(crate::gitops::args::GitopsCommand),
 }
 
 /// The arguments of a sops subcommand leafcrypt does not provide: taken as they come, so

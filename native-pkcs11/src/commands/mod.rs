@@ -20,7 +20,7 @@ pub mod updatekeys;
 
 pub(crate) use keyring::keyring;
 pub(crate) use keys::cli_entries;
-pub(crate) use layout::{decryption_order, formats, store};
+pub(crate) use layout::{decryption_order, formats, layout, store};
 pub(crate) use open::{load_encrypted, open, open_async, open_to_read};
 
 use crate::cli::{self, Action, Cli, Opts};
@@ -148,6 +148,8 @@ fn subcommand(command: &cli::Command, opts: &Opts, prog: &str) -> Option<ExitCod
             exit(crate::io::Destination::Stdout.write(&script))
         }
         C::Publish(a) => exit(publish::run(a, opts)),
+        C::K8s(c) => exit(crate::k8s::run(c, opts)),
+        C::Gitops(c) => exit_code(crate::gitops::run(c, opts)),
         C::Keyservice(_) => not_available(
             prog,
             "keyservice",

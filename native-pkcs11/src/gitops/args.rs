@@ -11,6 +11,9 @@ pub enum GitopsCommand {
     /// namespace ARGOCD_APP_NAMESPACE, values files from the `values-files` parameter or
     /// ARGOCD_ENV_HELM_VALUES, else every encrypted *.yaml next to Chart.yaml.
     HelmTemplate(HelmTemplateArgs),
+    /// `kustomize build --enable-alpha-plugins --enable-exec` with leafcrypt installed as the
+    /// KSOPS plugin for this run (legacy exec plugin and `ksops` on PATH).
+    KustomizeBuild(KustomizeBuildArgs),
 }
 
 /// Arguments of `gitops helm-template`.
@@ -38,4 +41,22 @@ pub struct HelmTemplateArgs {
     /// More `helm template` arguments (after `--`).
     #[arg(last = true, value_name = "HELM_ARGS")]
     pub helm_args: Vec<String>,
+}
+
+/// Arguments of `gitops kustomize-build`.
+#[derive(Debug, Args)]
+pub struct KustomizeBuildArgs {
+    /// The kustomization directory (default: the working directory, Argo CD's app path).
+    pub dir: Option<PathBuf>,
+    /// The kustomize binary (default: ARGOCD_ENV_KUSTOMIZE_BIN, LEAFCRYPT_KUSTOMIZE, else
+    /// `kustomize`); a `kubectl*` binary runs as `kubectl kustomize` (legacy plugins only).
+    #[arg(long, value_name = "PATH")]
+    pub kustomize: Option<PathBuf>,
+    /// Only list the files declaring a `kind: ksops` generator (nothing printed when there
+    /// are none, or no kustomization): a plugin's `discover` command.
+    #[arg(long)]
+    pub discover: bool,
+    /// More kustomize arguments (after `--`).
+    #[arg(last = true, value_name = "KUSTOMIZE_ARGS")]
+    pub kustomize_args: Vec<String>,
 }

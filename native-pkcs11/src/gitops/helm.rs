@@ -189,6 +189,9 @@ pub fn template(a: &HelmTemplateArgs, opts: &Opts) -> CliResult<i32> {
         .map(|s| resolve(s, root.as_deref()))
         .collect::<CliResult<Vec<_>>>()?;
     if a.discover {
+        if !chart.join("Chart.yaml").is_file() {
+            return Ok(0);
+        }
         for v in values.iter().filter(|v| v.encrypted) {
             println!("{}", v.path.display());
         }

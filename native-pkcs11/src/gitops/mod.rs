@@ -3,6 +3,7 @@
 
 pub mod args;
 mod helm;
+mod kustomize;
 mod params;
 
 use crate::cli::Opts;
@@ -13,5 +14,6 @@ use args::GitopsCommand;
 pub fn run(command: &GitopsCommand, opts: &Opts) -> CliResult<i32> {
     match command {
         GitopsCommand::HelmTemplate(a) => helm::template(a, opts),
+        GitopsCommand::KustomizeBuild(a) => kustomize::build(a),
     }
 }

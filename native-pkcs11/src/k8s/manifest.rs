@@ -94,7 +94,9 @@ impl Secret {
         if !self.data.is_empty() {
             out.push_str("data:\n");
             for (k, v) in &self.data {
-                out.push_str(&format!("  {}: {}\n", q(k), B64.encode(v.as_slice())));
+                // Quoted: an empty value must stay the empty string, not null.
+                let b64 = Zeroizing::new(B64.encode(v.as_slice()));
+                out.push_str(&format!("  {}: \"{}\"\n", q(k), b64.as_str()));
             }
         }
         out.push_str("kind: Secret\nmetadata:\n  creationTimestamp: null\n");
@@ -159,7 +161,7 @@ mod tests {
         assert!(s.add("a b", z("3")).is_err());
         assert_eq!(
             s.to_yaml().as_str(),
-            "apiVersion: v1\ndata:\n  \"a\": MQ==\n  \"b\": Mg==\nkind: Secret\nmetadata:\n  creationTimestamp: null\n  name: \"s\"\n"
+            "apiVersion: v1\ndata:\n  \"a\": \"MQ==\"\n  \"b\": \"Mg==\"\nkind: Secret\nmetadata:\n  creationTimestamp: null\n  name: \"s\"\n"
         );
     }
 

@@ -73,6 +73,12 @@ fn build(a: &SecretArgs) -> CliResult<Secret> {
             "--docker-server/--docker-email need --docker-username and --docker-password",
         ));
     }
+    let other_sources = !a.files.is_empty() || !a.literals.is_empty();
+    if !a.env_files.is_empty() && other_sources {
+        return Err(bad(
+            "--from-env-file cannot be combined with --from-file or --from-literal (as in kubectl)",
+        ));
+    }
     for spec in &a.files {
         add_file(&mut s, spec)?;
     }

@@ -10,6 +10,7 @@ pub mod exec;
 pub mod groups;
 mod keyring;
 pub mod keys;
+pub mod ksops;
 mod layout;
 mod open;
 pub mod publish;
@@ -148,6 +149,7 @@ fn subcommand(command: &cli::Command, opts: &Opts, prog: &str) -> Option<ExitCod
             exit(crate::io::Destination::Stdout.write(&script))
         }
         C::Publish(a) => exit(publish::run(a, opts)),
+        C::Ksops(a) => ksops::run(&a.args, opts),
         C::Keyservice(_) => not_available(
             prog,
             "keyservice",

@@ -108,6 +108,19 @@ pub enum Command {
     /// GitOps: what an Argo CD Config Management Plugin runs (`helm-template`).
     #[command(subcommand)]
     Gitops(crate::gitops::args::GitopsCommand),
+    /// A drop-in for KSOPS, the kustomize generator: `ksops GENERATOR.yaml` (legacy exec
+    /// plugin), a ResourceList on stdin (KRM exec function), `ksops install DIR`. Also
+    /// what the binary does when invoked as `ksops`.
+    Ksops(KsopsArgs),
+}
+
+/// Arguments of `ksops`: KSOPS's own command line, taken as it comes.
+#[derive(Debug, Args)]
+pub struct KsopsArgs {
+    /// The generator file (legacy plugin), `install [--with-kustomize] DIR`, or nothing
+    /// (KRM function: a ResourceList on stdin).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<std::ffi::OsString>,
 }
 
 /// The arguments of a sops subcommand leafcrypt does not provide: taken as they come, so

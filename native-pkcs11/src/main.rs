@@ -17,6 +17,7 @@ mod identities;
 mod io;
 mod k8s;
 mod keygen;
+mod ksops;
 mod kv_proxy;
 mod log;
 mod logged;
@@ -49,6 +50,10 @@ fn main() -> ExitCode {
 
 fn cli_main() -> ExitCode {
     let prog = version::program_name();
+    // Installed as `ksops` (a copy or symlink), the binary is the KSOPS plugin.
+    if prog == "ksops" {
+        return commands::ksops::as_ksops();
+    }
     let mut cli = match parse(&prog) {
         Ok(cli) => cli,
         Err(code) => return code,

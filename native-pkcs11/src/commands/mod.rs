@@ -10,6 +10,7 @@ pub mod exec;
 pub mod groups;
 mod keyring;
 pub mod keys;
+pub mod ksops;
 mod layout;
 mod open;
 pub mod publish;
@@ -150,6 +151,7 @@ fn subcommand(command: &cli::Command, opts: &Opts, prog: &str) -> Option<ExitCod
         C::Publish(a) => exit(publish::run(a, opts)),
         C::K8s(c) => exit(crate::k8s::run(c, opts)),
         C::Gitops(c) => exit_code(crate::gitops::run(c, opts)),
+        C::Ksops(a) => ksops::run(&a.args, opts),
         C::Keyservice(_) => not_available(
             prog,
             "keyservice",

@@ -684,3 +684,128 @@ fn the_example_component_adds_the_sidecars_to_argocd_repo_server() {
         Some("true")
     );
 }
+
+/// kubectl binaries with an embedded kustomize: the oldest and newest side-by-side
+/// versions of the Google Cloud SDK (kustomize v5.0.1 and v5.6.0), else the one on PATH.
+fn kubectls() -> Vec<PathBuf> {
+    let on_path = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join("kubectl"))
+        .find(|p| p.is_file())
+        .expect("kubectl is required on PATH");
+    let real = std::fs::canonicalize(&on_path).expect("kubectl path");
+    let dir = real.parent().expect("kubectl dir");
+    let versions: Vec<PathBuf> = ["kubectl.1.27", "kubectl.1.33"]
+        .iter()
+        .map(|n| dir.join(n))
+        .filter(|p| p.is_file())
+        .collect();
+    if versions.is_empty() {
+        vec![real]
+    } else {
+        versions
+    }
+}
+
+/// A repository with a kustomization at `apps/kz` using a ksops generator over a Secret
+/// written by `k8s secret` and a manifest encrypted by sops 3.11.
+fn kustomize_repo(dir: &Workdir) -> PathBuf {
+    let app = dir.join("repo/apps/kz");
+    std::fs::create_dir_all(&app).expect("mkdir");
+    let out = dir
+        .cmd(Tool::Leafcrypt)
+        .args([
+            "k8s",
+            "secret",
+            "db",
+            "--from-literal=password=kz-s3cret",
+            "--age",
+            recipient(1),
+        ])
+        .run()
+        .expect_ok("k8s secret");
+    std::fs::write(app.join("db.enc.yaml"), &out.stdout).expect("write");
+    sops_encrypt(
+        dir,
+        "cm.enc.yaml",
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: api\ndata:\n  token: from-sops\n",
+        recipient(1),
+    );
+    std::fs::copy(dir.join("cm.enc.yaml"), app.join("cm.enc.yaml")).expect("copy");
+    std::fs::write(
+        app.join("secret-generator.yaml"),
+        "apiVersion: viaduct.ai/v1\nkind: ksops\nmetadata:\n  name: secrets\nfiles:\n  - ./db.enc.yaml\n  - ./cm.enc.yaml\n",
+    )
+    .expect("write");
+    std::fs::write(
+        app.join("kustomization.yaml"),
+        "namespace: shop\ngenerators:\n  - ./secret-generator.yaml\n",
+    )
+    .expect("write");
+    dir.join("repo")
+}
+
+#[test]
+fn the_kustomize_plugin_builds_with_leafcrypt_as_ksops() {
+    let dir = Workdir::new();
+    let repo = kustomize_repo(&dir);
+    let plugin = Plugin::load(&repo_root().join("examples/gitops/argocd/kustomize/plugin.yaml"));
+    assert_eq!(plugin.name, "leafcrypt-kustomize-v1");
+    let side = sidecar(&dir, "v3");
+    for kubectl in kubectls() {
+        let app = App {
+            name: "kz".into(),
+            namespace: "shop".into(),
+            path: "apps/kz".into(),
+            env: vec![("KUSTOMIZE_BIN".into(), kubectl.display().to_string())],
+            ..Default::default()
+        };
+        let r = side.render(&plugin, &repo, &app);
+        let which = kubectl.display();
+        assert!(r.discovered, "{which}: discover {r:?}");
+        let secret = find(&r, "Secret");
+        // "kz-s3cret", base64.
+        assert_eq!(
+            text_at(secret, &["data", "password"]),
+            "a3otczNjcmV0",
+            "{which}"
+        );
+        assert_eq!(
+            text_at(secret, &["metadata", "namespace"]),
+            "shop",
+            "{which}"
+        );
+        let cm = find(&r, "ConfigMap");
+        assert_eq!(text_at(cm, &["data", "token"]), "from-sops", "{which}");
+        assert!(
+            cm.get("sops").is_none(),
+            "{which}: sops metadata left in the ConfigMap"
+        );
+        let left = leftovers(&side.home.join("tmp"));
+        assert!(left.is_empty(), "{which}: left in TMPDIR: {left:?}");
+    }
+    // A tampered file fails the build, with no manifest.
+    let file = repo.join("apps/kz/db.enc.yaml");
+    let text = std::fs::read_to_string(&file).expect("read");
+    let at = text
+        .find("password: ENC[AES256_GCM,data:")
+        .expect("encrypted")
+        + 31;
+    let mut bytes = text.into_bytes();
+    bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+    std::fs::write(&file, bytes).expect("write");
+    let app = App {
+        path: "apps/kz".into(),
+        env: vec![("KUSTOMIZE_BIN".into(), kubectls()[0].display().to_string())],
+        ..Default::default()
+    };
+    let g = side
+        .render(&plugin, &repo, &app)
+        .generate
+        .expect("generate ran");
+    assert_ne!(g.code, 0, "a tampered file must fail the build");
+    assert!(g.stdout.is_empty(), "manifests printed on failure");
+    // A plain kustomization is not discovered.
+    std::fs::remove_file(repo.join("apps/kz/secret-generator.yaml")).expect("rm");
+    std::fs::write(repo.join("apps/kz/kustomization.yaml"), "resources: []\n").expect("write");
+    assert!(!side.render(&plugin, &repo, &app).discovered);
+}

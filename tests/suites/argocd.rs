@@ -809,3 +809,76 @@ fn the_kustomize_plugin_builds_with_leafcrypt_as_ksops() {
     std::fs::write(repo.join("apps/kz/kustomization.yaml"), "resources: []\n").expect("write");
     assert!(!side.render(&plugin, &repo, &app).discovered);
 }
+
+#[test]
+fn helm_secrets_command_lines_work_on_k8s_secret_output_as_with_sops() {
+    // helm-secrets calls its `sops` backend with these argv (shared/notes/gitops.md §1.2) and
+    // detects encrypted files textually: a column-0 `sops:` line and a one-line MAC.
+    let dir = Workdir::new();
+    k8s_secret(
+        &dir,
+        &[
+            "hs",
+            "--from-literal=k=v4lue",
+            "--age",
+            recipient(1),
+            "--output",
+            "hs.yaml",
+        ],
+    )
+    .expect_ok("k8s secret");
+    let text = String::from_utf8(dir.read("hs.yaml")).expect("utf-8");
+    assert!(
+        text.lines().any(|l| l.trim_end() == "sops:"),
+        "helm-secrets' yaml detector"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.contains("mac: ENC[") && l.ends_with(",type:str]")),
+        "helm-secrets' is-encrypted detector"
+    );
+    let argvs: [&[&str]; 2] = [
+        &[
+            "--decrypt",
+            "--input-type",
+            "yaml",
+            "--output-type",
+            "yaml",
+            "hs.yaml",
+        ],
+        &[
+            "--decrypt",
+            "--input-type",
+            "yaml",
+            "--output-type",
+            "yaml",
+            "--output",
+            "{out}",
+            "hs.yaml",
+        ],
+    ];
+    for argv in argvs {
+        let mut results = Vec::new();
+        for tool in Tool::BOTH {
+            let out_file = format!("hs-{tool}.dec");
+            let args: Vec<String> = argv.iter().map(|a| a.replace("{out}", &out_file)).collect();
+            let out = dir
+                .cmd(tool)
+                .args(&args)
+                .identity(key_file(1))
+                .run()
+                .expect_ok(&format!("{tool} {argv:?}"));
+            let text = if argv.contains(&"--output") {
+                String::from_utf8(dir.read(&out_file)).expect("utf-8")
+            } else {
+                out.stdout_text()
+            };
+            assert!(text.contains("k: djRsdWU="), "{tool} {argv:?}: {text}");
+            results.push(text);
+        }
+        assert_eq!(
+            results[0], results[1],
+            "{argv:?}: sops and leafcrypt differ"
+        );
+    }
+}

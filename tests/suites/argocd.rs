@@ -22,7 +22,7 @@ mod cmp_sim;
 use cmp_sim::{App, Plugin, Render, Sidecar};
 use leafcrypt_core::tree::{Map, Value};
 use leafcrypt_tests::harness::{
-    key_file, leafcrypt_bin, recipient, repo_root, Output, Tool, Workdir,
+    key_file, leafcrypt_bin, recipient, repo_root, Cmd, Output, Tool, Workdir,
 };
 use leafcrypt_tests::workflow::{leftovers, private_tmp, sops_encrypt, LIMIT};
 use std::path::{Path, PathBuf};
@@ -881,4 +881,40 @@ fn helm_secrets_command_lines_work_on_k8s_secret_output_as_with_sops() {
             "{argv:?}: sops and leafcrypt differ"
         );
     }
+}
+
+#[test]
+fn helm_failing_before_it_reads_the_values_leaves_nothing_behind() {
+    // helm gives up on a missing chart before it opens the values FIFOs: leafcrypt must not
+    // hang on them, must pass helm's exit code on, and must leave TMPDIR empty.
+    let dir = Workdir::new();
+    let repo = helm_repo(&dir);
+    let app = repo.join("apps/demo");
+    let tmp = private_tmp(&dir);
+    let out = Cmd::new(Tool::Leafcrypt, &app)
+        .args([
+            "gitops",
+            "helm-template",
+            "no-such-chart",
+            "-f",
+            "secrets.yaml",
+        ])
+        .arg("--helm")
+        .arg(helm("v3"))
+        .identity(key_file(1))
+        .env("TMPDIR", &tmp)
+        .timeout(LIMIT)
+        .run();
+    assert!(!out.timed_out, "leafcrypt hung on an unopened FIFO");
+    assert_eq!(out.code, 1, "helm's exit code: {out:?}");
+    assert!(
+        out.stderr_text().contains("no-such-chart"),
+        "{}",
+        out.stderr_text()
+    );
+    assert!(
+        leftovers(&tmp).is_empty(),
+        "left in TMPDIR: {:?}",
+        leftovers(&tmp)
+    );
 }

@@ -42,7 +42,9 @@ fn read(path: &Path) -> CliResult<Zeroizing<Vec<u8>>> {
 
 /// The Secret the flags describe, as kubectl would build it.
 fn build(a: &SecretArgs) -> CliResult<Secret> {
-    let mut s = Secret::new(a.name.clone(), a.namespace.clone(), a.kind.clone());
+    // kubectl prints no type for `--type ""`.
+    let kind = a.kind.clone().filter(|t| !t.is_empty());
+    let mut s = Secret::new(a.name.clone(), a.namespace.clone(), kind);
     let tls = a.tls_cert.is_some();
     let docker = a.docker_username.is_some();
     if tls && docker {
@@ -50,7 +52,7 @@ fn build(a: &SecretArgs) -> CliResult<Secret> {
             "--cert/--key (a TLS Secret) and --docker-* (a registry Secret) cannot be combined",
         ));
     }
-    if (tls || docker) && a.kind.is_some() {
+    if (tls || docker) && s.kind.is_some() {
         return Err(bad(
             "--type is set by --cert/--key (kubernetes.io/tls) and --docker-* (kubernetes.io/dockerconfigjson)",
         ));

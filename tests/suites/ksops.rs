@@ -998,3 +998,39 @@ fn krm_readme_examples() {
         assert_eq!(got, want, "KRM {sub}: printed\n{}", out.stdout_text());
     }
 }
+
+#[test]
+fn the_gitops_example_builds_under_kubectl_kustomize() {
+    let repo = Repo::new();
+    let example = leafcrypt_tests::harness::repo_root().join("examples/gitops/kustomize");
+    let dest = repo.dir.join("example");
+    std::fs::create_dir(&dest).expect("mkdir");
+    for entry in std::fs::read_dir(&example).expect("examples/gitops/kustomize") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, dest.join(path.file_name().expect("name"))).expect("copy");
+    }
+    let kubectl = kubectls().pop().expect("one kubectl");
+    let out = repo
+        .kustomize(&kubectl, "example")
+        .expect_ok("kubectl kustomize examples/gitops/kustomize");
+    let all = docs(&out.stdout);
+    let decrypted = docs(&repo.decrypted("example/secret.enc.yaml"));
+    let hashed: Vec<&Map> = all
+        .iter()
+        .filter(|d| name_of(d).starts_with("db-credentials-"))
+        .collect();
+    assert_eq!(hashed.len(), 1, "{}", out.stdout_text());
+    assert_eq!(
+        get(hashed[0], &["stringData"]).map(canon),
+        get(&decrypted[0], &["stringData"]).map(canon)
+    );
+    let env = named(&all, "app-env", "example");
+    assert_eq!(
+        get(env, &["stringData", "LOG_LEVEL"]).and_then(Value::as_str),
+        Some("info")
+    );
+    // The Deployment refers to the hashed name.
+    assert!(out
+        .stdout_text()
+        .contains(&format!("name: {}", name_of(hashed[0]))));
+}

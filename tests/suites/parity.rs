@@ -771,3 +771,50 @@ fn flags_of_cloud_key_kinds_without_a_cloud() {
     }
     p.finish();
 }
+
+/// sops picks the format from the extension case-sensitively: `x.YAML`, `x.JSON`, `x.Env`,
+/// `x.INI` and `x.Yml` are binary files to it, and so to leafcrypt. Each tool's encryption
+/// of them decrypts with the other to the same bytes.
+#[test]
+fn extension_case_picks_the_format_as_sops() {
+    let mut p = Problems::default();
+    let dir = Workdir::new();
+    for (name, text) in [
+        ("x.YAML", "a: 1\n"),
+        ("x.Yml", "a: 1\n"),
+        ("x.JSON", "{\"a\": 1}"),
+        ("x.Env", "A=1\n"),
+        ("x.INI", "[s]\na = 1\n"),
+        ("x.yaml", "a: 1\n"),
+    ] {
+        dir.write(name, text);
+        let outs = Tool::BOTH.map(|tool| {
+            dir.cmd(tool)
+                .args(["-e", "--age", recipient(1), name])
+                .run()
+                .expect_ok("encrypt")
+        });
+        let binary = |out: &Output| out.stdout_text().contains("\"data\": \"ENC[");
+        p.check(binary(&outs[0]) == binary(&outs[1]), || {
+            format!(
+                "{name}: sops binary = {}, leafcrypt binary = {}",
+                binary(&outs[0]),
+                binary(&outs[1])
+            )
+        });
+        for (i, out) in outs.iter().enumerate() {
+            let enc = format!("enc{i}-{name}");
+            dir.write(&enc, &out.stdout);
+            for tool in Tool::BOTH {
+                let back = dir.cmd(tool).args(["-d", &enc]).identity(key_file(1)).run();
+                p.check(back.stdout_text() == text, || {
+                    format!(
+                        "{name}: {tool:?} decrypts the file of tool #{i} to {:?}",
+                        back.stdout_text()
+                    )
+                });
+            }
+        }
+    }
+    p.finish();
+}

@@ -50,16 +50,16 @@ pub enum Format {
 }
 
 impl Format {
-    /// The format sops picks for a file name: by extension, binary otherwise.
+    /// The format sops picks for a file name: by extension, case-sensitive as sops's
+    /// (`x.YAML` is a binary file to sops), binary otherwise.
     pub fn from_path(path: &str) -> Format {
-        let lower = path.to_ascii_lowercase();
-        if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+        if path.ends_with(".yaml") || path.ends_with(".yml") {
             Format::Yaml
-        } else if lower.ends_with(".json") {
+        } else if path.ends_with(".json") {
             Format::Json
-        } else if lower.ends_with(".env") {
+        } else if path.ends_with(".env") {
             Format::Dotenv
-        } else if lower.ends_with(".ini") {
+        } else if path.ends_with(".ini") {
             Format::Ini
         } else {
             Format::Binary

@@ -170,3 +170,45 @@ fn emit(list: Map) -> Vec<u8> {
         .emit(&tree, None)
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn run(input: &str) -> (String, Option<String>) {
+        let opts = crate::cli::Cli::try_parse_from(["leafcrypt"]).unwrap().opts;
+        let settings = Settings {
+            limit: 20,
+            dummy: false,
+        };
+        let keys = || Ok(Keyring::new());
+        let (out, err) = process(input.as_bytes(), &settings, &keys, &opts);
+        (String::from_utf8(out).unwrap(), err)
+    }
+
+    #[test]
+    fn other_items_pass_through_and_empty_generators_generate_nothing() {
+        let (out, err) = run("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: keep\n- apiVersion: viaduct.ai/v1\n  kind: ksops\n  metadata:\n    name: g\n  files: []\n");
+        assert_eq!(err, None);
+        assert_eq!(
+            out,
+            "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: keep\n"
+        );
+    }
+
+    #[test]
+    fn failures_go_to_results_and_items_stay() {
+        let (out, err) = run("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n- kind: ksops\n  metadata:\n    name: g\n    annotations:\n      config.kubernetes.io/path: gen.yaml\n");
+        let err = err.unwrap();
+        assert!(
+            err.starts_with("ksops generator \"g\" (gen.yaml): missing"),
+            "{err}"
+        );
+        assert!(out.contains("items:\n  - kind: ksops\n"), "{out}");
+        assert!(out.contains("severity: error"), "{out}");
+        let (out, err) = run("kind: Secret\n");
+        assert!(err.unwrap().contains("not a ResourceList"));
+        assert!(out.contains("kind: ResourceList"), "{out}");
+    }
+}

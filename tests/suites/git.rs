@@ -114,7 +114,7 @@ impl Repo {
     /// from `plain`, committed on `main`.
     fn with_file(name: &str, plain: &str, maker: &str, extra: &[&str]) -> Repo {
         let repo = Repo::new();
-        let rules: String = ["yaml", "json", "env"]
+        let rules: String = ["yaml", "json", "env", "ini"]
             .iter()
             .map(|ext| {
                 format!(
@@ -209,6 +209,17 @@ const DOTENV: Case = Case {
     ],
     ours: (r#"["DB_PASSWORD"]"#, r#""pw-ours""#),
     maker: "sops",
+};
+
+const INI: Case = Case {
+    name: "app.enc.ini",
+    plain: "[db]\nuser = admin\npassword = s3cret-base\n\n[api]\ntoken = tok-base\nretries = 3\n",
+    theirs: [
+        (r#"["api"]["token"]"#, r#""tok-theirs""#, "token"),
+        (r#"["api"]["added"]"#, r#""added-theirs""#, "added"),
+    ],
+    ours: (r#"["db"]["password"]"#, r#""pw-ours""#),
+    maker: "leafcrypt",
 };
 
 /// key → `ENC[…]` of every encrypted value line (the MAC left out).
@@ -325,6 +336,11 @@ fn different_keys_merge_cleanly_dotenv_made_by_sops() {
     merges_different_keys(&DOTENV);
 }
 
+#[test]
+fn different_keys_merge_cleanly_ini_made_by_leafcrypt() {
+    merges_different_keys(&INI);
+}
+
 fn same_key_conflicts(case: &Case) {
     let repo = Repo::with_file(case.name, case.plain, case.maker, &[]);
     // Theirs sets the same key as ours, to another value.
@@ -417,23 +433,39 @@ fn a_key_change_on_theirs_only_is_refused() {
     assert_eq!(repo.read(YAML.name), ours);
 }
 
-#[test]
-fn diff_and_log_are_readable_with_the_key_and_structural_without() {
-    let repo = Repo::with_file(YAML.name, YAML.plain, "sops", &[]);
-    repo.sops(&["set", YAML.name, r#"["api"]["token"]"#, r#""tok-new""#])
+/// The line `key: value` as `case`'s format writes it at depth 1 (for diff lines).
+fn line(case: &Case, key: &str, value: &str) -> String {
+    if case.name.ends_with(".json") {
+        format!("\t\t\"{key}\": \"{value}\"")
+    } else {
+        format!("    {key}: {value}")
+    }
+}
+
+fn diff_and_log(case: &Case) {
+    let repo = Repo::with_file(case.name, case.plain, case.maker, &[]);
+    repo.sops(&["set", case.name, r#"["api"]["token"]"#, r#""tok-new""#])
         .expect_ok("sops set");
     repo.commit("new token");
     for args in [
-        &["diff", "HEAD~1", "HEAD", "--", YAML.name][..],
-        &["log", "-p", "-1", "--", YAML.name][..],
+        &["diff", "HEAD~1", "HEAD", "--", case.name][..],
+        &["log", "-p", "-1", "--", case.name][..],
     ] {
         let with = repo.git_as(Key::With, args).expect_ok("git with the key");
         let text = with.stdout_text();
-        assert!(text.contains("\n-    token: tok-base\n"), "{text}");
-        assert!(text.contains("\n+    token: tok-new\n"), "{text}");
-        assert!(!text.contains("ENC[AES256_GCM"), "{text}");
         assert!(
-            !text.contains("\n-    user:"),
+            text.contains(&format!("\n-{}", line(case, "token", "tok-base"))),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("\n+{}", line(case, "token", "tok-new"))),
+            "{text}"
+        );
+        assert!(!text.contains("ENC[AES256_GCM"), "{text}");
+        let user = line(case, "user", "");
+        let user = user.trim_end_matches('"');
+        assert!(
+            !text.lines().any(|l| l.starts_with(&format!("-{user}"))),
             "unchanged value shown as changed: {text}"
         );
 
@@ -442,28 +474,31 @@ fn diff_and_log_are_readable_with_the_key_and_structural_without() {
             .expect_ok("git without a key");
         let text = without.stdout_text();
         assert!(!text.contains("tok-"), "plaintext without a key: {text}");
+        assert!(!text.contains("admin"), "plaintext without a key: {text}");
         assert!(!text.contains("ENC[AES256_GCM"), "ciphertext noise: {text}");
-        let minus = text
-            .lines()
-            .find(|l| l.starts_with("-    token: <encrypted str, sha256:"));
-        let plus = text
-            .lines()
-            .find(|l| l.starts_with("+    token: <encrypted str, sha256:"));
-        assert!(minus.is_some() && plus.is_some(), "{text}");
+        let masked = line(case, "token", "<encrypted str, sha256:");
+        let masked = masked.trim_end_matches('"');
+        for sign in ['-', '+'] {
+            assert!(
+                text.lines()
+                    .any(|l| l.starts_with(&format!("{sign}{masked}"))),
+                "no {sign} line for the token: {text}"
+            );
+        }
         assert!(text.contains("  lastmodified: "), "{text}");
         assert!(text.contains("\n-  mac: sha256:"), "{text}");
         assert!(text.contains("\n+  mac: sha256:"), "{text}");
         assert!(
-            !text.contains("\n-    user:"),
+            !text.lines().any(|l| l.starts_with(&format!("-{user}"))),
             "unchanged value shown as changed: {text}"
         );
     }
     // A key-source change shows without a key.
-    repo.leafcrypt(&["rotate", "-i", "--add-age", recipient(2), YAML.name])
+    repo.leafcrypt(&["rotate", "-i", "--add-age", recipient(2), case.name])
         .expect_ok("rotate");
     repo.commit("add R2");
     let log = repo
-        .git_as(Key::Without, &["log", "-p", "-1", "--", YAML.name])
+        .git_as(Key::Without, &["log", "-p", "-1", "--", case.name])
         .expect_ok("git log")
         .stdout_text();
     assert!(
@@ -471,10 +506,21 @@ fn diff_and_log_are_readable_with_the_key_and_structural_without() {
         "{log}"
     );
     // Values re-encrypted under the new data key show as changed fingerprints.
+    let user = line(case, "user", "<encrypted str, sha256:");
     assert!(
-        log.contains("\n-    user: <encrypted str, sha256:"),
+        log.contains(&format!("\n-{}", user.trim_end_matches('"'))),
         "{log}"
     );
+}
+
+#[test]
+fn diff_and_log_are_readable_with_the_key_and_structural_without_yaml() {
+    diff_and_log(&YAML);
+}
+
+#[test]
+fn diff_and_log_are_readable_with_the_key_and_structural_without_json() {
+    diff_and_log(&JSON);
 }
 
 #[test]

@@ -62,11 +62,14 @@ impl EncryptedFile {
     pub fn outline(&self, format: Format) -> Result<Vec<u8>> {
         let mut tree: Tree = self.tree.clone();
         tree.branches.iter_mut().for_each(mask_map);
-        let format = if format == Format::Binary {
-            Format::Json
-        } else {
-            format
-        };
+        if matches!(format, Format::Binary | Format::Json) {
+            // Go's JSON encoder escapes `<` and `>`; this view is for people.
+            let json = Format::Json.store(None).emit(&tree, None)?;
+            let text = String::from_utf8_lossy(&json)
+                .replace("\\u003c", "<")
+                .replace("\\u003e", ">");
+            return Ok(text.into_bytes());
+        }
         format.store(None).emit(&tree, None)
     }
 }

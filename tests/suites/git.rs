@@ -433,6 +433,37 @@ fn a_key_change_on_theirs_only_is_refused() {
     assert_eq!(repo.read(YAML.name), ours);
 }
 
+#[test]
+fn a_key_change_on_ours_only_is_kept() {
+    let repo = Repo::with_file(YAML.name, YAML.plain, "sops", &[]);
+    repo.git(&["checkout", "-q", "-b", "theirs"])
+        .expect_ok("branch");
+    repo.sops(&["set", YAML.name, r#"["api"]["token"]"#, r#""tok-theirs""#])
+        .expect_ok("set on theirs");
+    repo.commit("theirs");
+    repo.git(&["checkout", "-q", "main"]).expect_ok("checkout");
+    repo.leafcrypt(&["rotate", "-i", "--add-age", recipient(2), YAML.name])
+        .expect_ok("rotate on ours");
+    repo.commit("ours adds R2");
+    let merge = repo.git(&["merge", "--no-edit", "theirs"]);
+    assert!(merge.ok(), "{merge:?}");
+    // R2 alone decrypts the merge with sops, and it has theirs' change.
+    let mut command = Command::new(sops_bin());
+    clean_env(&mut command, &repo.home);
+    let out = command
+        .args(["decrypt", "--extract", r#"["api"]["token"]"#, YAML.name])
+        .current_dir(&repo.root)
+        .env("SOPS_AGE_KEY_FILE", key_file(2))
+        .output()
+        .expect("run sops");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "tok-theirs");
+}
+
 /// The line `key: value` as `case`'s format writes it at depth 1 (for diff lines).
 fn line(case: &Case, key: &str, value: &str) -> String {
     if case.name.ends_with(".json") {

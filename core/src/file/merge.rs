@@ -464,6 +464,41 @@ mod tests {
         assert_eq!(conflicts, vec![r#"["l"]"#.to_string()]);
     }
 
+    fn with_keys(recipients: &[&str], enc: &str) -> Metadata {
+        use crate::keysource::KeyEntry;
+        let keys = recipients
+            .iter()
+            .map(|r| KeyEntry::new("age").with("recipient", *r).with("enc", enc))
+            .collect();
+        Metadata {
+            key_groups: vec![crate::metadata::KeyGroup { keys }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn key_changes_are_refused_only_when_theirs_would_be_dropped() {
+        let base = with_keys(&["a"], "1");
+        let rewrapped = with_keys(&["a"], "2");
+        let added = with_keys(&["a", "b"], "3");
+        // A re-wrap (rotate) alone is no key change.
+        assert!(check_metadata(Some(&base), &base, &rewrapped).is_ok());
+        // Ours only: kept (the result is encrypted like ours).
+        assert!(check_metadata(Some(&base), &added, &base).is_ok());
+        // Both the same: fine, in any order.
+        let reordered = with_keys(&["b", "a"], "4");
+        assert!(check_metadata(Some(&base), &added, &reordered).is_ok());
+        // Theirs only, or both differently: refused.
+        let err = check_metadata(Some(&base), &base, &added).unwrap_err();
+        assert!(err.to_string().contains("key groups"), "{err}");
+        assert_eq!(err.exit_code(), ExitCode::ErrorGeneric);
+        let other = with_keys(&["a", "c"], "5");
+        assert!(check_metadata(Some(&base), &added, &other).is_err());
+        // Without a base, the two sides must agree.
+        assert!(check_metadata(None, &added, &other).is_err());
+        assert!(check_metadata(None, &added, &reordered).is_ok());
+    }
+
     #[test]
     fn deleted_on_one_side_and_changed_on_the_other_conflicts() {
         let base = map(&[("a", s("1"))]);

@@ -464,6 +464,53 @@ fn a_key_change_on_ours_only_is_kept() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "tok-theirs");
 }
 
+#[test]
+fn comments_added_on_theirs_survive_the_merge() {
+    let repo = Repo::with_file(
+        YAML.name,
+        "# top comment\ndb:\n    user: admin\n    password: s3cret-base\napi:\n    token: tok-base\n",
+        "sops",
+        &[],
+    );
+    let editor = repo.dir.join("add-comment.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\nsed -i 's/^api:/# api keys, added by theirs\\napi:/' \"$1\"\n",
+    )
+    .expect("write the editor script");
+    let mut perms = std::fs::metadata(&editor).expect("stat").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&editor, perms).expect("chmod");
+    repo.git(&["checkout", "-q", "-b", "theirs"])
+        .expect_ok("branch");
+    let mut command = Command::new(sops_bin());
+    clean_env(&mut command, &repo.home);
+    let edit = command
+        .args(["edit", YAML.name])
+        .current_dir(&repo.root)
+        .env("SOPS_AGE_KEY_FILE", key_file(1))
+        .env("EDITOR", &editor)
+        .output()
+        .expect("run sops edit");
+    assert!(
+        edit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&edit.stderr)
+    );
+    repo.commit("theirs: a comment");
+    repo.git(&["checkout", "-q", "main"]).expect_ok("checkout");
+    repo.leafcrypt(&["set", YAML.name, YAML.ours.0, YAML.ours.1])
+        .expect_ok("set on ours");
+    repo.commit("ours");
+    let merge = repo.git(&["merge", "--no-edit", "theirs"]);
+    assert!(merge.ok(), "{merge:?}");
+    let plain = repo.sops(&["decrypt", YAML.name]).expect_ok("sops decrypt");
+    assert_eq!(
+        plain.stdout_text(),
+        "# top comment\ndb:\n    user: admin\n    password: pw-ours\n# api keys, added by theirs\napi:\n    token: tok-base\n"
+    );
+}
+
 /// The line `key: value` as `case`'s format writes it at depth 1 (for diff lines).
 fn line(case: &Case, key: &str, value: &str) -> String {
     if case.name.ends_with(".json") {

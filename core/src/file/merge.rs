@@ -9,7 +9,8 @@
 //! The rule, per node: equal on both sides → that; changed on one side only → that side;
 //! changed on both sides → maps are merged key by key (a key added or removed on one side
 //! follows that side), lists of one length on all three sides item by item, anything
-//! else is a conflict. A conflict is either reported (its key path listed, nothing
+//! else is a conflict. The comment lines before each key (and at a map's end) merge the
+//! same way, as one value. A conflict is either reported (its key path listed, nothing
 //! written) or, with markers, replaced by a string holding `<<<<<<< ours … >>>>>>> theirs`
 //! that is encrypted like any other value.
 
@@ -21,6 +22,7 @@ use crate::stores::Format;
 use crate::tree::{Entry, Map, Tree, Value};
 use crate::treepath::{self, Step};
 use crate::{Error, ExitCode};
+use std::collections::HashMap;
 
 /// How to merge.
 #[derive(Clone, Debug, Default)]
@@ -257,40 +259,80 @@ impl Merger {
     }
 
     fn map(&mut self, base: &Map, ours: &Map, theirs: &Map) -> Map {
-        let mut out = Map::new();
-        for entry in &ours.entries {
-            match entry {
-                Entry::Comment(_) => out.entries.push(entry.clone()),
-                Entry::Pair(key, o) => {
-                    self.path.push(Step::Key(key.clone()));
-                    if let Some(v) = self.value(base.get(key), Some(o), theirs.get(key)) {
-                        out.push(key.clone(), v);
-                    }
-                    self.path.pop();
-                }
+        let (b, o, t) = (Slots::of(base), Slots::of(ours), Slots::of(theirs));
+        let mut out: Vec<(Vec<String>, String, Value)> = Vec::new();
+        for slot in &o.pairs {
+            let (bs, ts) = (b.get(slot.key), t.get(slot.key));
+            self.path.push(Step::Key(slot.key.to_string()));
+            let value = self.value(bs.map(|s| s.value), Some(slot.value), ts.map(|s| s.value));
+            if let Some(v) = value {
+                let comments = self.comments(
+                    bs.map(|s| &s.comments[..]),
+                    &slot.comments,
+                    ts.map(|s| &s.comments[..]),
+                    "the comments before it",
+                );
+                out.push((comments, slot.key.to_string(), v));
             }
+            self.path.pop();
         }
         // Keys theirs has and ours has not: added by theirs, or removed by ours.
         let mut previous: Option<&str> = None;
-        for (key, t) in theirs.pairs() {
-            if ours.get(key).is_none() {
-                self.path.push(Step::Key(key.to_string()));
-                let merged = self.value(base.get(key), None, Some(t));
+        for slot in &t.pairs {
+            if o.get(slot.key).is_none() {
+                self.path.push(Step::Key(slot.key.to_string()));
+                let merged = self.value(b.get(slot.key).map(|s| s.value), None, Some(slot.value));
                 self.path.pop();
                 if let Some(v) = merged {
                     let at = previous
-                        .and_then(|p| {
-                            out.entries
-                                .iter()
-                                .position(|e| matches!(e, Entry::Pair(k, _) if k == p))
-                        })
-                        .map_or(out.entries.len(), |i| i + 1);
-                    out.entries.insert(at, Entry::Pair(key.to_string(), v));
+                        .and_then(|p| out.iter().position(|(_, k, _)| k == p))
+                        .map_or(out.len(), |i| i + 1);
+                    let comments = slot.comments.iter().map(|c| c.to_string()).collect();
+                    out.insert(at, (comments, slot.key.to_string(), v));
                 }
             }
-            previous = Some(key);
+            previous = Some(slot.key);
         }
-        out
+        let tail = self.comments(
+            Some(&b.tail),
+            &o.tail,
+            Some(&t.tail),
+            "the comments at its end",
+        );
+        let mut map = Map::new();
+        for (comments, key, value) in out {
+            map.entries.extend(comments.into_iter().map(Entry::Comment));
+            map.push(key, value);
+        }
+        map.entries.extend(tail.into_iter().map(Entry::Comment));
+        map
+    }
+
+    /// The comment lines before a key (or at a map's end), merged as one value: a change
+    /// on one side wins; different changes on both sides are a conflict (ours kept).
+    fn comments(
+        &mut self,
+        base: Option<&[&str]>,
+        ours: &[&str],
+        theirs: Option<&[&str]>,
+        what: &str,
+    ) -> Vec<String> {
+        let (b, t) = (base.unwrap_or(&[]), theirs.unwrap_or(&[]));
+        let chosen = if ours == t || b == t {
+            ours
+        } else if b == ours {
+            t
+        } else {
+            let path = treepath::render(&self.path);
+            let path = if path.is_empty() {
+                format!("{what} (top level)")
+            } else {
+                format!("{path} ({what})")
+            };
+            self.note_conflict(path);
+            ours
+        };
+        chosen.iter().map(|c| c.to_string()).collect()
     }
 
     fn value(
@@ -335,12 +377,7 @@ impl Merger {
         ours: Option<&Value>,
         theirs: Option<&Value>,
     ) -> Option<Value> {
-        let path = treepath::render(&self.path);
-        self.conflicts.push(if self.document == 0 {
-            path
-        } else {
-            format!("document {}: {path}", self.document + 1)
-        });
+        self.note_conflict(treepath::render(&self.path));
         if !self.markers {
             return ours.cloned();
         }
@@ -350,6 +387,62 @@ impl Merger {
             shown(base),
             shown(theirs)
         )))
+    }
+}
+
+impl Merger {
+    /// Records a conflict at `path` (prefixed with the document number past the first).
+    fn note_conflict(&mut self, path: String) {
+        self.conflicts.push(if self.document == 0 {
+            path
+        } else {
+            format!("document {}: {path}", self.document + 1)
+        });
+    }
+}
+
+/// A map as the merge sees it: each pair with the comment lines just before it, and
+/// the comment lines after the last pair.
+struct Slots<'m> {
+    pairs: Vec<Slot<'m>>,
+    tail: Vec<&'m str>,
+    /// Key → index of its first pair.
+    index: HashMap<&'m str, usize>,
+}
+
+struct Slot<'m> {
+    comments: Vec<&'m str>,
+    key: &'m str,
+    value: &'m Value,
+}
+
+impl<'m> Slots<'m> {
+    fn of(map: &'m Map) -> Self {
+        let mut pairs = Vec::new();
+        let mut pending = Vec::new();
+        let mut index = HashMap::new();
+        for entry in &map.entries {
+            match entry {
+                Entry::Comment(c) => pending.push(c.as_str()),
+                Entry::Pair(key, value) => {
+                    index.entry(key.as_str()).or_insert(pairs.len());
+                    pairs.push(Slot {
+                        comments: std::mem::take(&mut pending),
+                        key,
+                        value,
+                    });
+                }
+            }
+        }
+        Self {
+            pairs,
+            tail: pending,
+            index,
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&Slot<'m>> {
+        self.index.get(key).map(|&i| &self.pairs[i])
     }
 }
 
@@ -497,6 +590,42 @@ mod tests {
         // Without a base, the two sides must agree.
         assert!(check_metadata(None, &added, &other).is_err());
         assert!(check_metadata(None, &added, &reordered).is_ok());
+    }
+
+    #[test]
+    fn comments_travel_with_their_key_and_merge_like_values() {
+        let c = |t: &str| Entry::Comment(t.into());
+        let p = |k: &str, v: &str| Entry::Pair(k.into(), s(v));
+        let m = |entries: Vec<Entry>| Map { entries };
+        let base = m(vec![c(" a"), p("a", "1"), p("b", "2"), c(" end")]);
+        let ours = m(vec![c(" a"), p("a", "1o"), p("b", "2"), c(" end")]);
+        let theirs = m(vec![
+            c(" a, theirs"),
+            p("a", "1"),
+            c(" b"),
+            p("b", "2"),
+            c(" n"),
+            p("n", "3"),
+            c(" end, theirs"),
+        ]);
+        let (out, conflicts) = merge_maps(&base, &ours, &theirs, false);
+        assert!(conflicts.is_empty(), "{conflicts:?}");
+        let want = m(vec![
+            c(" a, theirs"),
+            p("a", "1o"),
+            c(" b"),
+            p("b", "2"),
+            c(" n"),
+            p("n", "3"),
+            c(" end, theirs"),
+        ]);
+        assert_eq!(out, want);
+        let ours = m(vec![c(" a, ours"), p("a", "1"), p("b", "2"), c(" end")]);
+        let (_, conflicts) = merge_maps(&base, &ours, &theirs, false);
+        assert_eq!(
+            conflicts,
+            vec![r#"["a"] (the comments before it)"#.to_string()]
+        );
     }
 
     #[test]

@@ -511,6 +511,37 @@ fn comments_added_on_theirs_survive_the_merge() {
     );
 }
 
+#[test]
+fn a_tampered_version_is_refused_and_ours_left() {
+    let repo = Repo::with_file(YAML.name, YAML.plain, "sops", &[]);
+    repo.git(&["checkout", "-q", "-b", "theirs"])
+        .expect_ok("branch");
+    // A value removed by hand: the MAC no longer matches.
+    let text = repo.read(YAML.name);
+    let tampered: String = text
+        .split_inclusive('\n')
+        .filter(|l| !l.trim_start().starts_with("retries:"))
+        .collect();
+    assert_ne!(tampered, text);
+    repo.write(YAML.name, tampered);
+    repo.commit("theirs, tampered");
+    repo.git(&["checkout", "-q", "main"]).expect_ok("checkout");
+    repo.leafcrypt(&["set", YAML.name, YAML.ours.0, YAML.ours.1])
+        .expect_ok("set on ours");
+    repo.commit("ours");
+    let ours = repo.read(YAML.name);
+    let merge = repo.git(&["merge", "--no-edit", "theirs"]);
+    assert!(!merge.ok(), "{merge:?}");
+    assert!(
+        merge.stderr_text().contains(&format!(
+            "leafcrypt merge of {}: the theirs version: MAC mismatch",
+            YAML.name
+        )),
+        "{merge:?}"
+    );
+    assert_eq!(repo.read(YAML.name), ours);
+}
+
 /// The line `key: value` as `case`'s format writes it at depth 1 (for diff lines).
 fn line(case: &Case, key: &str, value: &str) -> String {
     if case.name.ends_with(".json") {

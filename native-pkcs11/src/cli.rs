@@ -112,6 +112,10 @@ pub enum Command {
     /// plugin), a ResourceList on stdin (KRM exec function), `ksops install DIR`. Also
     /// what the binary does when invoked as `ksops`.
     Ksops(KsopsArgs),
+    /// Git integration: a diff textconv and a merge driver for encrypted files, and
+    /// `git setup` to register them.
+    #[command(subcommand)]
+    Git(GitCommand),
 }
 
 /// Arguments of `ksops`: KSOPS's own command line, taken as it comes.
@@ -121,6 +125,61 @@ pub struct KsopsArgs {
     /// (KRM function: a ResourceList on stdin).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<std::ffi::OsString>,
+}
+
+/// `git` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum GitCommand {
+    /// Register the textconv and merge driver: `.gitattributes` lines for the encrypted
+    /// files (from .sops.yaml's path_regex, or --pattern) and git config entries
+    /// `diff.leafcrypt.textconv`, `merge.leafcrypt.driver`/`name`; `--undo` removes them.
+    Setup(GitSetupArgs),
+    /// Print a file for `git diff`: decrypted when a key is available (MAC checked),
+    /// else its structure with each encrypted value as a fingerprint; then its keys.
+    Textconv {
+        /// The file (git passes a temporary copy that keeps the name's extension).
+        file: PathBuf,
+    },
+    /// Git merge driver: `merge-driver %O %A %B %P`. Decrypts the three versions, merges
+    /// them key by key and re-encrypts the result into %A with ours' data key; conflicts
+    /// exit 1 naming their key paths (ours left untouched), or with --markers become
+    /// encrypted `<<<<<<< ours … >>>>>>> theirs` values.
+    MergeDriver(MergeDriverArgs),
+}
+
+/// Arguments of `git setup`.
+#[derive(Debug, Args)]
+pub struct GitSetupArgs {
+    /// Write to the global git config and global attributes file instead of the
+    /// repository's.
+    #[arg(long)]
+    pub global: bool,
+    /// Remove exactly what `git setup` added.
+    #[arg(long)]
+    pub undo: bool,
+    /// A .gitattributes pattern of encrypted files (repeatable); replaces the patterns
+    /// derived from .sops.yaml.
+    #[arg(long = "pattern", value_name = "GLOB")]
+    pub patterns: Vec<String>,
+    /// Register the merge driver with --markers (conflicts written as encrypted markers).
+    #[arg(long)]
+    pub markers: bool,
+}
+
+/// Arguments of `git merge-driver`.
+#[derive(Debug, Args)]
+pub struct MergeDriverArgs {
+    /// Write conflicts as encrypted marker values (exit 1) instead of leaving ours.
+    #[arg(long)]
+    pub markers: bool,
+    /// %O: the common ancestor (empty when there is none).
+    pub base: PathBuf,
+    /// %A: ours; the result is written here.
+    pub ours: PathBuf,
+    /// %B: theirs.
+    pub theirs: PathBuf,
+    /// %P: the path in the repository (its extension gives the format).
+    pub path: Option<String>,
 }
 
 /// The arguments of a sops subcommand leafcrypt does not provide: taken as they come, so

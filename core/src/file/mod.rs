@@ -1,6 +1,6 @@
 //! File-level operations, written once for every front end: encrypt a plaintext file,
 //! open (decrypt, extract, view) an encrypted one, rotate its data key, edit its values,
-//! edit its key groups.
+//! edit its key groups, merge three versions of it, outline it without its key.
 //!
 //! Each operation takes the file's bytes, the caller's [`Keyring`](crate::keysource::Keyring)
 //! and plain options, and returns bytes or a core [`Error`](crate::Error): the decisions a
@@ -14,14 +14,18 @@
 
 mod encrypt;
 mod groups;
+mod merge;
 mod open;
+mod outline;
 mod values;
 
 pub use encrypt::{encrypt, parse_plain, NewFile};
 pub use groups::{
     edit_keys, rotation_groups, GroupChange, GroupError, KeyChanges, KeyVersions, NoKeysLeft,
 };
+pub use merge::{merge, MergeError, MergeInput, MergeOptions, Merged, Side};
 pub use open::{decrypt, extract, EncryptedFile, OpenFile, Viewed};
+pub use outline::{fingerprint, metadata_summary};
 
 use crate::metadata::{Metadata, Selector, DEFAULT_UNENCRYPTED_SUFFIX};
 use crate::stores::{Format, Store};

@@ -7,6 +7,7 @@ pub mod decrypt;
 pub mod edit;
 pub mod encrypt;
 pub mod exec;
+pub mod git;
 pub mod groups;
 mod keyring;
 pub mod keys;
@@ -152,6 +153,7 @@ fn subcommand(command: &cli::Command, opts: &Opts, prog: &str) -> Option<ExitCod
         C::K8s(c) => exit(crate::k8s::run(c, opts)),
         C::Gitops(c) => exit_code(crate::gitops::run(c, opts)),
         C::Ksops(a) => ksops::run(&a.args, opts),
+        C::Git(g) => exit(git::run(g, opts)),
         C::Keyservice(_) => not_available(
             prog,
             "keyservice",

@@ -918,3 +918,48 @@ fn helm_failing_before_it_reads_the_values_leaves_nothing_behind() {
         leftovers(&tmp)
     );
 }
+
+#[test]
+fn k8s_secret_takes_a_value_from_stdin_keeping_it_off_the_command_line() {
+    // `--from-file=KEY=/dev/stdin`: the value is in no argv (ps) and in no file.
+    let dir = Workdir::new();
+    let tmp = private_tmp(&dir);
+    let out = dir
+        .cmd(Tool::Leafcrypt)
+        .args([
+            "k8s",
+            "secret",
+            "api",
+            "--from-file=token=/dev/stdin",
+            "--age",
+            recipient(1),
+        ])
+        .env("TMPDIR", &tmp)
+        .stdin("t0k3n-from-stdin")
+        .timeout(LIMIT)
+        .run()
+        .expect_ok("k8s secret from stdin");
+    dir.write("api.yaml", &out.stdout);
+    assert!(
+        !out.stdout_text().contains("t0k3n"),
+        "plaintext in the output"
+    );
+    assert!(leftovers(&tmp).is_empty());
+    let expected = kubectl(
+        dir.path(),
+        &[
+            "create",
+            "secret",
+            "generic",
+            "api",
+            "--from-literal=token=t0k3n-from-stdin",
+            "--dry-run=client",
+            "-o",
+            "yaml",
+        ],
+    );
+    assert_eq!(
+        sops_decrypt(&dir, "api.yaml").as_bytes(),
+        expected.as_slice()
+    );
+}

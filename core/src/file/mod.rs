@@ -1,6 +1,6 @@
 //! File-level operations, written once for every front end: encrypt a plaintext file,
 //! open (decrypt, extract, view) an encrypted one, rotate its data key, edit its values,
-//! edit its key groups.
+//! edit its key groups, re-wrap single entries (a Key Vault key's new version).
 //!
 //! Each operation takes the file's bytes, the caller's [`Keyring`](crate::keysource::Keyring)
 //! and plain options, and returns bytes or a core [`Error`](crate::Error): the decisions a
@@ -15,6 +15,7 @@
 mod encrypt;
 mod groups;
 mod open;
+mod rewrap;
 mod values;
 
 pub use encrypt::{encrypt, parse_plain, NewFile};
@@ -22,6 +23,7 @@ pub use groups::{
     edit_keys, rotation_groups, GroupChange, GroupError, KeyChanges, KeyVersions, NoKeysLeft,
 };
 pub use open::{decrypt, extract, EncryptedFile, OpenFile, Viewed};
+pub use rewrap::{EntryRewrap, Rewrapped};
 
 use crate::metadata::{Metadata, Selector, DEFAULT_UNENCRYPTED_SUFFIX};
 use crate::stores::{Format, Store};

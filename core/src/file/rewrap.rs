@@ -58,7 +58,7 @@ impl EncryptedFile {
                 .filter(|c| c.group == g && c.index < group.keys.len())
                 .collect();
             // From the last index down, so that a dropped duplicate does not shift the rest.
-            mine.sort_by(|a, b| b.index.cmp(&a.index));
+            mine.sort_by_key(|c| std::cmp::Reverse(c.index));
             mine.dedup_by_key(|c| c.index);
             let first: Vec<usize> = mine.iter().rev().map(|c| c.index).collect();
             let secret = group_secret(&group.keys, &first, keyring).await?;

@@ -20,6 +20,15 @@ use leafcrypt_core::stores::Format;
 use std::cell::OnceCell;
 use std::path::PathBuf;
 
+/// A report line on stdout; a closed stdout (a stopped log reader) must not stop the
+/// webhook, so write errors are ignored.
+macro_rules! report {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// What happened to the files, summed over a delivery.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Totals {
@@ -84,10 +93,10 @@ impl Runner {
             match event {
                 Event::KeyNewVersion(rotation) => totals.add(self.rotation(rotation).await),
                 Event::Validation { id, .. } => {
-                    println!("event {id}: a subscription validation (answered only by --listen)")
+                    report!("event {id}: a subscription validation (answered only by --listen)")
                 }
                 Event::Other { id, event_type } => {
-                    println!("event {id}: {event_type} ignored (not a key's new version)")
+                    report!("event {id}: {event_type} ignored (not a key's new version)")
                 }
             }
         }
@@ -103,11 +112,11 @@ impl Runner {
         let mut totals = Totals::default();
         let (candidates, errors) = self.candidates(event);
         for e in &errors {
-            println!("failed {e}");
+            report!("failed {e}");
         }
         totals.failed += errors.len();
         if candidates.is_empty() {
-            println!(
+            report!(
                 "event {} ({schema}): no file names {key}; nothing to do",
                 event.event_id
             );
@@ -116,7 +125,7 @@ impl Runner {
         let rotation = match self.target(event).await {
             Ok(r) => r,
             Err(e) => {
-                println!("failed event {}: {e}", event.event_id);
+                report!("failed event {}: {e}", event.event_id);
                 totals.failed += 1;
                 return totals;
             }
@@ -125,7 +134,7 @@ impl Runner {
         for mut c in candidates {
             let affected = rotation.affected(&c.file.metadata.key_groups);
             if affected.is_empty() {
-                println!("up to date {}: already on {}", c.name, rotation.version());
+                report!("up to date {}: already on {}", c.name, rotation.version());
                 totals.up_to_date += 1;
                 continue;
             }
@@ -135,7 +144,7 @@ impl Runner {
                 .collect();
             let what = format!("{key} {} -> {}", from.join(","), rotation.version());
             if self.dry_run {
-                println!("would re-wrap {}: {what}", c.name);
+                report!("would re-wrap {}: {what}", c.name);
                 totals.rewrapped += 1;
                 continue;
             }
@@ -165,16 +174,16 @@ impl Runner {
             };
             match written {
                 Ok(()) => {
-                    println!("re-wrapped {}: {what}", c.name);
+                    report!("re-wrapped {}: {what}", c.name);
                     totals.rewrapped += 1;
                 }
                 Err(e) => {
-                    println!("failed {}: {}", c.name, one_line(&e));
+                    report!("failed {}: {}", c.name, one_line(&e));
                     totals.failed += 1;
                 }
             }
         }
-        println!(
+        report!(
             "event {} ({schema}): {key} version {}: {} {}, {} up to date, {} failed",
             event.event_id,
             rotation.version(),

@@ -475,9 +475,9 @@ impl Webhook {
 
     /// Sends SIGTERM and returns (exit status, stdout, stderr).
     fn stop(mut self) -> (std::process::ExitStatus, String, String) {
-        let pid = self.child.id().to_string();
-        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(killed.success());
+        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid");
+        // SAFETY: a signal to our own child, which has not been waited for yet.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
         let status = self.child.wait().unwrap();
         (
             status,
@@ -633,4 +633,41 @@ fn webhook_handshakes_refuses_forgeries_and_rewraps() {
         "the secret is never logged"
     );
     assert!(stderr.contains("POST /events -> 401"), "{stderr}");
+}
+
+#[test]
+fn rewritten_files_keep_the_indentation_of_indent() {
+    let (kv, _, _) = start();
+    let wd = Workdir::new();
+    wd.write("plain.yaml", PLAIN_YAML);
+    let app = kv.key_url("app");
+    let enc = run(
+        &wd,
+        &kv,
+        Tool::Sops,
+        &["--indent", "2", "-e", "--azure-kv", &app, "plain.yaml"],
+    )
+    .expect_ok("sops --indent 2 -e");
+    wd.write("two.yaml", &enc.stdout);
+    let before = String::from_utf8(enc.stdout).unwrap();
+    assert!(before.contains("\n  password: ENC["), "{before}");
+    let v2 = kv.rotate("app");
+    let out = run_in(
+        &wd,
+        &kv,
+        Tool::Leafcrypt,
+        &[
+            "azure-kv",
+            "on-rotation",
+            "--stdin",
+            "--indent",
+            "2",
+            "two.yaml",
+        ],
+        &event_grid(&v2, "app", "eg-indent"),
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let after = String::from_utf8(wd.read("two.yaml")).unwrap();
+    assert!(after.contains(&v2.version));
+    assert_only_the_entry_changed("two.yaml", &before, &after);
 }

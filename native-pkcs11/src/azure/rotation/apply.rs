@@ -56,6 +56,8 @@ pub struct Runner {
     dry_run: bool,
     keyring: Keyring,
     settings: azure::Settings,
+    /// The indentation each format is written with (`--indent`, else `.sops.yaml`'s).
+    indents: Vec<(Format, Option<usize>)>,
     source: OnceCell<Result<AzureKvSource, String>>,
 }
 
@@ -75,7 +77,14 @@ impl Runner {
         dry_run: bool,
         opts: &Opts,
     ) -> Result<Self, Failure> {
+        // As the other commands: `--indent`, else the config found from the working directory.
+        let config = crate::discovery::load(opts.config.as_deref())?;
+        let indents = [Format::Yaml, Format::Json, Format::Binary]
+            .into_iter()
+            .map(|f| (f, crate::commands::indent(f, opts, config.as_ref())))
+            .collect();
         Ok(Self {
+            indents,
             paths,
             recursive,
             dry_run,
@@ -160,7 +169,10 @@ impl Runner {
             let written = match c.file.rewrap_entries(&changes, &self.keyring, &now).await {
                 Ok(_) => c
                     .file
-                    .emit(&Layout::new(c.format))
+                    .emit(&Layout {
+                        indent: self.indent(c.format),
+                        ..Layout::new(c.format)
+                    })
                     .map_err(|e| e.to_string())
                     .and_then(|bytes| {
                         Destination::File {
@@ -197,6 +209,13 @@ impl Runner {
             totals.failed
         );
         totals
+    }
+
+    fn indent(&self, format: Format) -> Option<usize> {
+        self.indents
+            .iter()
+            .find(|(f, _)| *f == format)
+            .and_then(|(_, i)| *i)
     }
 
     /// The encrypted files under the paths with an entry of the event's key.

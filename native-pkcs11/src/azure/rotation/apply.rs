@@ -12,6 +12,7 @@ use crate::azure;
 use crate::cli::Opts;
 use crate::failure::Failure;
 use crate::io::{read_input, Destination};
+use futures_util::stream::{self, StreamExt};
 use leafcrypt_core::file::{EncryptedFile, EntryRewrap, Layout};
 use leafcrypt_core::keysource::azure_kv::event::{Event, KeyRotation, Schema};
 use leafcrypt_core::keysource::azure_kv::AzureKvSource;
@@ -59,6 +60,16 @@ pub struct Runner {
     /// The indentation each format is written with (`--indent`, else `.sops.yaml`'s).
     indents: Vec<(Format, Option<usize>)>,
     source: OnceCell<Result<AzureKvSource, String>>,
+}
+
+/// How many files are re-wrapped at once (their Key Vault requests overlap).
+const JOBS: usize = 8;
+
+/// What happened to one file: its name, and `OLD -> NEW` when it was re-wrapped.
+enum Outcome {
+    UpToDate(String),
+    Rewrapped(String, String),
+    Failed(String, String),
 }
 
 /// A file that names the rotated key.
@@ -140,57 +151,29 @@ impl Runner {
             }
         };
         let now = crate::clock::now_rfc3339();
-        for mut c in candidates {
-            let affected = rotation.affected(&c.file.metadata.key_groups);
-            if affected.is_empty() {
-                report!("up to date {}: already on {}", c.name, rotation.version());
-                totals.up_to_date += 1;
-                continue;
-            }
-            let from: Vec<String> = affected
-                .iter()
-                .map(|a| a.version.clone().unwrap_or_else(|| "(none)".into()))
-                .collect();
-            let what = format!("{key} {} -> {}", from.join(","), rotation.version());
-            if self.dry_run {
-                report!("would re-wrap {}: {what}", c.name);
-                totals.rewrapped += 1;
-                continue;
-            }
-            let changes: Vec<EntryRewrap> = affected
-                .iter()
-                .map(|a| EntryRewrap {
-                    group: a.group,
-                    index: a.index,
-                    description: rotation
-                        .new_description(&c.file.metadata.key_groups[a.group].keys[a.index]),
-                })
-                .collect();
-            let written = match c.file.rewrap_entries(&changes, &self.keyring, &now).await {
-                Ok(_) => c
-                    .file
-                    .emit(&Layout {
-                        indent: self.indent(c.format),
-                        ..Layout::new(c.format)
-                    })
-                    .map_err(|e| e.to_string())
-                    .and_then(|bytes| {
-                        Destination::File {
-                            path: c.path.clone(),
-                            private: false,
-                        }
-                        .write(&bytes)
-                        .map_err(|f| f.message)
-                    }),
-                Err(e) => Err(e.to_string()),
-            };
-            match written {
-                Ok(()) => {
-                    report!("re-wrapped {}: {what}", c.name);
+        // Files are independent: their vault requests overlap (order of the report kept).
+        let outcomes: Vec<Outcome> = stream::iter(candidates)
+            .map(|c| self.file(c, &rotation, &now))
+            .buffered(JOBS)
+            .collect()
+            .await;
+        for outcome in outcomes {
+            match outcome {
+                Outcome::UpToDate(name) => {
+                    report!("up to date {name}: already on {}", rotation.version());
+                    totals.up_to_date += 1;
+                }
+                Outcome::Rewrapped(name, what) => {
+                    let verb = if self.dry_run {
+                        "would re-wrap"
+                    } else {
+                        "re-wrapped"
+                    };
+                    report!("{verb} {name}: {key} {what}");
                     totals.rewrapped += 1;
                 }
-                Err(e) => {
-                    report!("failed {}: {}", c.name, one_line(&e));
+                Outcome::Failed(name, why) => {
+                    report!("failed {name}: {}", one_line(&why));
                     totals.failed += 1;
                 }
             }
@@ -209,6 +192,54 @@ impl Runner {
             totals.failed
         );
         totals
+    }
+
+    /// Re-wraps one file's entries (or, with `--dry-run`, says it would).
+    async fn file(&self, mut c: Candidate, rotation: &KeyRotation, now: &str) -> Outcome {
+        let affected = rotation.affected(&c.file.metadata.key_groups);
+        if affected.is_empty() {
+            return Outcome::UpToDate(c.name);
+        }
+        let from: Vec<String> = affected
+            .iter()
+            .map(|a| a.version.clone().unwrap_or_else(|| "(none)".into()))
+            .collect();
+        let what = format!("{} -> {}", from.join(","), rotation.version());
+        if self.dry_run {
+            return Outcome::Rewrapped(c.name, what);
+        }
+        let changes: Vec<EntryRewrap> = affected
+            .iter()
+            .map(|a| EntryRewrap {
+                group: a.group,
+                index: a.index,
+                description: rotation
+                    .new_description(&c.file.metadata.key_groups[a.group].keys[a.index]),
+            })
+            .collect();
+        if let Err(e) = c.file.rewrap_entries(&changes, &self.keyring, now).await {
+            return Outcome::Failed(c.name, e.to_string());
+        }
+        let layout = Layout {
+            indent: self.indent(c.format),
+            ..Layout::new(c.format)
+        };
+        let written = c
+            .file
+            .emit(&layout)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| {
+                Destination::File {
+                    path: c.path.clone(),
+                    private: false,
+                }
+                .write(&bytes)
+                .map_err(|f| f.message)
+            });
+        match written {
+            Ok(()) => Outcome::Rewrapped(c.name, what),
+            Err(e) => Outcome::Failed(c.name, e),
+        }
     }
 
     fn indent(&self, format: Format) -> Option<usize> {

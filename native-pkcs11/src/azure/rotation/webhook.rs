@@ -30,6 +30,9 @@ use tokio::sync::{mpsc, oneshot};
 /// The largest delivery read (Event Grid sends at most 1 MB per batch).
 const MAX_BODY: usize = 1024 * 1024 + 64 * 1024;
 
+/// How long a client may take to send its request headers.
+const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A delivery for the runner, and where its totals go.
 struct Job {
     events: Vec<Event>,
@@ -77,7 +80,10 @@ pub async fn serve(listen: SocketAddr, secret: SharedSecret, runner: Runner) -> 
                         async move { Ok::<_, std::convert::Infallible>(handle(&state, req).await) }
                     });
                     let io = hyper_util::rt::TokioIo::new(stream);
+                    // A client that never finishes its headers does not hold a task forever.
                     let _ = hyper::server::conn::http1::Builder::new()
+                        .timer(hyper_util::rt::TokioTimer::new())
+                        .header_read_timeout(HEADER_TIMEOUT)
                         .serve_connection(io, service)
                         .await;
                 });

@@ -116,7 +116,7 @@ impl DecryptionOrder {
     }
 
     /// `keys` in the order they are tried (a stable sort, like sops's).
-    fn sort<'a>(&self, keys: &'a [KeyEntry]) -> Vec<&'a KeyEntry> {
+    pub fn sort<'a>(&self, keys: &'a [KeyEntry]) -> Vec<&'a KeyEntry> {
         let mut ordered: Vec<&KeyEntry> = keys.iter().collect();
         ordered.sort_by_key(|k| self.rank(&k.kind));
         ordered

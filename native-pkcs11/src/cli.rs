@@ -233,6 +233,47 @@ pub enum AzureKvCommand {
         /// The ciphertext (stdin when omitted).
         file: Option<PathBuf>,
     },
+    /// Follow Key Vault's key rotation: read Event Grid events (`KeyNewVersionCreated`,
+    /// Event Grid schema or CloudEvents 1.0) from stdin or as a webhook, and re-wrap the
+    /// files under PATHS whose Key Vault entries name that key with its new version (same
+    /// data key, like `updatekeys`).
+    OnRotation(OnRotationArgs),
+}
+
+/// Arguments of `azure-kv on-rotation`.
+#[derive(Debug, Args)]
+pub struct OnRotationArgs {
+    /// Encrypted files, or directories of them.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Also look in the directories' subdirectories (hidden ones and symlinks excepted).
+    #[arg(long)]
+    pub recursive: bool,
+    /// Report what would be re-wrapped; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Read one delivery (an event or an array of events) from stdin.
+    #[arg(long, conflicts_with = "listen", required_unless_present = "listen")]
+    pub stdin: bool,
+    /// Serve Event Grid as a webhook on this address (`127.0.0.1:PORT`; port 0: any free
+    /// port, printed on stdout as `http://ADDR`).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Listen on an address that is not loopback (behind your TLS reverse proxy).
+    #[arg(long, requires = "listen")]
+    pub allow_remote: bool,
+    /// The environment variable holding the webhook's shared secret (sent by Event Grid as
+    /// `?code=` in the endpoint URL or as the `X-Leafcrypt-Secret` header).
+    #[arg(
+        long,
+        value_name = "VAR",
+        requires = "listen",
+        conflicts_with = "secret_file"
+    )]
+    pub secret_env: Option<String>,
+    /// A file holding the webhook's shared secret.
+    #[arg(long, value_name = "FILE", requires = "listen")]
+    pub secret_file: Option<PathBuf>,
 }
 
 /// Arguments of `kv-proxy`.

@@ -1,6 +1,7 @@
 //! File-level operations, written once for every front end: encrypt a plaintext file,
 //! open (decrypt, extract, view) an encrypted one, rotate its data key, edit its values,
-//! edit its key groups, merge three versions of it, outline it without its key.
+//! edit its key groups, merge three versions of it, outline it without its key, re-wrap
+//! single entries (a Key Vault key's new version).
 //!
 //! Each operation takes the file's bytes, the caller's [`Keyring`](crate::keysource::Keyring)
 //! and plain options, and returns bytes or a core [`Error`](crate::Error): the decisions a
@@ -17,6 +18,7 @@ mod groups;
 mod merge;
 mod open;
 mod outline;
+mod rewrap;
 mod values;
 
 pub use encrypt::{encrypt, parse_plain, NewFile};
@@ -26,6 +28,7 @@ pub use groups::{
 pub use merge::{merge, MergeError, MergeInput, MergeOptions, Merged, Side};
 pub use open::{decrypt, extract, EncryptedFile, OpenFile, Viewed};
 pub use outline::{fingerprint, metadata_summary};
+pub use rewrap::{EntryRewrap, Rewrapped};
 
 use crate::metadata::{Metadata, Selector, DEFAULT_UNENCRYPTED_SUFFIX};
 use crate::stores::{Format, Store};

@@ -1,5 +1,6 @@
 //! `leafcrypt azure-kv …`: `stale` (files pinned to an older key version), and
-//! `encrypt-text` / `decrypt-text` (Key Vault encryption of data at rest without a file).
+//! `encrypt-text` / `decrypt-text` (Key Vault encryption of data at rest without a file);
+//! `on-rotation` is in [`super::rotation`].
 
 use crate::cli::{AzureKvCommand, Opts};
 use crate::commands::{formats, load_encrypted};
@@ -17,6 +18,7 @@ pub fn run(command: &AzureKvCommand, opts: &Opts) -> CliResult<()> {
         AzureKvCommand::Stale { files } => stale(files, opts),
         AzureKvCommand::EncryptText { key, file } => encrypt_text(key, file.as_ref(), opts),
         AzureKvCommand::DecryptText { key, file } => decrypt_text(key, file.as_ref(), opts),
+        AzureKvCommand::OnRotation(args) => super::rotation::run(args, opts),
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod command;
 mod key_cache;
+pub mod rotation;
 
 use crate::cli::Opts;
 use crate::failure::{CliResult, Failure};
@@ -48,7 +49,8 @@ pub fn source(opts: &Opts) -> CliResult<AzureKvSource> {
     build(&Settings::from_opts(opts))
 }
 
-fn build(settings: &Settings) -> CliResult<AzureKvSource> {
+/// The Key Vault source for `settings` (see [`source`]).
+pub(crate) fn build(settings: &Settings) -> CliResult<AzureKvSource> {
     let env = process_env;
     let http_options = http::options_from_env(&env, TIMEOUT_VAR)
         .map_err(|e| Failure::new(ExitCode::ErrorGeneric, format!("azure_kv: {e}")))?;

@@ -42,7 +42,11 @@ pub(crate) fn formats(input: &Input, opts: &Opts) -> CliResult<(Format, Format)>
 }
 
 /// The indentation `format` is written with: `--indent`, else `.sops.yaml`'s.
-fn indent(format: Format, opts: &Opts, config: Option<&discovery::Loaded>) -> Option<usize> {
+pub(crate) fn indent(
+    format: Format,
+    opts: &Opts,
+    config: Option<&discovery::Loaded>,
+) -> Option<usize> {
     let from_config = config.and_then(|c| match format {
         Format::Yaml => c.config.yaml_indent,
         Format::Json => c.config.json_indent,

@@ -22,7 +22,7 @@ pub mod updatekeys;
 
 pub(crate) use keyring::keyring;
 pub(crate) use keys::cli_entries;
-pub(crate) use layout::{decryption_order, formats, layout, store};
+pub(crate) use layout::{decryption_order, formats, indent, layout, store};
 pub(crate) use open::{load_encrypted, open, open_async, open_to_read};
 
 use crate::cli::{self, Action, Cli, Opts};

@@ -17,6 +17,7 @@
 //! - [`error`]: errors that say which permission, key or version is missing;
 //! - [`local`]: the public-key cache and local RSA-OAEP-256 encryption;
 //! - [`text`]: `encrypt_text`/`decrypt_text` for data at rest without a file;
+//! - [`event`]: Event Grid deliveries (a key's new version) and the entries they concern;
 //! - [`source`]: [`source::AzureKvSource`], the `azure_kv` [`KeySource`](crate::keysource::KeySource);
 //! - `encoding`: base64url as Key Vault writes it.
 //!
@@ -36,6 +37,8 @@ pub mod credential;
 pub(crate) mod encoding;
 #[cfg(feature = "azure-kv")]
 pub mod error;
+#[cfg(feature = "azure-kv")]
+pub mod event;
 #[cfg(feature = "azure-kv")]
 pub mod local;
 #[cfg(feature = "azure-kv")]

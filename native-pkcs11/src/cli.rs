@@ -138,6 +138,9 @@ pub enum AzureKvCommand {
     Stale {
         /// Encrypted files.
         files: Vec<PathBuf>,
+        /// Walk the given directories (honouring .gitignore) for encrypted files.
+        #[arg(long)]
+        recursive: bool,
     },
     /// Encrypt a text (FILE or stdin) under a Key Vault key; prints an `lckv1.…` string.
     EncryptText {
@@ -210,6 +213,13 @@ pub struct DecryptArgs {
     /// With --output-dir: how many files to decrypt at once (key-source requests overlap).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_JOBS)]
     pub jobs: usize,
+    /// Beyond sops: walk the given directories (honouring .gitignore) into --output-dir,
+    /// mirroring the tree.
+    #[arg(long, requires = "output_dir")]
+    pub recursive: bool,
+    /// With --recursive: list the files that would be written, write nothing.
+    #[arg(long, requires = "recursive")]
+    pub dry_run: bool,
 }
 
 /// `groups` subcommands.
@@ -273,6 +283,9 @@ pub struct UpdatekeysArgs {
     /// Apply the changes without asking.
     #[arg(short = 'y', long)]
     pub yes: bool,
+    /// Beyond sops: directories walked, only files a creation rule matches.
+    #[command(flatten)]
+    pub bulk: BulkArgs,
 }
 
 /// Arguments of `exec-env`.
@@ -323,6 +336,23 @@ pub struct FileArg {
     /// Further positional arguments: ignored with sops's warning.
     #[arg(hide = true)]
     pub extra: Vec<PathBuf>,
+    /// Beyond sops (`encrypt`, `rotate`, `filestatus`): every FILE and directory walked.
+    #[command(flatten)]
+    pub bulk: BulkArgs,
+}
+
+/// Beyond sops: `--recursive` and its companions (see README "Many files at once").
+#[derive(Debug, Args, Default, Clone)]
+pub struct BulkArgs {
+    /// Walk the given directories (honouring .gitignore); files are changed in place.
+    #[arg(long)]
+    pub recursive: bool,
+    /// With --recursive: list the files that would change, change nothing.
+    #[arg(long, requires = "recursive")]
+    pub dry_run: bool,
+    /// With --recursive: how many files are processed at once (key-source requests overlap).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_JOBS)]
+    pub jobs: usize,
 }
 
 /// Options shared by every action.

@@ -5,6 +5,7 @@ mod age_ui;
 mod atomic;
 mod aws;
 mod azure;
+mod bulk;
 mod cli;
 mod clock;
 mod commands;

@@ -20,7 +20,7 @@ pub mod updatekeys;
 
 pub(crate) use keyring::keyring;
 pub(crate) use keys::cli_entries;
-pub(crate) use layout::{decryption_order, formats, store};
+pub(crate) use layout::{decryption_order, formats, layout, store};
 pub(crate) use open::{load_encrypted, open, open_async, open_to_read};
 
 use crate::cli::{self, Action, Cli, Opts};
@@ -122,6 +122,39 @@ fn subcommand(command: &cli::Command, opts: &Opts, prog: &str) -> Option<ExitCod
         )),
         C::Set(a) => exit(tree_edit::set_command(a, opts)),
         C::Unset(a) => exit(tree_edit::unset_command(a, opts)),
+        C::Encrypt(f) | C::Rotate(f) | C::Filestatus(f) if f.bulk.recursive => {
+            let kind = match command {
+                C::Encrypt(_) => crate::bulk::Kind::Encrypt,
+                C::Rotate(_) => crate::bulk::Kind::Rotate,
+                _ => crate::bulk::Kind::Filestatus,
+            };
+            let roots: Vec<PathBuf> = f.file.iter().chain(&f.extra).cloned().collect();
+            exit(crate::bulk::run(
+                &crate::bulk::Request {
+                    kind,
+                    roots: &roots,
+                    dry_run: f.bulk.dry_run,
+                    jobs: f.bulk.jobs,
+                    out_dir: None,
+                },
+                opts,
+            ))
+        }
+        C::Edit(f) if f.bulk.recursive => exit(Err(Failure::new(
+            SopsExit::ErrorConflictingParameters,
+            "edit does not take --recursive",
+        ))),
+        C::Updatekeys(a) if a.bulk.recursive => exit(updatekeys_recursive(a, opts)),
+        C::Decrypt(d) if d.recursive => exit(crate::bulk::run(
+            &crate::bulk::Request {
+                kind: crate::bulk::Kind::Decrypt,
+                roots: &d.files,
+                dry_run: d.dry_run,
+                jobs: d.jobs,
+                out_dir: d.output_dir.as_deref(),
+            },
+            opts,
+        )),
         C::Filestatus(f) => exit(match &f.file {
             Some(file) => tree_edit::filestatus(file, opts),
             None => Err(no_file()),
@@ -155,6 +188,26 @@ fn subcommand(command: &cli::Command, opts: &Opts, prog: &str) -> Option<ExitCod
         ),
         _ => return None,
     })
+}
+
+/// `updatekeys --recursive`: needs `--yes` or `--dry-run` (no question per file).
+fn updatekeys_recursive(a: &cli::UpdatekeysArgs, opts: &Opts) -> CliResult<()> {
+    if !a.yes && !a.bulk.dry_run {
+        return Err(Failure::new(
+            SopsExit::ErrorConflictingParameters,
+            "updatekeys --recursive asks no questions: add --yes to apply, or --dry-run to list the files that would change",
+        ));
+    }
+    crate::bulk::run(
+        &crate::bulk::Request {
+            kind: crate::bulk::Kind::Updatekeys,
+            roots: &a.files,
+            dry_run: a.bulk.dry_run,
+            jobs: a.bulk.jobs,
+            out_dir: None,
+        },
+        opts,
+    )
 }
 
 /// A sops command leafcrypt does not have: its reason, exit 1.

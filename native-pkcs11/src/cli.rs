@@ -102,6 +102,39 @@ pub enum Command {
     Publish(PublishArgs),
     /// sops's `keyservice`: not available in leafcrypt yet (exits 1 saying so).
     Keyservice(Unavailable),
+    /// Beyond sops: a data-key agent (like ssh-agent) that keeps recovered data keys in
+    /// memory for a TTL; the CLI uses it when LEAFCRYPT_AGENT_SOCK is set. Runs in the
+    /// foreground and prints `LEAFCRYPT_AGENT_SOCK=…; export LEAFCRYPT_AGENT_SOCK;`.
+    Agent(AgentArgs),
+}
+
+/// Arguments of `agent`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("agent_control").multiple(false)))]
+pub struct AgentArgs {
+    /// The socket (its directory is created 0700, or must be yours and closed to others);
+    /// default: a new directory under $XDG_RUNTIME_DIR or the temp dir. For the control
+    /// flags: the agent to talk to (default LEAFCRYPT_AGENT_SOCK).
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// How long a data key is kept: 500ms, 30s, 15m, 2h.
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = crate::agent::parse_ttl)]
+    pub ttl: std::time::Duration,
+    /// Forget every key and refuse new ones until --unlock.
+    #[arg(long, group = "agent_control")]
+    pub lock: bool,
+    /// Accept keys again after --lock.
+    #[arg(long, group = "agent_control")]
+    pub unlock: bool,
+    /// Forget every key.
+    #[arg(long, group = "agent_control")]
+    pub clear: bool,
+    /// Forget every key and stop the agent.
+    #[arg(long, group = "agent_control")]
+    pub stop: bool,
+    /// Print the agent's counters as JSON (entries, locked, ttl_ms, hits, misses, refused).
+    #[arg(long, group = "agent_control")]
+    pub status: bool,
 }
 
 /// The arguments of a sops subcommand leafcrypt does not provide: taken as they come, so

@@ -2,6 +2,7 @@
 //! reporting; the format engine lives in `leafcrypt-core`.
 
 mod age_ui;
+mod agent;
 mod atomic;
 mod aws;
 mod azure;

@@ -181,6 +181,7 @@ fn subcommand(command: &cli::Command, opts: &Opts, prog: &str) -> Option<ExitCod
             exit(crate::io::Destination::Stdout.write(&script))
         }
         C::Publish(a) => exit(publish::run(a, opts)),
+        C::Agent(a) => exit(crate::agent::run(a)),
         C::Keyservice(_) => not_available(
             prog,
             "keyservice",

@@ -234,6 +234,21 @@ fn keys_expire_after_the_ttl() {
     assert_eq!(s.unwraps_during(|| s.decrypt(Some(&agent), 0)), 1);
     eventually("the entry expires", || agent.status()["entries"] == 0);
     assert_eq!(s.unwraps_during(|| s.decrypt(Some(&agent), 0)), 1);
+
+    // SIGTERM: keys forgotten, socket and directory removed, exit 0.
+    let mut agent = agent;
+    let killed = Command::new("kill")
+        .args(["-TERM", &agent.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut exited = None;
+    eventually("the agent exits on SIGTERM", || {
+        exited = agent.child.try_wait().unwrap();
+        exited.is_some()
+    });
+    assert!(exited.unwrap().success(), "{exited:?}");
+    assert!(!agent.socket.parent().unwrap().exists());
 }
 
 #[test]

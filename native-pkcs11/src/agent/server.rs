@@ -1,6 +1,6 @@
 //! The agent process: a Unix socket (0600, in a 0700 directory of this user) served by a
 //! thread per connection, refusing peers of another user (`SO_PEERCRED`), a sweeper that
-//! forgets expired keys, and a signal thread; on `--stop`, SIGINT, SIGTERM or SIGHUP every
+//! forgets expired keys, and a thread woken by signals (through a pipe); on `--stop`, SIGINT, SIGTERM or SIGHUP every
 //! key is zeroized and the socket (and the directory it created) removed.
 
 use super::cache::Cache;
@@ -12,7 +12,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -152,7 +152,7 @@ pub fn serve(place: Place, ttl: Duration) -> CliResult<()> {
     // No core dumps, no ptrace by other processes of this user: keys live in this memory.
     // SAFETY: prctl with these arguments only changes this process's dumpable flag.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
-    let signals = block_signals();
+    let signals = signal_pipe()?;
     let listener = bind(&place.socket)?;
     let shared = Arc::new(Shared {
         cache: Mutex::new(Cache::new(ttl)),
@@ -174,7 +174,7 @@ pub fn serve(place: Place, ttl: Duration) -> CliResult<()> {
     });
     let on_signal = Arc::clone(&shared);
     std::thread::spawn(move || {
-        wait_for(&signals);
+        wait_for(signals);
         stop(&on_signal);
     });
     for conn in listener.incoming() {
@@ -281,26 +281,52 @@ fn answer(shared: &Shared, request: Option<Request>) -> (u8, zeroize::Zeroizing<
     }
 }
 
-/// Blocks SIGINT, SIGTERM and SIGHUP in this thread and the threads it starts, so that
-/// only [`wait_for`] receives them.
-fn block_signals() -> libc::sigset_t {
-    // SAFETY: the set is initialised by sigemptyset before use; pthread_sigmask only
-    // changes this thread's mask.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for s in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-            libc::sigaddset(&mut set, s);
-        }
-        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
-        set
+/// The write end of the signal pipe, for the handler.
+static SIGNAL_PIPE: AtomicI32 = AtomicI32::new(-1);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    let fd = SIGNAL_PIPE.load(Ordering::SeqCst);
+    if fd >= 0 {
+        // SAFETY: write(2) is async-signal-safe; the buffer is one valid byte.
+        unsafe { libc::write(fd, [1u8].as_ptr().cast(), 1) };
     }
 }
 
-fn wait_for(set: &libc::sigset_t) {
-    let mut sig = 0;
-    // SAFETY: set is a valid signal set, sig a valid out pointer.
-    unsafe { libc::sigwait(set, &mut sig) };
+/// Routes SIGINT, SIGTERM and SIGHUP (whichever thread receives them) to a pipe; returns
+/// its read end, readable once one arrived.
+fn signal_pipe() -> CliResult<libc::c_int> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: fds has room for the two descriptors pipe(2) returns.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        return Err(fail(format!(
+            "cannot create a pipe: {}",
+            io::Error::last_os_error()
+        )));
+    }
+    SIGNAL_PIPE.store(fds[1], Ordering::SeqCst);
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: a zeroed sigaction with a handler that only calls write(2).
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
+            action.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(sig, &action, std::ptr::null_mut());
+        }
+    }
+    Ok(fds[0])
+}
+
+/// Blocks until a byte arrives on the signal pipe.
+fn wait_for(fd: libc::c_int) {
+    let mut byte = [0u8; 1];
+    loop {
+        // SAFETY: reads at most one byte into a one-byte buffer.
+        let n = unsafe { libc::read(fd, byte.as_mut_ptr().cast(), 1) };
+        if n >= 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            return;
+        }
+    }
 }
 
 #[cfg(test)]

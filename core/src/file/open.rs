@@ -72,10 +72,12 @@ impl EncryptedFile {
         };
         put(b"leafcrypt key entries v1");
         put(&(self.metadata.shamir_threshold as u64).to_be_bytes());
-        for (g, group) in self.metadata.key_groups.iter().enumerate() {
-            put(&(g as u64).to_be_bytes());
+        put(&(self.metadata.key_groups.len() as u64).to_be_bytes());
+        for group in &self.metadata.key_groups {
+            put(&(group.keys.len() as u64).to_be_bytes());
             for entry in &group.keys {
                 put(entry.kind.as_bytes());
+                put(&(entry.fields.len() as u64).to_be_bytes());
                 for (name, value) in &entry.fields {
                     put(name.as_bytes());
                     put(format!("{value:?}").as_bytes());
@@ -269,4 +271,45 @@ pub fn extract<'t>(root: &'t Map, steps: &[Step]) -> Result<&'t Value> {
         };
         Error::TreePath(format!("error truncating tree: {what}"))
     })
+}
+
+#[cfg(test)]
+mod digest_tests {
+    use super::*;
+    use crate::keysource::KeyEntry;
+
+    fn file(enc: &str, threshold: usize) -> EncryptedFile {
+        let entry = KeyEntry::new("azure_kv")
+            .with("vault_url", "https://v")
+            .with("name", "k")
+            .with("version", "1")
+            .with("enc", enc);
+        EncryptedFile {
+            tree: Tree::default(),
+            metadata: Metadata {
+                key_groups: vec![KeyGroup { keys: vec![entry] }],
+                shamir_threshold: threshold,
+                ..Metadata::default()
+            },
+        }
+    }
+
+    #[test]
+    fn the_digest_changes_with_any_wrapped_key_entry() {
+        assert_eq!(
+            file("a", 0).key_entries_digest(),
+            file("a", 0).key_entries_digest()
+        );
+        assert_ne!(
+            file("a", 0).key_entries_digest(),
+            file("b", 0).key_entries_digest()
+        );
+        assert_ne!(
+            file("a", 0).key_entries_digest(),
+            file("a", 2).key_entries_digest()
+        );
+        let mut two = file("a", 0);
+        two.metadata.key_groups.push(KeyGroup::default());
+        assert_ne!(two.key_entries_digest(), file("a", 0).key_entries_digest());
+    }
 }

@@ -309,6 +309,25 @@ fn decrypt_rotate_filestatus_and_stale_recursive() {
     assert_eq!((mode("out/a.yaml"), mode("out/deep")), (0o600, 0o700));
     assert!(!wd.join("out/plain.txt").exists());
 
+    // Two roots mirrored into one directory: the inputs that would share a target fail,
+    // neither is written; the others are.
+    std::fs::create_dir_all(wd.join("t")).unwrap();
+    wd.write("t/a.yaml", "other: 2\n");
+    leafcrypt(&wd, &kv, &["encrypt", "--recursive", "t"]).expect_ok("encrypt t");
+    std::fs::create_dir(wd.join("out2")).unwrap();
+    let out = leafcrypt(
+        &wd,
+        &kv,
+        &["decrypt", "--recursive", "--output-dir", "out2", "s", "t"],
+    );
+    assert_eq!(out.code, 8, "{out:?}");
+    assert!(
+        out.stderr_text().contains("2 file(s) failed to decrypt:"),
+        "{out:?}"
+    );
+    assert!(!wd.join("out2/a.yaml").exists());
+    assert_eq!(wd.read("out2/deep/b.json"), b"{\n\t\"b\": 2\n}\n");
+
     // A new key version: stale finds both files, rotate --recursive moves them to it.
     kv.rotate("k");
     let out = leafcrypt(&wd, &kv, &["azure-kv", "stale", "--recursive", "s"]);

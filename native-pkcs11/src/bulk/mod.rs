@@ -40,6 +40,10 @@ pub struct Request<'a> {
 pub fn run(req: &Request<'_>, opts: &Opts) -> CliResult<()> {
     check(req, opts)?;
     let (files, walk_errors) = walk::walk(req.roots, req.out_dir)?;
+    let (files, collisions) = match req.out_dir {
+        Some(dir) => split_collisions(files, dir),
+        None => (files, Vec::new()),
+    };
     let config = discovery::load(opts.config.as_deref())?;
     if req.kind == Kind::Updatekeys && config.is_none() {
         return Err(Failure::new(
@@ -80,11 +84,9 @@ pub fn run(req: &Request<'_>, opts: &Opts) -> CliResult<()> {
     let mut results: Vec<(String, Outcome)> = walk_errors
         .into_iter()
         .map(|(n, f)| (n, Outcome::Failed(f)))
+        .chain(collisions)
         .collect();
     results.extend(run_all(&ctx, &files, req.jobs));
-    if let Some(dir) = req.out_dir {
-        refuse_collisions(&mut results, &files, dir);
-    }
     results.sort_by(|a, b| a.0.cmp(&b.0));
     let report = Report {
         labels: labels(req.kind, req.dry_run),
@@ -105,6 +107,12 @@ fn check(req: &Request<'_>, opts: &Opts) -> CliResult<()> {
         return Err(Failure::new(
             ExitCode::ErrorConflictingParameters,
             "--recursive cannot be combined with --output, --extract, --filename-override (or decrypt -i): files are written in place (decrypt: into --output-dir)",
+        ));
+    }
+    if req.kind == Kind::Decrypt && req.out_dir.is_none() {
+        return Err(Failure::new(
+            ExitCode::ErrorConflictingParameters,
+            "decrypt --recursive needs --output-dir DIR (plaintext is written nowhere else)",
         ));
     }
     if let Some(dir) = req.out_dir {
@@ -168,25 +176,31 @@ fn run_all(ctx: &ops::Ctx<'_>, files: &[walk::Found], jobs: usize) -> Vec<(Strin
     results
 }
 
-/// Two inputs that would be written to the same output file: both fail (neither written
-/// is impossible to guarantee after the fact, so this is checked on the plan as well).
-fn refuse_collisions(results: &mut [(String, Outcome)], files: &[walk::Found], dir: &Path) {
+/// Splits off the files that would be written to the same output file as another one
+/// (several roots mirrored into one `--output-dir`): those fail, none of them is written.
+fn split_collisions(
+    files: Vec<walk::Found>,
+    dir: &Path,
+) -> (Vec<walk::Found>, Vec<(String, Outcome)>) {
     let mut seen: HashMap<PathBuf, usize> = HashMap::new();
-    for f in files {
+    for f in &files {
         *seen.entry(ops::decrypt_target(dir, f)).or_default() += 1;
     }
-    for (name, outcome) in results.iter_mut() {
-        let Some(f) = files.iter().find(|f| f.path.display().to_string() == *name) else {
-            continue;
-        };
-        let target = ops::decrypt_target(dir, f);
-        if seen.get(&target).copied().unwrap_or(0) > 1 && matches!(outcome, Outcome::Changed) {
-            *outcome = Outcome::Failed(Failure::new(
+    let (clashing, ok): (Vec<_>, Vec<_>) = files
+        .into_iter()
+        .partition(|f| seen[&ops::decrypt_target(dir, f)] > 1);
+    let failed = clashing
+        .into_iter()
+        .map(|f| {
+            let target = ops::decrypt_target(dir, &f);
+            let why = Failure::new(
                 ExitCode::ErrorConflictingParameters,
                 format!("another input is also written to {}", target.display()),
-            ));
-        }
-    }
+            );
+            (f.path.display().to_string(), Outcome::Failed(why))
+        })
+        .collect();
+    (ok, failed)
 }
 
 fn labels(kind: Kind, dry_run: bool) -> (&'static str, &'static str) {

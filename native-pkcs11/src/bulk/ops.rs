@@ -163,7 +163,9 @@ async fn updatekeys_file(
 ) -> CliResult<Outcome> {
     let path = input.path.as_deref().unwrap_or(Path::new(""));
     let index = rule_index(ctx, path)?.unwrap_or_default();
-    let loaded = ctx.config.expect("updatekeys runs with a config");
+    let loaded = ctx
+        .config
+        .ok_or_else(|| Failure::new(ExitCode::ErrorGeneric, "updatekeys needs a .sops.yaml"))?;
     let rule = &loaded.config.creation_rules[index];
     let wanted = match ctx.wanted.get(&index) {
         Some(Ok(groups)) => groups,
@@ -229,7 +231,12 @@ async fn decrypt_file(
     formats: (Format, Format),
     found: &Found,
 ) -> CliResult<Outcome> {
-    let out_dir = ctx.out_dir.expect("decrypt --recursive has --output-dir");
+    let out_dir = ctx.out_dir.ok_or_else(|| {
+        Failure::new(
+            ExitCode::ErrorConflictingParameters,
+            "decrypt --recursive needs --output-dir",
+        )
+    })?;
     let target = decrypt_target(out_dir, found);
     let opened = commands::open_async(input, ctx.opts, formats.0, keyring(ctx)?, false).await?;
     let out = opened

@@ -118,6 +118,26 @@ pub struct Deny {
     pub model: String,
 }
 
+/// `GET /admin/counters`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Counters {
+    /// Vault requests being handled now.
+    pub in_flight: usize,
+    /// The most vault requests handled at once.
+    pub max_in_flight: usize,
+    /// Logged vault requests with a valid token by `"<op> <key name>"`, e.g. `"decrypt k"`.
+    pub ops: std::collections::BTreeMap<String, u64>,
+    /// Logged vault requests without one (answered with the 401 challenge).
+    pub unauthorized: u64,
+}
+
+impl Counters {
+    /// How many `op` requests for key `name` were logged.
+    pub fn count(&self, op: &str, name: &str) -> u64 {
+        self.ops.get(&format!("{op} {name}")).copied().unwrap_or(0)
+    }
+}
+
 /// One request-log entry.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct LogEntry {
@@ -364,6 +384,19 @@ impl Emulator {
         let resp = self.admin_call("GET", "log", None);
         let entries = resp.json()["entries"].clone();
         serde_json::from_value(entries).expect("log entries")
+    }
+
+    /// The emulator's counters: vault requests in flight now, the most at once since
+    /// [`Emulator::clear_counters`], and logged vault requests by `"<op> <key name>"`
+    /// (authorized ones) and unauthorized.
+    pub fn counters(&self) -> Counters {
+        let resp = self.admin_call("GET", "counters", None);
+        serde_json::from_value(resp.json()).expect("counters")
+    }
+
+    /// The in-flight maximum starts again from the requests in flight now.
+    pub fn clear_counters(&self) {
+        self.admin("counters/clear", &json!({}));
     }
 
     /// Empties the request log.

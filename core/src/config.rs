@@ -86,6 +86,16 @@ impl Config {
         Ok(config)
     }
 
+    /// The first rule whose `path_regex` matches `relative_path` (or that has none), without
+    /// [`Config::matching_rule`]'s error when none does: `--recursive` skips such files.
+    pub fn first_match(&self, relative_path: &str) -> Option<&CreationRule> {
+        self.creation_rules.iter().find(|r| {
+            r.path_regex
+                .as_ref()
+                .is_none_or(|re| re.is_match(relative_path))
+        })
+    }
+
     /// The first rule matching `relative_path` (the file path relative to the config's
     /// directory when the file lies under it, else absolute).
     ///
@@ -95,13 +105,7 @@ impl Config {
         if self.creation_rules.is_empty() {
             return Ok(None);
         }
-        self.creation_rules
-            .iter()
-            .find(|r| {
-                r.path_regex
-                    .as_ref()
-                    .is_none_or(|re| re.is_match(relative_path))
-            })
+        self.first_match(relative_path)
             .ok_or_else(|| {
                 Error::Config("error loading config: no matching creation rules found".into())
             })

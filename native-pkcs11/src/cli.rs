@@ -116,6 +116,10 @@ pub enum Command {
     /// `git setup` to register them.
     #[command(subcommand)]
     Git(GitCommand),
+    /// Beyond sops: a data-key agent (like ssh-agent) that keeps recovered data keys in
+    /// memory for a TTL; the CLI uses it when LEAFCRYPT_AGENT_SOCK is set. Runs in the
+    /// foreground and prints `LEAFCRYPT_AGENT_SOCK=…; export LEAFCRYPT_AGENT_SOCK;`.
+    Agent(AgentArgs),
 }
 
 /// Arguments of `ksops`: KSOPS's own command line, taken as it comes.
@@ -182,6 +186,35 @@ pub struct MergeDriverArgs {
     pub path: Option<String>,
 }
 
+/// Arguments of `agent`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("agent_control").multiple(false)))]
+pub struct AgentArgs {
+    /// The socket (its directory is created 0700, or must be yours and closed to others);
+    /// default: a new directory under $XDG_RUNTIME_DIR or the temp dir. For the control
+    /// flags: the agent to talk to (default LEAFCRYPT_AGENT_SOCK).
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// How long a data key is kept: 500ms, 30s, 15m, 2h.
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = crate::agent::parse_ttl)]
+    pub ttl: std::time::Duration,
+    /// Forget every key and refuse new ones until --unlock.
+    #[arg(long, group = "agent_control")]
+    pub lock: bool,
+    /// Accept keys again after --lock.
+    #[arg(long, group = "agent_control")]
+    pub unlock: bool,
+    /// Forget every key.
+    #[arg(long, group = "agent_control")]
+    pub clear: bool,
+    /// Forget every key and stop the agent.
+    #[arg(long, group = "agent_control")]
+    pub stop: bool,
+    /// Print the agent's counters as JSON (entries, locked, ttl_ms, hits, misses, refused).
+    #[arg(long, group = "agent_control")]
+    pub status: bool,
+}
+
 /// The arguments of a sops subcommand leafcrypt does not provide: taken as they come, so
 /// that the command is reported as unavailable instead of failing on its flags.
 #[derive(Debug, Args)]
@@ -216,6 +249,9 @@ pub enum AzureKvCommand {
     Stale {
         /// Encrypted files.
         files: Vec<PathBuf>,
+        /// Walk the given directories (honouring .gitignore) for encrypted files.
+        #[arg(long)]
+        recursive: bool,
     },
     /// Encrypt a text (FILE or stdin) under a Key Vault key; prints an `lckv1.…` string.
     EncryptText {
@@ -329,6 +365,13 @@ pub struct DecryptArgs {
     /// With --output-dir: how many files to decrypt at once (key-source requests overlap).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_JOBS)]
     pub jobs: usize,
+    /// Beyond sops: walk the given directories (honouring .gitignore) into --output-dir,
+    /// mirroring the tree.
+    #[arg(long, requires = "output_dir")]
+    pub recursive: bool,
+    /// With --recursive: list the files that would be written, write nothing.
+    #[arg(long, requires = "recursive")]
+    pub dry_run: bool,
 }
 
 /// `groups` subcommands.
@@ -392,6 +435,9 @@ pub struct UpdatekeysArgs {
     /// Apply the changes without asking.
     #[arg(short = 'y', long)]
     pub yes: bool,
+    /// Beyond sops: directories walked, only files a creation rule matches.
+    #[command(flatten)]
+    pub bulk: BulkArgs,
 }
 
 /// Arguments of `exec-env`.
@@ -442,6 +488,23 @@ pub struct FileArg {
     /// Further positional arguments: ignored with sops's warning.
     #[arg(hide = true)]
     pub extra: Vec<PathBuf>,
+    /// Beyond sops (`encrypt`, `rotate`, `filestatus`): every FILE and directory walked.
+    #[command(flatten)]
+    pub bulk: BulkArgs,
+}
+
+/// Beyond sops: `--recursive` and its companions (see README "Many files at once").
+#[derive(Debug, Args, Default, Clone)]
+pub struct BulkArgs {
+    /// Walk the given directories (honouring .gitignore); files are changed in place.
+    #[arg(long)]
+    pub recursive: bool,
+    /// With --recursive: list the files that would change, change nothing.
+    #[arg(long, requires = "recursive")]
+    pub dry_run: bool,
+    /// With --recursive: how many files are processed at once (key-source requests overlap).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_JOBS)]
+    pub jobs: usize,
 }
 
 /// Options shared by every action.

@@ -2,9 +2,11 @@
 //! reporting; the format engine lives in `leafcrypt-core`.
 
 mod age_ui;
+mod agent;
 mod atomic;
 mod aws;
 mod azure;
+mod bulk;
 mod cli;
 mod clock;
 mod commands;

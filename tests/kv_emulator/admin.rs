@@ -13,6 +13,8 @@
 //! | `POST /admin/token` | `{identity?, lifetime?}` | `{access_token, expires_on}` for the current resource |
 //! | `GET /admin/log` | – | `{entries: [{listener, method, path, api_version, op, authorized, identity, status}]}` |
 //! | `POST /admin/log/clear` | – | empty the log |
+//! | `GET /admin/counters` | – | `{in_flight, max_in_flight, ops: {"<op> <key>": n}, unauthorized}`: vault requests now, most at once, authorized ones per op and key name, and 401 challenges (from the log) |
+//! | `POST /admin/counters/clear` | – | the maximum starts again from the requests in flight |
 //! | `POST /admin/reset` | – | no faults, no deny rules, startup challenge and lifetime, empty log (keys stay) |
 //!
 //! Errors are `{"error": "<text>"}` with status 400 (bad body) or 404 (unknown key/version).
@@ -97,6 +99,11 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Resp {
         }),
         (Method::POST, "/admin/token") => parse(&body).map(|r| token(&shared, r)),
         (Method::GET, "/admin/log") => Ok(json!({ "entries": shared.log_snapshot() })),
+        (Method::GET, "/admin/counters") => Ok(counters(&shared)),
+        (Method::POST, "/admin/counters/clear") => {
+            shared.in_flight.clear();
+            Ok(json!({}))
+        }
         (Method::POST, "/admin/log/clear") => {
             shared.clear_log();
             Ok(json!({}))
@@ -195,6 +202,24 @@ fn fault(shared: &Shared, fault: Fault) -> Answer {
     }
     shared.controls().faults.add(fault);
     Ok(json!({}))
+}
+
+/// Vault requests in flight, the most at once, the logged vault requests that carried a
+/// valid token counted by `"<op> <key name>"` (e.g. `"decrypt app-key": 50`), and those
+/// that did not (answered with the 401 challenge).
+fn counters(shared: &Shared) -> Value {
+    let mut ops = serde_json::Map::new();
+    let log = shared.log_snapshot();
+    let vault = || log.iter().filter(|e| e.listener == "vault");
+    let unauthorized = vault().filter(|e| !e.authorized).count();
+    for e in vault().filter(|e| e.authorized) {
+        let key = e.path.split('/').nth(2).unwrap_or_default();
+        let name = format!("{} {key}", e.op.as_deref().unwrap_or("?"));
+        let n = ops.get(&name).and_then(Value::as_u64).unwrap_or(0);
+        ops.insert(name, json!(n + 1));
+    }
+    let (now, max) = shared.in_flight.snapshot();
+    json!({ "in_flight": now, "max_in_flight": max, "ops": ops, "unauthorized": unauthorized })
 }
 
 fn challenge(shared: &Shared, req: ChallengeReq) -> Value {

@@ -34,6 +34,7 @@ Admin API (JSON over plain HTTP, under <admin>):
   POST deny {identity?, key?, op, model: policy|rbac} | challenge {resource?, tenant?, authority?}
   POST token_lifetime {seconds} | token {identity?, lifetime?} -> {access_token, expires_on}
   GET log | POST log/clear | POST reset
+  GET counters -> {in_flight, max_in_flight, ops: {\"<op> <key>\": n}, unauthorized} | POST counters/clear
   e.g. curl -d '{\"name\":\"k\"}' <admin>/keys
 
 Real sops against it: SSL_CERT_FILE=<ca> IDENTITY_ENDPOINT=<msi_endpoint>

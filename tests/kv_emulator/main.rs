@@ -120,6 +120,7 @@ async fn run(args: cli::Args) -> Result<(), Box<dyn std::error::Error>> {
         minter: jwt::Minter::new(),
         identity_header: random_hex(16),
         vault_host: format!("127.0.0.1:{vault_port}"),
+        in_flight: Default::default(),
     });
     for name in &args.create {
         if !shared.store().contains(name) {

@@ -2,6 +2,7 @@
 //! deny rules), the request log, and the token minter.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::access::Deny;
@@ -80,6 +81,48 @@ pub struct Shared {
     pub identity_header: String,
     /// `127.0.0.1:<vault port>`, for kids built outside a vault request (admin API).
     pub vault_host: String,
+    /// Vault requests being handled now, and the most seen at once since the last
+    /// `/admin/counters/clear` (tests check clients' concurrency bounds with it).
+    pub in_flight: InFlight,
+}
+
+/// Counts concurrent vault requests and keeps the maximum.
+#[derive(Default)]
+pub struct InFlight {
+    now: AtomicUsize,
+    max: AtomicUsize,
+}
+
+/// One request counted by [`InFlight::enter`]; leaving on drop.
+pub struct Inside<'a>(&'a InFlight);
+
+impl InFlight {
+    /// Counts a request in until the guard drops.
+    pub fn enter(&self) -> Inside<'_> {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max.fetch_max(now, Ordering::SeqCst);
+        Inside(self)
+    }
+
+    /// (now, max).
+    pub fn snapshot(&self) -> (usize, usize) {
+        (
+            self.now.load(Ordering::SeqCst),
+            self.max.load(Ordering::SeqCst),
+        )
+    }
+
+    /// The maximum starts again from the requests in flight now.
+    pub fn clear(&self) {
+        self.max
+            .store(self.now.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+}
+
+impl Drop for Inside<'_> {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Shared {

@@ -39,7 +39,9 @@ const API_VERSIONS: [&str; 8] = [
 /// Handles one `/keys/...` request and records it in the log.
 pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Resp, Dropped> {
     let mut entry = Entry::new("vault", &req);
+    let inside = shared.in_flight.enter();
     let result = keys(&shared, req, &mut entry).await;
+    drop(inside);
     entry.status = result.as_ref().map_or(0, |r| r.status().as_u16());
     shared.record(entry);
     result

@@ -5,6 +5,7 @@ use super::{selector_on_rewrite, Layout};
 use crate::keysource::Keyring;
 use crate::metadata::{self, KeyGroup, Metadata};
 use crate::ops::{self, DecryptOptions, Session};
+use crate::secret::Secret;
 use crate::stores::binary::BinaryStore;
 use crate::stores::Format;
 use crate::tree::{Map, Tree, Value};
@@ -53,6 +54,50 @@ impl EncryptedFile {
         Ok(OpenFile {
             tree,
             metadata,
+            session,
+        })
+    }
+}
+
+impl EncryptedFile {
+    /// A digest naming the file's wrapped data key: every key group's entries (kind and
+    /// every field, `enc` and the key ids included) and the Shamir threshold. A rotated
+    /// or re-keyed file gets another, so a cache keyed by it misses (the data-key agent).
+    pub fn key_entries_digest(&self) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        let mut put = |bytes: &[u8]| {
+            h.update((bytes.len() as u64).to_be_bytes());
+            h.update(bytes);
+        };
+        put(b"leafcrypt key entries v1");
+        put(&(self.metadata.shamir_threshold as u64).to_be_bytes());
+        put(&(self.metadata.key_groups.len() as u64).to_be_bytes());
+        for group in &self.metadata.key_groups {
+            put(&(group.keys.len() as u64).to_be_bytes());
+            for entry in &group.keys {
+                put(entry.kind.as_bytes());
+                put(&(entry.fields.len() as u64).to_be_bytes());
+                for (name, value) in &entry.fields {
+                    put(name.as_bytes());
+                    put(format!("{value:?}").as_bytes());
+                }
+            }
+        }
+        h.finalize().into()
+    }
+
+    /// Decrypts the file with a data key recovered earlier (e.g. held by the data-key
+    /// agent) instead of asking the key sources: the same checks as
+    /// [`EncryptedFile::open`], the MAC verified unless `options.ignore_mac`. A wrong key
+    /// fails as a tampered file does.
+    pub fn open_with_key(&self, data_key: Secret, options: DecryptOptions) -> Result<OpenFile> {
+        self.check_version()?;
+        let mut tree = self.tree.clone();
+        let session = ops::open_tree(&mut tree, &self.metadata, data_key, options)?;
+        Ok(OpenFile {
+            tree,
+            metadata: self.metadata.clone(),
             session,
         })
     }
@@ -226,4 +271,45 @@ pub fn extract<'t>(root: &'t Map, steps: &[Step]) -> Result<&'t Value> {
         };
         Error::TreePath(format!("error truncating tree: {what}"))
     })
+}
+
+#[cfg(test)]
+mod digest_tests {
+    use super::*;
+    use crate::keysource::KeyEntry;
+
+    fn file(enc: &str, threshold: usize) -> EncryptedFile {
+        let entry = KeyEntry::new("azure_kv")
+            .with("vault_url", "https://v")
+            .with("name", "k")
+            .with("version", "1")
+            .with("enc", enc);
+        EncryptedFile {
+            tree: Tree::default(),
+            metadata: Metadata {
+                key_groups: vec![KeyGroup { keys: vec![entry] }],
+                shamir_threshold: threshold,
+                ..Metadata::default()
+            },
+        }
+    }
+
+    #[test]
+    fn the_digest_changes_with_any_wrapped_key_entry() {
+        assert_eq!(
+            file("a", 0).key_entries_digest(),
+            file("a", 0).key_entries_digest()
+        );
+        assert_ne!(
+            file("a", 0).key_entries_digest(),
+            file("b", 0).key_entries_digest()
+        );
+        assert_ne!(
+            file("a", 0).key_entries_digest(),
+            file("a", 2).key_entries_digest()
+        );
+        let mut two = file("a", 0);
+        two.metadata.key_groups.push(KeyGroup::default());
+        assert_ne!(two.key_entries_digest(), file("a", 0).key_entries_digest());
+    }
 }

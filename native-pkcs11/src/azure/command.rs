@@ -15,7 +15,13 @@ use std::path::PathBuf;
 /// Runs an `azure-kv` subcommand.
 pub fn run(command: &AzureKvCommand, opts: &Opts) -> CliResult<()> {
     match command {
-        AzureKvCommand::Stale { files } => stale(files, opts),
+        AzureKvCommand::Stale {
+            files,
+            recursive: false,
+        } => stale(files, opts),
+        AzureKvCommand::Stale { files, .. } => {
+            stale(&crate::bulk::encrypted_files(files, opts)?, opts)
+        }
         AzureKvCommand::EncryptText { key, file } => encrypt_text(key, file.as_ref(), opts),
         AzureKvCommand::DecryptText { key, file } => decrypt_text(key, file.as_ref(), opts),
         AzureKvCommand::OnRotation(args) => super::rotation::run(args, opts),

@@ -124,6 +124,39 @@ fn subcommand(command: &cli::Command, opts: &Opts, prog: &str) -> Option<ExitCod
         )),
         C::Set(a) => exit(tree_edit::set_command(a, opts)),
         C::Unset(a) => exit(tree_edit::unset_command(a, opts)),
+        C::Encrypt(f) | C::Rotate(f) | C::Filestatus(f) if f.bulk.recursive => {
+            let kind = match command {
+                C::Encrypt(_) => crate::bulk::Kind::Encrypt,
+                C::Rotate(_) => crate::bulk::Kind::Rotate,
+                _ => crate::bulk::Kind::Filestatus,
+            };
+            let roots: Vec<PathBuf> = f.file.iter().chain(&f.extra).cloned().collect();
+            exit(crate::bulk::run(
+                &crate::bulk::Request {
+                    kind,
+                    roots: &roots,
+                    dry_run: f.bulk.dry_run,
+                    jobs: f.bulk.jobs,
+                    out_dir: None,
+                },
+                opts,
+            ))
+        }
+        C::Edit(f) if f.bulk.recursive => exit(Err(Failure::new(
+            SopsExit::ErrorConflictingParameters,
+            "edit does not take --recursive",
+        ))),
+        C::Updatekeys(a) if a.bulk.recursive => exit(updatekeys_recursive(a, opts)),
+        C::Decrypt(d) if d.recursive => exit(crate::bulk::run(
+            &crate::bulk::Request {
+                kind: crate::bulk::Kind::Decrypt,
+                roots: &d.files,
+                dry_run: d.dry_run,
+                jobs: d.jobs,
+                out_dir: d.output_dir.as_deref(),
+            },
+            opts,
+        )),
         C::Filestatus(f) => exit(match &f.file {
             Some(file) => tree_edit::filestatus(file, opts),
             None => Err(no_file()),
@@ -154,6 +187,7 @@ fn subcommand(command: &cli::Command, opts: &Opts, prog: &str) -> Option<ExitCod
         C::Gitops(c) => exit_code(crate::gitops::run(c, opts)),
         C::Ksops(a) => ksops::run(&a.args, opts),
         C::Git(g) => exit(git::run(g, opts)),
+        C::Agent(a) => exit(crate::agent::run(a)),
         C::Keyservice(_) => not_available(
             prog,
             "keyservice",
@@ -161,6 +195,26 @@ fn subcommand(command: &cli::Command, opts: &Opts, prog: &str) -> Option<ExitCod
         ),
         _ => return None,
     })
+}
+
+/// `updatekeys --recursive`: needs `--yes` or `--dry-run` (no question per file).
+fn updatekeys_recursive(a: &cli::UpdatekeysArgs, opts: &Opts) -> CliResult<()> {
+    if !a.yes && !a.bulk.dry_run {
+        return Err(Failure::new(
+            SopsExit::ErrorConflictingParameters,
+            "updatekeys --recursive asks no questions: add --yes to apply, or --dry-run to list the files that would change",
+        ));
+    }
+    crate::bulk::run(
+        &crate::bulk::Request {
+            kind: crate::bulk::Kind::Updatekeys,
+            roots: &a.files,
+            dry_run: a.bulk.dry_run,
+            jobs: a.bulk.jobs,
+            out_dir: None,
+        },
+        opts,
+    )
 }
 
 /// A sops command leafcrypt does not have: its reason, exit 1.

@@ -73,7 +73,29 @@ pub(crate) async fn open_async(
         skip_iv_stash: !keep_ivs,
         decryption_order: decryption_order(opts)?,
     };
-    let result = file.open(keyring, options).await;
+    let agent = crate::agent::client::from_env();
+    let id = file.key_entries_digest();
+    let mut from_agent = false;
+    let result = match agent.as_ref().and_then(|a| a.get(&id)) {
+        // A cached key is checked like any other: values and MAC, before any plaintext.
+        Some(key) => match file.open_with_key(key, options.clone()) {
+            Ok(opened) => {
+                crate::log::detail(|| "data key from the agent".to_string());
+                from_agent = true;
+                Ok(opened)
+            }
+            Err(_) => {
+                crate::log::detail(|| "the agent's data key did not verify: dropped".to_string());
+                agent.as_ref().inspect(|a| a.forget(&id));
+                file.open(keyring, options.clone()).await
+            }
+        },
+        None => file.open(keyring, options.clone()).await,
+    };
+    // Only keys the key sources gave and the MAC verified are handed to the agent.
+    if let (Some(agent), Ok(opened), false) = (&agent, &result, from_agent || options.ignore_mac) {
+        agent.put(&id, &opened.session.data_key);
+    }
     // sops's lines between the key sources' and the tree's (or the MAC's) result.
     let recovered = !matches!(
         result,

@@ -89,7 +89,10 @@ pub fn run(files: &[PathBuf], yes: bool, opts: &Opts) -> CliResult<()> {
 /// The rule's Key Vault keys without a version, pinned to the key's current version (one
 /// `get` per key), so that a file already at the current version is up to date and a file
 /// wrapped by an older version (Key Vault rotated the key) is re-wrapped with the latest.
-fn pin_azure_versions(mut groups: Vec<KeyGroup>, opts: &Opts) -> CliResult<Vec<KeyGroup>> {
+pub(crate) fn pin_azure_versions(
+    mut groups: Vec<KeyGroup>,
+    opts: &Opts,
+) -> CliResult<Vec<KeyGroup>> {
     let unpinned = |k: &KeyEntry| k.kind == "azure_kv" && k.get("version").unwrap_or("").is_empty();
     if !groups.iter().flat_map(|g| &g.keys).any(unpinned) {
         return Ok(groups);

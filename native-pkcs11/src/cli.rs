@@ -102,6 +102,34 @@ pub enum Command {
     Publish(PublishArgs),
     /// sops's `keyservice`: not available in leafcrypt yet (exits 1 saying so).
     Keyservice(Unavailable),
+    /// Beyond sops: without decrypting, which key entries each file has, which of them
+    /// this environment can use, whether the file is decryptable here (exit 0 only then),
+    /// the .sops.yaml rule that matches and what to do next.
+    Doctor(DoctorArgs),
+    /// Beyond sops: the .sops.yaml found for a file (and how), the creation rule that
+    /// matches it (and why earlier ones did not) and the keys it yields.
+    Explain(ExplainArgs),
+}
+
+/// Arguments of `doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Encrypted files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Print one JSON document instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The file (it need not exist: rules match its path).
+    pub file: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The arguments of a sops subcommand leafcrypt does not provide: taken as they come, so
@@ -454,6 +482,16 @@ pub struct Opts {
     /// Path of the .sops.yaml to use (default: searched from the working directory up).
     #[arg(long, global = true, env = "SOPS_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Beyond sops: search .sops.yaml upward from the file's directory instead of the
+    /// working directory (also LEAFCRYPT_CONFIG_FROM_FILE=1).
+    #[arg(
+        long,
+        global = true,
+        env = "LEAFCRYPT_CONFIG_FROM_FILE",
+        action = clap::ArgAction::SetTrue,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub config_from_file: bool,
     /// Use this name instead of the file's for config rules and format detection.
     #[arg(long, global = true, value_name = "NAME")]
     pub filename_override: Option<PathBuf>,

@@ -4,9 +4,11 @@
 
 pub mod batch;
 pub mod decrypt;
+pub mod doctor;
 pub mod edit;
 pub mod encrypt;
 pub mod exec;
+pub mod explain;
 pub mod groups;
 mod keyring;
 pub mod keys;
@@ -148,6 +150,8 @@ fn subcommand(command: &cli::Command, opts: &Opts, prog: &str) -> Option<ExitCod
             exit(crate::io::Destination::Stdout.write(&script))
         }
         C::Publish(a) => exit(publish::run(a, opts)),
+        C::Doctor(a) => exit(doctor::run(a, opts)),
+        C::Explain(a) => exit(explain::run(a, opts)),
         C::Keyservice(_) => not_available(
             prog,
             "keyservice",

@@ -1,0 +1,630 @@
+//! `leafcrypt doctor` and `leafcrypt explain` (issue 17 items 4 and 5): for each key kind,
+//! a missing identity or credential, a denial, a stale key version and the all-fine case,
+//! with their exit codes and report lines; a Shamir file decryptable with a quorum (the
+//! verdict checked against whether the real sops 3.11 decrypts); proof from the
+//! emulators' request logs that doctor never decrypts or unwraps; `explain` and
+//! `--config-from-file` in nested directories against the working-directory search (the
+//! default, checked against sops).
+//!
+//! Every process gets the harness's loopback-only network guard; the emulators listen on
+//! 127.0.0.1 only.
+
+use leafcrypt_tests::harness::{key_file, recipient, Output, Tool, Workdir};
+use leafcrypt_tests::kv::{Deny, Emulator};
+use leafcrypt_tests::kv_emulator_bin;
+use leafcrypt_tests::vault::Vault;
+use leafcrypt_tests::vault_emulator_bin;
+use serde_json::{json, Value};
+use std::path::Path;
+
+const PLAIN: &str = "db:\n    user: app\n    password: hunter2\nport: 5432\n";
+
+/// Runs leafcrypt with `env` in `dir` (a directory of `wd`, or `wd` itself).
+fn lc(wd: &Workdir, dir: &Path, env: &[(String, String)], args: &[&str]) -> Output {
+    let mut cmd = leafcrypt_tests::harness::Cmd::new(Tool::Leafcrypt, dir).args(args);
+    let _ = wd;
+    for (k, v) in env {
+        cmd = cmd.env(k, v);
+    }
+    cmd.run()
+}
+
+/// `doctor FILE` in `wd`: (exit code, stdout).
+fn doctor(wd: &Workdir, env: &[(String, String)], file: &str) -> (i32, String) {
+    let out = lc(wd, wd.path(), env, &["doctor", file]);
+    assert!(!out.timed_out, "{out:?}");
+    (out.code, out.stdout_text())
+}
+
+/// `doctor --json FILE` in `wd`: the file's report.
+fn doctor_json(wd: &Workdir, env: &[(String, String)], file: &str) -> (i32, Value) {
+    let out = lc(wd, wd.path(), env, &["doctor", "--json", file]);
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("doctor --json is not JSON ({e}): {out:?}"));
+    (out.code, v["files"][0].clone())
+}
+
+fn has_line(text: &str, needle: &str) {
+    assert!(
+        text.lines().any(|l| l.contains(needle)),
+        "no line contains {needle:?}:\n{text}"
+    );
+}
+
+fn identity(path: &Path) -> Vec<(String, String)> {
+    vec![("SOPS_AGE_KEY_FILE".into(), path.display().to_string())]
+}
+
+// ---- age -------------------------------------------------------------------------------
+
+#[test]
+fn age_missing_identity_wrong_identity_and_the_right_one() {
+    let wd = Workdir::new();
+    wd.write("plain.yaml", PLAIN);
+    let enc = wd
+        .cmd(Tool::Sops)
+        .args(["encrypt", "--age", recipient(1), "plain.yaml"])
+        .run()
+        .expect_ok("sops encrypt")
+        .stdout;
+    wd.write("enc.yaml", &enc);
+    let r1 = recipient(1);
+
+    let (code, text) = doctor(&wd, &[], "enc.yaml");
+    assert_eq!(code, 1, "{text}");
+    has_line(
+        &text,
+        &format!("age {r1}: unusable: no loaded identity matches (0 identities loaded)"),
+    );
+    has_line(
+        &text,
+        "decryptable here: no (0 of 1 needed group(s) have a usable key)",
+    );
+    has_line(
+        &text,
+        &format!("group 0, age {r1}: put the identity for this recipient in SOPS_AGE_KEY_FILE"),
+    );
+
+    let (code, text) = doctor(&wd, &identity(&key_file(2)), "enc.yaml");
+    assert_eq!(code, 1, "{text}");
+    has_line(&text, "no loaded identity matches (1 identity loaded)");
+
+    let (code, text) = doctor(&wd, &identity(&key_file(1)), "enc.yaml");
+    assert_eq!(code, 0, "{text}");
+    has_line(
+        &text,
+        &format!("age {r1}: usable: the identity for this recipient is loaded"),
+    );
+    has_line(
+        &text,
+        "decryptable here: yes (1 of 1 needed group(s) have a usable key)",
+    );
+    has_line(&text, "next: nothing to do");
+
+    // The verdicts agree with the real sops: it decrypts exactly when doctor says yes.
+    for (key, expected) in [(key_file(2), false), (key_file(1), true)] {
+        let sops = wd
+            .cmd(Tool::Sops)
+            .identity(&key)
+            .args(["decrypt", "enc.yaml"])
+            .run();
+        assert_eq!(sops.ok(), expected, "{sops:?}");
+    }
+
+    // SOPS_AGE_KEY (inline) counts too; --json carries the same verdict.
+    let inline = std::fs::read_to_string(key_file(1)).unwrap();
+    let (code, report) = doctor_json(&wd, &[("SOPS_AGE_KEY".into(), inline)], "enc.yaml");
+    assert_eq!(code, 0);
+    assert_eq!(report["decryptable"], "yes");
+    assert_eq!(report["groups"][0]["keys"][0]["kind"], "age");
+    assert_eq!(report["groups"][0]["keys"][0]["key"], r1);
+    assert_eq!(report["groups"][0]["keys"][0]["status"], "usable");
+}
+
+#[test]
+fn a_shamir_file_is_decryptable_with_a_quorum_of_groups_as_sops_agrees() {
+    let wd = Workdir::new();
+    wd.write(
+        ".sops.yaml",
+        format!(
+            "creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [{}]\n      - age: [{}]\n      - age: [{}]\n",
+            recipient(1),
+            recipient(2),
+            recipient(3)
+        ),
+    );
+    wd.write("plain.yaml", PLAIN);
+    let enc = wd
+        .cmd(Tool::Sops)
+        .args(["encrypt", "plain.yaml"])
+        .run()
+        .expect_ok("sops encrypt")
+        .stdout;
+    wd.write("enc.yaml", &enc);
+    let both = |a: usize, b: usize| {
+        let text = format!(
+            "{}\n{}",
+            std::fs::read_to_string(key_file(a)).unwrap(),
+            std::fs::read_to_string(key_file(b)).unwrap()
+        );
+        wd.write(&format!("keys-{a}-{b}.txt"), text)
+    };
+    let cases = [
+        (key_file(1), 1usize, false),
+        (key_file(3), 1, false),
+        (both(1, 3), 2, true),
+        (both(2, 3), 2, true),
+        (both(2, 4), 1, false),
+    ];
+    for (key, usable, expected) in cases {
+        let (code, text) = doctor(&wd, &identity(&key), "enc.yaml");
+        has_line(&text, "key groups: 3 (needed: 2)");
+        has_line(
+            &text,
+            &format!(
+                "decryptable here: {} ({usable} of 2 needed group(s) have a usable key)",
+                if expected { "yes" } else { "no" }
+            ),
+        );
+        assert_eq!(code == 0, expected, "{}: {text}", key.display());
+        let sops = wd
+            .cmd(Tool::Sops)
+            .identity(&key)
+            .args(["decrypt", "enc.yaml"])
+            .run();
+        assert_eq!(
+            sops.ok(),
+            expected,
+            "sops disagrees for {}: {sops:?}",
+            key.display()
+        );
+    }
+    // The rule is reported and yields the file's keys (no updatekeys advice); the one
+    // missing identity is the only next step.
+    let (_, text) = doctor(&wd, &identity(&both(1, 3)), "enc.yaml");
+    has_line(
+        &text,
+        "creation_rules[0]: matches: no path_regex: it matches every file",
+    );
+    has_line(&text, "rule keys: 3 group(s), shamir_threshold 2");
+    let next: Vec<&str> = text.lines().skip_while(|l| *l != "next:").skip(1).collect();
+    assert_eq!(next.len(), 1, "{text}");
+    assert!(
+        next[0].starts_with(&format!(
+            "  - group 1, age {}: put the identity",
+            recipient(2)
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn files_that_cannot_be_read_exit_as_sops_and_keys_off_the_rule_are_pointed_out() {
+    let wd = Workdir::new();
+    let (code, _) = doctor(&wd, &[], "absent.yaml");
+    let sops = wd.cmd(Tool::Sops).args(["decrypt", "absent.yaml"]).run();
+    assert_eq!(code, sops.code, "missing file: sops's exit code");
+
+    wd.write("plain.yaml", PLAIN);
+    let enc = wd
+        .cmd(Tool::Leafcrypt)
+        .args(["encrypt", "--age", recipient(1), "plain.yaml"])
+        .run()
+        .expect_ok("encrypt")
+        .stdout;
+    wd.write("enc.yaml", &enc);
+    wd.write(
+        ".sops.yaml",
+        format!("creation_rules:\n  - age: {}\n", recipient(2)),
+    );
+    let (code, text) = doctor(&wd, &identity(&key_file(1)), "enc.yaml");
+    assert_eq!(code, 0, "{text}");
+    has_line(
+        &text,
+        "the file's keys differ from its .sops.yaml rule: `leafcrypt updatekeys enc.yaml`",
+    );
+}
+
+// ---- explain and --config-from-file ----------------------------------------------------
+
+/// `root/.sops.yaml` (rules: `^prod/` → R4, `^app/` → R1, anything → R2) and
+/// `root/app/.sops.yaml` (anything → R3); `elsewhere/` has no config above it but the
+/// workdir's (none).
+fn nested(wd: &Workdir) {
+    std::fs::create_dir_all(wd.join("root/app/deep")).unwrap();
+    std::fs::create_dir_all(wd.join("elsewhere")).unwrap();
+    wd.write(
+        "root/.sops.yaml",
+        format!(
+            "creation_rules:\n  - path_regex: ^prod/\n    age: {}\n  - path_regex: ^app/\n    age: {}\n  - age: {}\n",
+            recipient(4),
+            recipient(1),
+            recipient(2)
+        ),
+    );
+    wd.write(
+        "root/app/.sops.yaml",
+        format!("creation_rules:\n  - age: {}\n", recipient(3)),
+    );
+    wd.write("root/app/deep/s.yaml", PLAIN);
+}
+
+#[test]
+fn explain_names_the_config_how_it_was_found_and_why_each_rule_did_or_did_not_match() {
+    let wd = Workdir::new();
+    nested(&wd);
+    let root = wd.join("root");
+    let app = wd.join("root/app");
+
+    // From root, the working-directory search finds root/.sops.yaml (sops's way).
+    let out = lc(&wd, &root, &[], &["explain", "app/deep/s.yaml"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let text = out.stdout_text();
+    has_line(
+        &text,
+        &format!(
+            "config: {} (found searching upward from the working directory {})",
+            root.join(".sops.yaml").display(),
+            root.display()
+        ),
+    );
+    has_line(&text, "path matched against the rules: app/deep/s.yaml");
+    has_line(
+        &text,
+        "creation_rules[0] (path_regex '^prod/'): skipped: path_regex '^prod/' does not match 'app/deep/s.yaml'",
+    );
+    has_line(
+        &text,
+        "creation_rules[1] (path_regex '^app/'): matches: path_regex '^app/' matches 'app/deep/s.yaml'",
+    );
+    has_line(&text, &format!("group 0: age {}", recipient(1)));
+    assert!(
+        !text.contains("creation_rules[2]"),
+        "rules after the match are not examined:\n{text}"
+    );
+
+    // --config-from-file: the search starts at the file's directory and finds app's config.
+    for env in [
+        vec![],
+        vec![("LEAFCRYPT_CONFIG_FROM_FILE".to_string(), "1".to_string())],
+    ] {
+        let mut args = vec!["explain", "app/deep/s.yaml"];
+        if env.is_empty() {
+            args.insert(1, "--config-from-file");
+        }
+        let out = lc(&wd, &root, &env, &args);
+        assert_eq!(out.code, 0, "{out:?}");
+        let text = out.stdout_text();
+        has_line(
+            &text,
+            &format!(
+                "config: {} (found searching upward from the file's directory {} (--config-from-file))",
+                app.join(".sops.yaml").display(),
+                app.join("deep").display()
+            ),
+        );
+        has_line(&text, "path matched against the rules: deep/s.yaml");
+        has_line(&text, &format!("group 0: age {}", recipient(3)));
+    }
+
+    // From a directory with no config above it: none by default (exit 1), app's with the flag.
+    let elsewhere = wd.join("elsewhere");
+    let out = lc(
+        &wd,
+        &elsewhere,
+        &[],
+        &["explain", "../root/app/deep/s.yaml"],
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    has_line(
+        &out.stdout_text(),
+        "config: none (no .sops.yaml found searching upward from the working directory",
+    );
+    let out = lc(
+        &wd,
+        &elsewhere,
+        &[],
+        &[
+            "explain",
+            "--json",
+            "--config-from-file",
+            "../root/app/deep/s.yaml",
+        ],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["path"], app.join(".sops.yaml").display().to_string());
+    assert_eq!(v["matched_rule"], 0);
+    assert_eq!(v["key_groups"], json!([[format!("age {}", recipient(3))]]));
+
+    // A path no rule matches: every rule's reason, exit 1.
+    std::fs::write(
+        wd.join("root/.sops.yaml"),
+        "creation_rules:\n  - path_regex: ^prod/\n    age: age1x\n",
+    )
+    .unwrap();
+    let out = lc(&wd, &root, &[], &["explain", "dev/s.yaml"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    has_line(&out.stdout_text(), "no creation rule matches");
+    has_line(
+        &out.stdout_text(),
+        "config error: error loading config: no matching creation rules found",
+    );
+}
+
+/// The recipient of the (one) age entry of an encrypted YAML file.
+fn age_recipient(yaml: &[u8]) -> String {
+    String::from_utf8_lossy(yaml)
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("- recipient: ").map(str::to_string))
+        .unwrap_or_default()
+}
+
+#[test]
+fn config_from_file_changes_only_where_the_search_starts() {
+    let wd = Workdir::new();
+    nested(&wd);
+    let root = wd.join("root");
+    let elsewhere = wd.join("elsewhere");
+    let file = "app/deep/s.yaml";
+    // Default: the same config and rule as the real sops, from the working directory.
+    let sops = leafcrypt_tests::harness::Cmd::new(Tool::Sops, &root)
+        .args(["encrypt", file])
+        .run()
+        .expect_ok("sops encrypt");
+    let lc_default = lc(&wd, &root, &[], &["encrypt", file]).expect_ok("leafcrypt encrypt");
+    assert_eq!(age_recipient(&sops.stdout), recipient(1));
+    assert_eq!(age_recipient(&lc_default.stdout), recipient(1));
+    // With the flag (or the variable) from root and from elsewhere: app's config, R3.
+    for (dir, path) in [
+        (&root, file.to_string()),
+        (&elsewhere, format!("../root/{file}")),
+    ] {
+        let out = lc(&wd, dir, &[], &["encrypt", "--config-from-file", &path])
+            .expect_ok("encrypt --config-from-file");
+        assert_eq!(age_recipient(&out.stdout), recipient(3));
+        let env = [("LEAFCRYPT_CONFIG_FROM_FILE".to_string(), "true".to_string())];
+        let out = lc(&wd, dir, &env, &["encrypt", &path]).expect_ok("encrypt with the variable");
+        assert_eq!(age_recipient(&out.stdout), recipient(3));
+    }
+    // LEAFCRYPT_CONFIG_FROM_FILE=0 is the default behaviour.
+    let env = [("LEAFCRYPT_CONFIG_FROM_FILE".to_string(), "0".to_string())];
+    let out = lc(&wd, &root, &env, &["encrypt", file]).expect_ok("encrypt, variable off");
+    assert_eq!(age_recipient(&out.stdout), recipient(1));
+    // updatekeys with the flag: app's rule (R3) for a file encrypted for R1.
+    wd.write("root/app/deep/enc.yaml", &lc_default.stdout);
+    let key1 = key_file(1).display().to_string();
+    let env = [("SOPS_AGE_KEY_FILE".to_string(), key1)];
+    lc(
+        &wd,
+        &elsewhere,
+        &env,
+        &[
+            "updatekeys",
+            "-y",
+            "--config-from-file",
+            "../root/app/deep/enc.yaml",
+        ],
+    )
+    .expect_ok("updatekeys --config-from-file");
+    assert_eq!(
+        age_recipient(&wd.read("root/app/deep/enc.yaml")),
+        recipient(3)
+    );
+}
+
+// ---- Azure Key Vault -------------------------------------------------------------------
+
+fn kv_env(kv: &Emulator) -> Vec<(String, String)> {
+    let mut env = kv.env_for_sops();
+    env.push(("IMDS_ENDPOINT".into(), kv.ready().imds_endpoint.clone()));
+    env
+}
+
+/// The Key Vault operations in the emulator's log (`get`, `decrypt`, …).
+fn kv_ops(kv: &Emulator) -> Vec<String> {
+    kv.log()
+        .iter()
+        .filter(|e| e.listener == "vault")
+        .filter_map(|e| e.op.clone())
+        .collect()
+}
+
+#[test]
+fn key_vault_fine_stale_denied_and_without_credential_and_never_a_decrypt() {
+    let kv = Emulator::start_bin(kv_emulator_bin!());
+    let v1 = kv.create_key("app").version;
+    let wd = Workdir::new();
+    wd.write("plain.yaml", PLAIN);
+    let env = kv_env(&kv);
+    let enc = lc(
+        &wd,
+        wd.path(),
+        &env,
+        &["encrypt", "--azure-kv", &kv.key_url("app"), "plain.yaml"],
+    )
+    .expect_ok("encrypt")
+    .stdout;
+    wd.write("enc.yaml", &enc);
+    let entry = format!("azure_kv {}/keys/app/{v1}", kv.vault());
+
+    // All fine.
+    kv.clear_log();
+    let (code, text) = doctor(&wd, &env, "enc.yaml");
+    assert_eq!(code, 0, "{text}");
+    has_line(&text, &format!("{entry}: usable: key {}/keys/app/{v1} readable with the DefaultAzureCredential credential", kv.vault()));
+    has_line(&text, "decryptable here: yes");
+    let ops = kv_ops(&kv);
+    assert!(
+        !ops.is_empty() && ops.iter().all(|o| o == "get"),
+        "doctor only reads keys: {ops:?}"
+    );
+
+    // Stale: the key has a newer version; the file still decrypts (exit 0) but is pointed out.
+    let v2 = kv.rotate("app").version;
+    let (code, text) = doctor(&wd, &env, "enc.yaml");
+    assert_eq!(code, 0, "{text}");
+    has_line(
+        &text,
+        &format!("stale: version {v1} is not the current one ({v2})"),
+    );
+    has_line(&text, &format!("group 0, {entry}: version {v1} is not the current one ({v2}): run `leafcrypt rotate -i enc.yaml`"));
+    let (_, report) = doctor_json(&wd, &env, "enc.yaml");
+    assert!(report["groups"][0]["keys"][0]["stale"]
+        .as_str()
+        .unwrap()
+        .contains(&v2));
+
+    // 403: the caller may not read the key.
+    kv.deny(&Deny {
+        identity: None,
+        key: Some("app".into()),
+        op: "*".into(),
+        model: "rbac".into(),
+    });
+    kv.clear_log();
+    let (code, text) = doctor(&wd, &env, "enc.yaml");
+    assert_eq!(code, 1, "{text}");
+    has_line(&text, &format!("{entry}: unusable: Azure Key Vault denied"));
+    has_line(&text, "decryptable here: no");
+    has_line(&text, "grant the caller the 'Key Vault Crypto User' role");
+    kv.reset();
+    kv.create_key("app");
+
+    // No credential: IMDS on a closed loopback port, no `az`.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let imds = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let bare = vec![
+        ("SSL_CERT_FILE".to_string(), kv.ca().display().to_string()),
+        ("IMDS_ENDPOINT".to_string(), imds),
+        ("PATH".to_string(), "/nonexistent".to_string()),
+    ];
+    let (code, text) = doctor(&wd, &bare, "enc.yaml");
+    assert_eq!(code, 1, "{text}");
+    has_line(
+        &text,
+        "unusable: cannot get a token for Azure Key Vault key",
+    );
+    has_line(&text, "sign in: `az login`, or set AZURE_TENANT_ID");
+    assert!(!text.contains("eyJ"), "no token in the report");
+    let ops = kv_ops(&kv);
+    assert!(ops.iter().all(|o| o == "get"), "no decrypt, ever: {ops:?}");
+}
+
+// ---- HashiCorp Vault -------------------------------------------------------------------
+
+fn vault_paths(vault: &Vault) -> Vec<String> {
+    vault
+        .requests()
+        .iter()
+        .filter_map(|r| r["path"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn vault_fine_no_token_denied_stale_and_below_min_decryption_version() {
+    let vault = Vault::start(vault_emulator_bin!(), &["--key", "transit/app"]);
+    let wd = Workdir::new();
+    wd.write("plain.yaml", PLAIN);
+    let env = vault.env();
+    let enc = lc(
+        &wd,
+        wd.path(),
+        &env,
+        &[
+            "encrypt",
+            "--hc-vault-transit",
+            &vault.key_url("transit", "app"),
+            "plain.yaml",
+        ],
+    )
+    .expect_ok("encrypt")
+    .stdout;
+    wd.write("enc.yaml", &enc);
+    let entry = format!("hc_vault {}/v1/transit/keys/app", vault.addr);
+
+    vault.clear_requests();
+    let (code, text) = doctor(&wd, &env, "enc.yaml");
+    assert_eq!(code, 0, "{text}");
+    has_line(
+        &text,
+        &format!("{entry}: usable: the token may update transit/decrypt/app"),
+    );
+
+    // No token at all.
+    let addr_only = vec![("VAULT_ADDR".to_string(), vault.addr.clone())];
+    let (code, text) = doctor(&wd, &addr_only, "enc.yaml");
+    assert_eq!(code, 1, "{text}");
+    has_line(&text, &format!("{entry}: unusable: no Vault token"));
+    has_line(&text, "set VAULT_TOKEN or run `vault login`");
+
+    // A token whose policy may only encrypt: denied decrypt, said from capabilities-self.
+    vault.add_token(
+        "enc-only",
+        json!([{"path": "transit/encrypt/*", "capabilities": ["update"]}]),
+    );
+    let env_enc = vec![
+        ("VAULT_ADDR".to_string(), vault.addr.clone()),
+        ("VAULT_TOKEN".to_string(), "enc-only".to_string()),
+    ];
+    let (code, text) = doctor(&wd, &env_enc, "enc.yaml");
+    assert_eq!(code, 1, "{text}");
+    has_line(
+        &text,
+        "unusable: the token's capabilities on transit/decrypt/app are [deny]",
+    );
+    has_line(
+        &text,
+        "ask for a policy granting 'update' on transit/decrypt/app",
+    );
+    // An invalid token.
+    let env_bad = vec![
+        ("VAULT_ADDR".to_string(), vault.addr.clone()),
+        ("VAULT_TOKEN".to_string(), "hvs.not-a-token".to_string()),
+    ];
+    let (code, text) = doctor(&wd, &env_bad, "enc.yaml");
+    assert_eq!(code, 1, "{text}");
+    has_line(
+        &text,
+        "unusable: Vault denied the token (invalid or expired)",
+    );
+    assert!(
+        !text.contains("hvs.not-a-token"),
+        "the token is never shown"
+    );
+
+    // Stale: the transit key was rotated; the file (v1) still decrypts.
+    let (status, _) = vault.api("POST", "transit/keys/app/rotate", None);
+    assert_eq!(status, 200);
+    let (code, text) = doctor(&wd, &env, "enc.yaml");
+    assert_eq!(code, 0, "{text}");
+    has_line(
+        &text,
+        "stale: the data key is wrapped with version 1, the key's latest is 2",
+    );
+    // Below min_decryption_version: not decryptable, and sops agrees.
+    let (status, _) = vault.api(
+        "POST",
+        "transit/keys/app/config",
+        Some(&json!({"min_decryption_version": 2})),
+    );
+    assert_eq!(status, 200);
+    let (code, text) = doctor(&wd, &env, "enc.yaml");
+    assert_eq!(code, 1, "{text}");
+    has_line(&text, "unusable: the data key was wrapped with version 1 of 'transit/keys/app', below its min_decryption_version 2");
+    let paths = vault_paths(&vault);
+    assert!(
+        paths.iter().all(|p| !p.starts_with("transit/decrypt")),
+        "doctor never calls transit decrypt: {paths:?}"
+    );
+    assert!(
+        paths.iter().any(|p| p == "sys/capabilities-self"),
+        "{paths:?}"
+    );
+    let mut sops = wd.cmd(Tool::Sops).args(["decrypt", "enc.yaml"]);
+    for (k, v) in &env {
+        sops = sops.env(k, v);
+    }
+    assert!(!sops.run().ok(), "sops cannot decrypt either");
+}

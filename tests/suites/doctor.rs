@@ -628,3 +628,474 @@ fn vault_fine_no_token_denied_stale_and_below_min_decryption_version() {
     }
     assert!(!sops.run().ok(), "sops cannot decrypt either");
 }
+
+// ---- GCP Cloud KMS ---------------------------------------------------------------------
+
+const GCP_KEY: &str = "projects/emu-project/locations/global/keyRings/sops/cryptoKeys/k1";
+
+/// The GCP emulator (tests/gcp_emulator); it exits when dropped (its stdin closes).
+struct Gcp {
+    child: std::process::Child,
+    ready: Value,
+    _dir: tempfile::TempDir,
+}
+
+impl Gcp {
+    fn start() -> Gcp {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gcp-emulator"))
+            .arg("--dir")
+            .arg(dir.path())
+            .args(["--key", GCP_KEY])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start gcp-emulator");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("ready line");
+        let ready = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+        Gcp {
+            child,
+            ready,
+            _dir: dir,
+        }
+    }
+
+    fn get(&self, field: &str) -> String {
+        self.ready[field].as_str().expect(field).to_string()
+    }
+
+    /// One admin call (`log` is a GET); the JSON answer.
+    fn admin(&self, op: &str, body: Value) -> Value {
+        use std::io::{Read, Write};
+        let endpoint = self.get("endpoint");
+        let host = endpoint.trim_start_matches("http://");
+        let (method, body) = if op == "log" {
+            ("GET", String::new())
+        } else {
+            ("POST", body.to_string())
+        };
+        let mut s = std::net::TcpStream::connect(host).expect("connect admin");
+        write!(
+            s,
+            "{method} /admin/{op} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("admin request");
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).expect("admin answer");
+        let (head, body) = answer.split_once("\r\n\r\n").expect("http answer");
+        assert!(head.starts_with("HTTP/1.1 200"), "admin {op}: {answer}");
+        serde_json::from_str(body).expect("admin json")
+    }
+
+    /// The paths of the logged KMS requests.
+    fn paths(&self) -> Vec<String> {
+        self.admin("log", Value::Null)
+            .as_array()
+            .expect("log")
+            .iter()
+            .filter_map(|e| e["path"].as_str().map(str::to_string))
+            .collect()
+    }
+}
+
+impl Drop for Gcp {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn gcp_kms_fine_denied_missing_and_without_credential_and_never_a_decrypt() {
+    let emu = Gcp::start();
+    let wd = Workdir::new();
+    wd.write("plain.yaml", PLAIN);
+    let env = vec![
+        ("SOPS_GCP_KMS_ENDPOINT".to_string(), emu.get("endpoint")),
+        ("GOOGLE_OAUTH_ACCESS_TOKEN".to_string(), emu.get("token")),
+    ];
+    let enc = lc(
+        &wd,
+        wd.path(),
+        &env,
+        &["encrypt", "--gcp-kms", GCP_KEY, "plain.yaml"],
+    )
+    .expect_ok("encrypt")
+    .stdout;
+    wd.write("enc.yaml", &enc);
+    let entry = format!("gcp_kms {GCP_KEY}");
+    emu.admin("log/clear", json!({}));
+
+    let (code, text) = doctor(&wd, &env, "enc.yaml");
+    assert_eq!(code, 0, "{text}");
+    has_line(&text, &format!("{entry}: usable: the caller holds cloudkms.cryptoKeyVersions.useToDecrypt on {GCP_KEY}"));
+
+    emu.admin("deny", json!({"key": GCP_KEY}));
+    let (code, text) = doctor(&wd, &env, "enc.yaml");
+    assert_eq!(code, 1, "{text}");
+    has_line(
+        &text,
+        &format!("{entry}: unusable: the caller lacks cloudkms.cryptoKeyVersions.useToDecrypt"),
+    );
+    has_line(&text, "grant roles/cloudkms.cryptoKeyDecrypter");
+    emu.admin("reset", json!({}));
+
+    let missing = GCP_KEY.replace("k1", "gone");
+    wd.write(
+        "missing.yaml",
+        String::from_utf8_lossy(&enc).replace(GCP_KEY, &missing),
+    );
+    let (code, text) = doctor(&wd, &env, "missing.yaml");
+    assert_eq!(code, 1, "{text}");
+    has_line(&text, "NOT_FOUND");
+    has_line(&text, "check the resource ID: the key does not exist");
+
+    // No credential: no token, no key file, the metadata server on a closed loopback port.
+    let bare = vec![
+        ("SOPS_GCP_KMS_ENDPOINT".to_string(), emu.get("endpoint")),
+        ("GCE_METADATA_HOST".to_string(), "127.0.0.1:9".to_string()),
+    ];
+    let (code, text) = doctor(&wd, &bare, "enc.yaml");
+    assert_eq!(code, 1, "{text}");
+    has_line(&text, &format!("{entry}: unusable: GCP KMS credentials"));
+    has_line(&text, "gcloud auth application-default login");
+
+    let paths = emu.paths();
+    assert!(
+        paths.iter().any(|p| p.ends_with(":testIamPermissions")),
+        "{paths:?}"
+    );
+    assert!(
+        paths.iter().all(|p| !p.ends_with(":decrypt")),
+        "doctor never decrypts: {paths:?}"
+    );
+}
+
+// ---- AWS KMS ---------------------------------------------------------------------------
+
+/// A KMS JSON call to moto (unchecked signature, as moto accepts).
+fn moto_call(moto: &leafcrypt_tests::moto::Moto, target: &str, body: &Value) -> (u16, String) {
+    let auth = "AWS4-HMAC-SHA256 Credential=AKIDMOTOTEST/20240101/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=0";
+    moto.request(
+        "POST",
+        "/",
+        &[
+            ("X-Amz-Target", target),
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("Authorization", auth),
+        ],
+        &body.to_string(),
+    )
+}
+
+#[test]
+fn aws_kms_fine_disabled_missing_and_without_credentials_and_never_a_decrypt() {
+    let moto = leafcrypt_tests::moto::Moto::start();
+    let arn = moto.create_key("us-east-1");
+    let wd = Workdir::new();
+    wd.write("plain.yaml", PLAIN);
+    let env = moto.env();
+    let enc = lc(
+        &wd,
+        wd.path(),
+        &env,
+        &["encrypt", "--kms", &arn, "plain.yaml"],
+    )
+    .expect_ok("encrypt")
+    .stdout;
+    wd.write("enc.yaml", &enc);
+    let entry = format!("kms {arn}");
+    moto.start_recording();
+
+    let (code, text) = doctor(&wd, &env, "enc.yaml");
+    assert_eq!(code, 0, "{text}");
+    has_line(
+        &text,
+        &format!("{entry}: usable: DescribeKey on {arn} answered: key Enabled"),
+    );
+
+    let key_id = arn.rsplit('/').next().unwrap();
+    let (status, body) = moto_call(&moto, "TrentService.DisableKey", &json!({"KeyId": key_id}));
+    assert_eq!(status, 200, "{body}");
+    let (code, text) = doctor(&wd, &env, "enc.yaml");
+    assert_eq!(code, 1, "{text}");
+    has_line(&text, &format!("{entry}: unusable: key {arn} is Disabled"));
+    has_line(&text, "enable the key (aws kms enable-key)");
+
+    let missing = arn
+        .rsplit_once('/')
+        .map(|(a, _)| format!("{a}/00000000-0000-0000-0000-000000000000"))
+        .unwrap();
+    wd.write(
+        "missing.yaml",
+        String::from_utf8_lossy(&enc).replace(&arn, &missing),
+    );
+    let (code, text) = doctor(&wd, &env, "missing.yaml");
+    assert_eq!(code, 1, "{text}");
+    has_line(&text, "NotFoundException");
+
+    // No credentials anywhere (IMDS on a closed loopback port).
+    let bare: Vec<(String, String)> = env
+        .iter()
+        .filter(|(k, _)| !k.starts_with("AWS_ACCESS_KEY_ID") && !k.starts_with("AWS_SECRET"))
+        .cloned()
+        .collect();
+    let (code, text) = doctor(&wd, &bare, "enc.yaml");
+    assert_eq!(code, 1, "{text}");
+    has_line(
+        &text,
+        &format!("{entry}: unusable: no AWS credentials for {arn}"),
+    );
+    has_line(&text, "provide AWS credentials");
+
+    let ops: Vec<String> = moto.recording().into_iter().map(|r| r.operation).collect();
+    assert!(
+        ops.iter().any(|o| o == "TrentService.DescribeKey"),
+        "{ops:?}"
+    );
+    assert!(
+        ops.iter().all(|o| o != "TrentService.Decrypt"),
+        "doctor never decrypts: {ops:?}"
+    );
+}
+
+// ---- PGP -------------------------------------------------------------------------------
+
+/// Functional-test key 1 of sops (public + secret in tests/vectors/pgp).
+const FP1: &str = "FBC7B9E2A4F9289AC0C1D4843D16CEE4A27381B4";
+
+/// A private GNUPGHOME (mode 0700); its gpg daemons are killed on drop.
+struct GnupgHome(tempfile::TempDir);
+
+impl GnupgHome {
+    fn new(import: Option<&[u8]>) -> GnupgHome {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::Builder::new()
+            .prefix("lc-gnupg-")
+            .tempdir()
+            .unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        let home = GnupgHome(dir);
+        if let Some(key) = import {
+            home.gpg(&["--import"], key);
+        }
+        home
+    }
+
+    fn gpg(&self, args: &[&str], stdin: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut child = std::process::Command::new("gpg")
+            .arg("--batch")
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("GNUPGHOME", self.0.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("gpg is required (scripts/setup): {e}"));
+        let _ = child.stdin.take().unwrap().write_all(stdin);
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    fn env(&self) -> Vec<(String, String)> {
+        vec![("GNUPGHOME".into(), self.0.path().display().to_string())]
+    }
+}
+
+impl Drop for GnupgHome {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("gpgconf")
+            .args(["--kill", "all"])
+            .env("GNUPGHOME", self.0.path())
+            .output();
+    }
+}
+
+#[test]
+fn pgp_secret_key_present_or_only_the_public_key_and_gpg_never_decrypts() {
+    let key = std::fs::read(
+        leafcrypt_tests::harness::vectors_dir().join("pgp/sops_functional_tests_key.asc"),
+    )
+    .unwrap();
+    let full = GnupgHome::new(Some(&key));
+    let public = GnupgHome::new(Some(&full.gpg(&["--armor", "--export", FP1], b"")));
+    let wd = Workdir::new();
+    wd.write("plain.yaml", PLAIN);
+    let enc = lc(
+        &wd,
+        wd.path(),
+        &full.env(),
+        &["encrypt", "--pgp", FP1, "plain.yaml"],
+    )
+    .expect_ok("encrypt")
+    .stdout;
+    wd.write("enc.yaml", &enc);
+
+    let (code, text) = doctor(&wd, &full.env(), "enc.yaml");
+    assert_eq!(code, 0, "{text}");
+    has_line(
+        &text,
+        &format!("pgp {FP1}: usable: gpg holds the secret key {FP1}"),
+    );
+
+    let (code, text) = doctor(&wd, &public.env(), "enc.yaml");
+    assert_eq!(code, 1, "{text}");
+    has_line(
+        &text,
+        &format!("pgp {FP1}: unusable: no secret key for {FP1} in the GnuPG keyring"),
+    );
+    has_line(
+        &text,
+        &format!("import the secret key for {FP1} (gpg --import KEY.asc)"),
+    );
+
+    // A gpg that records its arguments: doctor lists keys, it never runs `gpg -d`.
+    let log = wd.join("gpg.log");
+    let wrapper = wd.write(
+        "gpg-wrapper",
+        format!(
+            "#!/bin/sh\necho \"$@\" >> '{}'\nexec gpg \"$@\"\n",
+            log.display()
+        ),
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut env = full.env();
+    env.push(("SOPS_GPG_EXEC".into(), wrapper.display().to_string()));
+    let (code, text) = doctor(&wd, &env, "enc.yaml");
+    assert_eq!(code, 0, "{text}");
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert!(calls.contains("--list-secret-keys"), "{calls}");
+    assert!(
+        calls
+            .lines()
+            .all(|l| !l.split(' ').any(|a| a == "-d" || a == "--decrypt")),
+        "doctor never decrypts: {calls}"
+    );
+    // sops agrees: decryptable with the full keyring, not with the public key only.
+    for (home, expected) in [(&full, true), (&public, false)] {
+        let mut cmd = wd.cmd(Tool::Sops).args(["decrypt", "enc.yaml"]);
+        for (k, v) in home.env() {
+            cmd = cmd.env(k, v);
+        }
+        assert_eq!(cmd.run().ok(), expected);
+    }
+}
+
+// ---- PKCS#11 (SoftHSM2) ----------------------------------------------------------------
+
+#[test]
+fn pkcs11_token_pin_and_key_object_are_checked_without_decrypting() {
+    let wd = Workdir::new();
+    wd.write("plain.yaml", PLAIN);
+    std::fs::create_dir_all(wd.join("tokens")).unwrap();
+    let conf = wd.write(
+        "softhsm2.conf",
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            wd.join("tokens").display()
+        ),
+    );
+    let init = std::process::Command::new("softhsm2-util")
+        .env("SOFTHSM2_CONF", &conf)
+        .args([
+            "--init-token",
+            "--free",
+            "--label",
+            "doc",
+            "--pin",
+            "246810",
+            "--so-pin",
+            "13579",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("softhsm2-util is required (scripts/setup): {e}"));
+    assert!(init.status.success(), "{init:?}");
+    let conf_env = ("SOFTHSM2_CONF".to_string(), conf.display().to_string());
+    let pin_env = ("LEAFCRYPT_PKCS11_PIN".to_string(), "246810".to_string());
+    let with_pin = vec![conf_env.clone(), pin_env.clone()];
+    let uri = lc(
+        &wd,
+        wd.path(),
+        &with_pin,
+        &[
+            "pkcs11",
+            "keygen",
+            "pkcs11:token=doc;object=kek",
+            "--type",
+            "aes",
+        ],
+    )
+    .expect_ok("keygen")
+    .stdout_text()
+    .trim()
+    .to_string();
+    let enc = lc(
+        &wd,
+        wd.path(),
+        &with_pin,
+        &["encrypt", "--pkcs11", &uri, "plain.yaml"],
+    )
+    .expect_ok("encrypt")
+    .stdout;
+    wd.write("enc.yaml", &enc);
+
+    let (code, text) = doctor(&wd, &with_pin, "enc.yaml");
+    assert_eq!(code, 0, "{text}");
+    has_line(
+        &text,
+        "usable: token 'doc' present, PIN from LEAFCRYPT_PKCS11_PIN accepted, AES secret key found",
+    );
+    assert!(!text.contains("246810"), "the PIN is never shown");
+
+    // No PIN anywhere (stdin is not a terminal).
+    let (code, text) = doctor(&wd, std::slice::from_ref(&conf_env), "enc.yaml");
+    assert_eq!(code, 1, "{text}");
+    has_line(
+        &text,
+        "unusable: token 'doc' found, but no PIN is available",
+    );
+    has_line(&text, "set LEAFCRYPT_PKCS11_PIN");
+
+    // A PIN from a pin-source file given with --pkcs11.
+    let pin_file = wd.write("pin", "246810\n");
+    let hint = format!("pkcs11:token=doc?pin-source=file:{}", pin_file.display());
+    let out = lc(
+        &wd,
+        wd.path(),
+        std::slice::from_ref(&conf_env),
+        &["doctor", "--pkcs11", &hint, "enc.yaml"],
+    );
+    assert_eq!(out.code, 0, "{out:?}");
+    has_line(
+        &out.stdout_text(),
+        &format!("PIN from pin-source file:{} accepted", pin_file.display()),
+    );
+
+    // The key object is gone from the token.
+    let gone = String::from_utf8_lossy(&enc).replace("object=kek", "object=gone");
+    wd.write("gone.yaml", gone);
+    let (code, text) = doctor(&wd, &with_pin, "gone.yaml");
+    assert_eq!(code, 1, "{text}");
+    has_line(&text, "but no AES secret key pkcs11:token=doc;object=gone");
+
+    // No token with that label.
+    let other = String::from_utf8_lossy(&enc).replace("token=doc", "token=absent");
+    wd.write("other.yaml", other);
+    let (code, text) = doctor(&wd, &with_pin, "other.yaml");
+    assert_eq!(code, 1, "{text}");
+    has_line(&text, "insert the token");
+}

@@ -853,6 +853,37 @@ fn aws_kms_fine_disabled_missing_and_without_credentials_and_never_a_decrypt() {
     );
     has_line(&text, "provide AWS credentials");
 
+    // Denied: a KMS endpoint answering AccessDeniedException (moto does not enforce IAM).
+    let denied = leafcrypt_tests::moto::Listener::start(vec![(
+        400,
+        vec![("Content-Type".into(), "application/x-amz-json-1.1".into())],
+        r#"{"__type":"AccessDeniedException","message":"User is not authorized"}"#.into(),
+    )]);
+    let mut denied_env: Vec<(String, String)> = env
+        .iter()
+        .filter(|(k, _)| !k.starts_with("AWS_ENDPOINT_URL"))
+        .cloned()
+        .collect();
+    denied_env.push(("AWS_ENDPOINT_URL_KMS".into(), denied.url().to_string()));
+    let (code, text) = doctor(&wd, &denied_env, "enc.yaml");
+    assert_eq!(code, 1, "{text}");
+    has_line(
+        &text,
+        &format!("{entry}: unusable: kms:DescribeKey on {arn} was denied (AccessDeniedException)"),
+    );
+    has_line(
+        &text,
+        "grant kms:DescribeKey and kms:Decrypt on this key to the caller",
+    );
+    let seen = denied.seen();
+    assert!(
+        seen.iter().all(|r| r
+            .headers
+            .iter()
+            .any(|(k, v)| k == "x-amz-target" && v == "TrentService.DescribeKey")),
+        "only DescribeKey: {seen:?}"
+    );
+
     let ops: Vec<String> = moto.recording().into_iter().map(|r| r.operation).collect();
     assert!(
         ops.iter().any(|o| o == "TrentService.DescribeKey"),

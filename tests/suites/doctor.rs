@@ -459,6 +459,15 @@ fn key_vault_fine_stale_denied_and_without_credential_and_never_a_decrypt() {
         !ops.is_empty() && ops.iter().all(|o| o == "get"),
         "doctor only reads keys: {ops:?}"
     );
+    let authorized = kv
+        .log()
+        .iter()
+        .filter(|e| e.listener == "vault" && e.authorized)
+        .count();
+    assert_eq!(
+        authorized, 2,
+        "one GET of the pinned version, one of the current key"
+    );
 
     // Stale: the key has a newer version; the file still decrypts (exit 0) but is pointed out.
     let v2 = kv.rotate("app").version;

@@ -109,3 +109,159 @@ pub async fn diagnose(metadata: &Metadata, keyring: &Keyring) -> Diagnosis {
         verdict,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keysource::{KeyError, KeySource};
+    use crate::metadata::KeyGroup;
+    use crate::secret::Secret;
+    use async_trait::async_trait;
+    use std::cell::Cell;
+
+    /// A `test` source whose probe answers by the entry's `id` (`ok…`, `no…`, else
+    /// unknown) and which counts wraps and unwraps (there must be none).
+    #[derive(Default)]
+    struct Fake {
+        calls: Cell<u32>,
+    }
+
+    #[async_trait(?Send)]
+    impl KeySource for Fake {
+        fn kind(&self) -> &'static str {
+            "test"
+        }
+        async fn wrap(&self, _: &KeyEntry, _: &[u8], _: &str) -> Result<KeyEntry, KeyError> {
+            self.calls.set(self.calls.get() + 1);
+            Err(KeyError::Failed {
+                kind: "test".into(),
+                message: "no".into(),
+            })
+        }
+        async fn unwrap(&self, _: &KeyEntry) -> Result<Secret, KeyError> {
+            self.calls.set(self.calls.get() + 1);
+            Err(KeyError::Failed {
+                kind: "test".into(),
+                message: "no".into(),
+            })
+        }
+        async fn probe(&self, entry: &KeyEntry) -> Probe {
+            match entry.get("id").unwrap_or_default() {
+                id if id.starts_with("ok") => Probe::usable("fine"),
+                id if id.starts_with("no") => Probe::unusable("missing", "add it"),
+                _ => Probe::unknown("cannot tell", "try decrypt"),
+            }
+        }
+    }
+
+    fn metadata(groups: &[&[&str]], threshold: usize) -> Metadata {
+        Metadata {
+            key_groups: groups
+                .iter()
+                .map(|ids| KeyGroup {
+                    keys: ids
+                        .iter()
+                        .map(|id| KeyEntry::new("test").with("id", *id).with("enc", "x"))
+                        .collect(),
+                })
+                .collect(),
+            shamir_threshold: threshold,
+            ..Metadata::default()
+        }
+    }
+
+    fn verdict(groups: &[&[&str]], threshold: usize) -> (Verdict, usize, usize) {
+        let keyring = Keyring::new().with(Box::new(Fake::default()));
+        let d = pollster::block_on(diagnose(&metadata(groups, threshold), &keyring));
+        (d.verdict, d.usable_groups, d.threshold)
+    }
+
+    #[test]
+    fn one_usable_key_makes_its_group_usable_and_the_threshold_decides() {
+        assert_eq!(verdict(&[&["no1", "ok1"]], 0), (Verdict::Yes, 1, 1));
+        assert_eq!(verdict(&[&["no1"]], 0), (Verdict::No, 0, 1));
+        assert_eq!(verdict(&[&["no1", "x"]], 0), (Verdict::Unknown, 0, 1));
+        // Shamir 2 of 3.
+        assert_eq!(
+            verdict(&[&["ok"], &["no"], &["ok"]], 2),
+            (Verdict::Yes, 2, 2)
+        );
+        assert_eq!(
+            verdict(&[&["ok"], &["no"], &["x"]], 2),
+            (Verdict::Unknown, 1, 2)
+        );
+        assert_eq!(
+            verdict(&[&["ok"], &["no"], &["no"]], 2),
+            (Verdict::No, 1, 2)
+        );
+        // Several groups without a threshold need them all.
+        assert_eq!(verdict(&[&["ok"], &["no"]], 0), (Verdict::No, 1, 2));
+    }
+
+    #[test]
+    fn entries_are_reported_without_enc_and_nothing_is_unwrapped() {
+        let fake = std::rc::Rc::new(Fake::default());
+        struct Shared(std::rc::Rc<Fake>);
+        #[async_trait(?Send)]
+        impl KeySource for Shared {
+            fn kind(&self) -> &'static str {
+                "test"
+            }
+            async fn wrap(&self, k: &KeyEntry, s: &[u8], n: &str) -> Result<KeyEntry, KeyError> {
+                self.0.wrap(k, s, n).await
+            }
+            async fn unwrap(&self, e: &KeyEntry) -> Result<Secret, KeyError> {
+                self.0.unwrap(e).await
+            }
+            async fn probe(&self, e: &KeyEntry) -> Probe {
+                self.0.probe(e).await
+            }
+        }
+        let keyring = Keyring::new().with(Box::new(Shared(fake.clone())));
+        let d = pollster::block_on(diagnose(&metadata(&[&["ok", "no"]], 0), &keyring));
+        assert_eq!(fake.calls.get(), 0);
+        assert_eq!(d.groups[0].entries[0].key.get("enc"), None);
+        assert_eq!(
+            d.groups[0].entries[1].probe.advice.as_deref(),
+            Some("add it")
+        );
+    }
+
+    #[test]
+    fn the_keyring_prefers_usable_then_unknown_and_names_missing_sources() {
+        let keyring = Keyring::new();
+        let p = pollster::block_on(keyring.probe(&KeyEntry::new("hckms")));
+        assert_eq!(p.status, ProbeStatus::Unusable);
+        assert!(
+            p.detail.contains("no key source for 'hckms'"),
+            "{}",
+            p.detail
+        );
+        /// A source that cannot check (the trait's default).
+        struct Mute;
+        #[async_trait(?Send)]
+        impl KeySource for Mute {
+            fn kind(&self) -> &'static str {
+                "test"
+            }
+            async fn wrap(&self, _: &KeyEntry, _: &[u8], _: &str) -> Result<KeyEntry, KeyError> {
+                unreachable!()
+            }
+            async fn unwrap(&self, _: &KeyEntry) -> Result<Secret, KeyError> {
+                unreachable!()
+            }
+        }
+        let keyring = Keyring::new()
+            .with(Box::new(Mute))
+            .with(Box::new(Fake::default()));
+        let usable = KeyEntry::new("test").with("id", "ok");
+        assert_eq!(
+            pollster::block_on(keyring.probe(&usable)).status,
+            ProbeStatus::Usable
+        );
+        let missing = KeyEntry::new("test").with("id", "no");
+        let p = pollster::block_on(keyring.probe(&missing));
+        assert_eq!(p.status, ProbeStatus::Unknown);
+        assert!(p.detail.contains("cannot check"), "{}", p.detail);
+    }
+}

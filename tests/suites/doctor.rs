@@ -1139,3 +1139,95 @@ fn pkcs11_token_pin_and_key_object_are_checked_without_decrypting() {
     assert_eq!(code, 1, "{text}");
     has_line(&text, "insert the token");
 }
+
+// ---- the emulators' read-only calls, judged by independent clients ----------------------
+
+/// The Python next to sops (scripts/setup installs hvac and google-cloud-kms into it).
+fn python_with(modules: &str) -> std::path::PathBuf {
+    let python = leafcrypt_tests::harness::sops_bin().with_file_name("python");
+    let ok = std::process::Command::new(&python)
+        .args(["-c", &format!("import {modules}")])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "{modules} missing beside {}: run scripts/setup",
+        python.display()
+    );
+    python
+}
+
+fn python_json(python: &Path, script: &str, env: &[(&str, String)]) -> Value {
+    let out = std::process::Command::new(python)
+        .args(["-c", script])
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("NO_PROXY", "127.0.0.1")
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("python printed JSON")
+}
+
+#[test]
+fn hvac_and_googles_client_accept_the_emulators_read_only_calls() {
+    let vault = Vault::start(vault_emulator_bin!(), &["--key", "transit/app"]);
+    vault.add_token(
+        "dec-only",
+        json!([{"path": "transit/decrypt/*", "capabilities": ["update"]}]),
+    );
+    let script = r#"
+import json, os, hvac
+root = hvac.Client(url=os.environ["VAULT_ADDR"], token=os.environ["VAULT_TOKEN"])
+dec = hvac.Client(url=os.environ["VAULT_ADDR"], token="dec-only")
+paths = ["transit/decrypt/app", "transit/encrypt/app"]
+out = {"dec": dec.sys.get_capabilities(paths=paths), "root": root.sys.get_capabilities(paths=paths)}
+root.secrets.transit.rotate_key("app")
+root.secrets.transit.update_key_configuration("app", min_decryption_version=2)
+out["key"] = root.secrets.transit.read_key("app")["data"]
+print(json.dumps(out))
+"#;
+    let v = python_json(
+        &python_with("hvac"),
+        script,
+        &[
+            ("VAULT_ADDR", vault.addr.clone()),
+            ("VAULT_TOKEN", vault.token.clone()),
+        ],
+    );
+    assert_eq!(v["dec"]["transit/decrypt/app"], json!(["update"]), "{v}");
+    assert_eq!(v["dec"]["transit/encrypt/app"], json!(["deny"]), "{v}");
+    assert_eq!(v["root"]["transit/decrypt/app"], json!(["root"]), "{v}");
+    assert_eq!(v["key"]["latest_version"], 2, "{v}");
+    assert_eq!(v["key"]["min_decryption_version"], 2, "{v}");
+
+    let emu = Gcp::start();
+    let script = r#"
+import json, os
+from google.cloud import kms
+from google.api_core.client_options import ClientOptions
+from google.oauth2.credentials import Credentials
+c = kms.KeyManagementServiceClient(credentials=Credentials(os.environ["TOKEN"]), transport="rest",
+    client_options=ClientOptions(api_endpoint=os.environ["ENDPOINT"]))
+ask = lambda: list(c.test_iam_permissions(request={"resource": os.environ["KEY"],
+    "permissions": ["cloudkms.cryptoKeyVersions.useToDecrypt"]}).permissions)
+print(json.dumps({"granted": ask()}))
+"#;
+    let env = [
+        ("TOKEN", emu.get("token")),
+        ("ENDPOINT", emu.get("endpoint")),
+        ("KEY", GCP_KEY.to_string()),
+    ];
+    let python = python_with("google.cloud.kms");
+    let v = python_json(&python, script, &env);
+    assert_eq!(
+        v["granted"],
+        json!(["cloudkms.cryptoKeyVersions.useToDecrypt"])
+    );
+    emu.admin("deny", json!({"key": GCP_KEY}));
+    let v = python_json(&python, script, &env);
+    assert_eq!(v["granted"], json!([]));
+}

@@ -492,6 +492,10 @@ pub struct Opts {
         value_parser = clap::builder::BoolishValueParser::new()
     )]
     pub config_from_file: bool,
+    /// Beyond sops: also print on stderr the .sops.yaml found for the file, how, and the
+    /// creation rule that matches and why (what `explain FILE` prints).
+    #[arg(long, global = true)]
+    pub explain: bool,
     /// Use this name instead of the file's for config rules and format detection.
     #[arg(long, global = true, value_name = "NAME")]
     pub filename_override: Option<PathBuf>,

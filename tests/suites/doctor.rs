@@ -1231,3 +1231,48 @@ print(json.dumps({"granted": ask()}))
     let v = python_json(&python, script, &env);
     assert_eq!(v["granted"], json!([]));
 }
+
+#[test]
+fn the_explain_flag_reports_on_stderr_and_changes_nothing_else() {
+    let wd = Workdir::new();
+    nested(&wd);
+    let root = wd.join("root");
+    let plain = lc(&wd, &root, &[], &["encrypt", "app/deep/s.yaml"]).expect_ok("encrypt");
+    let explained = lc(
+        &wd,
+        &root,
+        &[],
+        &["encrypt", "--explain", "app/deep/s.yaml"],
+    )
+    .expect_ok("--explain");
+    assert_eq!(
+        age_recipient(&explained.stdout),
+        age_recipient(&plain.stdout)
+    );
+    let err = explained.stderr_text();
+    has_line(
+        &err,
+        "[leafcrypt] explain:   creation_rules[1] (path_regex '^app/'): matches: path_regex '^app/' matches 'app/deep/s.yaml'",
+    );
+    assert!(plain.stderr_text().is_empty(), "{plain:?}");
+    // --filename-override: the rules see the override's name.
+    let out = lc(
+        &wd,
+        &root,
+        &[],
+        &[
+            "explain",
+            "--filename-override",
+            "prod/x.yaml",
+            "app/deep/s.yaml",
+        ],
+    );
+    has_line(
+        &out.stdout_text(),
+        "path matched against the rules: prod/x.yaml",
+    );
+    has_line(
+        &out.stdout_text(),
+        &format!("group 0: age {}", recipient(4)),
+    );
+}

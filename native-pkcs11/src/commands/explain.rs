@@ -35,8 +35,10 @@ impl ConfigReport {
     }
 }
 
-/// The config report for `file`.
+/// The config report for `file` (its rules matched against `--filename-override` when given,
+/// as the commands match them).
 pub(crate) fn report(file: &Path, opts: &Opts) -> ConfigReport {
+    let name = opts.filename_override.as_deref().unwrap_or(file);
     let loaded = match discovery::load_for(opts, Some(file)) {
         Ok(l) => l,
         Err(f) => {
@@ -66,7 +68,7 @@ pub(crate) fn report(file: &Path, opts: &Opts) -> ConfigReport {
             error: None,
         };
     };
-    let relative = loaded.relative_path(file);
+    let relative = loaded.relative_path(name);
     let explanation = loaded.config.explain(&relative);
     let (keys, error) = match loaded.config.matching_rule(&relative) {
         Ok(Some(rule)) => (Some((rule.key_groups.clone(), rule.shamir_threshold)), None),
@@ -162,6 +164,13 @@ pub(crate) fn to_json(report: &ConfigReport) -> Value {
         "shamir_threshold": report.keys.as_ref().map(|(_, t)| *t),
         "error": report.error,
     })
+}
+
+/// `--explain` on another command: the report on stderr, `[leafcrypt] explain: ` first.
+pub(crate) fn to_stderr(file: &Path, opts: &Opts) {
+    for line in text(&report(file, opts)) {
+        eprintln!("[leafcrypt] explain: {line}");
+    }
 }
 
 /// Runs `explain`: exit 0 when a rule matches and its keys parse, else 1.

@@ -42,6 +42,9 @@ pub fn run(action: Action, file: Option<PathBuf>, opts: &Opts) -> CliResult<()> 
     if action != Action::Encrypt {
         decryption_order(opts)?;
     }
+    if let (true, Some(f)) = (opts.explain, file.as_deref()) {
+        explain::to_stderr(f, opts);
+    }
     if action == Action::Edit {
         let file = file.ok_or_else(no_file)?;
         return edit::run(&file, opts);

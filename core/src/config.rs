@@ -89,11 +89,8 @@ impl Config {
     /// The first rule whose `path_regex` matches `relative_path` (or that has none), without
     /// [`Config::matching_rule`]'s error when none does: `--recursive` skips such files.
     pub fn first_match(&self, relative_path: &str) -> Option<&CreationRule> {
-        self.creation_rules.iter().find(|r| {
-            r.path_regex
-                .as_ref()
-                .is_none_or(|re| re.is_match(relative_path))
-        })
+        let matched = self.explain(relative_path).matched?;
+        Some(&self.creation_rules[matched])
     }
 
     /// The first rule matching `relative_path` (the file path relative to the config's
@@ -102,18 +99,83 @@ impl Config {
     /// With rules present and none matching this is sops's error
     /// `error loading config: no matching creation rules found`.
     pub fn matching_rule(&self, relative_path: &str) -> Result<Option<&CreationRule>> {
-        if self.creation_rules.is_empty() {
-            return Ok(None);
+        let explained = self.explain(relative_path);
+        match explained.matched {
+            None if self.creation_rules.is_empty() => Ok(None),
+            None => Err(Error::Config(
+                "error loading config: no matching creation rules found".into(),
+            )),
+            Some(i) => {
+                let rule = &self.creation_rules[i];
+                match &rule.key_error {
+                    Some(e) => Err(bad(&format!("creation_rules[{}]: {e}", rule.position))),
+                    None => Ok(Some(rule)),
+                }
+            }
         }
-        self.first_match(relative_path)
-            .ok_or_else(|| {
-                Error::Config("error loading config: no matching creation rules found".into())
-            })
-            .and_then(|r| match &r.key_error {
-                Some(e) => Err(bad(&format!("creation_rules[{}]: {e}", r.position))),
-                None => Ok(Some(r)),
-            })
     }
+
+    /// Why each rule up to the first match did or did not match `relative_path`: the one
+    /// place rule matching is decided ([`Config::matching_rule`] uses it).
+    pub fn explain(&self, relative_path: &str) -> Explanation {
+        let mut verdicts = Vec::new();
+        let mut matched = None;
+        for rule in &self.creation_rules {
+            let (hit, reason) = match &rule.path_regex {
+                None => (true, "no path_regex: it matches every file".to_string()),
+                Some(re) if re.is_match(relative_path) => (
+                    true,
+                    format!("path_regex '{}' matches '{relative_path}'", re.as_str()),
+                ),
+                Some(re) => (
+                    false,
+                    format!(
+                        "path_regex '{}' does not match '{relative_path}'",
+                        re.as_str()
+                    ),
+                ),
+            };
+            verdicts.push(RuleVerdict {
+                position: rule.position,
+                path_regex: rule.path_regex.as_ref().map(|r| r.as_str().to_string()),
+                matched: hit,
+                reason,
+            });
+            if hit {
+                matched = Some(verdicts.len() - 1);
+                break;
+            }
+        }
+        Explanation {
+            relative_path: relative_path.to_string(),
+            rules: verdicts,
+            matched,
+        }
+    }
+}
+
+/// How the creation rules were matched against one path (see [`Config::explain`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Explanation {
+    /// The path the rules were matched against.
+    pub relative_path: String,
+    /// The rules examined, in order, up to and including the first that matched.
+    pub rules: Vec<RuleVerdict>,
+    /// Index into `creation_rules` of the rule that matched, if any.
+    pub matched: Option<usize>,
+}
+
+/// One rule's verdict in an [`Explanation`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleVerdict {
+    /// Position in `creation_rules` (0-based).
+    pub position: usize,
+    /// Its `path_regex`, if any.
+    pub path_regex: Option<String>,
+    /// Whether it matched.
+    pub matched: bool,
+    /// Why, in words.
+    pub reason: String,
 }
 
 impl CreationRule {
@@ -534,6 +596,36 @@ mod tests {
             .map(|k| k.get("recipient").unwrap())
             .collect();
         assert_eq!(recips, ["age1b", "age1c"]);
+    }
+
+    #[test]
+    fn explain_says_why_earlier_rules_did_not_match() {
+        let c = config(vec![
+            rule_map(vec![
+                ("path_regex", Value::Str("^prod/".into())),
+                ("age", Value::Str("age1a".into())),
+            ]),
+            rule_map(vec![
+                ("path_regex", Value::Str("\\.yaml$".into())),
+                ("age", Value::Str("age1b".into())),
+            ]),
+            rule_map(vec![("age", Value::Str("age1c".into()))]),
+        ]);
+        let e = c.explain("dev/x.yaml");
+        assert_eq!(e.matched, Some(1));
+        assert_eq!(e.rules.len(), 2);
+        assert_eq!(
+            e.rules[0].reason,
+            "path_regex '^prod/' does not match 'dev/x.yaml'"
+        );
+        assert_eq!(
+            e.rules[1].reason,
+            "path_regex '\\.yaml$' matches 'dev/x.yaml'"
+        );
+        let e = c.explain("dev/x.json");
+        assert_eq!(e.matched, Some(2));
+        assert_eq!(e.rules[2].reason, "no path_regex: it matches every file");
+        assert_eq!(config(vec![]).explain("x").matched, None);
     }
 
     #[test]

@@ -29,6 +29,7 @@
 
 pub mod cipher;
 pub mod config;
+pub mod diagnose;
 pub mod error;
 pub mod exit;
 pub mod file;

@@ -101,3 +101,26 @@ fn rejects_bad_recipients() {
     .unwrap_err();
     assert!(matches!(err, KeyError::InvalidKey { .. }), "{err}");
 }
+
+#[test]
+fn probe_compares_recipients_without_decrypting() {
+    use leafcrypt_core::keysource::ProbeStatus;
+    let r = recipients();
+    // The entry has no enc at all: a probe needs none, so it cannot have decrypted.
+    let entry = |i: usize| KeyEntry::new("age").with("recipient", r[i].as_str());
+    let source = AgeSource::from_identities_text(&key_file("keys-2-and-4.txt")).unwrap();
+    assert_eq!(
+        block_on(source.probe(&entry(1))).status,
+        ProbeStatus::Usable
+    );
+    assert_eq!(
+        block_on(source.probe(&entry(3))).status,
+        ProbeStatus::Usable
+    );
+    let p = block_on(source.probe(&entry(0)));
+    assert_eq!(p.status, ProbeStatus::Unusable);
+    assert!(p.detail.contains("(2 identities loaded)"), "{}", p.detail);
+    assert!(p.advice.unwrap().contains("SOPS_AGE_KEY_FILE"));
+    let p = block_on(AgeSource::new().probe(&entry(0)));
+    assert!(p.detail.contains("(0 identities loaded)"), "{}", p.detail);
+}

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use leafcrypt_core::keysource::aws_kms::key::{context_map, parse_context};
 use leafcrypt_core::keysource::aws_kms::{AwsEnv, AwsKmsSource, KmsClient};
 use leafcrypt_core::keysource::rest::http;
-use leafcrypt_core::keysource::{KeyEntry, KeyError, KeySource};
+use leafcrypt_core::keysource::{KeyEntry, KeyError, KeySource, Probe};
 use leafcrypt_core::secret::Secret;
 use leafcrypt_core::tree::Value;
 use std::cell::OnceCell;
@@ -90,5 +90,15 @@ impl KeySource for Lazy {
 
     async fn unwrap(&self, entry: &KeyEntry) -> Result<Secret, KeyError> {
         self.get()?.unwrap(entry).await
+    }
+
+    async fn probe(&self, entry: &KeyEntry) -> Probe {
+        match self.get() {
+            Ok(source) => source.probe(entry).await,
+            Err(e) => Probe::unusable(
+                e.to_string(),
+                "check the AWS configuration (profile, region, endpoint)",
+            ),
+        }
     }
 }

@@ -120,6 +120,13 @@ pub enum Command {
     /// memory for a TTL; the CLI uses it when LEAFCRYPT_AGENT_SOCK is set. Runs in the
     /// foreground and prints `LEAFCRYPT_AGENT_SOCK=…; export LEAFCRYPT_AGENT_SOCK;`.
     Agent(AgentArgs),
+    /// Beyond sops: without decrypting, which key entries each file has, which of them
+    /// this environment can use, whether the file is decryptable here (exit 0 only then),
+    /// the .sops.yaml rule that matches and what to do next.
+    Doctor(DoctorArgs),
+    /// Beyond sops: the .sops.yaml found for a file (and how), the creation rule that
+    /// matches it (and why earlier ones did not) and the keys it yields.
+    Explain(ExplainArgs),
 }
 
 /// Arguments of `ksops`: KSOPS's own command line, taken as it comes.
@@ -213,6 +220,27 @@ pub struct AgentArgs {
     /// Print the agent's counters as JSON (entries, locked, ttl_ms, hits, misses, refused).
     #[arg(long, group = "agent_control")]
     pub status: bool,
+}
+
+/// Arguments of `doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Encrypted files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Print one JSON document instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The file (it need not exist: rules match its path).
+    pub file: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The arguments of a sops subcommand leafcrypt does not provide: taken as they come, so
@@ -636,6 +664,20 @@ pub struct Opts {
     /// Path of the .sops.yaml to use (default: searched from the working directory up).
     #[arg(long, global = true, env = "SOPS_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Beyond sops: search .sops.yaml upward from the file's directory instead of the
+    /// working directory (also LEAFCRYPT_CONFIG_FROM_FILE=1).
+    #[arg(
+        long,
+        global = true,
+        env = "LEAFCRYPT_CONFIG_FROM_FILE",
+        action = clap::ArgAction::SetTrue,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub config_from_file: bool,
+    /// Beyond sops: also print on stderr the .sops.yaml found for the file, how, and the
+    /// creation rule that matches and why (what `explain FILE` prints).
+    #[arg(long, global = true)]
+    pub explain: bool,
     /// Use this name instead of the file's for config rules and format detection.
     #[arg(long, global = true, value_name = "NAME")]
     pub filename_override: Option<PathBuf>,

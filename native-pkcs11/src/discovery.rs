@@ -1,5 +1,6 @@
 //! Finding and loading `.sops.yaml` exactly as sops does: from the working directory up
-//! to 100 parents, first hit wins; `--config` overrides.
+//! to 100 parents, first hit wins; `--config` overrides. Opt-in (`--config-from-file`,
+//! `LEAFCRYPT_CONFIG_FROM_FILE=1`): the search starts from the file's directory instead.
 
 use crate::failure::{CliResult, Failure};
 use leafcrypt_core::config::Config;
@@ -13,15 +14,96 @@ pub struct Loaded {
     pub config: Config,
     /// Where the config file was found.
     pub path: PathBuf,
+    /// How it was found.
+    pub found: Found,
+}
+
+/// How the config file was found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Found {
+    /// `--config FILE`.
+    Flag,
+    /// `SOPS_CONFIG`.
+    Env,
+    /// Searched upward from this working directory (sops's way).
+    CwdSearch(PathBuf),
+    /// Searched upward from the file's directory (`--config-from-file`).
+    FileSearch(PathBuf),
+}
+
+impl std::fmt::Display for Found {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Found::Flag => f.write_str("given with --config"),
+            Found::Env => f.write_str("given by SOPS_CONFIG"),
+            Found::CwdSearch(d) => write!(
+                f,
+                "found searching upward from the working directory {}",
+                d.display()
+            ),
+            Found::FileSearch(d) => write!(
+                f,
+                "found searching upward from the file's directory {} (--config-from-file)",
+                d.display()
+            ),
+        }
+    }
+}
+
+/// Where the search for `.sops.yaml` starts.
+#[derive(Clone, Copy, Debug)]
+pub enum Start<'a> {
+    /// The working directory (sops's behaviour, the default).
+    Cwd,
+    /// The directory of this file (`--config-from-file`).
+    FileDir(&'a Path),
 }
 
 /// Finds `.sops.yaml` from the current directory up (or takes `explicit`) and parses it.
 pub fn load(explicit: Option<&Path>) -> CliResult<Option<Loaded>> {
-    let path = match explicit {
-        Some(p) => Some(p.to_path_buf()),
-        None => find()?,
+    load_from(explicit, Start::Cwd)
+}
+
+/// [`load`] for commands on `file`: with `--config-from-file` (or
+/// `LEAFCRYPT_CONFIG_FROM_FILE=1`) the search starts from the file's directory.
+pub fn load_for(opts: &crate::cli::Opts, file: Option<&Path>) -> CliResult<Option<Loaded>> {
+    let start = match file {
+        Some(f) if opts.config_from_file => Start::FileDir(f),
+        _ => Start::Cwd,
     };
-    let Some(path) = path else { return Ok(None) };
+    load_from(opts.config.as_deref(), start)
+}
+
+/// [`load`] with the search starting at `start`.
+pub fn load_from(explicit: Option<&Path>, start: Start<'_>) -> CliResult<Option<Loaded>> {
+    let found = match explicit {
+        Some(p) => {
+            let from_env = std::env::var_os("SOPS_CONFIG").is_some_and(|v| Path::new(&v) == p);
+            Some((
+                p.to_path_buf(),
+                if from_env { Found::Env } else { Found::Flag },
+            ))
+        }
+        None => {
+            let dir = match start {
+                Start::Cwd => cwd()?,
+                Start::FileDir(f) => absolute(f)
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default(),
+            };
+            find(&dir)?.map(|p| {
+                let how = match start {
+                    Start::Cwd => Found::CwdSearch(dir.clone()),
+                    Start::FileDir(_) => Found::FileSearch(dir.clone()),
+                };
+                (p, how)
+            })
+        }
+    };
+    let Some((path, found)) = found else {
+        return Ok(None);
+    };
     let bytes = std::fs::read(&path).map_err(|e| {
         Failure::new(
             ExitCode::ErrorGeneric,
@@ -41,17 +123,24 @@ pub fn load(explicit: Option<&Path>) -> CliResult<Option<Loaded>> {
             format!("error loading config {}: {e}", path.display()),
         )
     })?;
-    Ok(Some(Loaded { config, path }))
+    Ok(Some(Loaded {
+        config,
+        path,
+        found,
+    }))
 }
 
-fn find() -> CliResult<Option<PathBuf>> {
-    let cwd = std::env::current_dir().map_err(|e| {
+fn cwd() -> CliResult<PathBuf> {
+    std::env::current_dir().map_err(|e| {
         Failure::new(
             ExitCode::ErrorGeneric,
             format!("cannot read the working directory: {e}"),
         )
-    })?;
-    let mut dir = Some(cwd.as_path());
+    })
+}
+
+fn find(start: &Path) -> CliResult<Option<PathBuf>> {
+    let mut dir = Some(start);
     for _ in 0..100 {
         let Some(d) = dir else { break };
         let candidate = d.join(".sops.yaml");

@@ -4,7 +4,7 @@
 
 use crate::log::{self, Level};
 use async_trait::async_trait;
-use leafcrypt_core::keysource::{KeyEntry, KeyError, KeySource};
+use leafcrypt_core::keysource::{KeyEntry, KeyError, KeySource, Probe};
 use leafcrypt_core::secret::Secret;
 
 /// Wraps `inner`, logging each wrap and unwrap as sops's key source of that kind does.
@@ -60,6 +60,10 @@ impl KeySource for Logged {
         let result = self.0.unwrap_verified(entry).await;
         self.report(entry, result.is_ok());
         result
+    }
+
+    async fn probe(&self, entry: &KeyEntry) -> Probe {
+        self.0.probe(entry).await
     }
 }
 

@@ -19,6 +19,7 @@ mod pkcs11 {
     pub mod mechanism;
     pub mod oaep;
     pub mod pin;
+    pub mod probe;
     pub mod source;
     pub mod token;
     pub mod uri;

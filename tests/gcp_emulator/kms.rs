@@ -76,7 +76,7 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>, identity: &str)
             &format!("The requested URL {path} was not found on this server."),
         );
     };
-    if req.method() != Method::POST || !matches!(op, "encrypt" | "decrypt") {
+    if req.method() != Method::POST || !matches!(op, "encrypt" | "decrypt" | "testIamPermissions") {
         return errors::google(
             404,
             "NOT_FOUND",
@@ -106,6 +106,9 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>, identity: &str)
 /// `body`; the REST answer (the gRPC front translates it).
 pub fn execute(shared: &Shared, identity: &str, name: &str, op: &str, body: &Value) -> Resp {
     let name = name.to_string();
+    if op == "testIamPermissions" {
+        return test_permissions(shared, identity, &name, body);
+    }
     if !valid_key_name(&name) {
         return errors::google(
             400,
@@ -249,4 +252,28 @@ pub fn execute(shared: &Shared, identity: &str, name: &str, op: &str, body: &Val
             Err(Refused::WrongKey | Refused::Corrupt) => wrong(),
         }
     }
+}
+
+/// `testIamPermissions`: the asked permissions the identity holds on the key (all of them
+/// unless a deny rule matches; none then), 404 for a missing key. No side effect: the
+/// request is logged but no key is used.
+fn test_permissions(shared: &Shared, identity: &str, name: &str, body: &Value) -> Resp {
+    let state = shared.lock();
+    if !state.keys.contains_key(name) {
+        return errors::google(404, "NOT_FOUND", &format!("CryptoKey {name} not found."));
+    }
+    let granted: Vec<Value> = if state.allowed(identity, name) {
+        body.get("permissions")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let answer = if granted.is_empty() {
+        json!({})
+    } else {
+        json!({ "permissions": granted })
+    };
+    http::json(StatusCode::OK, &answer)
 }

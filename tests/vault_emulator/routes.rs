@@ -136,6 +136,10 @@ fn serve(
         _ => "update",
     };
     let is_root = token == Some(shared.root.as_str());
+    // Vault's default policy lets every valid token ask for its own capabilities.
+    if p == "sys/capabilities-self" && matches!(method, "POST" | "PUT") {
+        return capabilities_self(&st, is_root, token, &body);
+    }
     if !is_root {
         let permitted = token.and_then(|t| st.tokens.get(t)).is_some_and(|rules| {
             p == "auth/token/lookup-self"
@@ -236,4 +240,58 @@ fn mount_info(engine: &Engine) -> Value {
         Engine::Transit(_) => Value::Null,
     };
     json!({ "type": engine.kind(), "description": "", "options": options, "config": { "default_lease_ttl": 0, "max_lease_ttl": 0 } })
+}
+
+/// `sys/capabilities-self`: the token's capabilities on each of `paths` (`["root"]` for
+/// the root token, `["deny"]` where no rule grants anything), as Vault answers it.
+fn capabilities_self(
+    st: &crate::state::State,
+    is_root: bool,
+    token: Option<&str>,
+    body: &Value,
+) -> Resp {
+    let rules = match token.and_then(|t| st.tokens.get(t)) {
+        Some(rules) => Some(rules),
+        None if is_root => None,
+        None => return errors::permission_denied(),
+    };
+    let paths: Vec<String> = body
+        .get("paths")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .or_else(|| {
+            body.get("path")
+                .and_then(Value::as_str)
+                .map(|p| vec![p.to_string()])
+        })
+        .unwrap_or_default();
+    let mut answer = serde_json::Map::new();
+    let mut all = Vec::new();
+    for path in &paths {
+        let caps: Vec<&str> = match rules {
+            None => vec!["root"],
+            Some(rules) => {
+                let granted: Vec<&str> = ["create", "read", "update", "delete", "list", "sudo"]
+                    .into_iter()
+                    .filter(|c| allowed(rules, path.trim_matches('/'), c))
+                    .collect();
+                if granted.is_empty() {
+                    vec!["deny"]
+                } else {
+                    granted
+                }
+            }
+        };
+        all = caps.clone();
+        answer.insert(path.clone(), json!(caps));
+    }
+    answer.insert("capabilities".into(), json!(all));
+    let data = Value::Object(answer.clone());
+    answer.insert("data".into(), data);
+    json(StatusCode::OK, &Value::Object(answer))
 }

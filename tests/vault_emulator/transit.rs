@@ -41,6 +41,15 @@ pub fn handle(
             Some(key) => describe(name, key),
             None => errors::not_found(),
         },
+        (_, ["keys", name, "config"]) if write => match keys.get_mut(*name) {
+            Some(key) => {
+                if let Some(v) = body.get("min_decryption_version").and_then(Value::as_u64) {
+                    key.min_decryption_version = v as usize;
+                }
+                describe(name, key)
+            }
+            None => errors::bad_request("encryption key not found"),
+        },
         (_, ["keys", name, "rotate"]) if write => match keys.get_mut(*name) {
             Some(key) => {
                 key.rotate();

@@ -16,8 +16,11 @@ pub mod gcp_kms;
 pub mod hc_vault;
 #[cfg(feature = "pgp")]
 pub mod pgp;
+pub mod probe;
 #[cfg(feature = "rest")]
 pub mod rest;
+
+pub use probe::{Probe, ProbeStatus};
 
 use crate::secret::Secret;
 use crate::tree::Value;
@@ -168,6 +171,14 @@ pub trait KeySource {
     async fn unwrap_verified(&self, entry: &KeyEntry) -> Result<Secret, KeyError> {
         self.unwrap(entry).await
     }
+
+    /// Tells, without unwrapping and without side effects, whether this environment can
+    /// use the key `entry` names (identity present, credential obtainable, access
+    /// granted, key version current). The default cannot check.
+    async fn probe(&self, entry: &KeyEntry) -> Probe {
+        let _ = entry;
+        Probe::cannot_check(self.kind())
+    }
 }
 
 /// The key sources available to one operation, dispatched by entry kind.
@@ -240,6 +251,35 @@ impl Keyring {
             kind: entry.kind.clone(),
             message: format!("no key source for '{}' keys is available", entry.kind),
         }))
+    }
+}
+
+impl Keyring {
+    /// [`KeySource::probe`] with the sources of the entry's kind: the first usable answer,
+    /// else the first unknown one, else the last refusal.
+    pub async fn probe(&self, entry: &KeyEntry) -> Probe {
+        let mut best: Option<Probe> = None;
+        for source in self.sources.iter().filter(|s| s.kind() == entry.kind) {
+            let probe = source.probe(entry).await;
+            match probe.status {
+                ProbeStatus::Usable => return probe,
+                ProbeStatus::Unknown
+                    if best
+                        .as_ref()
+                        .is_none_or(|b| b.status != ProbeStatus::Unknown) =>
+                {
+                    best = Some(probe)
+                }
+                ProbeStatus::Unusable if best.is_none() => best = Some(probe),
+                _ => {}
+            }
+        }
+        best.unwrap_or_else(|| {
+            Probe::unusable(
+                format!("leafcrypt has no key source for '{}' keys", entry.kind),
+                "decrypt this file with a tool that supports this key kind, or add another key to it",
+            )
+        })
     }
 }
 

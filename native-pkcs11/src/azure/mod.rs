@@ -15,7 +15,7 @@ use leafcrypt_core::keysource::azure_kv::{
     AzureKvSource, ClientOptions, KeyVaultClient, TIMEOUT_VAR,
 };
 use leafcrypt_core::keysource::rest::http;
-use leafcrypt_core::keysource::{KeyEntry, KeyError, KeySource};
+use leafcrypt_core::keysource::{KeyEntry, KeyError, KeySource, Probe};
 use leafcrypt_core::secret::Secret;
 use leafcrypt_core::ExitCode;
 use std::cell::OnceCell;
@@ -118,5 +118,15 @@ impl KeySource for Lazy {
 
     async fn unwrap(&self, entry: &KeyEntry) -> Result<Secret, KeyError> {
         self.get()?.unwrap(entry).await
+    }
+
+    async fn probe(&self, entry: &KeyEntry) -> Probe {
+        match self.get() {
+            Ok(source) => source.probe(entry).await,
+            Err(e) => Probe::unusable(
+                e.to_string(),
+                "check the Azure settings (AZURE_TOKEN_CREDENTIALS, SSL_CERT_FILE)",
+            ),
+        }
     }
 }

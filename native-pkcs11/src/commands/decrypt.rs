@@ -15,7 +15,9 @@ pub(crate) fn run(input: &Input, opts: &Opts) -> CliResult<()> {
     let keyring = keyring(opts)?;
     let opened = open_to_read(input, opts, formats.0, &keyring)?;
     let config = if opts.indent.is_none() {
-        discovery::load(opts.config.as_deref()).ok().flatten()
+        discovery::load_for(opts, input.path.as_deref())
+            .ok()
+            .flatten()
     } else {
         None
     };

@@ -73,7 +73,7 @@ fn create_new(file: &Path, opts: &Opts) -> CliResult<()> {
         bytes: Vec::new(),
     };
     let (in_fmt, _) = formats(&input, opts)?;
-    let config = discovery::load(opts.config.as_deref())?;
+    let config = discovery::load_for(opts, Some(file))?;
     let options = encrypt_options(&input.name, in_fmt, opts, config.as_ref())?;
     let template = template(in_fmt);
     let Some(tree) = edit_loop(file, template.as_bytes(), in_fmt, opts)? else {

@@ -18,7 +18,7 @@ use std::path::Path;
 /// Encrypts `input` and writes it (stdout, `--output` or in place).
 pub(crate) fn run(input: &Input, opts: &Opts) -> CliResult<()> {
     let formats = formats(input, opts)?;
-    let config = discovery::load(opts.config.as_deref())?;
+    let config = discovery::load_for(opts, input.path.as_deref())?;
     let new = encrypt_options(&input.name, formats.0, opts, config.as_ref())?;
     let tree =
         file::parse_plain(&input.bytes, formats.0).map_err(|e| Failure::core(&input.name, e))?;

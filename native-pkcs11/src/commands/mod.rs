@@ -4,9 +4,11 @@
 
 pub mod batch;
 pub mod decrypt;
+pub mod doctor;
 pub mod edit;
 pub mod encrypt;
 pub mod exec;
+pub mod explain;
 pub mod git;
 pub mod groups;
 mod keyring;
@@ -41,6 +43,9 @@ pub fn run(action: Action, file: Option<PathBuf>, opts: &Opts) -> CliResult<()> 
     // sops checks it for every action but its `encrypt` subcommand (main checks `-e`).
     if action != Action::Encrypt {
         decryption_order(opts)?;
+    }
+    if let (true, Some(f)) = (opts.explain, file.as_deref()) {
+        explain::to_stderr(f, opts);
     }
     if action == Action::Edit {
         let file = file.ok_or_else(no_file)?;
@@ -188,6 +193,8 @@ fn subcommand(command: &cli::Command, opts: &Opts, prog: &str) -> Option<ExitCod
         C::Ksops(a) => ksops::run(&a.args, opts),
         C::Git(g) => exit(git::run(g, opts)),
         C::Agent(a) => exit(crate::agent::run(a)),
+        C::Doctor(a) => exit(doctor::run(a, opts)),
+        C::Explain(a) => exit(explain::run(a, opts)),
         C::Keyservice(_) => not_available(
             prog,
             "keyservice",

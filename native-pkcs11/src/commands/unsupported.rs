@@ -7,7 +7,7 @@ use crate::discovery;
 use crate::failure::{CliResult, Failure};
 use async_trait::async_trait;
 use leafcrypt_core::config::CreationRule;
-use leafcrypt_core::keysource::{KeyEntry, KeyError, KeySource};
+use leafcrypt_core::keysource::{KeyEntry, KeyError, KeySource, Probe};
 use leafcrypt_core::metadata::KeyGroup;
 use leafcrypt_core::secret::Secret;
 use leafcrypt_core::ExitCode;
@@ -55,6 +55,13 @@ impl KeySource for Unsupported {
 
     async fn unwrap(&self, _: &KeyEntry) -> Result<Secret, KeyError> {
         Err(self.error())
+    }
+
+    async fn probe(&self, _: &KeyEntry) -> Probe {
+        Probe::unusable(
+            no_source(self.0).unwrap_or_default(),
+            "decrypt this file with sops, or add a key leafcrypt supports to it",
+        )
     }
 }
 

@@ -14,15 +14,30 @@ use std::path::PathBuf;
 
 /// Updates every file; `yes` skips the confirmation prompt.
 pub fn run(files: &[PathBuf], yes: bool, opts: &Opts) -> CliResult<()> {
-    let loaded = discovery::load(opts.config.as_deref())?.ok_or_else(|| {
-        Failure::new(
-            ExitCode::ErrorGeneric,
-            "config file not found: updatekeys needs a .sops.yaml (or --config)",
-        )
-    })?;
+    let needed = |found: Option<discovery::Loaded>| {
+        found.ok_or_else(|| {
+            Failure::new(
+                ExitCode::ErrorGeneric,
+                "config file not found: updatekeys needs a .sops.yaml (or --config)",
+            )
+        })
+    };
+    // With --config-from-file each file has its own config, found from its directory.
+    let shared = match opts.config_from_file {
+        false => Some(needed(discovery::load(opts.config.as_deref())?)?),
+        true => None,
+    };
     let keyring = keyring(opts)?;
     for file in files {
         crate::io::require_file(file, ExitCode::ErrorGeneric)?;
+        let own;
+        let loaded = match &shared {
+            Some(loaded) => loaded,
+            None => {
+                own = needed(discovery::load_for(opts, Some(file))?)?;
+                &own
+            }
+        };
         let input = read_input(Some(file), opts.filename_override.as_deref())?;
         let (fmt, _) = formats(&input, opts)?;
         let store = fmt.store(None);
@@ -61,7 +76,7 @@ pub fn run(files: &[PathBuf], yes: bool, opts: &Opts) -> CliResult<()> {
             eprintln!("File {} left unchanged", input.name);
             continue;
         }
-        super::unsupported::check_wrappable(&wanted, Some(rule), Some(&loaded)).map_err(|f| {
+        super::unsupported::check_wrappable(&wanted, Some(rule), Some(loaded)).map_err(|f| {
             Failure::new(f.code, format!("{}\n  in file: {}", f.message, input.name))
         })?;
         let now = crate::clock::now_rfc3339();

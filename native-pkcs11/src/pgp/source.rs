@@ -6,7 +6,7 @@
 use super::error::{decrypt_failure, encrypt_failure, PgpError};
 use super::gpg::Gpg;
 use async_trait::async_trait;
-use leafcrypt_core::keysource::{KeyEntry, KeyError, KeySource};
+use leafcrypt_core::keysource::{KeyEntry, KeyError, KeySource, Probe};
 use leafcrypt_core::secret::Secret;
 use zeroize::Zeroizing;
 
@@ -136,6 +136,43 @@ impl KeySource for GpgSource {
                 message: format!("could not decrypt data key with PGP key: {e}"),
             })
     }
+
+    /// `gpg --list-secret-keys FP` (no decryption, no passphrase asked): whether the
+    /// keyring holds the secret key for the entry's fingerprint.
+    async fn probe(&self, entry: &KeyEntry) -> Probe {
+        let fp = match fingerprint(entry) {
+            Ok(fp) => fp.to_string(),
+            Err(e) => return Probe::unusable(e.to_string(), "fix the entry's fp"),
+        };
+        let source = self.clone();
+        let owned = fp.clone();
+        let listed = off_thread(move || {
+            source.gpg.run(
+                &["--batch", "--with-colons", "--list-secret-keys", &owned],
+                &[],
+            )
+        })
+        .await;
+        match listed {
+            Ok(run) if run_has_secret(&run) => {
+                Probe::usable(format!("{} holds the secret key {fp}", self.gpg.name()))
+            }
+            Ok(_) => Probe::unusable(
+                format!("no secret key for {fp} in the GnuPG keyring"),
+                format!("import the secret key for {fp} (gpg --import KEY.asc) or set GNUPGHOME to the keyring that has it"),
+            ),
+            Err(e) => Probe::unusable(e.to_string(), "install GnuPG or set SOPS_GPG_EXEC"),
+        }
+    }
+}
+
+/// Whether a `--list-secret-keys --with-colons` run listed a secret key.
+fn run_has_secret(run: &super::gpg::Run) -> bool {
+    run.success
+        && run
+            .stdout
+            .split(|b| *b == b'\n')
+            .any(|l| l.starts_with(b"sec:") || l.starts_with(b"ssb:"))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod error;
 pub mod mechanism;
 pub mod oaep;
 pub mod pin;
+pub mod probe;
 pub mod source;
 pub mod token;
 pub mod uri;

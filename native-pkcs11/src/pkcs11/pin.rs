@@ -30,6 +30,22 @@ pub fn resolve(uri: &Pkcs11Uri, token: &str) -> Result<AuthPin, Pkcs11Error> {
     Err(Pkcs11Error::NoPin(token.into()))
 }
 
+/// Where the PIN for `uri` would come from, without reading it: `pin-value`,
+/// `pin-source file:…`, `LEAFCRYPT_PKCS11_PIN`, the terminal; `None` when nowhere.
+pub fn origin(uri: &Pkcs11Uri) -> Option<String> {
+    if uri.pin_value.is_some() {
+        return Some("pin-value in the URI".into());
+    }
+    if let Some(source) = &uri.pin_source {
+        return Some(format!("pin-source {source}"));
+    }
+    if std::env::var_os(PIN_ENV).is_some() {
+        return Some(PIN_ENV.into());
+    }
+    // SAFETY: isatty only inspects the descriptor.
+    (unsafe { libc::isatty(0) } == 1).then(|| "the terminal".into())
+}
+
 /// Reads the PIN from `pin-source`: `file:/path` or a plain path; the first line, without
 /// its line break.
 fn read_source(source: &str, token: &str) -> Result<AuthPin, Pkcs11Error> {

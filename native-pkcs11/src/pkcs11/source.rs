@@ -19,7 +19,7 @@ use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsOaepParams, PkcsOaepSource};
 use cryptoki::mechanism::{Mechanism as CkMechanism, MechanismType};
 use cryptoki::object::{ObjectClass, ObjectHandle};
 use cryptoki::session::Session;
-use leafcrypt_core::keysource::{KeyEntry, KeyError, KeySource};
+use leafcrypt_core::keysource::{KeyEntry, KeyError, KeySource, Probe};
 use leafcrypt_core::secret::Secret;
 use zeroize::Zeroizing;
 
@@ -42,7 +42,7 @@ impl Pkcs11Source {
     }
 
     /// `text` parsed, with module and PIN attributes from the first hint that matches it.
-    fn resolve(&self, text: &str) -> Result<Pkcs11Uri, Pkcs11Error> {
+    pub(super) fn resolve(&self, text: &str) -> Result<Pkcs11Uri, Pkcs11Error> {
         let mut uri = Pkcs11Uri::parse(text)?;
         if let Some(h) = self.hints.iter().find(|h| h.covers(&uri)) {
             uri.module_path = uri.module_path.or_else(|| h.module_path.clone());
@@ -178,13 +178,13 @@ impl Pkcs11Uri {
     }
 }
 
-fn id_note(id: Option<&[u8]>) -> String {
+pub(super) fn id_note(id: Option<&[u8]>) -> String {
     id.map(|i| format!(", CKA_ID {}", hex(i)))
         .unwrap_or_default()
 }
 
 /// The entry's `id` field as bytes.
-fn entry_id(entry: &KeyEntry) -> Result<Option<Vec<u8>>, Pkcs11Error> {
+pub(super) fn entry_id(entry: &KeyEntry) -> Result<Option<Vec<u8>>, Pkcs11Error> {
     entry
         .get("id")
         .filter(|s| !s.is_empty())
@@ -392,5 +392,11 @@ impl KeySource for Pkcs11Source {
         self.unwrap_entry(entry)
             .map(|s| Secret::new(s.to_vec()))
             .map_err(|e| key_error(entry.get("uri"), e))
+    }
+
+    /// Module loads, token present, PIN available (never read aloud), key object found;
+    /// nothing is decrypted (see [`super::probe`]).
+    async fn probe(&self, entry: &KeyEntry) -> Probe {
+        super::probe::probe(self, entry)
     }
 }

@@ -82,7 +82,8 @@ pub struct Token {
     slot: Slot,
     /// The token's label (trimmed).
     pub label: String,
-    login_required: bool,
+    /// Whether the token asks for a user login (`CKF_LOGIN_REQUIRED`).
+    pub login_required: bool,
 }
 
 impl Token {

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use leafcrypt_core::keysource::hc_vault::{HcVaultSource, Settings, VaultClient};
-use leafcrypt_core::keysource::{KeyEntry, KeyError, KeySource};
+use leafcrypt_core::keysource::{KeyEntry, KeyError, KeySource, Probe};
 use leafcrypt_core::secret::Secret;
 use std::cell::OnceCell;
 use std::path::PathBuf;
@@ -54,5 +54,15 @@ impl KeySource for Lazy {
 
     async fn unwrap(&self, entry: &KeyEntry) -> Result<Secret, KeyError> {
         self.get()?.unwrap(entry).await
+    }
+
+    async fn probe(&self, entry: &KeyEntry) -> Probe {
+        match self.get() {
+            Ok(source) => source.probe(entry).await,
+            Err(e) => Probe::unusable(
+                e.to_string(),
+                "check VAULT_ADDR, VAULT_TOKEN and VAULT_CACERT",
+            ),
+        }
     }
 }

@@ -25,7 +25,7 @@ pub use plugin::{PluginIdentity, PluginRecipient};
 pub use recipient::{parse_recipient, AgeRecipient};
 pub use ui::{AgeUi, NoUi};
 
-use super::{KeyEntry, KeyError, KeySource};
+use super::{KeyEntry, KeyError, KeySource, Probe};
 use crate::secret::Secret;
 use age::armor::ArmoredReader;
 use async_trait::async_trait;
@@ -274,6 +274,55 @@ impl KeySource for AgeSource {
             },
             other => other,
         })
+    }
+
+    /// Compares the entry's recipient with the recipients derived from the loaded
+    /// identities; nothing is decrypted. Plugin identities count for their plugin's
+    /// recipients; passphrase-protected files are not opened (they would ask).
+    async fn probe(&self, entry: &KeyEntry) -> Probe {
+        probe_recipient(&self.identities, entry.get("recipient").unwrap_or_default())
+    }
+}
+
+/// The age probe over `identities` for `recipient`.
+fn probe_recipient(identities: &[Identity], recipient: &str) -> Probe {
+    let recipient = recipient.trim();
+    let advice = "put the identity for this recipient in SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, \
+                  SOPS_AGE_KEY_CMD or ~/.config/sops/age/keys.txt (or its SSH key in \
+                  SOPS_AGE_SSH_PRIVATE_KEY_FILE)";
+    if let Some(found) = identities.iter().find(|i| i.is_for(recipient)) {
+        return Probe::usable(match found {
+            Identity::Plugin(p) => format!("an age-plugin-{} identity is loaded", p.name()),
+            Identity::Ssh(_) => "the SSH key for this recipient is loaded".into(),
+            _ => "the identity for this recipient is loaded".into(),
+        });
+    }
+    let encrypted = identities
+        .iter()
+        .any(|i| matches!(i, Identity::Encrypted(_)));
+    if encrypted {
+        return Probe::unknown(
+            format!(
+                "no loaded identity matches; {} loaded, and a passphrase-protected identity file \
+                 (not opened) may hold it",
+                count(identities.len())
+            ),
+            "run `decrypt` on a terminal to enter the identity file's passphrase",
+        );
+    }
+    Probe::unusable(
+        format!(
+            "no loaded identity matches ({} loaded)",
+            count(identities.len())
+        ),
+        advice,
+    )
+}
+
+fn count(n: usize) -> String {
+    match n {
+        1 => "1 identity".into(),
+        n => format!("{n} identities"),
     }
 }
 

@@ -129,6 +129,19 @@ impl KmsClient {
         Ok(Secret::new(bytes))
     }
 
+    /// `DescribeKey` (no side effect): the key's `KeyState` (`Enabled`, `Disabled`,
+    /// `PendingDeletion`, …).
+    pub async fn describe_key(&self, key: &KmsKey) -> Result<String, AwsError> {
+        let mut body = serde_json::Map::new();
+        body.insert("KeyId".into(), key.arn.clone().into());
+        let answer = self.call(key, Action::DescribeKey, body).await?;
+        answer
+            .pointer("/KeyMetadata/KeyState")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .ok_or_else(|| self.malformed(key, Action::DescribeKey, "no KeyMetadata.KeyState"))
+    }
+
     fn malformed(&self, key: &KmsKey, action: Action, what: &str) -> AwsError {
         AwsError::Transport {
             action,

@@ -13,6 +13,8 @@ pub enum Action {
     Encrypt,
     /// `kms:Decrypt`.
     Decrypt,
+    /// `kms:DescribeKey` (no side effect: `leafcrypt doctor`).
+    DescribeKey,
 }
 
 impl Action {
@@ -21,6 +23,7 @@ impl Action {
         match self {
             Self::Encrypt => "kms:Encrypt",
             Self::Decrypt => "kms:Decrypt",
+            Self::DescribeKey => "kms:DescribeKey",
         }
     }
 
@@ -29,6 +32,7 @@ impl Action {
         match self {
             Self::Encrypt => "Encrypt",
             Self::Decrypt => "Decrypt",
+            Self::DescribeKey => "DescribeKey",
         }
     }
 }

@@ -9,7 +9,7 @@
 use super::client::KmsClient;
 use super::error::AwsError;
 use super::key::{KmsKey, KIND};
-use crate::keysource::{KeyEntry, KeyError, KeySource};
+use crate::keysource::{KeyEntry, KeyError, KeySource, Probe};
 use crate::secret::Secret;
 use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD;
@@ -71,5 +71,42 @@ impl KeySource for AwsKmsSource {
             detail: e.to_string(),
         })?;
         Ok(self.client.decrypt(&kms, &blob).await?)
+    }
+
+    /// KMS `DescribeKey` (no side effect): credentials obtainable (role assumed), the
+    /// caller allowed to see the key, the key enabled. `kms:Decrypt` itself cannot be
+    /// checked without decrypting.
+    async fn probe(&self, entry: &KeyEntry) -> Probe {
+        let kms = match checked(entry) {
+            Ok(kms) => kms,
+            Err(e) => return Probe::unusable(e.to_string(), "fix the entry's ARN"),
+        };
+        match self.client.describe_key(&kms).await {
+            Ok(state) if state == "Enabled" => Probe::usable(format!(
+                "DescribeKey on {} answered: key Enabled (kms:Decrypt is not checked short of \
+                 decrypting)",
+                kms.arn
+            )),
+            Ok(state) => Probe::unusable(
+                format!("key {} is {state}", kms.arn),
+                "enable the key (aws kms enable-key) or cancel its deletion",
+            ),
+            Err(e) => {
+                let advice = match &e {
+                    AwsError::Credentials { .. } => {
+                        "provide AWS credentials: AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or `aws sso login`"
+                    }
+                    AwsError::AssumeRole { .. } => "allow the caller to assume the entry's role (sts:AssumeRole)",
+                    AwsError::AccessDenied { .. } => {
+                        "grant kms:DescribeKey and kms:Decrypt on this key to the caller"
+                    }
+                    AwsError::Transport { .. } => {
+                        return Probe::unknown(e.to_string(), "check the network and retry `leafcrypt doctor`")
+                    }
+                    _ => "check the key ARN, its region and state",
+                };
+                Probe::unusable(e.to_string(), advice)
+            }
+        }
     }
 }

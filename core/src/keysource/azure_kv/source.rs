@@ -15,7 +15,7 @@ use super::client::{Algorithm, KeyVaultClient};
 use super::encoding::{b64url, b64url_decode};
 use super::error::{KvError, Operation};
 use super::key_id::{KeyId, KIND};
-use crate::keysource::{KeyEntry, KeyError, KeySource};
+use crate::keysource::{KeyEntry, KeyError, KeySource, Probe};
 use crate::secret::Secret;
 use async_trait::async_trait;
 use std::rc::Rc;
@@ -168,6 +168,79 @@ impl KeySource for AzureKvSource {
                 message: format!("the azure_kv entry for {id} has no enc"),
             })?;
         Ok(self.unwrap_secret(&id, enc).await?)
+    }
+
+    /// `GET` of the entry's key version (no side effect): the credential, the
+    /// permission to read the key, the version's existence and state; then the key's
+    /// current version, to tell whether the entry is stale.
+    async fn probe(&self, entry: &KeyEntry) -> Probe {
+        let id = match KeyId::from_entry(entry) {
+            Ok(id) => id,
+            Err(e) => {
+                return Probe::unusable(e.to_string(), "fix the entry's vault_url/name/version")
+            }
+        };
+        let key = match self.client.get_key(&id).await {
+            Ok(key) => key,
+            Err(e) => return probe_failure(e),
+        };
+        if !key.enabled {
+            return Probe::unusable(
+                format!("key version {} is disabled", key.id),
+                format!(
+                    "enable version {} of key '{}' in the vault",
+                    key.id.version.as_deref().unwrap_or("?"),
+                    id.name
+                ),
+            );
+        }
+        let mut probe = Probe::usable(format!(
+            "key {} readable with the {} credential (Key Vault has no check of the decrypt \
+             permission short of decrypting)",
+            key.id,
+            self.client.credential_name()
+        ));
+        if let Some(pinned) = &id.version {
+            match self.client.latest_version(&id).await {
+                Ok(current) if current != *pinned => {
+                    probe = probe.with_stale(format!(
+                        "version {pinned} is not the current one ({current}): run \
+                         `leafcrypt rotate -i FILE` (or `updatekeys`) to re-wrap with it"
+                    ))
+                }
+                Ok(_) => {}
+                Err(e) => probe
+                    .detail
+                    .push_str(&format!("; current version unknown: {e}")),
+            }
+        }
+        probe
+    }
+}
+
+/// The probe verdict for a failed `GET`.
+fn probe_failure(e: KvError) -> Probe {
+    let text = e.to_string();
+    match e {
+        KvError::Forbidden { .. } => Probe::unusable(
+            text,
+            "grant the caller the 'Key Vault Crypto User' role (or keys/get and keys/decrypt) on this key",
+        ),
+        KvError::KeyDisabled { .. } => {
+            Probe::unusable(text, "enable this key version in the vault")
+        }
+        KvError::NotFound { .. } => Probe::unusable(
+            text,
+            "restore the key (or version) in the vault, or decrypt with another key of the file",
+        ),
+        KvError::Credential { .. } | KvError::Unauthorized { .. } => Probe::unusable(
+            text,
+            "sign in: `az login`, or set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET",
+        ),
+        KvError::InvalidKey(_) | KvError::Config(_) | KvError::Challenge { .. } => {
+            Probe::unusable(text, "fix the entry's vault URL or the client settings")
+        }
+        _ => Probe::unknown(text, "check the network and retry `leafcrypt doctor`"),
     }
 }
 

@@ -127,6 +127,25 @@ impl GcpKmsClient {
         self.bytes_field(&answer, "plaintext", "decrypt", resource_id)
     }
 
+    /// `testIamPermissions` on the key (no side effect): which of `permissions` the
+    /// caller holds on it.
+    pub async fn test_permissions(
+        &self,
+        resource_id: &str,
+        permissions: &[&str],
+    ) -> Result<Vec<String>, GcpKmsError> {
+        let body = serde_json::json!({ "permissions": permissions }).to_string();
+        let answer = self.call("testIamPermissions", resource_id, &body).await?;
+        Ok(answer["permissions"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| p.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
     fn bytes_field(
         &self,
         answer: &serde_json::Value,

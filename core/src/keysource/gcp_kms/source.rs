@@ -8,7 +8,7 @@ use super::client::GcpKmsClient;
 use super::credential::Env;
 use super::error::GcpKmsError;
 use super::KIND;
-use crate::keysource::{KeyEntry, KeyError, KeySource};
+use crate::keysource::{KeyEntry, KeyError, KeySource, Probe};
 use crate::secret::Secret;
 
 /// Wraps and unwraps data keys with Cloud KMS.
@@ -78,5 +78,41 @@ impl KeySource for GcpKmsSource {
         })?;
         let mut plaintext = self.client()?.decrypt(&id, &ciphertext).await?;
         Ok(Secret::new(std::mem::take(&mut *plaintext)))
+    }
+
+    /// `testIamPermissions` (no side effect): a credential is obtainable and holds
+    /// `cloudkms.cryptoKeyVersions.useToDecrypt` on the key.
+    async fn probe(&self, entry: &KeyEntry) -> Probe {
+        const DECRYPT: &str = "cloudkms.cryptoKeyVersions.useToDecrypt";
+        let id = resource_id(entry);
+        let client = match self.client() {
+            Ok(c) => c,
+            Err(e) => return Probe::unusable(e.to_string(), "fix the GCP KMS client settings"),
+        };
+        match client.test_permissions(&id, &[DECRYPT]).await {
+            Ok(granted) if granted.iter().any(|p| p == DECRYPT) => {
+                Probe::usable(format!("the caller holds {DECRYPT} on {id}"))
+            }
+            Ok(_) => Probe::unusable(
+                format!("the caller lacks {DECRYPT} on {id}"),
+                format!("grant roles/cloudkms.cryptoKeyDecrypter on {id} to the caller"),
+            ),
+            Err(e) => {
+                let advice = match &e {
+                    GcpKmsError::Credentials(_) | GcpKmsError::Token { .. } => {
+                        "sign in: `gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS"
+                    }
+                    GcpKmsError::Service(f) if f.status == 404 => "check the resource ID: the key does not exist",
+                    GcpKmsError::Service(f) if f.status == 403 || f.status == 401 => {
+                        "grant roles/cloudkms.cryptoKeyDecrypter on the key to the caller"
+                    }
+                    GcpKmsError::InvalidResource(_) | GcpKmsError::Entry { .. } => "fix the entry's resource_id",
+                    _ => {
+                        return Probe::unknown(e.to_string(), "check the network and retry `leafcrypt doctor`")
+                    }
+                };
+                Probe::unusable(e.to_string(), advice)
+            }
+        }
     }
 }

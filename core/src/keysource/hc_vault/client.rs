@@ -125,8 +125,36 @@ impl VaultClient {
         operation: Operation,
         body: &Zeroizing<String>,
     ) -> Result<Value, VaultError> {
-        let url = key.url(operation);
-        let token = match &self.provider {
+        let token = self.token_for(key).await?;
+        let (status, json) = self
+            .send(
+                reqwest::Method::PUT,
+                &key.url(operation),
+                token.as_ref(),
+                Some(body.as_str()),
+                key,
+                operation,
+            )
+            .await?;
+        if (200..300).contains(&status) {
+            return json
+                .and_then(|mut v| v.get_mut("data").map(Value::take))
+                .ok_or_else(|| bad_answer(key, operation, "a data object"));
+        }
+        let secrets: Vec<&str> = token.iter().map(|t| t.as_str()).collect();
+        Err(self.failure(
+            key,
+            operation,
+            status,
+            json.as_ref(),
+            &secrets,
+            token.is_some(),
+        ))
+    }
+
+    /// The token to send for `key` (the provider's, else the settings').
+    async fn token_for(&self, key: &TransitKey) -> Result<Option<Zeroizing<String>>, VaultError> {
+        Ok(match &self.provider {
             Some(provider) => Some(provider.token().await.map_err(|e| {
                 VaultError::Config(format!(
                     "no Vault token for transit key '{}': {e}",
@@ -134,15 +162,31 @@ impl VaultClient {
                 ))
             })?),
             None => self.settings.token.clone(),
-        };
+        })
+    }
+
+    /// Sends one request (retried when transient) with the Go client's headers; the
+    /// status and the JSON answer, if any.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        token: Option<&Zeroizing<String>>,
+        body: Option<&str>,
+        key: &TransitKey,
+        operation: Operation,
+    ) -> Result<(u16, Option<Value>), VaultError> {
         let build = || {
             let mut request = self
                 .http
-                .put(&url)
-                .header("X-Vault-Request", "true")
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.as_str().to_string());
-            if let Some(token) = &token {
+                .request(method.clone(), url)
+                .header("X-Vault-Request", "true");
+            if let Some(body) = body {
+                request = request
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body.to_string());
+            }
+            if let Some(token) = token {
                 request = request.header("X-Vault-Token", token.as_str());
             }
             if let Some(ns) = &self.settings.namespace {
@@ -151,31 +195,107 @@ impl VaultClient {
             request
         };
         let secrets: Vec<&str> = token.iter().map(|t| t.as_str()).collect();
-        let address = authority(&key.address);
         let answer = Retry::new(&self.retry)
             .transient_errors_only()
             .send(&build)
             .await
             .map_err(|e| VaultError::Transport {
-                address: address.clone(),
+                address: authority(&key.address),
                 path: key.path(),
                 operation,
                 detail: redact::root_cause(&e.error, &secrets),
             })?;
-        let json: Option<Value> = serde_json::from_slice(&answer.body).ok();
-        if (200..300).contains(&answer.status) {
-            return json
-                .and_then(|mut v| v.get_mut("data").map(Value::take))
-                .ok_or_else(|| bad_answer(key, operation, "a data object"));
+        Ok((answer.status, serde_json::from_slice(&answer.body).ok()))
+    }
+
+    /// Whether a token is configured (settings or provider); nothing is sent.
+    pub fn has_token(&self) -> bool {
+        self.provider.is_some() || self.settings.token.is_some()
+    }
+
+    /// `GET {engine}/keys/{name}` (no side effect): the key's versions, or the status and
+    /// Vault's first error when it refused.
+    pub async fn read_key(&self, key: &TransitKey) -> Result<Inspect<KeyVersions>, VaultError> {
+        let token = self.token_for(key).await?;
+        let url = format!(
+            "{}/v1/{}/keys/{}",
+            key.address.trim_end_matches('/'),
+            key.engine.trim_matches('/'),
+            key.name
+        );
+        let (status, json) = self
+            .send(
+                reqwest::Method::GET,
+                &url,
+                token.as_ref(),
+                None,
+                key,
+                Operation::Read,
+            )
+            .await?;
+        if status != 200 {
+            return Ok(Inspect::Refused(
+                status,
+                first_error(json.as_ref(), token.as_ref()),
+            ));
         }
-        Err(self.failure(
-            key,
-            operation,
-            answer.status,
-            json.as_ref(),
-            &secrets,
-            token.is_some(),
-        ))
+        let data = json.as_ref().and_then(|v| v.get("data"));
+        let number = |f: &str| {
+            data.and_then(|d| d.get(f))
+                .and_then(Value::as_u64)
+                .unwrap_or(0)
+        };
+        Ok(Inspect::Answer(KeyVersions {
+            latest: number("latest_version"),
+            min_decryption: number("min_decryption_version"),
+        }))
+    }
+
+    /// `POST sys/capabilities-self` for `path` (no side effect): the token's capabilities
+    /// there (`["update", …]`, `["deny"]`, `["root"]`).
+    pub async fn capabilities(
+        &self,
+        key: &TransitKey,
+        path: &str,
+    ) -> Result<Inspect<Vec<String>>, VaultError> {
+        let token = self.token_for(key).await?;
+        let url = format!(
+            "{}/v1/sys/capabilities-self",
+            key.address.trim_end_matches('/')
+        );
+        let body = serde_json::json!({ "paths": [path] }).to_string();
+        let (status, json) = self
+            .send(
+                reqwest::Method::POST,
+                &url,
+                token.as_ref(),
+                Some(&body),
+                key,
+                Operation::Read,
+            )
+            .await?;
+        if status != 200 {
+            return Ok(Inspect::Refused(
+                status,
+                first_error(json.as_ref(), token.as_ref()),
+            ));
+        }
+        let caps = json
+            .as_ref()
+            .and_then(|v| {
+                v.get(path)
+                    .or_else(|| v.pointer("/data/capabilities"))
+                    .or_else(|| v.get("capabilities"))
+            })
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Inspect::Answer(caps))
     }
 
     /// The error for a non-2xx answer: sealed, denied (with what to do about the token),
@@ -252,6 +372,34 @@ impl VaultClient {
             },
         }
     }
+}
+
+/// The answer to a read-only request: the parsed answer, or Vault's status and first error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Inspect<T> {
+    /// 200 and its content.
+    Answer(T),
+    /// Another status and Vault's first error text (redacted).
+    Refused(u16, String),
+}
+
+/// A transit key's versions, from `GET {engine}/keys/{name}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyVersions {
+    /// `latest_version`.
+    pub latest: u64,
+    /// `min_decryption_version`.
+    pub min_decryption: u64,
+}
+
+fn first_error(json: Option<&Value>, token: Option<&Zeroizing<String>>) -> String {
+    let secrets: Vec<&str> = token.iter().map(|t| t.as_str()).collect();
+    json.and_then(|v| v.get("errors"))
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+        .and_then(Value::as_str)
+        .map(|m| redact::quote(m, &secrets))
+        .unwrap_or_default()
 }
 
 fn bad_answer(key: &TransitKey, operation: Operation, what: &str) -> VaultError {

@@ -11,6 +11,8 @@ pub enum Operation {
     Encrypt,
     /// Decrypting the data key.
     Decrypt,
+    /// A read-only check (`leafcrypt doctor`).
+    Read,
 }
 
 impl std::fmt::Display for Operation {
@@ -18,6 +20,7 @@ impl std::fmt::Display for Operation {
         f.write_str(match self {
             Operation::Encrypt => "encrypt",
             Operation::Decrypt => "decrypt",
+            Operation::Read => "read",
         })
     }
 }

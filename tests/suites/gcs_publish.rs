@@ -1,0 +1,298 @@
+//! `publish` to Google Cloud Storage through gcp-emulator's Cloud Storage front
+//! (tests/gcp_emulator/gcs.rs):
+//! - the front validated first by Google's `google-cloud-storage` Python client
+//!   (`STORAGE_EMULATOR_HOST`);
+//! - leafcrypt and the real sops 3.11 publish the same files (as is, and re-encrypted for a
+//!   `recreation_rule` with gcp_kms + age); the stored objects decrypt with sops and leafcrypt;
+//! - leafcrypt authenticates with the GCP KMS credential chain (sops's Go client sends no
+//!   credentials to an emulator, so the emulator serves it anonymously);
+//! - refusals (denied bucket, missing bucket) fail in leafcrypt naming the object, never the
+//!   token — where sops 3.11 exits 0 without noticing the upload failed.
+
+use leafcrypt_tests::harness::{key_file, recipient, sops_bin, Output, Tool, Workdir};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+const K1: &str = "projects/emu-project/locations/global/keyRings/sops/cryptoKeys/k1";
+const PLAIN: &str = "{\n    \"foo\": 2,\n    \"bar\": \"baz\",\n    \"nested\": {\"t\": true}\n}\n";
+
+/// gcp-emulator with a key K1 and bucket `bkt`, anonymous Cloud Storage allowed; stops on drop.
+struct Emulator {
+    child: Child,
+    ready: Value,
+    _dir: tempfile::TempDir,
+}
+
+impl Emulator {
+    fn start() -> Emulator {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gcp-emulator"))
+            .arg("--dir")
+            .arg(dir.path())
+            .args(["--key", K1, "--bucket", "bkt", "--gcs-anonymous"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start gcp-emulator");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("ready line");
+        let ready = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+        Emulator {
+            child,
+            ready,
+            _dir: dir,
+        }
+    }
+
+    fn get(&self, field: &str) -> String {
+        self.ready[field].as_str().expect(field).to_string()
+    }
+
+    fn admin(&self, method: &str, op: &str, body: Value) -> Value {
+        let host = self
+            .get("endpoint")
+            .trim_start_matches("http://")
+            .to_string();
+        let body = if method == "GET" {
+            String::new()
+        } else {
+            body.to_string()
+        };
+        let mut s = TcpStream::connect(&host).expect("connect admin");
+        write!(
+            s,
+            "{method} /admin/{op} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("admin request");
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).expect("admin answer");
+        let (head, body) = answer.split_once("\r\n\r\n").expect("http answer");
+        assert!(head.starts_with("HTTP/1.1 200"), "admin {op}: {answer}");
+        serde_json::from_str(body).expect("admin json")
+    }
+
+    /// `name → (bytes, uploader)` of every object in `bkt`.
+    fn objects(&self) -> Vec<(String, Vec<u8>, String)> {
+        use base64::Engine as _;
+        self.admin("GET", "objects", Value::Null)
+            .as_array()
+            .expect("listing")
+            .iter()
+            .map(|o| {
+                let data = base64::engine::general_purpose::STANDARD
+                    .decode(o["data"].as_str().unwrap_or_default())
+                    .expect("base64");
+                (
+                    o["name"].as_str().unwrap_or_default().to_string(),
+                    data,
+                    o["uploader"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// What both tools get: the Cloud Storage endpoint, an access token, Cloud KMS for
+    /// leafcrypt (REST) and for sops (gRPC through the proxy front).
+    fn env(&self) -> Vec<(String, String)> {
+        let endpoint = self.get("endpoint");
+        vec![
+            ("STORAGE_EMULATOR_HOST".into(), endpoint.clone()),
+            ("SOPS_GCP_KMS_ENDPOINT".into(), endpoint.clone()),
+            ("HTTPS_PROXY".into(), endpoint.clone()),
+            ("https_proxy".into(), endpoint),
+            ("SSL_CERT_FILE".into(), self.get("ca")),
+            ("GOOGLE_OAUTH_ACCESS_TOKEN".into(), self.get("token")),
+        ]
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+fn run(wd: &Workdir, tool: Tool, env: &[(String, String)], args: &[&str]) -> Output {
+    let mut cmd = wd.cmd(tool).args(args);
+    for (k, v) in env {
+        cmd = cmd.env(k, v);
+    }
+    cmd.run()
+}
+
+fn with(env: &[(String, String)], extra: &[(&str, String)]) -> Vec<(String, String)> {
+    let mut env = env.to_vec();
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    env
+}
+
+#[test]
+fn google_storage_client_accepts_the_emulator() {
+    let emu = Emulator::start();
+    emu.admin("POST", "bucket", json!({"name": "published"}));
+    let python = sops_bin().with_file_name("python");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("gcp_emulator/google_storage_check.py");
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg(emu.ready.to_string())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_PROXY", "127.0.0.1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run python (scripts/setup installs google-cloud-storage next to sops)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "google-cloud-storage failed (run scripts/setup if it is missing):\n{}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("no JSON ({e}): {stdout}"));
+    assert_eq!(
+        got,
+        json!({
+            "uploaded": ["dir/app.yaml", 14, "application/x-yaml", true],
+            "metadata": ["dir/app.yaml", 14, true],
+            "download": "key: ENC[...]\n",
+            "bucket": "published",
+            "missing_object": 404,
+            "missing_bucket": 404,
+            "bad_token": 401
+        })
+    );
+}
+
+#[test]
+fn publish_to_gcs_as_sops_and_the_objects_decrypt_with_sops() {
+    let emu = Emulator::start();
+    let env = emu.env();
+    let wd = Workdir::new();
+    wd.write(
+        ".sops.yaml",
+        format!(
+            "creation_rules:\n  - age: {}\ndestination_rules:\n  - gcs_bucket: bkt\n    gcs_prefix: as-is/\n    path_regex: plain\\.json$\n  - gcs_bucket: bkt\n    gcs_prefix: re/\n    recreation_rule:\n      age: {}\n      gcp_kms: {K1}\n",
+            recipient(1),
+            recipient(2)
+        ),
+    );
+    let age1 = with(
+        &env,
+        &[("SOPS_AGE_KEY_FILE", key_file(1).display().to_string())],
+    );
+    let mut stdouts = Vec::new();
+    for tool in Tool::BOTH {
+        for f in ["plain.json", "x.json"] {
+            wd.write(f, PLAIN);
+            run(&wd, tool, &age1, &["encrypt", "-i", f]).expect_ok("encrypt");
+        }
+        let mut printed = Vec::new();
+        for f in ["plain.json", "x.json"] {
+            let out = run(&wd, tool, &age1, &["publish", "--yes", f])
+                .expect_ok(&format!("{tool} publish {f}"));
+            printed.push(out.stdout_text());
+        }
+        let objects = emu.objects();
+        let get = |name: &str| {
+            objects
+                .iter()
+                .find(|o| o.0 == name)
+                .unwrap_or_else(|| panic!("{tool}: no object {name} in {objects:?}"))
+                .clone()
+        };
+        // Without recreation keys the file goes as it is.
+        let (_, as_is, uploader) = get("as-is/plain.json");
+        assert_eq!(as_is, wd.read("plain.json"), "{tool}");
+        let expected_uploader = match tool {
+            Tool::Sops => "anonymous",
+            Tool::Leafcrypt => "user@emu-project.example",
+        };
+        assert_eq!(uploader, expected_uploader, "{tool}'s credentials");
+        // With them, re-encrypted for gcp_kms K1 and age R2 only.
+        let (_, re, _) = get("re/x.json");
+        let re_text = String::from_utf8(re.clone()).expect("utf-8");
+        assert!(
+            re_text.contains(recipient(2))
+                && !re_text.contains(recipient(1))
+                && re_text.contains(K1),
+            "{tool}: {re_text}"
+        );
+        wd.write("re.json", &re);
+        let expected: Value = serde_json::from_str(PLAIN).unwrap();
+        // sops opens it through Cloud KMS alone (no age key); leafcrypt with age key 2 alone.
+        for (reader, reader_env) in [
+            (Tool::Sops, env.clone()),
+            (
+                Tool::Leafcrypt,
+                vec![(
+                    "SOPS_AGE_KEY_FILE".to_string(),
+                    key_file(2).display().to_string(),
+                )],
+            ),
+        ] {
+            let out = run(&wd, reader, &reader_env, &["decrypt", "re.json"])
+                .expect_ok(&format!("{reader} decrypts {tool}'s re-encrypted object"));
+            let got: Value = serde_json::from_slice(&out.stdout).expect("json");
+            assert_eq!(got, expected);
+        }
+        stdouts.push(printed);
+    }
+    assert_eq!(stdouts[0], stdouts[1], "both tools print the same");
+    assert_eq!(stdouts[1][0], "", "nothing printed for an upload as is");
+}
+
+#[test]
+fn refused_uploads_fail_naming_the_object_and_never_the_token() {
+    let emu = Emulator::start();
+    let env = emu.env();
+    let token = emu.get("token");
+    let wd = Workdir::new();
+    wd.write(
+        ".sops.yaml",
+        format!(
+            "creation_rules:\n  - age: {}\ndestination_rules:\n  - gcs_bucket: absent\n    path_regex: ^a\\.json$\n  - gcs_bucket: bkt\n    gcs_prefix: p/\n",
+            recipient(1)
+        ),
+    );
+    for f in ["a.json", "b.json"] {
+        wd.write(f, PLAIN);
+        run(&wd, Tool::Leafcrypt, &env, &["encrypt", "-i", f]).expect_ok("encrypt");
+    }
+    // A missing bucket: sops 3.11 does not look at the upload's outcome and exits 0.
+    let sops = run(&wd, Tool::Sops, &env, &["publish", "--yes", "a.json"]);
+    assert_eq!(sops.code, 0, "{sops:?}");
+    let out = run(&wd, Tool::Leafcrypt, &env, &["publish", "--yes", "a.json"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let first = out.first_stderr_line();
+    assert!(
+        first.contains("gcs://absent/a.json") && first.contains("HTTP 404"),
+        "{first}"
+    );
+    // A denied bucket: 403 with Google's message; the token is never printed.
+    emu.admin("POST", "deny", json!({"key": "buckets/bkt"}));
+    let out = run(&wd, Tool::Leafcrypt, &env, &["publish", "--yes", "b.json"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    let text = out.stderr_text();
+    assert!(
+        text.contains("gcs://bkt/p/b.json")
+            && text.contains("HTTP 403")
+            && text.contains("storage.objects.create")
+            && text.contains("GOOGLE_OAUTH_ACCESS_TOKEN"),
+        "{text}"
+    );
+    assert!(!text.contains(&token), "the token leaked: {text}");
+    // An expired/unknown token: 401.
+    let bad = with(&env, &[("GOOGLE_OAUTH_ACCESS_TOKEN", "not-a-token".into())]);
+    emu.admin("POST", "reset", json!({}));
+    let out = run(&wd, Tool::Leafcrypt, &bad, &["publish", "--yes", "b.json"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stderr_text().contains("HTTP 401"), "{out:?}");
+    assert!(emu.objects().is_empty(), "nothing was stored");
+}

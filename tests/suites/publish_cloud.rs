@@ -1,5 +1,7 @@
-//! `publish` to Google Cloud Storage through gcp-emulator's Cloud Storage front
-//! (tests/gcp_emulator/gcs.rs):
+//! `publish` to the clouds: to S3 (moto) with credentials from an AWS profile, and to Google
+//! Cloud Storage through gcp-emulator's Cloud Storage front (tests/gcp_emulator/gcs.rs):
+//! - S3: both tools publish with only `AWS_PROFILE` and the shared files (static keys and a
+//!   role assumed through STS), the objects are the files, signed with the profile's keys;
 //! - the front validated first by Google's `google-cloud-storage` Python client
 //!   (`STORAGE_EMULATOR_HOST`);
 //! - leafcrypt and the real sops 3.11 publish the same files (as is, and re-encrypted for a
@@ -10,6 +12,7 @@
 //!   token — where sops 3.11 exits 0 without noticing the upload failed.
 
 use leafcrypt_tests::harness::{key_file, recipient, sops_bin, Output, Tool, Workdir};
+use leafcrypt_tests::moto::Moto;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -295,4 +298,84 @@ fn refused_uploads_fail_naming_the_object_and_never_the_token() {
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stderr_text().contains("HTTP 401"), "{out:?}");
     assert!(emu.objects().is_empty(), "nothing was stored");
+}
+
+// ---- S3 with an AWS profile ------------------------------------------------------------------
+
+/// A fake SigV4 header moto accepts (it does not check signatures) for its S3 API.
+const MOTO_S3_AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIDMOTOTEST/20240101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0";
+
+#[test]
+fn publish_to_s3_with_credentials_from_an_aws_profile() {
+    let moto = Moto::start();
+    let (status, body) = moto.request("PUT", "/bkt", &[("Authorization", MOTO_S3_AUTH)], "");
+    assert_eq!(status, 200, "create bucket: {body}");
+    let wd = Workdir::new();
+    // The harness's HOME is <workdir>/.home: the shared files live there, and the
+    // environment names only the profile (no AWS_ACCESS_KEY_ID).
+    let aws = wd.path().join(".home/.aws");
+    std::fs::create_dir_all(&aws).expect("~/.aws");
+    std::fs::write(
+        aws.join("credentials"),
+        "[team]\naws_access_key_id = AKIDPROFILETEAM\naws_secret_access_key = profilesecret\n\n[base]\naws_access_key_id = AKIDPROFILEBASE\naws_secret_access_key = basesecret\n",
+    )
+    .expect("credentials");
+    std::fs::write(
+        aws.join("config"),
+        "[profile team]\nregion = eu-west-1\n\n[profile viarole]\nrole_arn = arn:aws:iam::123456789012:role/publisher\nsource_profile = base\nregion = eu-west-1\n",
+    )
+    .expect("config");
+    wd.write(
+        ".sops.yaml",
+        format!(
+            "creation_rules:\n  - age: {}\ndestination_rules:\n  - s3_bucket: bkt\n    s3_prefix: p/\n",
+            recipient(1)
+        ),
+    );
+    let endpoints: Vec<(String, String)> = moto
+        .env()
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("AWS_ACCESS_KEY_ID") && k != "AWS_SECRET_ACCESS_KEY")
+        .collect();
+    for profile in ["team", "viarole"] {
+        for tool in Tool::BOTH {
+            let name = format!("{profile}-{tool}.json");
+            wd.write(&name, PLAIN);
+            let env = with(&endpoints, &[("AWS_PROFILE", profile.to_string())]);
+            run(&wd, tool, &env, &["encrypt", "-i", &name]).expect_ok("encrypt");
+            moto.start_recording();
+            run(&wd, tool, &env, &["publish", "--yes", &name])
+                .expect_ok(&format!("{tool} publish with profile {profile}"));
+            let recorded = moto.recording();
+            let (status, object) = moto.request(
+                "GET",
+                &format!("/bkt/p/{name}"),
+                &[("Authorization", MOTO_S3_AUTH)],
+                "",
+            );
+            assert_eq!(status, 200, "{tool} {profile}: {object}");
+            assert_eq!(object.as_bytes(), wd.read(&name), "{tool} {profile}");
+            // Signed with the profile's keys (the role's temporary keys come from moto's STS).
+            let keys: Vec<&str> = recorded
+                .iter()
+                .filter(|r| r.operation.is_empty())
+                .map(|r| r.access_key.as_str())
+                .collect();
+            match profile {
+                "team" => assert_eq!(keys, ["AKIDPROFILETEAM"], "{tool}: {recorded:?}"),
+                _ => {
+                    let assumed: Vec<&str> = recorded
+                        .iter()
+                        .filter(|r| r.operation == "AssumeRole")
+                        .map(|r| r.access_key.as_str())
+                        .collect();
+                    assert_eq!(assumed, ["AKIDPROFILEBASE"], "{tool}: {recorded:?}");
+                    assert!(
+                        keys.len() == 1 && !keys[0].starts_with("AKIDPROFILE"),
+                        "{tool}: the upload uses the role's keys: {recorded:?}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -291,12 +291,40 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, acceptor: tokio_rustl
     }
 }
 
+/// Google's REST APIs answer CORS requests from any origin: so does the emulator (Cloud KMS
+/// and Cloud Storage), for the browser viewer's tests.
+fn with_cors(mut resp: http::Resp, preflight: bool) -> http::Resp {
+    let headers = resp.headers_mut();
+    let mut set = |k: &'static str, v: &'static str| {
+        headers.insert(k, hyper::header::HeaderValue::from_static(v));
+    };
+    set("access-control-allow-origin", "*");
+    if preflight {
+        set(
+            "access-control-allow-methods",
+            "GET, POST, PUT, DELETE, OPTIONS",
+        );
+        set(
+            "access-control-allow-headers",
+            "authorization, content-type, x-goog-api-client, x-goog-user-project",
+        );
+        set("access-control-max-age", "3600");
+    }
+    resp
+}
+
 async fn route(
     shared: Arc<Shared>,
     acceptor: tokio_rustls::TlsAcceptor,
     req: Request<Incoming>,
 ) -> Result<http::Resp, http::Dropped> {
     let path = req.uri().path().to_string();
+    if req.method() == hyper::Method::OPTIONS {
+        let mut resp = http::json(hyper::StatusCode::OK, &serde_json::json!({}));
+        *resp.status_mut() = hyper::StatusCode::NO_CONTENT;
+        *resp.body_mut() = Default::default();
+        return Ok(with_cors(resp, true));
+    }
     if req.method() == hyper::Method::CONNECT {
         let host = req.uri().to_string();
         let resp = grpc::connect(Arc::clone(&shared), acceptor, req);
@@ -371,5 +399,5 @@ async fn route(
         identity,
         status: resp.status().as_u16(),
     });
-    Ok(resp)
+    Ok(with_cors(resp, false))
 }

@@ -11,7 +11,8 @@
 //!   alone in its group;
 //! - `rotate --add-*`/`--rm-*` with every kind gives sops's key groups and a new data key.
 //!
-//! PKCS#11 is left out: sops has no PKCS#11 key source, so it cannot be judged here.
+//! - PKCS#11 (a private SoftHSM2 token) joins the Vault/GCP group in a leafcrypt-only test
+//!   (sops has no PKCS#11 key source): quorum decryption, `rotate` and `updatekeys` with it.
 
 use leafcrypt_tests::harness::{key_file, recipient, vectors_dir, Output, Tool, Workdir};
 use leafcrypt_tests::kv::{Deny, Emulator as KeyVault};
@@ -459,6 +460,7 @@ fn groups(file: &Value) -> Vec<Vec<String>> {
                         k["engine_path"].as_str().unwrap_or_default(),
                         k["key_name"].as_str().unwrap_or_default()
                     )),
+                    "pkcs11" => k["uri"].as_str().map(str::to_string),
                     other => panic!("unexpected key kind {other}"),
                 };
                 assert!(
@@ -785,4 +787,141 @@ fn rotate_adds_and_removes_each_kind_with_a_new_data_key() {
             &format!("rotated {quorum:?}"),
         );
     }
+}
+
+// ---- PKCS#11 (leafcrypt only) ----------------------------------------------------------------
+
+/// A SoftHSM2 token in `wd` with AES KEKs `kek-1` and `kek-2`: (environment, their URIs).
+fn softhsm(wd: &Workdir) -> (Vec<(String, String)>, [String; 2]) {
+    let tokens = wd.join("tokens");
+    std::fs::create_dir_all(&tokens).expect("token dir");
+    let conf = wd.write(
+        "softhsm2.conf",
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        ),
+    );
+    let init = Command::new("softhsm2-util")
+        .env("SOFTHSM2_CONF", &conf)
+        .args([
+            "--init-token",
+            "--free",
+            "--label",
+            "kinds",
+            "--pin",
+            "246810",
+            "--so-pin",
+            "13579",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("softhsm2-util is required (scripts/setup): {e}"));
+    assert!(init.status.success(), "{init:?}");
+    let env = vec![
+        ("SOFTHSM2_CONF".to_string(), conf.display().to_string()),
+        ("LEAFCRYPT_PKCS11_PIN".to_string(), "246810".to_string()),
+    ];
+    let uris = ["kek-1", "kek-2"].map(|name| {
+        run(
+            wd,
+            Tool::Leafcrypt,
+            &env,
+            &[
+                "pkcs11",
+                "keygen",
+                &format!("pkcs11:token=kinds;object={name}"),
+                "--type",
+                "aes",
+            ],
+        )
+        .expect_ok("pkcs11 keygen")
+        .stdout_text()
+        .trim()
+        .to_string()
+    });
+    (env, uris)
+}
+
+#[test]
+fn pkcs11_in_a_mixed_group_quorum_rotate_and_updatekeys_leafcrypt_only() {
+    let w = World::start();
+    let wd = Workdir::new();
+    wd.write("plain.json", PLAIN);
+    let (hsm, uris) = softhsm(&wd);
+    let first: Vec<(Kind, &[usize])> = KINDS.iter().map(|&k| (k, &[0usize][..])).collect();
+    // The last group (gcp_kms, hc_vault) gains pkcs11 kek-1.
+    let rule = |extra: &[&String]| {
+        let mut r = w.rule(&first);
+        r.push_str("        pkcs11:\n");
+        for u in extra {
+            r.push_str(&format!("          - {u}\n"));
+        }
+        r
+    };
+    wd.write(".sops.yaml", rule(&[&uris[0]]));
+    // Each call sets the emulators' denials: only the keys named are reachable.
+    let with_hsm = |reach: &[(Kind, usize)]| {
+        let mut env = w.reach(reach);
+        env.extend(hsm.iter().cloned());
+        env
+    };
+    let all_hsm = || {
+        let mut env = w.reach_all();
+        env.extend(hsm.iter().cloned());
+        env
+    };
+    let out = run(&wd, Tool::Leafcrypt, &all_hsm(), &["encrypt", "plain.json"])
+        .expect_ok("encrypt with pkcs11 in a group");
+    wd.write("f.json", &out.stdout);
+    let file = json_of(&out.stdout, "f.json");
+    let pkcs11 = format!("pkcs11:{}", uris[0]);
+    assert!(groups(&file)[2].contains(&pkcs11), "{:?}", groups(&file));
+    let plain: Value = serde_json::from_str(PLAIN).expect("plain");
+    let decrypt = |env: &[(String, String)]| run(&wd, Tool::Leafcrypt, env, &["decrypt", "f.json"]);
+    // age + PKCS#11 alone in the third group (GCP and Vault unreachable) are a quorum.
+    let opened = decrypt(&with_hsm(&[(Kind::Age, 0)])).expect_ok("age + pkcs11");
+    assert_eq!(json_of(&opened.stdout, "decrypted"), plain);
+    // Without the token's configuration the age group alone is not.
+    let alone = decrypt(&w.reach(&[(Kind::Age, 0)]));
+    assert_eq!(alone.code, 128, "{alone:?}");
+
+    // updatekeys: kek-2 added to the group, the data key kept.
+    let before = ciphertexts(&file);
+    wd.write(".sops.yaml", rule(&[&uris[0], &uris[1]]));
+    run(
+        &wd,
+        Tool::Leafcrypt,
+        &all_hsm(),
+        &["updatekeys", "-y", "f.json"],
+    )
+    .expect_ok("updatekeys");
+    let updated = json_of(&wd.read("f.json"), "f.json");
+    assert_eq!(
+        ciphertexts(&updated),
+        before,
+        "updatekeys keeps the data key"
+    );
+    assert!(groups(&updated)[2].contains(&format!("pkcs11:{}", uris[1])));
+
+    // rotate: kek-1 removed, a new data key; kek-2 (and KMS) still open it.
+    std::fs::remove_file(wd.join(".sops.yaml")).expect("no rule for rotate");
+    run(
+        &wd,
+        Tool::Leafcrypt,
+        &all_hsm(),
+        &["rotate", "-i", "--rm-pkcs11", &uris[0], "f.json"],
+    )
+    .expect_ok("rotate --rm-pkcs11");
+    let rotated = json_of(&wd.read("f.json"), "f.json");
+    assert!(
+        ciphertexts(&rotated).iter().all(|c| !before.contains(c)),
+        "a new data key"
+    );
+    let kinds: Vec<String> = groups(&rotated).concat();
+    assert!(
+        !kinds.contains(&pkcs11) && kinds.contains(&format!("pkcs11:{}", uris[1])),
+        "{kinds:?}"
+    );
+    let opened = decrypt(&with_hsm(&[(Kind::Kms, 0)])).expect_ok("kms + pkcs11 kek-2");
+    assert_eq!(json_of(&opened.stdout, "decrypted"), plain);
 }

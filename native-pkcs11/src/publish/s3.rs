@@ -169,3 +169,56 @@ pub fn upload(bucket: &str, key: &str, body: Vec<u8>) -> CliResult<()> {
         )))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::rc::Rc;
+
+    fn aws_env(vars: &[(&str, &str)]) -> AwsEnv {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        AwsEnv {
+            vars: Rc::new(move |n| vars.get(n).cloned()),
+            session_name: "sops@test".into(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    #[test]
+    fn the_region_comes_from_the_environment_then_the_profile() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config");
+        std::fs::write(
+            &config,
+            "[default]\nregion = us-west-2\n\n[profile team]\nregion = eu-west-1\n",
+        )
+        .unwrap();
+        let config = config.display().to_string();
+        let file = ("AWS_CONFIG_FILE", config.as_str());
+        assert_eq!(region(&aws_env(&[file])), "us-west-2");
+        assert_eq!(
+            region(&aws_env(&[file, ("AWS_PROFILE", "team")])),
+            "eu-west-1"
+        );
+        assert_eq!(
+            region(&aws_env(&[
+                file,
+                ("AWS_PROFILE", "team"),
+                ("AWS_REGION", "ap-south-1")
+            ])),
+            "ap-south-1"
+        );
+        assert_eq!(
+            region(&aws_env(&[file, ("AWS_DEFAULT_REGION", "ca-central-1")])),
+            "ca-central-1"
+        );
+        assert_eq!(
+            region(&aws_env(&[("AWS_CONFIG_FILE", "/nonexistent")])),
+            "us-east-1"
+        );
+    }
+}

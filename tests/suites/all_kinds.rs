@@ -14,17 +14,17 @@
 //! - PKCS#11 (a private SoftHSM2 token) joins the Vault/GCP group in a leafcrypt-only test
 //!   (sops has no PKCS#11 key source): quorum decryption, `rotate` and `updatekeys` with it.
 
+use leafcrypt_tests::gcp::Gcp;
 use leafcrypt_tests::harness::{key_file, recipient, vectors_dir, Output, Tool, Workdir};
 use leafcrypt_tests::kv::{Deny, Emulator as KeyVault};
 use leafcrypt_tests::moto::{Listener, Moto};
 use leafcrypt_tests::vault::Vault;
-use leafcrypt_tests::{kv_emulator_bin, vault_emulator_bin};
+use leafcrypt_tests::{gcp_emulator_bin, kv_emulator_bin, vault_emulator_bin};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 /// The functional-test PGP keys with secrets (tests/vectors/pgp).
 const FP: [&str; 2] = [
@@ -60,7 +60,7 @@ const KINDS: [Kind; 6] = [
     Kind::Vault,
 ];
 
-// ---- GnuPG homes and the GCP emulator --------------------------------------------------------
+// ---- GnuPG homes --------------------------------------------------------
 
 /// A private GnuPG home holding some of the functional-test secret keys; its daemons are
 /// stopped on drop.
@@ -130,66 +130,6 @@ impl Drop for GnupgHome {
     }
 }
 
-/// gcp-emulator with [`GCP`]'s keys; stops when dropped (its stdin closes).
-struct Gcp {
-    child: Child,
-    ready: Value,
-    _dir: tempfile::TempDir,
-}
-
-impl Gcp {
-    fn start() -> Gcp {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gcp-emulator"))
-            .arg("--dir")
-            .arg(dir.path())
-            .args(["--key", GCP[0], "--key", GCP[1]])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start gcp-emulator");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("ready line");
-        let ready = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
-        Gcp {
-            child,
-            ready,
-            _dir: dir,
-        }
-    }
-
-    fn get(&self, field: &str) -> String {
-        self.ready[field].as_str().expect(field).to_string()
-    }
-
-    fn admin(&self, op: &str, body: Value) {
-        let host = self
-            .get("endpoint")
-            .trim_start_matches("http://")
-            .to_string();
-        let body = body.to_string();
-        let mut s = TcpStream::connect(&host).expect("connect admin");
-        write!(
-            s,
-            "POST /admin/{op} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .expect("admin request");
-        let mut answer = String::new();
-        s.read_to_string(&mut answer).expect("admin answer");
-        assert!(answer.starts_with("HTTP/1.1 200"), "admin {op}: {answer}");
-    }
-}
-
-impl Drop for Gcp {
-    fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.wait();
-    }
-}
-
 // ---- every emulator at once ------------------------------------------------------------------
 
 /// All key services, two keys of each kind, and what each tool needs to reach them.
@@ -219,7 +159,7 @@ impl World {
         let arns = [moto.create_key("eu-west-1"), moto.create_key("eu-west-1")];
         let kv = KeyVault::start_bin(kv_emulator_bin!());
         let kids = NAMES.map(|n| kv.create_key(n).kid);
-        let gcp = Gcp::start();
+        let gcp = Gcp::start(gcp_emulator_bin!(), &["--key", GCP[0], "--key", GCP[1]]);
         let vault = Vault::start(
             vault_emulator_bin!(),
             &["--key", "transit/app", "--key", "transit/two"],
@@ -359,10 +299,10 @@ impl World {
             }
         }
         if let Some(gcp) = &self.gcp {
-            gcp.admin("reset", json!({}));
+            gcp.admin("POST", "reset", json!({}));
             for (i, key) in GCP.iter().enumerate() {
                 if !has(Kind::Gcp, i) {
-                    gcp.admin("deny", json!({ "key": key }));
+                    gcp.admin("POST", "deny", json!({ "key": key }));
                 }
             }
         }

@@ -11,73 +11,33 @@
 //! - refusals (denied bucket, missing bucket) fail in leafcrypt naming the object, never the
 //!   token — where sops 3.11 exits 0 without noticing the upload failed.
 
+use leafcrypt_tests::gcp::Gcp;
+use leafcrypt_tests::gcp_emulator_bin;
 use leafcrypt_tests::harness::{key_file, recipient, sops_bin, Output, Tool, Workdir};
 use leafcrypt_tests::moto::Moto;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 const K1: &str = "projects/emu-project/locations/global/keyRings/sops/cryptoKeys/k1";
 const PLAIN: &str = "{\n    \"foo\": 2,\n    \"bar\": \"baz\",\n    \"nested\": {\"t\": true}\n}\n";
 
-/// gcp-emulator with a key K1 and bucket `bkt`, anonymous Cloud Storage allowed; stops on drop.
-struct Emulator {
-    child: Child,
-    ready: Value,
-    _dir: tempfile::TempDir,
+/// gcp-emulator with a key K1 and bucket `bkt`, anonymous Cloud Storage allowed.
+struct Emulator(Gcp);
+
+impl std::ops::Deref for Emulator {
+    type Target = Gcp;
+    fn deref(&self) -> &Gcp {
+        &self.0
+    }
 }
 
 impl Emulator {
     fn start() -> Emulator {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gcp-emulator"))
-            .arg("--dir")
-            .arg(dir.path())
-            .args(["--key", K1, "--bucket", "bkt", "--gcs-anonymous"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start gcp-emulator");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("ready line");
-        let ready = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
-        Emulator {
-            child,
-            ready,
-            _dir: dir,
-        }
-    }
-
-    fn get(&self, field: &str) -> String {
-        self.ready[field].as_str().expect(field).to_string()
-    }
-
-    fn admin(&self, method: &str, op: &str, body: Value) -> Value {
-        let host = self
-            .get("endpoint")
-            .trim_start_matches("http://")
-            .to_string();
-        let body = if method == "GET" {
-            String::new()
-        } else {
-            body.to_string()
-        };
-        let mut s = TcpStream::connect(&host).expect("connect admin");
-        write!(
-            s,
-            "{method} /admin/{op} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .expect("admin request");
-        let mut answer = String::new();
-        s.read_to_string(&mut answer).expect("admin answer");
-        let (head, body) = answer.split_once("\r\n\r\n").expect("http answer");
-        assert!(head.starts_with("HTTP/1.1 200"), "admin {op}: {answer}");
-        serde_json::from_str(body).expect("admin json")
+        Emulator(Gcp::start(
+            gcp_emulator_bin!(),
+            &["--key", K1, "--bucket", "bkt", "--gcs-anonymous"],
+        ))
     }
 
     /// `name → (bytes, uploader)` of every object in `bkt`.
@@ -112,13 +72,6 @@ impl Emulator {
             ("SSL_CERT_FILE".into(), self.get("ca")),
             ("GOOGLE_OAUTH_ACCESS_TOKEN".into(), self.get("token")),
         ]
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.wait();
     }
 }
 

@@ -3,9 +3,10 @@
 //! plaintext files ([`gen`]), describing and running interop cases ([`cases`]), line
 //! diffs for failure messages ([`textdiff`]), and editor scripts, private temp dirs and
 //! key-preservation checks for the workflow suites ([`workflow`]), and the emulators'
-//! shutdown ([`shutdown`]).
+//! shutdown ([`shutdown`]), and the GCP emulator from a test ([`gcp`]).
 
 pub mod cases;
+pub mod gcp;
 pub mod gen;
 pub mod harness;
 pub mod kv;

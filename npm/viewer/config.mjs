@@ -7,6 +7,8 @@
 //   "kvProxyOrigins": ["http://127.0.0.1:8091"],     // origins the page may call as a proxy
 //   "keyVaultHosts": ["https://*.vault.azure.net"],  // direct Key Vault calls (fail: no CORS)
 //   "awsKmsHosts": ["https://*.amazonaws.com"],      // AWS KMS/STS or the endpoint the page is given
+//   "gcpKmsHosts": ["https://cloudkms.googleapis.com"], // Cloud KMS or the endpoint the page is given
+//   "vaultHosts": [],                                // Vault servers the files name (none by default)
 //   "loginHost": "https://login.microsoftonline.com",
 //   "msal": { "clientId": "", "tenantId": "", "script": "" } // optional MSAL.js sign-in
 // }
@@ -19,6 +21,8 @@ export const DEFAULTS = Object.freeze({
   kvProxyOrigins: ["http://127.0.0.1:8091"],
   keyVaultHosts: ["https://*.vault.azure.net"],
   awsKmsHosts: ["https://*.amazonaws.com"],
+  gcpKmsHosts: ["https://cloudkms.googleapis.com"],
+  vaultHosts: [],
   loginHost: "https://login.microsoftonline.com",
   msal: { clientId: "", tenantId: "", script: "" },
 });
@@ -55,6 +59,8 @@ export function normalize(raw = {}) {
   config.kvProxyOrigins = list("kvProxyOrigins");
   config.keyVaultHosts = list("keyVaultHosts");
   config.awsKmsHosts = list("awsKmsHosts");
+  config.gcpKmsHosts = list("gcpKmsHosts");
+  config.vaultHosts = list("vaultHosts");
   checkOrigin(config.loginHost, "loginHost");
   if (config.kvProxy !== "") {
     const url = new URL(config.kvProxy); // throws on garbage
@@ -88,7 +94,7 @@ export function loadConfig(dir) {
  * `frameAncestors` adds `frame-ancestors 'none'`, which only works as a header.
  */
 export function contentSecurityPolicy(config, { frameAncestors = false } = {}) {
-  const connect = ["'self'", ...config.kvProxyOrigins, ...config.keyVaultHosts, ...config.awsKmsHosts, config.loginHost];
+  const connect = ["'self'", ...config.kvProxyOrigins, ...config.keyVaultHosts, ...config.awsKmsHosts, ...config.gcpKmsHosts, ...config.vaultHosts, config.loginHost];
   const directives = [
     "default-src 'none'",
     "script-src 'self' 'wasm-unsafe-eval'",

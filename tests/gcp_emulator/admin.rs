@@ -22,8 +22,11 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Resp {
         let log = shared.lock().log.clone();
         return http::json(StatusCode::OK, &json!(log));
     }
+    if req.method() == Method::GET && op == "objects" {
+        return http::json(StatusCode::OK, &crate::gcs::listing(&shared));
+    }
     if req.method() != Method::POST {
-        return bad("admin operations are POST (GET log)");
+        return bad("admin operations are POST (GET log, objects)");
     }
     let body = match http::body(req.into_body()).await {
         Ok(b) if b.is_empty() => Value::Object(Default::default()),
@@ -43,6 +46,10 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Resp {
             }
             state.keys.entry(name).or_insert_with(Key::new);
             http::json(StatusCode::OK, &json!({"version": 1}))
+        }
+        "bucket" => {
+            state.buckets.entry(s("name")).or_default();
+            http::json(StatusCode::OK, &json!({}))
         }
         "rotate" => match state.keys.get_mut(&s("name")) {
             Some(key) => http::json(StatusCode::OK, &json!({"version": key.rotate()})),

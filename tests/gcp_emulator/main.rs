@@ -21,6 +21,7 @@ mod http;
 mod admin;
 mod cipher;
 mod errors;
+mod gcs;
 mod grpc;
 mod kms;
 mod oauth;
@@ -56,6 +57,9 @@ Options:
   --port N                 listening port on 127.0.0.1 (default: ephemeral)
   --key NAME               create crypto key NAME (projects/P/locations/L/keyRings/R/cryptoKeys/K)
                            at startup (repeatable)
+  --bucket NAME            create Cloud Storage bucket NAME at startup (repeatable)
+  --gcs-anonymous          serve Cloud Storage requests without Authorization as `anonymous`
+                           (Google's Go client sends none to STORAGE_EMULATOR_HOST)
   --service-account EMAIL  generate an RSA-2048 service-account key file <dir>/<user>.json whose
                            token_uri is this emulator (repeatable)
   --ignore-stdin           keep running at end of input (default: exit when stdin closes)
@@ -65,8 +69,13 @@ When ready it prints one JSON line on stdout: {endpoint, token_uri, metadata_hos
 adc, ca, external_account, service_accounts: {email: path}}; `token` is a valid access token for user@emu-project.example.
 
 Admin API (JSON, POST under <admin>): keys {name} | rotate {name} | version {name, version,
-enabled} | deny {identity?, key?} | fault {status?, count?, delay_ms?} | token {identity?,
-lifetime?} -> {access_token} | log/clear | reset; GET log.
+enabled} | bucket {name} | deny {identity?, key? (a key, or buckets/NAME)} | fault {status?, count?, delay_ms?} | token {identity?,
+lifetime?} -> {access_token} | log/clear | reset; GET log | objects (every stored object, bytes in
+base64).
+
+Cloud Storage (JSON API v1, objects in memory, bearer tokens as for KMS): POST
+/upload/storage/v1/b/B/o?uploadType=media&name=O (or uploadType=multipart), GET /storage/v1/b/B,
+GET /storage/v1/b/B/o/O[?alt=media]; Google's clients reach it with STORAGE_EMULATOR_HOST=<endpoint>.
 
 Real sops 3.11 against it (gRPC through the proxy front): HTTPS_PROXY=<endpoint>
 SSL_CERT_FILE=<ca> GOOGLE_OAUTH_ACCESS_TOKEN=<token> sops encrypt --gcp-kms <key> file.yaml
@@ -84,6 +93,8 @@ struct Args {
     dir: Option<PathBuf>,
     port: u16,
     keys: Vec<String>,
+    buckets: Vec<String>,
+    gcs_anonymous: bool,
     accounts: Vec<String>,
     ignore_stdin: bool,
 }
@@ -109,6 +120,8 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
                 }
                 out.keys.push(name);
             }
+            "--bucket" => out.buckets.push(value("--bucket")?),
+            "--gcs-anonymous" => out.gcs_anonymous = true,
             "--service-account" => out.accounts.push(value("--service-account")?),
             "--ignore-stdin" => out.ignore_stdin = true,
             other => return Err(format!("unknown argument {other} (see --help)")),
@@ -225,6 +238,10 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         for name in &args.keys {
             state.keys.entry(name.clone()).or_insert_with(Key::new);
         }
+        state.gcs_anonymous = args.gcs_anonymous;
+        for name in &args.buckets {
+            state.buckets.entry(name.clone()).or_default();
+        }
         state.mint("user@emu-project.example", 3599)
     };
 
@@ -274,12 +291,40 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, acceptor: tokio_rustl
     }
 }
 
+/// Google's REST APIs answer CORS requests from any origin: so does the emulator (Cloud KMS
+/// and Cloud Storage), for the browser viewer's tests.
+fn with_cors(mut resp: http::Resp, preflight: bool) -> http::Resp {
+    let headers = resp.headers_mut();
+    let mut set = |k: &'static str, v: &'static str| {
+        headers.insert(k, hyper::header::HeaderValue::from_static(v));
+    };
+    set("access-control-allow-origin", "*");
+    if preflight {
+        set(
+            "access-control-allow-methods",
+            "GET, POST, PUT, DELETE, OPTIONS",
+        );
+        set(
+            "access-control-allow-headers",
+            "authorization, content-type, x-goog-api-client, x-goog-user-project",
+        );
+        set("access-control-max-age", "3600");
+    }
+    resp
+}
+
 async fn route(
     shared: Arc<Shared>,
     acceptor: tokio_rustls::TlsAcceptor,
     req: Request<Incoming>,
 ) -> Result<http::Resp, http::Dropped> {
     let path = req.uri().path().to_string();
+    if req.method() == hyper::Method::OPTIONS {
+        let mut resp = http::json(hyper::StatusCode::OK, &serde_json::json!({}));
+        *resp.status_mut() = hyper::StatusCode::NO_CONTENT;
+        *resp.body_mut() = Default::default();
+        return Ok(with_cors(resp, true));
+    }
     if req.method() == hyper::Method::CONNECT {
         let host = req.uri().to_string();
         let resp = grpc::connect(Arc::clone(&shared), acceptor, req);
@@ -304,6 +349,22 @@ async fn route(
         oauth::impersonate(&shared, caller, &path)
     } else if path == "/sts" {
         oauth::sts(Arc::clone(&shared), req).await
+    } else if gcs::owns(&path) {
+        let anonymous =
+            shared.lock().gcs_anonymous && http::header(&req, "authorization").is_none();
+        let caller = if anonymous {
+            Ok("anonymous".to_string())
+        } else {
+            kms::authenticate(&shared, &req)
+        };
+        match caller {
+            Ok(id) => {
+                let resp = gcs::handle(Arc::clone(&shared), req, &id).await;
+                identity = Some(id);
+                resp
+            }
+            Err(resp) => resp,
+        }
     } else if path.starts_with("/v1/") {
         let fault = shared.lock().next_fault();
         if let Some(f) = &fault {
@@ -338,5 +399,5 @@ async fn route(
         identity,
         status: resp.status().as_u16(),
     });
-    Ok(resp)
+    Ok(with_cors(resp, false))
 }

@@ -94,6 +94,26 @@ pub struct State {
     pub faults: VecDeque<Fault>,
     /// The request log.
     pub log: Vec<Logged>,
+    /// Cloud Storage buckets: object name → object.
+    pub buckets: BTreeMap<String, BTreeMap<String, Object>>,
+    /// The last object generation given out.
+    pub generation: u64,
+    /// Cloud Storage requests without `Authorization` are served as `anonymous` (Google's
+    /// Go client, and so sops, sends none to `STORAGE_EMULATOR_HOST`).
+    pub gcs_anonymous: bool,
+}
+
+/// A Cloud Storage object.
+#[derive(Clone, Debug)]
+pub struct Object {
+    /// Its bytes.
+    pub data: Vec<u8>,
+    /// Its content type.
+    pub content_type: String,
+    /// Its generation.
+    pub generation: u64,
+    /// The identity that uploaded it.
+    pub uploader: String,
 }
 
 impl State {

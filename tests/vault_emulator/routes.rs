@@ -34,8 +34,74 @@ pub fn secret_lease(data: Value, lease_duration: u64) -> Resp {
     )
 }
 
-/// Serves one request.
+/// The headers Vault allows once CORS is enabled (its `StdAllowedHeaders`); `sys/config/cors`
+/// `allowed_headers` adds to them. `X-Vault-Request` and `X-Vault-Namespace` are not among them.
+const CORS_HEADERS: [&str; 10] = [
+    "Content-Type",
+    "X-Requested-With",
+    "X-Vault-AWS-IAM-Server-ID",
+    "X-Vault-MFA",
+    "X-Vault-No-Request-Forwarding",
+    "X-Vault-Wrap-Format",
+    "X-Vault-Wrap-TTL",
+    "X-Vault-Policy-Override",
+    "Authorization",
+    "X-Vault-Token",
+];
+
+/// The request's `Origin` and the allowed headers when `sys/config/cors` allows the origin.
+fn cors_origin(shared: &Shared, req: &Request<Incoming>) -> Option<(String, String)> {
+    let origin = http::header(req, "origin")?.to_string();
+    let st = shared.state();
+    let allowed = st.cors_origins.iter().any(|o| o == "*" || *o == origin);
+    let mut headers: Vec<String> = CORS_HEADERS.iter().map(|h| h.to_string()).collect();
+    headers.extend(st.cors_headers.iter().cloned());
+    allowed.then(|| (origin, headers.join(", ")))
+}
+
+/// Adds Vault's CORS headers for `origin` (preflights also get methods and headers).
+fn with_cors(
+    mut resp: Resp,
+    (origin, allowed_headers): &(String, String),
+    preflight: bool,
+) -> Resp {
+    let headers = resp.headers_mut();
+    let mut set = |k: &'static str, v: &str| {
+        if let Ok(v) = v.parse() {
+            headers.insert(k, v);
+        }
+    };
+    set("access-control-allow-origin", origin);
+    set("vary", "Origin");
+    if preflight {
+        set(
+            "access-control-allow-methods",
+            "DELETE, GET, OPTIONS, PATCH, POST, PUT",
+        );
+        set("access-control-allow-headers", allowed_headers);
+        set("access-control-max-age", "300");
+    }
+    resp
+}
+
+/// Serves one request, with CORS headers when `sys/config/cors` allows its origin.
 pub async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Resp, Dropped> {
+    let origin = cors_origin(&shared, &req);
+    if req.method() == hyper::Method::OPTIONS {
+        // Vault answers a preflight only when CORS is enabled for the origin.
+        return Ok(match origin {
+            Some(o) => with_cors(errors::no_content(), &o, true),
+            None => errors::error(StatusCode::METHOD_NOT_ALLOWED, &["unsupported operation"]),
+        });
+    }
+    let resp = handle_api(shared, req).await?;
+    Ok(match origin {
+        Some(o) => with_cors(resp, &o, false),
+        None => resp,
+    })
+}
+
+async fn handle_api(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Resp, Dropped> {
     let path = req.uri().path().to_string();
     if let Some(rest) = path.strip_prefix("/admin/") {
         let rest = rest.to_string();
@@ -159,6 +225,43 @@ fn serve(
             };
             return secret(
                 json!({ "policies": policies, "renewable": false, "ttl": 0, "type": "service" }),
+            );
+        }
+        "sys/config/cors" if matches!(method, "PUT" | "POST") => {
+            if !is_root {
+                return errors::permission_denied();
+            }
+            let enabled = body["enabled"].as_bool().unwrap_or(true);
+            let origins: Vec<String> = match &body["allowed_origins"] {
+                Value::String(s) => s.split(',').map(|o| o.trim().to_string()).collect(),
+                Value::Array(a) => a
+                    .iter()
+                    .filter_map(|o| o.as_str().map(str::to_string))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let list = |v: &Value| -> Vec<String> {
+                match v {
+                    Value::String(s) => s.split(',').map(|o| o.trim().to_string()).collect(),
+                    Value::Array(a) => a
+                        .iter()
+                        .filter_map(|o| o.as_str().map(str::to_string))
+                        .collect(),
+                    _ => Vec::new(),
+                }
+            };
+            st.cors_headers = if enabled {
+                list(&body["allowed_headers"])
+            } else {
+                Vec::new()
+            };
+            st.cors_origins = if enabled { origins } else { Vec::new() };
+            return errors::no_content();
+        }
+        "sys/config/cors" if method == "GET" => {
+            let enabled = !st.cors_origins.is_empty();
+            return secret(
+                json!({ "enabled": enabled, "allowed_origins": st.cors_origins, "allowed_headers": st.cors_headers }),
             );
         }
         "sys/seal" if matches!(method, "PUT" | "POST") => {

@@ -134,6 +134,10 @@ pub struct State {
     pub faults: Vec<Fault>,
     /// Requests served.
     pub log: Vec<LogEntry>,
+    /// Origins allowed by `sys/config/cors` (`*` = any); empty: CORS disabled, as in Vault.
+    pub cors_origins: Vec<String>,
+    /// Headers `sys/config/cors` allows beyond Vault's standard ones.
+    pub cors_headers: Vec<String>,
 }
 
 impl State {
@@ -213,6 +217,8 @@ impl Shared {
                 tokens: HashMap::new(),
                 faults: Vec::new(),
                 log: Vec::new(),
+                cors_origins: Vec::new(),
+                cors_headers: Vec::new(),
             }),
             root,
         }

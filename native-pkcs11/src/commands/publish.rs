@@ -79,15 +79,10 @@ fn publish_one(
     let mut upload_bytes = Vec::new();
     let data = match &rule.destination {
         Destination::Vault(_) => vault_data(&input, &given, opts)?,
-        Destination::S3 { .. } => {
+        // S3 and GCS receive the same bytes: the file, re-encrypted for recreation_rule.
+        Destination::S3 { .. } | Destination::Gcs { .. } => {
             upload_bytes = s3_bytes(&input, &rule.recreation, opts)?;
             serde_json::Value::Null
-        }
-        Destination::Gcs { .. } => {
-            return Err(generic(format!(
-                "publishing to {} is not available in leafcrypt yet; use sops 3.11 for GCS destinations",
-                rule.destination.path(&name)
-            )))
         }
     };
     if !args.yes && !confirm(&absolute, &rule.destination.path(&name))? {
@@ -103,7 +98,9 @@ fn publish_one(
         Destination::S3 { bucket, prefix } => {
             crate::publish::s3::upload(bucket, &format!("{prefix}{name}"), upload_bytes)
         }
-        Destination::Gcs { .. } => Ok(()),
+        Destination::Gcs { bucket, prefix } => {
+            crate::publish::gcs::upload(bucket, &format!("{prefix}{name}"), upload_bytes)
+        }
     }
 }
 
@@ -158,7 +155,7 @@ fn vault_data(input: &Input, given: &str, opts: &Opts) -> CliResult<serde_json::
         .map_err(|e| generic(format!("cannot convert {given} to a map: {e}")))
 }
 
-/// What an S3 destination stores: the file as it is, or re-encrypted for the rule's
+/// What an S3 or GCS destination stores: the file as it is, or re-encrypted for the rule's
 /// `recreation_rule` key groups (sops prints the key-group changes first).
 fn s3_bytes(input: &Input, recreation: &(Vec<KeyGroup>, usize), opts: &Opts) -> CliResult<Vec<u8>> {
     let (groups, threshold) = recreation;

@@ -1,7 +1,7 @@
 //! `publish` destinations: `.sops.yaml` `destination_rules` as sops 3.11 reads them, the
-//! Vault KV upload ([`vault`]) and the S3 upload ([`s3`]). GCS destinations are parsed (so
-//! rules and messages match sops) but not uploaded to yet.
+//! Vault KV upload ([`vault`]), the S3 upload ([`s3`]) and the GCS upload ([`gcs`]).
 
+pub mod gcs;
 pub mod s3;
 pub mod vault;
 

@@ -1,12 +1,17 @@
 //! Publishing to S3 as sops 3.11 does (`PutObject` of the encrypted file at
-//! `<s3_prefix><file name>`), signed with AWS Signature Version 4 from the environment's
-//! static credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`).
-//! Region: `AWS_REGION`, else `AWS_DEFAULT_REGION`, else `us-east-1`. Endpoint:
+//! `<s3_prefix><file name>`), signed with AWS Signature Version 4 with the credentials the
+//! AWS KMS key source finds (`leafcrypt_core::keysource::aws_kms::credentials`' default
+//! chain: environment, `AWS_PROFILE` and the shared config/credentials files with roles,
+//! web identity, container, IMDS). Region: `AWS_REGION`, else `AWS_DEFAULT_REGION`, else
+//! the profile's `region`, else `us-east-1`. Endpoint:
 //! `AWS_ENDPOINT_URL_S3`, else `AWS_ENDPOINT_URL` (path-style, as the AWS SDK addresses an
 //! IP or `localhost` endpoint), else the bucket's virtual host on AWS.
 
 use crate::failure::{CliResult, Failure};
 use hmac::{Hmac, Mac};
+use leafcrypt_core::keysource::aws_kms::credentials::chain::ChainProvider;
+use leafcrypt_core::keysource::aws_kms::credentials::profile::SharedFiles;
+use leafcrypt_core::keysource::aws_kms::{AwsEnv, CredentialProvider};
 use leafcrypt_core::keysource::rest::redact;
 use leafcrypt_core::ExitCode;
 use sha2::{Digest, Sha256};
@@ -64,23 +69,42 @@ fn locate(bucket: &str, key: &str, region: &str) -> (String, String, String) {
     }
 }
 
+/// The region: `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's `region` (`AWS_PROFILE`,
+/// else `default`), else `us-east-1`.
+fn region(env: &AwsEnv) -> String {
+    env.var("AWS_REGION")
+        .or_else(|| env.var("AWS_DEFAULT_REGION"))
+        .or_else(|| {
+            let profile = env.var("AWS_PROFILE").unwrap_or_else(|| "default".into());
+            SharedFiles::load(env)
+                .profile(&profile)?
+                .get("region")
+                .filter(|r| !r.is_empty())
+                .cloned()
+        })
+        .unwrap_or_else(|| "us-east-1".into())
+}
+
 /// Uploads `body` to `s3://bucket/key`.
 pub fn upload(bucket: &str, key: &str, body: Vec<u8>) -> CliResult<()> {
-    let access = env("AWS_ACCESS_KEY_ID").ok_or_else(|| {
+    let lookup = |n: &str| std::env::var(n).ok();
+    let options = leafcrypt_core::keysource::rest::http::options_from_env(
+        &lookup,
+        "LEAFCRYPT_AWS_KMS_TIMEOUT",
+    )
+    .map_err(|e| fail(format!("cannot publish to s3://{bucket}/{key}: {e}")))?;
+    let http = leafcrypt_core::keysource::rest::http::client(&options).map_err(fail)?;
+    let env = AwsEnv::process(http.clone());
+    let region = region(&env);
+    let chain = ChainProvider::default_for(&env, None, &region);
+    let credentials = crate::runtime::block_on(chain.credentials()).map_err(|e| {
         fail(format!(
-            "cannot publish to s3://{bucket}/{key}: no AWS credentials (set AWS_ACCESS_KEY_ID and \
-             AWS_SECRET_ACCESS_KEY; leafcrypt does not read AWS profiles yet)"
+            "cannot publish to s3://{bucket}/{key}: no AWS credentials: {e}"
         ))
     })?;
-    let secret = Zeroizing::new(env("AWS_SECRET_ACCESS_KEY").ok_or_else(|| {
-        fail(format!(
-            "cannot publish to s3://{bucket}/{key}: AWS_ACCESS_KEY_ID is set but not AWS_SECRET_ACCESS_KEY"
-        ))
-    })?);
-    let session = env("AWS_SESSION_TOKEN").map(Zeroizing::new);
-    let region = env("AWS_REGION")
-        .or_else(|| env("AWS_DEFAULT_REGION"))
-        .unwrap_or_else(|| "us-east-1".into());
+    let access = credentials.access_key_id.clone();
+    let secret = credentials.secret_access_key.clone();
+    let session = credentials.session_token.clone();
     let (url, host, path) = locate(bucket, key, &region);
     let now = crate::clock::now_rfc3339().replace(['-', ':'], "");
     let date = &now[..8];
@@ -115,8 +139,6 @@ pub fn upload(bucket: &str, key: &str, body: Vec<u8>) -> CliResult<()> {
     );
     let secrets = [secret.as_str()];
     crate::runtime::block_on(async {
-        let http =
-            leafcrypt_core::keysource::rest::http::client(&Default::default()).map_err(fail)?;
         let mut request = http
             .put(&url)
             .header("authorization", authorization)
@@ -146,4 +168,57 @@ pub fn upload(bucket: &str, key: &str, body: Vec<u8>) -> CliResult<()> {
             redact::quote(code, &secrets)
         )))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::rc::Rc;
+
+    fn aws_env(vars: &[(&str, &str)]) -> AwsEnv {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        AwsEnv {
+            vars: Rc::new(move |n| vars.get(n).cloned()),
+            session_name: "sops@test".into(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    #[test]
+    fn the_region_comes_from_the_environment_then_the_profile() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config");
+        std::fs::write(
+            &config,
+            "[default]\nregion = us-west-2\n\n[profile team]\nregion = eu-west-1\n",
+        )
+        .unwrap();
+        let config = config.display().to_string();
+        let file = ("AWS_CONFIG_FILE", config.as_str());
+        assert_eq!(region(&aws_env(&[file])), "us-west-2");
+        assert_eq!(
+            region(&aws_env(&[file, ("AWS_PROFILE", "team")])),
+            "eu-west-1"
+        );
+        assert_eq!(
+            region(&aws_env(&[
+                file,
+                ("AWS_PROFILE", "team"),
+                ("AWS_REGION", "ap-south-1")
+            ])),
+            "ap-south-1"
+        );
+        assert_eq!(
+            region(&aws_env(&[file, ("AWS_DEFAULT_REGION", "ca-central-1")])),
+            "ca-central-1"
+        );
+        assert_eq!(
+            region(&aws_env(&[("AWS_CONFIG_FILE", "/nonexistent")])),
+            "us-east-1"
+        );
+    }
 }

@@ -17,6 +17,7 @@ import {
   vaultsOf,
 } from "./keyvault.js";
 import { awsKmsOptions, explainAwsKmsFailure, kmsEntriesOf } from "./awskms.js";
+import { entriesOf, explainFailure, gcpKmsOptions, hcVaultOptions } from "./gcpvault.js";
 import { renderMetadata } from "./metadata.js";
 import { msalAvailable, signIn, signOutLocally } from "./msal.js";
 import { setStatus } from "./status.js";
@@ -41,6 +42,12 @@ const ui = {
   kvCommand: $("kv-command"),
   kvSignIn: /** @type {HTMLButtonElement} */ ($("kv-signin")),
   awsPanel: /** @type {HTMLDetailsElement} */ ($("aws-panel")),
+  gcpPanel: /** @type {HTMLDetailsElement} */ ($("gcp-panel")),
+  gcpToken: /** @type {HTMLInputElement} */ ($("gcp-token")),
+  gcpEndpoint: /** @type {HTMLInputElement} */ ($("gcp-endpoint")),
+  vaultPanel: /** @type {HTMLDetailsElement} */ ($("vault-panel")),
+  vaultToken: /** @type {HTMLInputElement} */ ($("vault-token")),
+  vaultNamespace: /** @type {HTMLInputElement} */ ($("vault-namespace")),
   awsKeyId: /** @type {HTMLInputElement} */ ($("aws-access-key-id")),
   awsSecret: /** @type {HTMLInputElement} */ ($("aws-secret-access-key")),
   awsSession: /** @type {HTMLTextAreaElement} */ ($("aws-session-token")),
@@ -64,7 +71,7 @@ const state = {
   current: null,
   /** @type {OpenFile | null} the version compared with */
   other: null,
-  /** Package key options (`age`, `pgp`, `azureKv`, `awsKms`), or null: memory only. */
+  /** Package key options (`age`, `pgp`, `azureKv`, `awsKms`, `gcpKms`, `hcVault`), or null: memory only. */
   keys: null,
   /** @type {Map<string, { document: number, path: string, type: string, text: string }>} */
   edits: new Map(),
@@ -138,6 +145,11 @@ function render(file) {
   const kms = kmsEntriesOf(file.structure.metadata).length > 0;
   ui.awsPanel.hidden = !kms;
   ui.awsPanel.open = kms;
+  for (const [panel, kind] of [[ui.gcpPanel, "gcp_kms"], [ui.vaultPanel, "hc_vault"]]) {
+    const present = entriesOf(file.structure.metadata, kind).length > 0;
+    panel.hidden = !present;
+    panel.open = present;
+  }
   renderTree();
   ui.filter.value = "";
 }
@@ -232,6 +244,18 @@ async function decryptCurrent() {
 }
 
 function showDecryptFailure(error) {
+  // Cloud KMS's or Vault's explanation when it was the only key, or when its request failed.
+  const others = (k) => ["age", "pgp", "azureKv", "awsKms", "gcpKms", "hcVault"].some((o) => o !== k && state.keys?.[o]);
+  for (const [option, service, endpoint, secret] of [
+    ["gcpKms", "gcp", ui.gcpEndpoint.value.trim(), ui.gcpToken.value],
+    ["hcVault", "vault", "", ui.vaultToken.value],
+  ]) {
+    if (state.keys?.[option] && (!others(option) || /often CORS/.test(error?.message ?? ""))) {
+      const { title, detail } = explainFailure(error, service, { endpoint, secrets: [secret] });
+      setStatus(ui.status, "bad", title, detail);
+      return;
+    }
+  }
   // AWS KMS's explanation when it was the only key, or when the request itself failed.
   const onlyAws = state.keys?.awsKms && !state.keys.age && !state.keys.pgp && !state.keys.azureKv;
   if (onlyAws || (state.keys?.awsKms && /often CORS/.test(error?.message ?? ""))) {
@@ -319,12 +343,16 @@ function keysFromInputs() {
     const sessionToken = ui.awsSession.value.trim();
     Object.assign(keys, awsKmsOptions({ accessKeyId, secretAccessKey, sessionToken, endpoint: ui.awsEndpoint.value.trim() }));
   }
+  const gcpToken = ui.gcpToken.value.trim();
+  if (gcpToken) Object.assign(keys, gcpKmsOptions({ token: gcpToken, endpoint: ui.gcpEndpoint.value.trim() }));
+  const vaultToken = ui.vaultToken.value.trim();
+  if (vaultToken) Object.assign(keys, hcVaultOptions({ token: vaultToken, namespace: ui.vaultNamespace.value.trim() }));
   return { keys, token };
 }
 
 ui.decrypt.addEventListener("click", async () => {
   const { keys, token } = keysFromInputs();
-  if (!keys.age && !keys.pgp && !token && !keys.awsKms) {
+  if (!keys.age && !keys.pgp && !token && !keys.awsKms && !keys.gcpKms && !keys.hcVault) {
     setStatus(ui.status, "warn", "Paste an age identity or a PGP private key (or choose a key file) first.");
     return;
   }
@@ -344,6 +372,24 @@ $("aws-decrypt").addEventListener("click", async () => {
   const { keys, token } = keysFromInputs();
   if (!keys.awsKms) {
     setStatus(ui.status, "warn", "Enter an access key ID and a secret access key first.");
+    return;
+  }
+  await decryptWith(keys, token);
+});
+
+$("gcp-decrypt").addEventListener("click", async () => {
+  const { keys, token } = keysFromInputs();
+  if (!keys.gcpKms) {
+    setStatus(ui.status, "warn", "Paste a Google access token first.");
+    return;
+  }
+  await decryptWith(keys, token);
+});
+
+$("vault-decrypt").addEventListener("click", async () => {
+  const { keys, token } = keysFromInputs();
+  if (!keys.hcVault) {
+    setStatus(ui.status, "warn", "Paste a Vault token first.");
     return;
   }
   await decryptWith(keys, token);
@@ -496,6 +542,9 @@ function forgetKeys() {
   ui.awsKeyId.value = "";
   ui.awsSecret.value = "";
   ui.awsSession.value = "";
+  ui.gcpToken.value = "";
+  ui.vaultToken.value = "";
+  ui.vaultNamespace.value = "";
   state.edits.clear();
   for (const file of [state.current, state.other]) if (file) file.decrypted = null;
   showEditBar();

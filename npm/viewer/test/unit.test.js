@@ -109,11 +109,13 @@ test("config: origins only, http for loopback only; the CSP lists exactly what i
     keyVaultHosts: ["https://*.vault.azure.net", "https://vault.internal.example:8443"],
   });
   assert.throws(() => normalize({ awsKmsHosts: ["http://kms.example"] }), /awsKmsHosts\[0\]/);
+  assert.throws(() => normalize({ vaultHosts: ["http://vault.example:8200"] }), /vaultHosts\[0\]/);
+  assert.throws(() => normalize({ gcpKmsHosts: "https://cloudkms.googleapis.com" }), /gcpKmsHosts must be an array/);
   const csp = contentSecurityPolicy(config);
   const connect = csp.split("; ").find((d) => d.startsWith("connect-src "));
   assert.equal(
     connect,
-    "connect-src 'self' http://127.0.0.1:9000 http://localhost:* https://*.vault.azure.net https://vault.internal.example:8443 https://*.amazonaws.com https://login.microsoftonline.com",
+    "connect-src 'self' http://127.0.0.1:9000 http://localhost:* https://*.vault.azure.net https://vault.internal.example:8443 https://*.amazonaws.com https://cloudkms.googleapis.com https://login.microsoftonline.com",
   );
   assert.ok(!csp.includes("frame-src") && !csp.includes("frame-ancestors"));
   assert.match(contentSecurityPolicy(config, { frameAncestors: true }), /; frame-ancestors 'none'$/);

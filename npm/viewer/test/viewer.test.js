@@ -413,6 +413,7 @@ test("CSP: in a meta tag, no inline script, connect-src limited, violations bloc
     "http://127.0.0.1:8091",
     "https://*.vault.azure.net",
     "https://*.amazonaws.com",
+    "https://cloudkms.googleapis.com",
     "https://login.microsoftonline.com",
   ]);
   assert.deepEqual(directives["require-trusted-types-for"], ["'script'"]);

@@ -31,9 +31,17 @@ impl KeyVaultClient {
         loop {
             let cached = self.challenges.borrow().get(&origin).cloned();
             let Some(challenge) = cached else {
-                let ex = self
-                    .exchange(operation, key, &method, &url, None, empty)
-                    .await?;
+                let ex = {
+                    // One discovery per vault at a time; the others then find its challenge.
+                    // The guard is dropped before `outcome`, which may call again (404).
+                    let gate = self.discovery_gate(&origin);
+                    let _one_discovery = gate.lock().await;
+                    if self.challenges.borrow().contains_key(&origin) {
+                        continue;
+                    }
+                    self.exchange(operation, key, &method, &url, None, empty)
+                        .await?
+                };
                 if ex.status != 401 {
                     return self.outcome(operation, key, ex).await;
                 }
@@ -66,6 +74,15 @@ impl KeyVaultClient {
             rechallenged = true;
             self.rechallenge(key, &origin, &ex.headers)?;
         }
+    }
+
+    /// The lock that makes concurrent challenge discoveries of `origin` wait for one.
+    fn discovery_gate(&self, origin: &str) -> std::rc::Rc<futures_util::lock::Mutex<()>> {
+        self.discovering
+            .borrow_mut()
+            .entry(origin.to_string())
+            .or_default()
+            .clone()
     }
 
     /// Refuses a plain-http vault URL unless requests go through an endpoint.

@@ -527,3 +527,45 @@ fn options_and_encodings() {
     assert_eq!(*b64url_decode("-_8").unwrap(), [0xfb, 0xff]);
     assert!(b64url_decode("*").is_err());
 }
+
+/// Eight operations on a vault whose challenge is not known yet: one unauthenticated
+/// request (the 401 challenge), one token, then the eight requests with it.
+#[tokio::test]
+async fn concurrent_first_operations_share_one_challenge_and_one_token() {
+    let answer = || Reply::json(200, &operation_answer("k", KID_VERSION, b"plain"));
+    let mut replies = vec![unauthorized()];
+    replies.extend((0..8).map(|_| answer()));
+    let server = TestServer::start(replies).await;
+    let credential = Rc::new(
+        crate::keysource::azure_kv::credential::cache::CachingCredential::new(
+            TestCredential::default(),
+        ),
+    );
+    let options = ClientOptions {
+        endpoint: Some(server.url.clone()),
+        retry: fast_retry(),
+        ..ClientOptions::default()
+    };
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = KeyVaultClient::new(http, credential.clone(), options).unwrap();
+    let k = key(Some(KID_VERSION));
+    let inputs: Vec<[u8; 1]> = (0..8u8).map(|i| [i]).collect();
+    let results = futures_util::future::join_all(
+        inputs
+            .iter()
+            .map(|c| client.decrypt(&k, Algorithm::RsaOaep256, c)),
+    )
+    .await;
+    for result in results {
+        assert_eq!(*result.unwrap().value, b"plain".to_vec());
+    }
+    let seen = server.requests();
+    assert_eq!(seen.len(), 9);
+    let unauthenticated = seen
+        .iter()
+        .filter(|r| r.header("authorization").is_none())
+        .count();
+    assert_eq!(unauthenticated, 1, "one challenge discovery");
+    assert_eq!(client.request_count(), 9);
+    assert_eq!(credential.inner().requests.borrow().len(), 1, "one token");
+}

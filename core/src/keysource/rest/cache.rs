@@ -119,6 +119,20 @@ impl<K: Eq + Hash + Clone, T: Expiring> ExpiringCache<K, T> {
         }
     }
 
+    /// Forgets the value cached for `key` if `rejected` says it is the one the server
+    /// refused: a newer value another caller already fetched stays. Whether one was
+    /// forgotten.
+    pub fn remove_if(&self, key: &K, rejected: impl FnOnce(&T) -> bool) -> bool {
+        let Ok(mut entries) = self.entries.lock() else {
+            return false;
+        };
+        if entries.get(key).is_some_and(|e| rejected(&e.value)) {
+            entries.remove(key);
+            return true;
+        }
+        false
+    }
+
     /// The cached value for `key` if it is not due for refresh.
     fn fresh(&self, key: &K) -> Option<T> {
         let now = (self.clock)();

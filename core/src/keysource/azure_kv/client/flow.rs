@@ -66,8 +66,12 @@ impl KeyVaultClient {
             if ex.status != 401 {
                 return self.outcome(operation, key, ex).await;
             }
-            // Key Vault rejected the token: a caching credential must not hand it out again.
-            self.credential.invalidate(&request);
+            // Key Vault rejected the token: a caching credential must not hand it out again
+            // (but keeps a newer one that a concurrent operation already fetched).
+            match bearer.to_str().ok().and_then(|b| b.strip_prefix("Bearer ")) {
+                Some(token) => self.credential.invalidate_rejected(&request, token),
+                None => self.credential.invalidate(&request),
+            }
             if rechallenged {
                 return Err(self.unauthorized(operation, key, &ex));
             }

@@ -396,7 +396,7 @@ fn back_to_back_tokens(kv: &Emulator) -> bool {
 
 /// `updatekeys --recursive -y --jobs 8` over 40 Key Vault files: the first eight files
 /// share one challenge discovery (one unauthenticated request, answered 401) and one token
-/// request, then one unwrap per file. A second run with 2 s tokens outlives its first
+/// request, then one unwrap per file; `decrypt --recursive --output-dir --jobs 8` too. A second run with 2 s tokens outlives its first
 /// token: the refresh is one request for all callers, never an expired token at the vault.
 #[test]
 fn concurrent_files_share_one_challenge_and_one_token() {
@@ -457,6 +457,32 @@ fn concurrent_files_share_one_challenge_and_one_token() {
     assert_eq!(tokens, 1, "one token request");
     assert_eq!(counters.count("decrypt", "k"), N as u64, "{counters:?}");
     assert!(counters.max_in_flight >= 2, "no overlap: {counters:?}");
+
+    // decrypt --output-dir, 8 at a time: the same, one decrypt per file.
+    std::fs::create_dir(wd.join("out")).unwrap();
+    kv.clear_log();
+    leafcrypt(
+        &wd,
+        &kv,
+        &[
+            "decrypt",
+            "--recursive",
+            "--output-dir",
+            "out",
+            "--jobs",
+            "8",
+            "s",
+        ],
+    )
+    .expect_ok("decrypt -r");
+    let counters = kv.counters();
+    assert_eq!(
+        (counters.unauthorized, token_requests(&kv)),
+        (1, 1),
+        "{counters:?}"
+    );
+    assert_eq!(counters.count("decrypt", "k"), N as u64, "{counters:?}");
+    assert_eq!(wd.read("out/f7.yaml"), b"secret: v7\n");
 
     // 2 s tokens (refreshed after about 1 s) and unwraps of 300 ms: 5 rounds of 8 take at
     // least 1.5 s, so the first token is due for refresh mid-run.

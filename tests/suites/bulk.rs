@@ -226,8 +226,8 @@ fn a_thousand_files_updatekeys_dry_run_one_unwrap_per_file_bounded_concurrency()
         expected.len() as u64,
         "one unwrap per file to update: {counters:?}"
     );
-    // The first requests meet Key Vault's 401 challenge before a token is cached.
-    assert!(counters.unauthorized <= jobs as u64, "{counters:?}");
+    // The first requests share one discovery of Key Vault's 401 challenge.
+    assert_eq!(counters.unauthorized, 1, "{counters:?}");
     assert!(counters.max_in_flight <= jobs, "{counters:?}");
     assert!(
         counters.max_in_flight >= 2,
@@ -369,4 +369,138 @@ fn progress_line_only_on_a_terminal() {
         tty.contains("encrypted"),
         "no summary on the terminal: {tty:?}"
     );
+}
+
+/// Token requests the emulator logged (IMDS/App Service/Entra answers that issued one).
+fn token_requests(kv: &Emulator) -> usize {
+    kv.log()
+        .iter()
+        .filter(|e| e.listener == "token" && e.op.as_deref() == Some("token") && e.authorized)
+        .count()
+}
+
+/// Whether two token requests were ever logged with no vault request between them (the
+/// callers of one run fetching a token each instead of sharing one).
+fn back_to_back_tokens(kv: &Emulator) -> bool {
+    let log = kv.log();
+    let kinds: Vec<&str> = log
+        .iter()
+        .filter_map(|e| match (e.listener.as_str(), e.op.as_deref()) {
+            ("token", Some("token")) if e.authorized => Some("token"),
+            ("vault", _) => Some("vault"),
+            _ => None,
+        })
+        .collect();
+    kinds.windows(2).any(|w| w == ["token", "token"])
+}
+
+/// `updatekeys --recursive -y --jobs 8` over 40 Key Vault files: the first eight files
+/// share one challenge discovery (one unauthenticated request, answered 401) and one token
+/// request, then one unwrap per file; `decrypt --recursive --output-dir --jobs 8` too. A second run with 2 s tokens outlives its first
+/// token: the refresh is one request for all callers, never an expired token at the vault.
+#[test]
+fn concurrent_files_share_one_challenge_and_one_token() {
+    const N: usize = 40;
+    let jobs = 8;
+    let kv = Emulator::start_bin(kv_emulator_bin!());
+    let key = kv.create_key("k");
+    let wd = Workdir::new();
+    std::fs::create_dir(wd.join("s")).unwrap();
+    for i in 0..N {
+        wd.write(&format!("s/f{i}.yaml"), format!("secret: v{i}\n"));
+    }
+    let kv_only = format!(
+        "creation_rules:\n  - path_regex: '\\.yaml$'\n    azure_keyvault: {}\n",
+        key.kid
+    );
+    let with_age = format!(
+        "creation_rules:\n  - path_regex: '\\.yaml$'\n    azure_keyvault: {}\n    age: {}\n",
+        key.kid,
+        recipient(1)
+    );
+    wd.write(".sops.yaml", &kv_only);
+    leafcrypt(&wd, &kv, &["encrypt", "--recursive", "s"]).expect_ok("encrypt -r");
+
+    let run = |config: &str| {
+        wd.write(".sops.yaml", config);
+        kv.clear_log();
+        let out = leafcrypt(
+            &wd,
+            &kv,
+            &[
+                "updatekeys",
+                "-y",
+                "--recursive",
+                "--jobs",
+                &jobs.to_string(),
+                "s",
+            ],
+        )
+        .expect_ok("updatekeys -r");
+        assert_eq!(listed(&out).len(), N, "{out:?}");
+        (kv.counters(), token_requests(&kv), back_to_back_tokens(&kv))
+    };
+
+    // Every request held a while, so that the first `jobs` files all ask before the
+    // challenge and the token are known.
+    for op in ["decrypt", "token"] {
+        kv.fault(&Fault {
+            op: op.into(),
+            delay_ms: 50,
+            count: 1000,
+            ..Fault::default()
+        });
+    }
+    let (counters, tokens, _) = run(&with_age);
+    eprintln!("jobs {jobs}, {N} files: {counters:?}, {tokens} token request(s)");
+    assert_eq!(counters.unauthorized, 1, "one challenge: {counters:?}");
+    assert_eq!(tokens, 1, "one token request");
+    assert_eq!(counters.count("decrypt", "k"), N as u64, "{counters:?}");
+    assert!(counters.max_in_flight >= 2, "no overlap: {counters:?}");
+
+    // decrypt --output-dir, 8 at a time: the same, one decrypt per file.
+    std::fs::create_dir(wd.join("out")).unwrap();
+    kv.clear_log();
+    leafcrypt(
+        &wd,
+        &kv,
+        &[
+            "decrypt",
+            "--recursive",
+            "--output-dir",
+            "out",
+            "--jobs",
+            "8",
+            "s",
+        ],
+    )
+    .expect_ok("decrypt -r");
+    let counters = kv.counters();
+    assert_eq!(
+        (counters.unauthorized, token_requests(&kv)),
+        (1, 1),
+        "{counters:?}"
+    );
+    assert_eq!(counters.count("decrypt", "k"), N as u64, "{counters:?}");
+    assert_eq!(wd.read("out/f7.yaml"), b"secret: v7\n");
+
+    // 2 s tokens (refreshed after about 1 s) and unwraps of 300 ms: 5 rounds of 8 take at
+    // least 1.5 s, so the first token is due for refresh mid-run.
+    kv.reset();
+    kv.set_token_lifetime(2);
+    kv.fault(&Fault {
+        op: "decrypt".into(),
+        delay_ms: 300,
+        count: 1000,
+        ..Fault::default()
+    });
+    let (counters, tokens, back_to_back) = run(&kv_only);
+    eprintln!("2 s tokens: {counters:?}, {tokens} token request(s)");
+    assert_eq!(
+        counters.unauthorized, 1,
+        "one challenge, no expired token sent: {counters:?}"
+    );
+    assert!(tokens >= 2, "the token was not refreshed: {tokens}");
+    assert!(!back_to_back, "a refresh fetched more than one token");
+    assert_eq!(counters.count("decrypt", "k"), N as u64, "{counters:?}");
 }

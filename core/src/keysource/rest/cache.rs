@@ -2,8 +2,10 @@
 //!
 //! A value is refreshed 5 minutes before it expires (or halfway through its life when
 //! that is shorter, so short-lived test tokens are still reused). If the refresh fails
-//! while the old value is still valid, the old value is returned. Concurrent callers wait
-//! for one refresh instead of each asking the source. Time comes from an injectable
+//! while the old value is still valid, the old value is returned. Concurrent callers for
+//! one key wait for one refresh instead of each asking the source (single flight: N
+//! concurrent files make one token or credentials request, not N); refreshes of different
+//! keys do not wait for each other. Time comes from an injectable
 //! [`Clock`], so tests drive it without sleeping.
 
 use std::collections::HashMap;
@@ -32,8 +34,11 @@ struct Entry<T> {
 pub struct ExpiringCache<K, T> {
     clock: Clock,
     entries: Mutex<HashMap<K, Entry<T>>>,
-    refreshing: futures_util::lock::Mutex<()>,
+    refreshing: Mutex<HashMap<K, Gate>>,
 }
+
+/// Held while one caller refreshes a key; the others for that key wait on it.
+type Gate = Arc<futures_util::lock::Mutex<()>>;
 
 impl<K, T> std::fmt::Debug for ExpiringCache<K, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -60,7 +65,7 @@ impl<K, T> ExpiringCache<K, T> {
     }
 }
 
-impl<K: Eq + Hash, T: Expiring> ExpiringCache<K, T> {
+impl<K: Eq + Hash + Clone, T: Expiring> ExpiringCache<K, T> {
     /// An empty cache on the system clock.
     pub fn new() -> Self {
         Self::with_clock(Arc::new(super::platform::now_unix))
@@ -71,7 +76,7 @@ impl<K: Eq + Hash, T: Expiring> ExpiringCache<K, T> {
         Self {
             clock,
             entries: Mutex::new(HashMap::new()),
-            refreshing: futures_util::lock::Mutex::new(()),
+            refreshing: Mutex::new(HashMap::new()),
         }
     }
 
@@ -84,7 +89,8 @@ impl<K: Eq + Hash, T: Expiring> ExpiringCache<K, T> {
         if let Some(value) = self.fresh(&key) {
             return Ok(value);
         }
-        let _one_refresh_at_a_time = self.refreshing.lock().await;
+        let gate = self.gate(&key);
+        let _one_refresh_per_key = gate.lock().await;
         if let Some(value) = self.fresh(&key) {
             return Ok(value);
         }
@@ -97,11 +103,34 @@ impl<K: Eq + Hash, T: Expiring> ExpiringCache<K, T> {
         }
     }
 
+    /// The lock held while `key` is refreshed (one per key, kept for the cache's life).
+    fn gate(&self, key: &K) -> Gate {
+        match self.refreshing.lock() {
+            Ok(mut gates) => gates.entry(key.clone()).or_default().clone(),
+            // A poisoned map: refresh without waiting rather than fail.
+            Err(_) => Gate::default(),
+        }
+    }
+
     /// Forgets the value cached for `key` (e.g. after the server rejected it).
     pub fn remove(&self, key: &K) {
         if let Ok(mut entries) = self.entries.lock() {
             entries.remove(key);
         }
+    }
+
+    /// Forgets the value cached for `key` if `rejected` says it is the one the server
+    /// refused: a newer value another caller already fetched stays. Whether one was
+    /// forgotten.
+    pub fn remove_if(&self, key: &K, rejected: impl FnOnce(&T) -> bool) -> bool {
+        let Ok(mut entries) = self.entries.lock() else {
+            return false;
+        };
+        if entries.get(key).is_some_and(|e| rejected(&e.value)) {
+            entries.remove(key);
+            return true;
+        }
+        false
     }
 
     /// The cached value for `key` if it is not due for refresh.
@@ -144,7 +173,7 @@ impl<K: Eq + Hash, T: Expiring> ExpiringCache<K, T> {
     }
 }
 
-impl<K: Eq + Hash, T: Expiring> Default for ExpiringCache<K, T> {
+impl<K: Eq + Hash + Clone, T: Expiring> Default for ExpiringCache<K, T> {
     fn default() -> Self {
         Self::new()
     }
@@ -190,5 +219,39 @@ mod tests {
             .get_or_fetch("p", || async { Ok(Creds(4, 9000)) })
             .await;
         assert_eq!(got, Ok(Creds(4, 9000)));
+    }
+
+    /// N concurrent callers, the fetch still pending while they arrive: one fetch; when
+    /// the clock passes the refresh time mid-run, one more fetch for all of them.
+    #[tokio::test]
+    async fn concurrent_callers_share_one_fetch_and_one_refresh() {
+        let now = Arc::new(AtomicU64::new(1000));
+        let clock_now = now.clone();
+        let cache: ExpiringCache<&str, Creds> =
+            ExpiringCache::with_clock(Arc::new(move || clock_now.load(Ordering::SeqCst)));
+        let fetches = AtomicU64::new(0);
+        let fetch = || async {
+            let n = fetches.fetch_add(1, Ordering::SeqCst) + 1;
+            // Still pending when the other callers ask.
+            for _ in 0..3 {
+                tokio::task::yield_now().await;
+            }
+            Ok::<_, ()>(Creds(n, 1000 + 100 * n))
+        };
+        let round =
+            || futures_util::future::join_all((0..8).map(|_| cache.get_or_fetch("k", fetch)));
+        let got = round().await;
+        assert!(got.iter().all(|g| *g == Ok(Creds(1, 1100))), "{got:?}");
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        // Past the refresh time (halfway through a 100 s life), before expiry.
+        now.store(1060, Ordering::SeqCst);
+        let got = round().await;
+        assert!(got.iter().all(|g| *g == Ok(Creds(2, 1200))), "{got:?}");
+        assert_eq!(fetches.load(Ordering::SeqCst), 2);
+        // Another key is fetched on its own.
+        let other: Result<_, ()> = cache
+            .get_or_fetch("other", || async { Ok(Creds(9, 5000)) })
+            .await;
+        assert_eq!(other, Ok(Creds(9, 5000)));
     }
 }

@@ -31,9 +31,17 @@ impl KeyVaultClient {
         loop {
             let cached = self.challenges.borrow().get(&origin).cloned();
             let Some(challenge) = cached else {
-                let ex = self
-                    .exchange(operation, key, &method, &url, None, empty)
-                    .await?;
+                let ex = {
+                    // One discovery per vault at a time; the others then find its challenge.
+                    // The guard is dropped before `outcome`, which may call again (404).
+                    let gate = self.discovery_gate(&origin);
+                    let _one_discovery = gate.lock().await;
+                    if self.challenges.borrow().contains_key(&origin) {
+                        continue;
+                    }
+                    self.exchange(operation, key, &method, &url, None, empty)
+                        .await?
+                };
                 if ex.status != 401 {
                     return self.outcome(operation, key, ex).await;
                 }
@@ -58,14 +66,27 @@ impl KeyVaultClient {
             if ex.status != 401 {
                 return self.outcome(operation, key, ex).await;
             }
-            // Key Vault rejected the token: a caching credential must not hand it out again.
-            self.credential.invalidate(&request);
+            // Key Vault rejected the token: a caching credential must not hand it out again
+            // (but keeps a newer one that a concurrent operation already fetched).
+            match bearer.to_str().ok().and_then(|b| b.strip_prefix("Bearer ")) {
+                Some(token) => self.credential.invalidate_rejected(&request, token),
+                None => self.credential.invalidate(&request),
+            }
             if rechallenged {
                 return Err(self.unauthorized(operation, key, &ex));
             }
             rechallenged = true;
             self.rechallenge(key, &origin, &ex.headers)?;
         }
+    }
+
+    /// The lock that makes concurrent challenge discoveries of `origin` wait for one.
+    fn discovery_gate(&self, origin: &str) -> std::rc::Rc<futures_util::lock::Mutex<()>> {
+        self.discovering
+            .borrow_mut()
+            .entry(origin.to_string())
+            .or_default()
+            .clone()
     }
 
     /// Refuses a plain-http vault URL unless requests go through an endpoint.

@@ -6,7 +6,10 @@
 //! `WWW-Authenticate` challenge naming the token scope and tenant; the client checks the
 //! challenge's resource against the vault host, gets a token from its credential and
 //! resends. The challenge is then cached per vault. A 401 on a request that carried a
-//! token re-challenges once, then fails.
+//! token re-challenges once, then fails. Concurrent operations on a vault share one
+//! discovery: while one unauthenticated request is out, the others wait for its
+//! challenge instead of each meeting the 401 (and the caching credential fetches one
+//! token per scope and tenant for all of them).
 //!
 //! One client serves any number of vaults and may be shared (`Rc`) by concurrent
 //! operations on one thread: no `RefCell` borrow is held across an `.await`.
@@ -143,6 +146,7 @@ pub struct KeyVaultClient {
     options: ClientOptions,
     endpoint: Option<String>,
     challenges: RefCell<HashMap<String, Challenge>>,
+    discovering: RefCell<HashMap<String, Rc<futures_util::lock::Mutex<()>>>>,
     requests: Cell<u64>,
     keys: PublicKeys,
 }
@@ -192,6 +196,7 @@ impl KeyVaultClient {
             options,
             endpoint,
             challenges: RefCell::default(),
+            discovering: RefCell::default(),
             requests: Cell::new(0),
             keys,
         })

@@ -527,3 +527,122 @@ fn options_and_encodings() {
     assert_eq!(*b64url_decode("-_8").unwrap(), [0xfb, 0xff]);
     assert!(b64url_decode("*").is_err());
 }
+
+/// Eight operations on a vault whose challenge is not known yet: one unauthenticated
+/// request (the 401 challenge), one token, then the eight requests with it.
+#[tokio::test]
+async fn concurrent_first_operations_share_one_challenge_and_one_token() {
+    let answer = || Reply::json(200, &operation_answer("k", KID_VERSION, b"plain"));
+    let mut replies = vec![unauthorized()];
+    replies.extend((0..8).map(|_| answer()));
+    let server = TestServer::start(replies).await;
+    let credential = Rc::new(
+        crate::keysource::azure_kv::credential::cache::CachingCredential::new(
+            TestCredential::default(),
+        ),
+    );
+    let options = ClientOptions {
+        endpoint: Some(server.url.clone()),
+        retry: fast_retry(),
+        ..ClientOptions::default()
+    };
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = KeyVaultClient::new(http, credential.clone(), options).unwrap();
+    let k = key(Some(KID_VERSION));
+    let inputs: Vec<[u8; 1]> = (0..8u8).map(|i| [i]).collect();
+    let results = futures_util::future::join_all(
+        inputs
+            .iter()
+            .map(|c| client.decrypt(&k, Algorithm::RsaOaep256, c)),
+    )
+    .await;
+    for result in results {
+        assert_eq!(*result.unwrap().value, b"plain".to_vec());
+    }
+    let seen = server.requests();
+    assert_eq!(seen.len(), 9);
+    let unauthenticated = seen
+        .iter()
+        .filter(|r| r.header("authorization").is_none())
+        .count();
+    assert_eq!(unauthenticated, 1, "one challenge discovery");
+    assert_eq!(client.request_count(), 9);
+    assert_eq!(credential.inner().requests.borrow().len(), 1, "one token");
+}
+
+/// Hands out `tok-1`, `tok-2`, … at once, counting them.
+#[derive(Default)]
+struct Numbered(std::cell::Cell<u32>);
+
+#[async_trait::async_trait(?Send)]
+impl TokenCredential for Numbered {
+    fn name(&self) -> &str {
+        "Numbered"
+    }
+
+    async fn get_token(
+        &self,
+        _request: &crate::keysource::azure_kv::credential::TokenRequest,
+    ) -> Result<
+        crate::keysource::azure_kv::credential::AccessToken,
+        crate::keysource::azure_kv::credential::CredentialError,
+    > {
+        self.0.set(self.0.get() + 1);
+        let token = format!("tok-{}", self.0.get());
+        Ok(crate::keysource::azure_kv::credential::AccessToken {
+            token: Zeroizing::new(token),
+            expires_on: u64::MAX,
+        })
+    }
+}
+
+/// Eight operations whose cached token Key Vault rejects at once: the first to see the
+/// 401 drops the token and fetches a new one; the others, seeing their 401 after that,
+/// keep the new one instead of dropping it in turn (one refresh, not eight).
+#[tokio::test]
+async fn a_token_rejected_for_concurrent_operations_is_refreshed_once() {
+    let answer = || Reply::json(200, &operation_answer("k", KID_VERSION, b"plain"));
+    let mut replies: Vec<Reply> = (0..9).map(|_| unauthorized()).collect();
+    replies.extend((0..8).map(|_| answer()));
+    let server = TestServer::start(replies).await;
+    let credential = Rc::new(
+        crate::keysource::azure_kv::credential::cache::CachingCredential::new(Numbered::default()),
+    );
+    let options = ClientOptions {
+        endpoint: Some(server.url.clone()),
+        retry: fast_retry(),
+        ..ClientOptions::default()
+    };
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = KeyVaultClient::new(http, credential.clone(), options).unwrap();
+    let k = key(Some(KID_VERSION));
+    let inputs: Vec<[u8; 1]> = (0..8u8).map(|i| [i]).collect();
+    let results = futures_util::future::join_all(
+        inputs
+            .iter()
+            .map(|c| client.decrypt(&k, Algorithm::RsaOaep256, c)),
+    )
+    .await;
+    for result in results {
+        assert_eq!(*result.unwrap().value, b"plain".to_vec());
+    }
+    assert_eq!(
+        credential.inner().0.get(),
+        2,
+        "the first token and one refresh"
+    );
+    let bearers: Vec<Option<String>> = server
+        .requests()
+        .iter()
+        .map(|r| r.header("authorization").map(String::from))
+        .collect();
+    assert_eq!(bearers.len(), 17);
+    assert_eq!(bearers.iter().filter(|b| b.is_none()).count(), 1);
+    let with = |t: &str| {
+        bearers
+            .iter()
+            .filter(|b| b.as_deref() == Some(&format!("Bearer {t}")))
+            .count()
+    };
+    assert_eq!((with("tok-1"), with("tok-2")), (8, 8));
+}

@@ -84,6 +84,12 @@ impl<C: TokenCredential> TokenCredential for CachingCredential<C> {
         self.tokens.remove(&Self::key(request));
         self.inner.invalidate(request);
     }
+
+    fn invalidate_rejected(&self, request: &TokenRequest, token: &str) {
+        let rejected = |cached: &AccessToken| cached.token.as_str() == token;
+        self.tokens.remove_if(&Self::key(request), rejected);
+        self.inner.invalidate_rejected(request, token);
+    }
 }
 
 #[cfg(test)]

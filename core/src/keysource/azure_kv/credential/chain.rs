@@ -283,6 +283,12 @@ impl TokenCredential for ChainedCredential {
             member.invalidate(request);
         }
     }
+
+    fn invalidate_rejected(&self, request: &TokenRequest, token: &str) {
+        for (member, _) in &self.members {
+            member.invalidate_rejected(request, token);
+        }
+    }
 }
 
 /// The default chain read from the environment, with a token cache.
@@ -334,6 +340,10 @@ impl TokenCredential for DefaultChain {
 
     fn invalidate(&self, request: &TokenRequest) {
         self.cached.invalidate(request)
+    }
+
+    fn invalidate_rejected(&self, request: &TokenRequest, token: &str) {
+        self.cached.invalidate_rejected(request, token)
     }
 }
 

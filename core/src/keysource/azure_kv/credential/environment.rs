@@ -145,6 +145,10 @@ impl TokenCredential for EnvironmentCredential {
     fn invalidate(&self, request: &TokenRequest) {
         self.inner.invalidate(request)
     }
+
+    fn invalidate_rejected(&self, request: &TokenRequest, token: &str) {
+        self.inner.invalidate_rejected(request, token)
+    }
 }
 
 #[cfg(all(test, not(target_arch = "wasm32")))]

@@ -134,4 +134,12 @@ pub trait TokenCredential {
     fn invalidate(&self, request: &TokenRequest) {
         let _ = request;
     }
+
+    /// Like [`invalidate`](Self::invalidate), for the rejected `token` only: a cache keeps
+    /// a newer token that a concurrent caller already fetched for `request` (so N
+    /// operations rejected at once refresh once). The default forgets any token.
+    fn invalidate_rejected(&self, request: &TokenRequest, token: &str) {
+        let _ = token;
+        self.invalidate(request);
+    }
 }

@@ -18,6 +18,7 @@ use crate::failure::{Failure, Result};
 use crate::options::Options;
 use crate::token::JsTokenCredential;
 use js_sys::Function;
+use leafcrypt_core::keysource::azure_kv::credential::cache::CachingCredential;
 use leafcrypt_core::keysource::azure_kv::{AzureKvSource, ClientOptions, KeyId, KeyVaultClient};
 use leafcrypt_core::keysource::rest::http;
 use leafcrypt_core::keysource::KeyEntry;
@@ -68,7 +69,7 @@ impl AzureKv {
         let http = http::client(&http::HttpOptions::default()).map_err(Failure::Options)?;
         let client = KeyVaultClient::new(
             http,
-            Rc::new(JsTokenCredential::new(get_token)),
+            Rc::new(CachingCredential::new(JsTokenCredential::new(get_token))),
             client_options,
         )
         .map_err(|e| Failure::Options(format!("options.azureKv: {e}")))?;

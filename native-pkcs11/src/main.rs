@@ -15,6 +15,7 @@ mod failure;
 mod fifo;
 mod gcp;
 mod gitops;
+mod http_server;
 mod identities;
 mod io;
 mod k8s;

@@ -326,27 +326,40 @@ impl Cmd {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let described = self.describe();
-        let mut child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start `{described}`: {e}"));
         let input = self.stdin.unwrap_or_default();
         if let Some(limit) = self.timeout {
+            let child = command
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start `{described}`: {e}"));
             return wait_with_deadline(child, input, limit, described);
         }
-        if let Some(mut pipe) = child.stdin.take() {
-            // A tool that does not read stdin closes it early: a broken pipe is fine.
-            let _ = pipe.write_all(&input);
-        }
-        let out = child
-            .wait_with_output()
-            .unwrap_or_else(|e| panic!("cannot wait for `{described}`: {e}"));
-        Output {
-            command: described,
-            code: out.status.code().unwrap_or(-1),
-            stdout: out.stdout,
-            stderr: out.stderr,
-            timed_out: false,
-        }
+        run_command(&mut command, &input, described)
+    }
+}
+
+/// Runs `command` (its environment already set, e.g. by [`clean_env`]) to completion,
+/// feeding `stdin` and capturing both outputs; `described` names it in messages. For
+/// programs other than the two tools (git, kpt, …); the tools go through [`Cmd`].
+pub fn run_command(command: &mut Command, stdin: &[u8], described: String) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start `{described}`: {e}"));
+    if let Some(mut pipe) = child.stdin.take() {
+        // A tool that does not read stdin closes it early: a broken pipe is fine.
+        let _ = pipe.write_all(stdin);
+    }
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("cannot wait for `{described}`: {e}"));
+    Output {
+        command: described,
+        code: out.status.code().unwrap_or(-1),
+        stdout: out.stdout,
+        stderr: out.stderr,
+        timed_out: false,
     }
 }
 

@@ -22,6 +22,7 @@ mod k8s;
 mod keygen;
 mod ksops;
 mod kv_proxy;
+mod lazy_source;
 mod log;
 mod logged;
 mod pgp;

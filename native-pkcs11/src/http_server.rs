@@ -1,13 +1,33 @@
 //! The HTTP/1.1 plumbing the loopback servers share (`kv-proxy`, the `on-rotation`
 //! webhook): one task per accepted connection, and JSON replies.
 
+use crate::failure::{CliResult, Failure};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
+use leafcrypt_core::ExitCode;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+
+/// Listens on `addr` and announces the bound address (`http://ADDR`, port 0 resolved) on
+/// stdout; errors start with `who: `.
+pub async fn listen(addr: SocketAddr, who: &str) -> CliResult<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(addr).await.map_err(|e| {
+        Failure::new(
+            ExitCode::ErrorGeneric,
+            format!("{who}: cannot listen on {addr}: {e}"),
+        )
+    })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| Failure::new(ExitCode::ErrorGeneric, format!("{who}: {e}")))?;
+    println!("http://{bound}");
+    Ok((listener, bound))
+}
 
 /// A complete reply.
 pub type Reply = Response<Full<Bytes>>;
@@ -16,7 +36,7 @@ pub type Reply = Response<Full<Bytes>>;
 /// With `header_timeout`, a client that does not finish its headers in time is dropped
 /// (so it cannot hold a task forever).
 pub fn spawn_connection<S, H, F>(
-    stream: tokio::net::TcpStream,
+    stream: TcpStream,
     state: Arc<S>,
     header_timeout: Option<Duration>,
     handle: H,

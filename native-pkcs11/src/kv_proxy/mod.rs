@@ -76,18 +76,8 @@ async fn serve(
     port: u16,
     exit_with_stdin: bool,
 ) -> CliResult<()> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .map_err(|e| {
-            Failure::new(
-                ExitCode::ErrorGeneric,
-                format!("kv-proxy: cannot listen on 127.0.0.1:{port}: {e}"),
-            )
-        })?;
-    let listen = listener
-        .local_addr()
-        .map_err(|e| Failure::new(ExitCode::ErrorGeneric, format!("kv-proxy: {e}")))?;
-    println!("http://{listen}");
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let (listener, listen) = http_server::listen(addr, "kv-proxy").await?;
     eprintln!(
         "kv-proxy: forwarding {} for {} (Ctrl-C stops)",
         routes.describe(),

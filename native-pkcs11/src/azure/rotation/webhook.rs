@@ -49,16 +49,7 @@ struct State {
 pub async fn serve(listen: SocketAddr, secret: SharedSecret, runner: Runner) -> CliResult<()> {
     let mut stop = stop_signal()
         .map_err(|e| Failure::new(ExitCode::ErrorGeneric, format!("on-rotation: {e}")))?;
-    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
-        Failure::new(
-            ExitCode::ErrorGeneric,
-            format!("on-rotation: cannot listen on {listen}: {e}"),
-        )
-    })?;
-    let bound = listener
-        .local_addr()
-        .map_err(|e| Failure::new(ExitCode::ErrorGeneric, format!("on-rotation: {e}")))?;
-    println!("http://{bound}");
+    let (listener, bound) = http_server::listen(listen, "on-rotation").await?;
     eprintln!("on-rotation: listening on http://{bound} for Event Grid deliveries (SIGTERM stops)");
     let (jobs, mut queue) = mpsc::channel::<Job>(16);
     let state = Arc::new(State { secret, jobs });

@@ -429,6 +429,27 @@ fn wait_with_deadline(
     }
 }
 
+/// One plain-HTTP/1.1 JSON request to a loopback emulator at `host` (`127.0.0.1:PORT`),
+/// e.g. an admin call: the JSON answer; panics unless the status is 200.
+pub fn http_json(host: &str, method: &str, path: &str, body: &str) -> serde_json::Value {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(host).expect("connect admin");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("admin request");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("admin answer");
+    let (head, body) = answer.split_once("\r\n\r\n").expect("http answer");
+    assert!(
+        head.starts_with("HTTP/1.1 200"),
+        "{method} {path}: {answer}"
+    );
+    serde_json::from_str(body).expect("admin json")
+}
+
 /// Gives `command` the tests' clean environment: only `PATH`, `HOME` (and
 /// `XDG_CONFIG_HOME`) under `home`, `LANG`, and the network guard.
 pub fn clean_env(command: &mut Command, home: &Path) {

@@ -326,27 +326,40 @@ impl Cmd {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let described = self.describe();
-        let mut child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start `{described}`: {e}"));
         let input = self.stdin.unwrap_or_default();
         if let Some(limit) = self.timeout {
+            let child = command
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start `{described}`: {e}"));
             return wait_with_deadline(child, input, limit, described);
         }
-        if let Some(mut pipe) = child.stdin.take() {
-            // A tool that does not read stdin closes it early: a broken pipe is fine.
-            let _ = pipe.write_all(&input);
-        }
-        let out = child
-            .wait_with_output()
-            .unwrap_or_else(|e| panic!("cannot wait for `{described}`: {e}"));
-        Output {
-            command: described,
-            code: out.status.code().unwrap_or(-1),
-            stdout: out.stdout,
-            stderr: out.stderr,
-            timed_out: false,
-        }
+        run_command(&mut command, &input, described)
+    }
+}
+
+/// Runs `command` (its environment already set, e.g. by [`clean_env`]) to completion,
+/// feeding `stdin` and capturing both outputs; `described` names it in messages. For
+/// programs other than the two tools (git, kpt, …); the tools go through [`Cmd`].
+pub fn run_command(command: &mut Command, stdin: &[u8], described: String) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start `{described}`: {e}"));
+    if let Some(mut pipe) = child.stdin.take() {
+        // A tool that does not read stdin closes it early: a broken pipe is fine.
+        let _ = pipe.write_all(stdin);
+    }
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("cannot wait for `{described}`: {e}"));
+    Output {
+        command: described,
+        code: out.status.code().unwrap_or(-1),
+        stdout: out.stdout,
+        stderr: out.stderr,
+        timed_out: false,
     }
 }
 
@@ -414,6 +427,27 @@ fn wait_with_deadline(
         stderr: collect(stderr),
         timed_out,
     }
+}
+
+/// One plain-HTTP/1.1 JSON request to a loopback emulator at `host` (`127.0.0.1:PORT`),
+/// e.g. an admin call: the JSON answer; panics unless the status is 200.
+pub fn http_json(host: &str, method: &str, path: &str, body: &str) -> serde_json::Value {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(host).expect("connect admin");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("admin request");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("admin answer");
+    let (head, body) = answer.split_once("\r\n\r\n").expect("http answer");
+    assert!(
+        head.starts_with("HTTP/1.1 200"),
+        "{method} {path}: {answer}"
+    );
+    serde_json::from_str(body).expect("admin json")
 }
 
 /// Gives `command` the tests' clean environment: only `PATH`, `HOME` (and

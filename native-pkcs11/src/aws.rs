@@ -4,14 +4,12 @@
 //! in `leafcrypt_core::keysource::aws_kms`.
 
 use crate::cli::Opts;
-use async_trait::async_trait;
+use crate::lazy_source::LazySource;
 use leafcrypt_core::keysource::aws_kms::key::{context_map, parse_context};
 use leafcrypt_core::keysource::aws_kms::{AwsEnv, AwsKmsSource, KmsClient};
 use leafcrypt_core::keysource::rest::http;
-use leafcrypt_core::keysource::{KeyEntry, KeyError, KeySource, Probe};
-use leafcrypt_core::secret::Secret;
+use leafcrypt_core::keysource::{KeyEntry, KeySource};
 use leafcrypt_core::tree::Value;
-use std::cell::OnceCell;
 use std::rc::Rc;
 
 /// Sets `--encryption-context` and `--aws-profile` on the `kms` keys of `entries` that
@@ -57,48 +55,9 @@ fn build() -> Result<AwsKmsSource, String> {
 /// The AWS KMS source as a keyring member, built on first use: files without `kms` keys
 /// never read the AWS environment.
 pub fn keyring_member() -> Box<dyn KeySource> {
-    Box::new(Lazy {
-        source: OnceCell::new(),
-    })
-}
-
-struct Lazy {
-    source: OnceCell<Result<AwsKmsSource, String>>,
-}
-
-impl Lazy {
-    fn get(&self) -> Result<&AwsKmsSource, KeyError> {
-        self.source
-            .get_or_init(build)
-            .as_ref()
-            .map_err(|message| KeyError::Failed {
-                kind: "kms".into(),
-                message: message.clone(),
-            })
-    }
-}
-
-#[async_trait(?Send)]
-impl KeySource for Lazy {
-    fn kind(&self) -> &'static str {
-        "kms"
-    }
-
-    async fn wrap(&self, key: &KeyEntry, secret: &[u8], now: &str) -> Result<KeyEntry, KeyError> {
-        self.get()?.wrap(key, secret, now).await
-    }
-
-    async fn unwrap(&self, entry: &KeyEntry) -> Result<Secret, KeyError> {
-        self.get()?.unwrap(entry).await
-    }
-
-    async fn probe(&self, entry: &KeyEntry) -> Probe {
-        match self.get() {
-            Ok(source) => source.probe(entry).await,
-            Err(e) => Probe::unusable(
-                e.to_string(),
-                "check the AWS configuration (profile, region, endpoint)",
-            ),
-        }
-    }
+    Box::new(LazySource::new(
+        "kms",
+        "check the AWS configuration (profile, region, endpoint)",
+        build,
+    ))
 }

@@ -310,9 +310,13 @@ pub struct OnRotationArgs {
     /// Encrypted files, or directories of them.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// Also look in the directories' subdirectories (hidden ones and symlinks excepted).
+    /// Also look in the directories' subdirectories (honouring .gitignore, as --recursive
+    /// elsewhere).
     #[arg(long)]
     pub recursive: bool,
+    /// How many files are re-wrapped at once (Key Vault requests overlap).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_JOBS)]
+    pub jobs: usize,
     /// Report what would be re-wrapped; change nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -16,9 +16,15 @@ use zeroize::Zeroizing;
 
 /// FIFOs being fed; [`Feeds::finish`] once the child has exited.
 pub struct Feeds {
-    writers: Vec<(PathBuf, JoinHandle<()>)>,
+    feeds: Vec<Feed>,
     // Dropped last: removes the FIFOs and their directory.
     _dir: PrivateDir,
+}
+
+/// One FIFO being fed by its own thread; [`Feed::finish`] once the child has exited.
+pub struct Feed {
+    path: PathBuf,
+    writer: JoinHandle<()>,
 }
 
 /// Makes a 0600 FIFO at `path`.
@@ -46,42 +52,61 @@ impl Feeds {
             mkfifo(&path)?;
             paths.push(path);
         }
-        let writers = items
+        let feeds = items
             .into_iter()
             .zip(&paths)
-            .map(|((_, plain), path)| {
-                let p = path.clone();
-                let handle = std::thread::spawn(move || {
-                    // Blocks until the reader opens the FIFO.
-                    if let Ok(mut f) = fs::OpenOptions::new().write(true).open(&p) {
-                        let _ = f.write_all(&plain);
-                    }
-                });
-                (path.clone(), handle)
-            })
+            .map(|((_, plain), path)| Feed::spawn_writer(path.clone(), plain))
             .collect();
-        Ok((Self { writers, _dir: dir }, paths))
+        Ok((Self { feeds, _dir: dir }, paths))
     }
 
     /// After the child exited: unblocks the writers of FIFOs it never opened (by reading
     /// and discarding) and joins every writer.
     pub fn finish(self) {
-        for (path, writer) in self.writers {
-            if !writer.is_finished() {
-                if let Ok(mut reader) = fs::OpenOptions::new()
-                    .read(true)
-                    .custom_flags(libc::O_NONBLOCK)
-                    .open(&path)
-                {
-                    let mut sink = Zeroizing::new(vec![0u8; 64 * 1024]);
-                    while !writer.is_finished() {
-                        if matches!(reader.read(&mut sink), Ok(0) | Err(_)) {
-                            std::thread::yield_now();
-                        }
+        for feed in self.feeds {
+            feed.finish();
+        }
+    }
+}
+
+impl Feed {
+    /// Creates a 0600 FIFO at `path` (in a private directory the caller owns) and starts
+    /// feeding it `plain`.
+    pub fn start(path: &Path, plain: Zeroizing<Vec<u8>>) -> CliResult<Self> {
+        mkfifo(path)?;
+        Ok(Self::spawn_writer(path.to_path_buf(), plain))
+    }
+
+    fn spawn_writer(path: PathBuf, plain: Zeroizing<Vec<u8>>) -> Self {
+        let p = path.clone();
+        let writer = std::thread::spawn(move || {
+            // Blocks until the reader opens the FIFO.
+            if let Ok(mut f) = fs::OpenOptions::new().write(true).open(&p) {
+                let _ = f.write_all(&plain);
+            }
+        });
+        Self { path, writer }
+    }
+
+    /// After the child exited (or was never started): if it never opened the FIFO, becomes
+    /// the reader so that the writer's open() returns, discards what it writes, and joins
+    /// the writer.
+    pub fn finish(self) {
+        let Self { path, writer } = self;
+        if !writer.is_finished() {
+            if let Ok(mut reader) = fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NONBLOCK)
+                .open(&path)
+            {
+                let mut sink = Zeroizing::new(vec![0u8; 64 * 1024]);
+                while !writer.is_finished() {
+                    if matches!(reader.read(&mut sink), Ok(0) | Err(_)) {
+                        std::thread::yield_now();
                     }
                 }
             }
-            let _ = writer.join();
         }
+        let _ = writer.join();
     }
 }

@@ -9,7 +9,7 @@
 //! Every process gets the harness's loopback-only network guard; the emulators listen on
 //! 127.0.0.1 only.
 
-use leafcrypt_tests::harness::{key_file, recipient, Output, Tool, Workdir};
+use leafcrypt_tests::harness::{http_json, key_file, recipient, Output, Tool, Workdir};
 use leafcrypt_tests::kv::{Deny, Emulator};
 use leafcrypt_tests::kv_emulator_bin;
 use leafcrypt_tests::vault::Vault;
@@ -679,7 +679,6 @@ impl Gcp {
 
     /// One admin call (`log` is a GET); the JSON answer.
     fn admin(&self, op: &str, body: Value) -> Value {
-        use std::io::{Read, Write};
         let endpoint = self.get("endpoint");
         let host = endpoint.trim_start_matches("http://");
         let (method, body) = if op == "log" {
@@ -687,18 +686,7 @@ impl Gcp {
         } else {
             ("POST", body.to_string())
         };
-        let mut s = std::net::TcpStream::connect(host).expect("connect admin");
-        write!(
-            s,
-            "{method} /admin/{op} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .expect("admin request");
-        let mut answer = String::new();
-        s.read_to_string(&mut answer).expect("admin answer");
-        let (head, body) = answer.split_once("\r\n\r\n").expect("http answer");
-        assert!(head.starts_with("HTTP/1.1 200"), "admin {op}: {answer}");
-        serde_json::from_str(body).expect("admin json")
+        http_json(host, method, &format!("/admin/{op}"), &body)
     }
 
     /// The paths of the logged KMS requests.

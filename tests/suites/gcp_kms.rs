@@ -15,9 +15,8 @@
 //!   credential) naming the key and the credential, never a token;
 //! - no request leaves loopback (the metadata server included).
 
-use leafcrypt_tests::harness::{key_file, recipient, Output, Tool, Workdir};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use leafcrypt_tests::harness::{http_json, key_file, recipient, Output, Tool, Workdir};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -89,18 +88,7 @@ impl Emulator {
         } else {
             ("POST", body.to_string())
         };
-        let mut s = TcpStream::connect(host).expect("connect admin");
-        write!(
-            s,
-            "{method} /admin/{op} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .expect("admin request");
-        let mut answer = String::new();
-        s.read_to_string(&mut answer).expect("admin answer");
-        let (head, body) = answer.split_once("\r\n\r\n").expect("http answer");
-        assert!(head.starts_with("HTTP/1.1 200"), "admin {op}: {answer}");
-        serde_json::from_str(body).expect("admin json")
+        http_json(host, method, &format!("/admin/{op}"), &body)
     }
 
     /// `(host, path, identity, status)` of each logged KMS/token/metadata request.

@@ -12,11 +12,11 @@
 //! directory, `GIT_CONFIG_NOSYSTEM=1`, the age identity only where a test says so.
 
 use leafcrypt_tests::harness::{
-    clean_env, key_file, leafcrypt_bin, recipient, sops_bin, Output, Workdir,
+    clean_env, key_file, leafcrypt_bin, recipient, run_command, sops_bin, Output, Workdir,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// One temporary repository (`<dir>/repo`) with its own home (`<dir>/home`).
 struct Repo {
@@ -60,22 +60,12 @@ impl Repo {
             .current_dir(&self.root)
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GIT_EDITOR", "true")
-            .env("GIT_PAGER", "cat")
-            .stdin(Stdio::null());
+            .env("GIT_PAGER", "cat");
         if key == Key::With {
             command.env("SOPS_AGE_KEY_FILE", key_file(1));
         }
         let described = format!("{} {}", program.display(), args.join(" "));
-        let out = command
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run `{described}`: {e}"));
-        Output {
-            command: described,
-            code: out.status.code().unwrap_or(-1),
-            stdout: out.stdout,
-            stderr: out.stderr,
-            timed_out: false,
-        }
+        run_command(&mut command, &[], described)
     }
 
     fn git(&self, args: &[&str]) -> Output {

@@ -17,10 +17,9 @@
 use leafcrypt_core::stores::Format;
 use leafcrypt_core::tree::{Map, Value};
 use leafcrypt_tests::harness::{
-    clean_env, key_file, leafcrypt_bin, recipient, Output, Tool, Workdir,
+    clean_env, key_file, leafcrypt_bin, recipient, run_command, Output, Tool, Workdir,
 };
 use leafcrypt_tests::workflow::LIMIT;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -74,27 +73,9 @@ fn run(program: &Path, args: &[&str], cwd: &Path, env: &[(&str, &Path)], stdin: 
     command
         .args(args)
         .current_dir(cwd)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .envs(env.iter().map(|(k, v)| (k, v)));
     let described = format!("{} {}", program.display(), args.join(" "));
-    let mut child = command
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start `{described}`: {e}"));
-    if let Some(mut pipe) = child.stdin.take() {
-        let _ = pipe.write_all(stdin);
-    }
-    let out = child
-        .wait_with_output()
-        .unwrap_or_else(|e| panic!("cannot wait for `{described}`: {e}"));
-    Output {
-        command: described,
-        code: out.status.code().unwrap_or(-1),
-        stdout: out.stdout,
-        stderr: out.stderr,
-        timed_out: false,
-    }
+    run_command(&mut command, stdin, described)
 }
 
 /// Encrypts `plain` with the real sops to recipient R1 into `dir/name` (`data`/`stringData`

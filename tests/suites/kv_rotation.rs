@@ -671,3 +671,24 @@ fn rewritten_files_keep_the_indentation_of_indent() {
     assert!(after.contains(&v2.version));
     assert_only_the_entry_changed("two.yaml", &before, &after);
 }
+
+#[test]
+fn the_walk_honours_gitignore_and_jobs_is_accepted() {
+    let (kv, _, _) = start();
+    let f = files(&kv);
+    f.wd.write(".gitignore", "deeper/\n");
+    let before = f.read("sub/deeper/g.yaml");
+    let v2 = kv.rotate("app");
+    let out = f.feed(&kv, &event_grid(&v2, "app", "eg-ignored"), &["--jobs", "1"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let report = out.stdout_text();
+    assert!(
+        !report.contains("g.yaml"),
+        "an ignored file is not walked: {report}"
+    );
+    assert!(report.contains("3 re-wrapped"), "{report}");
+    assert_eq!(f.read("sub/deeper/g.yaml"), before);
+    let out = f.feed(&kv, &event_grid(&v2, "app", "eg-jobs-x"), &["--jobs", "x"]);
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(out.stderr_text().contains("--jobs"), "{out:?}");
+}

@@ -8,17 +8,15 @@ pub mod rotation;
 
 use crate::cli::Opts;
 use crate::failure::{CliResult, Failure};
-use async_trait::async_trait;
+use crate::lazy_source::LazySource;
 use leafcrypt_core::keysource::azure_kv::credential::chain::DefaultChain;
 use leafcrypt_core::keysource::azure_kv::credential::process_env;
 use leafcrypt_core::keysource::azure_kv::{
     AzureKvSource, ClientOptions, KeyVaultClient, TIMEOUT_VAR,
 };
 use leafcrypt_core::keysource::rest::http;
-use leafcrypt_core::keysource::{KeyEntry, KeyError, KeySource, Probe};
-use leafcrypt_core::secret::Secret;
+use leafcrypt_core::keysource::KeySource;
 use leafcrypt_core::ExitCode;
-use std::cell::OnceCell;
 use std::rc::Rc;
 
 /// What the command line says about Key Vault.
@@ -82,51 +80,10 @@ pub(crate) fn build(settings: &Settings) -> CliResult<AzureKvSource> {
 /// bad Azure configuration (e.g. an unknown `AZURE_TOKEN_CREDENTIALS`) only fails files
 /// that have Key Vault keys.
 pub fn keyring_member(opts: &Opts) -> Box<dyn KeySource> {
-    Box::new(Lazy {
-        settings: Settings::from_opts(opts),
-        source: OnceCell::new(),
-    })
-}
-
-/// A Key Vault source built when a Key Vault entry is first wrapped or unwrapped.
-struct Lazy {
-    settings: Settings,
-    source: OnceCell<Result<AzureKvSource, String>>,
-}
-
-impl Lazy {
-    fn get(&self) -> Result<&AzureKvSource, KeyError> {
-        self.source
-            .get_or_init(|| build(&self.settings).map_err(|f| f.message))
-            .as_ref()
-            .map_err(|message| KeyError::Failed {
-                kind: "azure_kv".into(),
-                message: message.clone(),
-            })
-    }
-}
-
-#[async_trait(?Send)]
-impl KeySource for Lazy {
-    fn kind(&self) -> &'static str {
-        "azure_kv"
-    }
-
-    async fn wrap(&self, key: &KeyEntry, secret: &[u8], now: &str) -> Result<KeyEntry, KeyError> {
-        self.get()?.wrap(key, secret, now).await
-    }
-
-    async fn unwrap(&self, entry: &KeyEntry) -> Result<Secret, KeyError> {
-        self.get()?.unwrap(entry).await
-    }
-
-    async fn probe(&self, entry: &KeyEntry) -> Probe {
-        match self.get() {
-            Ok(source) => source.probe(entry).await,
-            Err(e) => Probe::unusable(
-                e.to_string(),
-                "check the Azure settings (AZURE_TOKEN_CREDENTIALS, SSL_CERT_FILE)",
-            ),
-        }
-    }
+    let settings = Settings::from_opts(opts);
+    Box::new(LazySource::new(
+        "azure_kv",
+        "check the Azure settings (AZURE_TOKEN_CREDENTIALS, SSL_CERT_FILE)",
+        move || build(&settings).map_err(|f| f.message),
+    ))
 }

@@ -1,5 +1,5 @@
 //! Beyond sops: `--recursive` for `encrypt`, `decrypt`, `rotate`, `updatekeys`,
-//! `filestatus` and `azure-kv stale`. The walker ([`walk`]), the per-file runs ([`ops`],
+//! `filestatus` and `azure-kv stale` (and the walk of `azure-kv on-rotation`). The walker ([`walk`]), the per-file runs ([`ops`],
 //! which call the single-file commands' rules), the progress line ([`progress`]) and the
 //! summary and failure report ([`report`]). Files run `jobs` at a time, so at most `jobs`
 //! key-source requests are in flight.
@@ -7,7 +7,7 @@
 mod ops;
 mod progress;
 mod report;
-mod walk;
+pub mod walk;
 
 pub use ops::Kind;
 

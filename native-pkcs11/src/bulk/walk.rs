@@ -39,6 +39,16 @@ pub type Walked = (Vec<Found>, Vec<(String, Failure)>);
 /// Walks `roots`; `exclude` (e.g. decrypt's output directory) is not entered. Files the
 /// walk cannot read are returned as failures next to the files found.
 pub fn walk(roots: &[PathBuf], exclude: Option<&Path>) -> CliResult<Walked> {
+    walk_to(roots, exclude, None)
+}
+
+/// As [`walk`], at most `max_depth` levels below each root (`Some(1)`: a directory's own
+/// files only).
+pub fn walk_to(
+    roots: &[PathBuf],
+    exclude: Option<&Path>,
+    max_depth: Option<usize>,
+) -> CliResult<Walked> {
     if roots.is_empty() {
         return Err(Failure::new(
             ExitCode::NoFileSpecified,
@@ -62,6 +72,7 @@ pub fn walk(roots: &[PathBuf], exclude: Option<&Path>) -> CliResult<Walked> {
         let walker = ignore::WalkBuilder::new(root)
             .hidden(false)
             .require_git(false)
+            .max_depth(max_depth)
             .filter_entry(move |e| {
                 let is_dir = e.file_type().is_some_and(|t| t.is_dir());
                 if is_dir && e.file_name() == ".git" {
@@ -133,5 +144,8 @@ mod tests {
         assert_eq!(rel, [PathBuf::from(".env"), PathBuf::from("a/x.yaml")]);
         let (found, _) = walk(&[d.to_path_buf()], Some(&d.join("a"))).unwrap();
         assert_eq!(found.len(), 1);
+        let (found, _) = walk_to(&[d.join("a")], None, Some(1)).unwrap();
+        let rel: Vec<_> = found.iter().map(|f| f.relative()).collect();
+        assert_eq!(rel, [PathBuf::from("x.yaml")]);
     }
 }

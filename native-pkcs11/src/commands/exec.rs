@@ -4,14 +4,14 @@
 use super::{formats, keyring, open_to_read, store};
 use crate::cli::{ExecEnvArgs, ExecFileArgs, Opts};
 use crate::failure::{CliResult, Failure};
+use crate::fifo::Feed;
 use crate::io::read_input;
 use crate::private_dir::PrivateDir;
 use leafcrypt_core::stores::Format;
 use leafcrypt_core::tree::Value;
 use leafcrypt_core::ExitCode;
-use std::ffi::CString;
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -173,51 +173,24 @@ fn write_private_file(path: &Path, plain: &[u8]) -> CliResult<()> {
     })
 }
 
-/// Runs `cmd` while a thread writes the plaintext into a 0600 FIFO at `path`; returns the
-/// child's exit code.
+/// Runs `cmd` while a thread writes the plaintext into a 0600 FIFO at `path`
+/// ([`crate::fifo::Feed`]); returns the child's exit code.
 fn run_with_fifo(mut cmd: Command, path: &Path, plain: Zeroizing<Vec<u8>>) -> CliResult<i32> {
-    let c_path = CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| Failure::new(ExitCode::ErrorGeneric, "bad temp path"))?;
-    // SAFETY: c_path is a valid NUL-terminated path; mkfifo has no other preconditions.
-    if unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) } != 0 {
-        return Err(Failure::new(
-            ExitCode::CouldNotReadInputFile,
-            format!("cannot create a FIFO: {}", std::io::Error::last_os_error()),
-        ));
-    }
-    let child = cmd.spawn().map_err(|e| {
-        Failure::new(
-            ExitCode::ErrorGeneric,
-            format!("cannot run the command: {e}"),
-        )
-    })?;
-    // The writer blocks until the child opens the FIFO; if the child never does, opening
-    // our own read end after it exits unblocks the writer.
-    let writer_path = path.to_path_buf();
-    let writer = std::thread::spawn(move || {
-        if let Ok(mut f) = fs::OpenOptions::new().write(true).open(&writer_path) {
-            let _ = f.write_all(&plain);
+    let feed = Feed::start(path, plain)?;
+    let child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            feed.finish();
+            return Err(Failure::new(
+                ExitCode::ErrorGeneric,
+                format!("cannot run the command: {e}"),
+            ));
         }
-    });
-    let status = wait(child)?;
-    if !writer.is_finished() {
-        // The child never opened the FIFO: become the reader ourselves so the writer's
-        // open() returns, and discard what it writes.
-        if let Ok(mut reader) = fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(path)
-        {
-            let mut sink = Zeroizing::new(vec![0u8; 64 * 1024]);
-            while !writer.is_finished() {
-                if matches!(reader.read(&mut sink), Ok(0) | Err(_)) {
-                    std::thread::yield_now();
-                }
-            }
-        }
-    }
-    let _ = writer.join();
-    Ok(code_of(status))
+    };
+    let status = wait(child);
+    // A child that never opened the FIFO leaves the writer blocked: finish unblocks it.
+    feed.finish();
+    Ok(code_of(status?))
 }
 
 fn run_child(mut cmd: Command) -> CliResult<i32> {

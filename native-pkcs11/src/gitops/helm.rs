@@ -3,7 +3,7 @@
 //! file fails the render with nothing printed; helm reads the plaintexts from FIFOs.
 
 use super::args::HelmTemplateArgs;
-use super::params::{app_env, env, Params};
+use super::params::{app_env, env, program, Params};
 use crate::cli::Opts;
 use crate::commands::{keyring, open_to_read, store};
 use crate::failure::{CliResult, Failure};
@@ -210,12 +210,7 @@ pub fn template(a: &HelmTemplateArgs, opts: &Opts) -> CliResult<i32> {
             false => v.path.clone(),
         })
         .collect();
-    let helm = a
-        .helm
-        .clone()
-        .or_else(|| app_env("HELM_BIN").map(PathBuf::from))
-        .or_else(|| env("LEAFCRYPT_HELM").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("helm"));
+    let helm = program(a.helm.as_ref(), "HELM_BIN", "LEAFCRYPT_HELM", "helm");
     let child = Command::new(&helm)
         .args(helm_args(a, &params, &chart, &paths))
         .stdin(Stdio::null())

@@ -6,7 +6,7 @@
 //! `unable to find plugin root` under Argo CD's XDG_CONFIG_HOME).
 
 use super::args::KustomizeBuildArgs;
-use super::params::{app_env, env};
+use super::params::{app_env, env, program};
 use crate::failure::{CliResult, Failure};
 use crate::private_dir::PrivateDir;
 use leafcrypt_core::ExitCode;
@@ -101,12 +101,12 @@ pub fn build(a: &KustomizeBuildArgs) -> CliResult<i32> {
             dir.display()
         )));
     }
-    let kustomize = a
-        .kustomize
-        .clone()
-        .or_else(|| app_env("KUSTOMIZE_BIN").map(PathBuf::from))
-        .or_else(|| env("LEAFCRYPT_KUSTOMIZE").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("kustomize"));
+    let kustomize = program(
+        a.kustomize.as_ref(),
+        "KUSTOMIZE_BIN",
+        "LEAFCRYPT_KUSTOMIZE",
+        "kustomize",
+    );
     // kubectl's embedded kustomize has no --enable-exec (it runs legacy exec plugins only).
     let is_kubectl = kustomize
         .file_name()

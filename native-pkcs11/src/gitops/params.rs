@@ -5,6 +5,7 @@
 use crate::failure::{CliResult, Failure};
 use leafcrypt_core::ExitCode;
 use serde_json::Value;
+use std::path::PathBuf;
 
 /// The application's parameters, parsed.
 #[derive(Debug, Default)]
@@ -78,6 +79,15 @@ pub fn app_env(name: &str) -> Option<String> {
 /// A non-empty environment variable.
 pub fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// The program to run: the flag, else the application's `env` entry `app_var`, else the
+/// variable `var`, else `default` (found on `PATH`).
+pub fn program(flag: Option<&PathBuf>, app_var: &str, var: &str, default: &str) -> PathBuf {
+    flag.cloned()
+        .or_else(|| app_env(app_var).map(PathBuf::from))
+        .or_else(|| env(var).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(default))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ mod cors;
 mod route;
 
 use crate::failure::{CliResult, Failure};
+use crate::http_server::{self, Reply};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -75,18 +76,8 @@ async fn serve(
     port: u16,
     exit_with_stdin: bool,
 ) -> CliResult<()> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .map_err(|e| {
-            Failure::new(
-                ExitCode::ErrorGeneric,
-                format!("kv-proxy: cannot listen on 127.0.0.1:{port}: {e}"),
-            )
-        })?;
-    let listen = listener
-        .local_addr()
-        .map_err(|e| Failure::new(ExitCode::ErrorGeneric, format!("kv-proxy: {e}")))?;
-    println!("http://{listen}");
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let (listener, listen) = http_server::listen(addr, "kv-proxy").await?;
     eprintln!(
         "kv-proxy: forwarding {} for {} (Ctrl-C stops)",
         routes.describe(),
@@ -105,17 +96,12 @@ async fn serve(
             _ = &mut stop => return Ok(()),
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
-                let state = state.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        let state = state.clone();
-                        async move { Ok::<_, std::convert::Infallible>(handle(&state, req).await) }
-                    });
-                    let io = hyper_util::rt::TokioIo::new(stream);
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(io, service)
-                        .await;
-                });
+                http_server::spawn_connection(
+                    stream,
+                    state.clone(),
+                    None,
+                    |state, req| async move { handle(&state, req).await },
+                );
             }
         }
     }
@@ -136,16 +122,9 @@ async fn stop_signal(exit_with_stdin: bool) {
     }
 }
 
-type Reply = Response<Full<Bytes>>;
-
 fn plain(status: StatusCode, message: &str) -> Reply {
-    let body = serde_json::json!({ "error": { "code": "LeafcryptProxy", "message": message } })
-        .to_string();
-    let mut r = Response::new(Full::new(Bytes::from(body)));
-    *r.status_mut() = status;
-    r.headers_mut()
-        .insert("content-type", "application/json".parse().expect("static"));
-    r
+    let body = serde_json::json!({ "error": { "code": "LeafcryptProxy", "message": message } });
+    http_server::json(status, &body)
 }
 
 async fn handle(state: &State, req: Request<Incoming>) -> Reply {

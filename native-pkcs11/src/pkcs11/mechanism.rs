@@ -1,6 +1,7 @@
 //! The wrapping mechanisms a `pkcs11` entry can record, by name.
 
 use super::error::Pkcs11Error;
+use cryptoki::object::ObjectClass;
 
 /// How the data key is wrapped with the KEK; recorded per entry as `mechanism`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,6 +55,15 @@ impl Mechanism {
     /// Whether the KEK is an RSA key pair (else an AES secret key).
     pub fn is_rsa(self) -> bool {
         self != Mechanism::AesGcm
+    }
+
+    /// The class of the key object the KEK is found as, and its name in messages.
+    pub fn key_class(self) -> (ObjectClass, &'static str) {
+        if self.is_rsa() {
+            (ObjectClass::PRIVATE_KEY, "RSA private key")
+        } else {
+            (ObjectClass::SECRET_KEY, "AES secret key")
+        }
     }
 
     /// What to use instead when the token rejects this mechanism.

@@ -4,11 +4,9 @@
 //! non-interactive source, as a decryption would do it (a rejected PIN is not retried).
 
 use super::error::Pkcs11Error;
-use super::mechanism::Mechanism;
 use super::pin;
 use super::source::{entry_id, id_note, Pkcs11Source};
 use super::token::Token;
-use cryptoki::object::ObjectClass;
 use leafcrypt_core::keysource::{KeyEntry, Probe};
 
 /// The probe of `entry` through `source`'s module and PIN hints.
@@ -31,16 +29,7 @@ pub fn probe(source: &Pkcs11Source, entry: &KeyEntry) -> Probe {
 }
 
 fn check(source: &Pkcs11Source, entry: &KeyEntry) -> Result<Probe, Pkcs11Error> {
-    let uri = source.resolve(
-        entry
-            .get("uri")
-            .ok_or_else(|| Pkcs11Error::Entry("no uri".into()))?,
-    )?;
-    let mechanism = Mechanism::parse(
-        entry
-            .get("mechanism")
-            .ok_or_else(|| Pkcs11Error::Entry("no mechanism".into()))?,
-    )?;
+    let (uri, mechanism) = source.target(entry)?;
     let id = entry_id(entry)?;
     let token = Token::find(&uri)?;
     let mut pin_note = String::new();
@@ -68,11 +57,7 @@ fn check(source: &Pkcs11Source, entry: &KeyEntry) -> Result<Probe, Pkcs11Error> 
         }
     }
     let session = token.session()?;
-    let (class, what) = if mechanism.is_rsa() {
-        (ObjectClass::PRIVATE_KEY, "RSA private key")
-    } else {
-        (ObjectClass::SECRET_KEY, "AES secret key")
-    };
+    let (class, what) = mechanism.key_class();
     Ok(
         match token.find_key(&session, &uri, id.as_deref(), class)? {
             Some(_) => Probe::usable(format!(

@@ -53,6 +53,21 @@ impl Pkcs11Source {
         Ok(uri)
     }
 
+    /// An entry's `uri` (resolved against the hints) and `mechanism`.
+    pub(super) fn target(&self, entry: &KeyEntry) -> Result<(Pkcs11Uri, Mechanism), Pkcs11Error> {
+        let uri = self.resolve(
+            entry
+                .get("uri")
+                .ok_or_else(|| Pkcs11Error::Entry("no uri".into()))?,
+        )?;
+        let mechanism = Mechanism::parse(
+            entry
+                .get("mechanism")
+                .ok_or_else(|| Pkcs11Error::Entry("no mechanism".into()))?,
+        )?;
+        Ok((uri, mechanism))
+    }
+
     /// Wraps `secret` for the key `key` names.
     pub fn wrap_entry(
         &self,
@@ -121,16 +136,7 @@ impl Pkcs11Source {
 
     /// Recovers the secret wrapped in `entry`, on the token.
     pub fn unwrap_entry(&self, entry: &KeyEntry) -> Result<Zeroizing<Vec<u8>>, Pkcs11Error> {
-        let uri = self.resolve(
-            entry
-                .get("uri")
-                .ok_or_else(|| Pkcs11Error::Entry("no uri".into()))?,
-        )?;
-        let mechanism = Mechanism::parse(
-            entry
-                .get("mechanism")
-                .ok_or_else(|| Pkcs11Error::Entry("no mechanism".into()))?,
-        )?;
+        let (uri, mechanism) = self.target(entry)?;
         let enc = STANDARD
             .decode(entry.get("enc").unwrap_or_default().trim())
             .map_err(|_| Pkcs11Error::Entry("enc is not base64".into()))?;
@@ -138,11 +144,7 @@ impl Pkcs11Source {
         let token = Token::find(&uri)?;
         token.login(&uri)?;
         let session = token.session()?;
-        let (class, what) = if mechanism.is_rsa() {
-            (ObjectClass::PRIVATE_KEY, "RSA private key")
-        } else {
-            (ObjectClass::SECRET_KEY, "AES secret key")
-        };
+        let (class, what) = mechanism.key_class();
         let handle = token
             .find_key(&session, &uri, id.as_deref(), class)?
             .ok_or_else(|| {

@@ -2,11 +2,9 @@
 //! environment (`VAULT_TOKEN` or `~/.vault-token`, `VAULT_NAMESPACE`, `VAULT_CACERT`,
 //! `SSL_CERT_FILE`) on first use. The protocol lives in `leafcrypt_core::keysource::hc_vault`.
 
-use async_trait::async_trait;
+use crate::lazy_source::LazySource;
 use leafcrypt_core::keysource::hc_vault::{HcVaultSource, Settings, VaultClient};
-use leafcrypt_core::keysource::{KeyEntry, KeyError, KeySource, Probe};
-use leafcrypt_core::secret::Secret;
-use std::cell::OnceCell;
+use leafcrypt_core::keysource::KeySource;
 use std::path::PathBuf;
 
 /// The process environment as an env lookup closure.
@@ -25,44 +23,9 @@ fn build() -> Result<HcVaultSource, String> {
 /// The Vault source as a keyring member, built when an `hc_vault` entry is first wrapped
 /// or unwrapped: files without Vault keys never read the token file or the CA bundle.
 pub fn keyring_member() -> Box<dyn KeySource> {
-    Box::new(Lazy(OnceCell::new()))
-}
-
-struct Lazy(OnceCell<Result<HcVaultSource, String>>);
-
-impl Lazy {
-    fn get(&self) -> Result<&HcVaultSource, KeyError> {
-        self.0
-            .get_or_init(build)
-            .as_ref()
-            .map_err(|message| KeyError::Failed {
-                kind: "hc_vault".into(),
-                message: message.clone(),
-            })
-    }
-}
-
-#[async_trait(?Send)]
-impl KeySource for Lazy {
-    fn kind(&self) -> &'static str {
-        "hc_vault"
-    }
-
-    async fn wrap(&self, key: &KeyEntry, secret: &[u8], now: &str) -> Result<KeyEntry, KeyError> {
-        self.get()?.wrap(key, secret, now).await
-    }
-
-    async fn unwrap(&self, entry: &KeyEntry) -> Result<Secret, KeyError> {
-        self.get()?.unwrap(entry).await
-    }
-
-    async fn probe(&self, entry: &KeyEntry) -> Probe {
-        match self.get() {
-            Ok(source) => source.probe(entry).await,
-            Err(e) => Probe::unusable(
-                e.to_string(),
-                "check VAULT_ADDR, VAULT_TOKEN and VAULT_CACERT",
-            ),
-        }
-    }
+    Box::new(LazySource::new(
+        "hc_vault",
+        "check VAULT_ADDR, VAULT_TOKEN and VAULT_CACERT",
+        build,
+    ))
 }

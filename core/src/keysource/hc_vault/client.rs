@@ -216,29 +216,16 @@ impl VaultClient {
     /// `GET {engine}/keys/{name}` (no side effect): the key's versions, or the status and
     /// Vault's first error when it refused.
     pub async fn read_key(&self, key: &TransitKey) -> Result<Inspect<KeyVersions>, VaultError> {
-        let token = self.token_for(key).await?;
         let url = format!(
             "{}/v1/{}/keys/{}",
             key.address.trim_end_matches('/'),
             key.engine.trim_matches('/'),
             key.name
         );
-        let (status, json) = self
-            .send(
-                reqwest::Method::GET,
-                &url,
-                token.as_ref(),
-                None,
-                key,
-                Operation::Read,
-            )
-            .await?;
-        if status != 200 {
-            return Ok(Inspect::Refused(
-                status,
-                first_error(json.as_ref(), token.as_ref()),
-            ));
-        }
+        let json = match self.inspect(reqwest::Method::GET, &url, None, key).await? {
+            Inspect::Answer(json) => json,
+            Inspect::Refused(status, why) => return Ok(Inspect::Refused(status, why)),
+        };
         let data = json.as_ref().and_then(|v| v.get("data"));
         let number = |f: &str| {
             data.and_then(|d| d.get(f))
@@ -258,28 +245,18 @@ impl VaultClient {
         key: &TransitKey,
         path: &str,
     ) -> Result<Inspect<Vec<String>>, VaultError> {
-        let token = self.token_for(key).await?;
         let url = format!(
             "{}/v1/sys/capabilities-self",
             key.address.trim_end_matches('/')
         );
         let body = serde_json::json!({ "paths": [path] }).to_string();
-        let (status, json) = self
-            .send(
-                reqwest::Method::POST,
-                &url,
-                token.as_ref(),
-                Some(&body),
-                key,
-                Operation::Read,
-            )
-            .await?;
-        if status != 200 {
-            return Ok(Inspect::Refused(
-                status,
-                first_error(json.as_ref(), token.as_ref()),
-            ));
-        }
+        let json = match self
+            .inspect(reqwest::Method::POST, &url, Some(&body), key)
+            .await?
+        {
+            Inspect::Answer(json) => json,
+            Inspect::Refused(status, why) => return Ok(Inspect::Refused(status, why)),
+        };
         let caps = json
             .as_ref()
             .and_then(|v| {
@@ -296,6 +273,28 @@ impl VaultClient {
             })
             .unwrap_or_default();
         Ok(Inspect::Answer(caps))
+    }
+
+    /// Sends a request that changes nothing with `key`'s token: Vault's JSON answer on 200,
+    /// else the status and Vault's first error (the token masked).
+    async fn inspect(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&str>,
+        key: &TransitKey,
+    ) -> Result<Inspect<Option<Value>>, VaultError> {
+        let token = self.token_for(key).await?;
+        let (status, json) = self
+            .send(method, url, token.as_ref(), body, key, Operation::Read)
+            .await?;
+        if status != 200 {
+            return Ok(Inspect::Refused(
+                status,
+                first_error(json.as_ref(), token.as_ref()),
+            ));
+        }
+        Ok(Inspect::Answer(json))
     }
 
     /// The error for a non-2xx answer: sealed, denied (with what to do about the token),

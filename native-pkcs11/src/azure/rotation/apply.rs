@@ -7,8 +7,8 @@
 //! An event older than the key's current version (redelivered late) brings files to the
 //! current version, never back to the event's.
 
-use super::walk;
 use crate::azure;
+use crate::bulk::walk;
 use crate::cli::Opts;
 use crate::failure::Failure;
 use crate::io::{read_input, Destination};
@@ -55,15 +55,14 @@ pub struct Runner {
     paths: Vec<PathBuf>,
     recursive: bool,
     dry_run: bool,
+    /// How many files are re-wrapped at once (their Key Vault requests overlap).
+    jobs: usize,
     keyring: Keyring,
     settings: azure::Settings,
     /// The indentation each format is written with (`--indent`, else `.sops.yaml`'s).
     indents: Vec<(Format, Option<usize>)>,
     source: OnceCell<Result<AzureKvSource, String>>,
 }
-
-/// How many files are re-wrapped at once (their Key Vault requests overlap).
-const JOBS: usize = 8;
 
 /// What happened to one file: its name, and `OLD -> NEW` when it was re-wrapped.
 enum Outcome {
@@ -81,11 +80,12 @@ struct Candidate {
 }
 
 impl Runner {
-    /// A runner for the files under `paths`.
+    /// A runner for the files under `paths`, `jobs` files at a time.
     pub fn new(
         paths: Vec<PathBuf>,
         recursive: bool,
         dry_run: bool,
+        jobs: usize,
         opts: &Opts,
     ) -> Result<Self, Failure> {
         // As the other commands: `--indent`, else the config found from the working directory.
@@ -99,6 +99,7 @@ impl Runner {
             paths,
             recursive,
             dry_run,
+            jobs: jobs.max(1),
             keyring: crate::commands::keyring(opts)?,
             settings: azure::Settings::from_opts(opts),
             source: OnceCell::new(),
@@ -154,7 +155,7 @@ impl Runner {
         // Files are independent: their vault requests overlap (order of the report kept).
         let outcomes: Vec<Outcome> = stream::iter(candidates)
             .map(|c| self.file(c, &rotation, &now))
-            .buffered(JOBS)
+            .buffered(self.jobs)
             .collect()
             .await;
         for outcome in outcomes {
@@ -249,9 +250,40 @@ impl Runner {
             .and_then(|(_, i)| *i)
     }
 
+    /// The files under the paths, found by the `--recursive` walker (`.gitignore` honoured;
+    /// without `--recursive`, a directory's own files), and the paths that could not be read.
+    fn files(&self) -> (Vec<PathBuf>, Vec<String>) {
+        let mut errors = Vec::new();
+        let mut roots = Vec::new();
+        for path in &self.paths {
+            match std::fs::metadata(path) {
+                Ok(_) => roots.push(path.clone()),
+                Err(e) => errors.push(format!("{}: {e}", path.display())),
+            }
+        }
+        if roots.is_empty() {
+            return (Vec::new(), errors);
+        }
+        let depth = if self.recursive { None } else { Some(1) };
+        match walk::walk_to(&roots, None, depth) {
+            Ok((found, walk_errors)) => {
+                errors.extend(
+                    walk_errors
+                        .into_iter()
+                        .map(|(root, f)| format!("{root}: {}", f.message)),
+                );
+                (found.into_iter().map(|f| f.path).collect(), errors)
+            }
+            Err(f) => {
+                errors.push(f.message);
+                (Vec::new(), errors)
+            }
+        }
+    }
+
     /// The encrypted files under the paths with an entry of the event's key.
     fn candidates(&self, event: &KeyRotation) -> (Vec<Candidate>, Vec<String>) {
-        let (files, mut errors) = walk::files(&self.paths, self.recursive);
+        let (files, mut errors) = self.files();
         let mut out = Vec::new();
         for path in files {
             let input = match read_input(Some(&path), None) {

@@ -4,13 +4,12 @@
 //!
 //! The events and the "which entries" rule are the core's
 //! (`leafcrypt_core::keysource::azure_kv::event`); the re-wrap of single entries is the
-//! core's too (`EncryptedFile::rewrap_entries`). Here: the file walk ([`walk`]), applying a
-//! delivery and reporting ([`apply`]), the HTTP side ([`webhook`]) and its shared secret
+//! core's too (`EncryptedFile::rewrap_entries`); the file walk is `--recursive`'s
+//! ([`crate::bulk::walk`]). Here: applying a delivery and reporting ([`apply`]), the HTTP side ([`webhook`]) and its shared secret
 //! ([`secret`]).
 
 mod apply;
 mod secret;
-mod walk;
 mod webhook;
 
 use crate::cli::{OnRotationArgs, Opts};
@@ -39,7 +38,13 @@ pub fn run(args: &OnRotationArgs, opts: &Opts) -> CliResult<()> {
                 .into(),
         )),
     };
-    let runner = apply::Runner::new(args.paths.clone(), args.recursive, args.dry_run, opts)?;
+    let runner = apply::Runner::new(
+        args.paths.clone(),
+        args.recursive,
+        args.dry_run,
+        args.jobs,
+        opts,
+    )?;
     if let (Some(addr), Some(secret)) = (listen, secret) {
         return crate::runtime::block_on(webhook::serve(addr, secret, runner));
     }

@@ -17,6 +17,7 @@
 use super::apply::{Runner, Totals};
 use super::secret::{self, SharedSecret};
 use crate::failure::{CliResult, Failure};
+use crate::http_server::{self, json, Reply};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -48,16 +49,7 @@ struct State {
 pub async fn serve(listen: SocketAddr, secret: SharedSecret, runner: Runner) -> CliResult<()> {
     let mut stop = stop_signal()
         .map_err(|e| Failure::new(ExitCode::ErrorGeneric, format!("on-rotation: {e}")))?;
-    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
-        Failure::new(
-            ExitCode::ErrorGeneric,
-            format!("on-rotation: cannot listen on {listen}: {e}"),
-        )
-    })?;
-    let bound = listener
-        .local_addr()
-        .map_err(|e| Failure::new(ExitCode::ErrorGeneric, format!("on-rotation: {e}")))?;
-    println!("http://{bound}");
+    let (listener, bound) = http_server::listen(listen, "on-rotation").await?;
     eprintln!("on-rotation: listening on http://{bound} for Event Grid deliveries (SIGTERM stops)");
     let (jobs, mut queue) = mpsc::channel::<Job>(16);
     let state = Arc::new(State { secret, jobs });
@@ -73,20 +65,12 @@ pub async fn serve(listen: SocketAddr, secret: SharedSecret, runner: Runner) -> 
             }
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
-                let state = state.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        let state = state.clone();
-                        async move { Ok::<_, std::convert::Infallible>(handle(&state, req).await) }
-                    });
-                    let io = hyper_util::rt::TokioIo::new(stream);
-                    // A client that never finishes its headers does not hold a task forever.
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .timer(hyper_util::rt::TokioTimer::new())
-                        .header_read_timeout(HEADER_TIMEOUT)
-                        .serve_connection(io, service)
-                        .await;
-                });
+                http_server::spawn_connection(
+                    stream,
+                    state.clone(),
+                    Some(HEADER_TIMEOUT),
+                    |state, req| async move { handle(&state, req).await },
+                );
             }
         }
     }
@@ -105,18 +89,8 @@ fn stop_signal() -> std::io::Result<std::pin::Pin<Box<dyn std::future::Future<Ou
     }))
 }
 
-type Reply = Response<Full<Bytes>>;
-
-fn json(status: StatusCode, body: serde_json::Value) -> Reply {
-    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
-    *r.status_mut() = status;
-    r.headers_mut()
-        .insert("content-type", "application/json".parse().expect("static"));
-    r
-}
-
 fn error(status: StatusCode, message: &str) -> Reply {
-    json(status, serde_json::json!({ "error": message }))
+    json(status, &serde_json::json!({ "error": message }))
 }
 
 async fn handle(state: &State, req: Request<Incoming>) -> Reply {
@@ -217,7 +191,7 @@ async fn deliver(state: &State, req: Request<Incoming>) -> Reply {
     };
     json(
         status,
-        serde_json::json!({
+        &serde_json::json!({
             "key_versions": count,
             "rewrapped": totals.rewrapped,
             "up_to_date": totals.up_to_date,

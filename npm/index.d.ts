@@ -1,7 +1,8 @@
 // Type declarations of the `leafcrypt` package (Node and web builds share them).
 
 /** The five SOPS stores. `binary` is any file, carried as one value. */
-export type Format = "yaml" | "json" | "dotenv" | "ini" | "binary";
+/** `toml` is a leafcrypt extension: sops cannot read TOML files. */
+export type Format = "yaml" | "json" | "dotenv" | "ini" | "binary" | "toml";
 
 /** A file's content: text is UTF-8 encoded; binary data is passed as is. */
 export type Input = string | Uint8Array | ArrayBuffer | ArrayBufferView;

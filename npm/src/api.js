@@ -137,9 +137,10 @@ export function createApi(wasm, ready = () => {}, isReady = () => true) {
 }
 
 /**
- * The format sops picks for a file name: by extension, binary otherwise.
+ * The format sops picks for a file name: by extension, binary otherwise (`.toml`: toml,
+ * a leafcrypt extension).
  * @param {string} path
- * @returns {"yaml" | "json" | "dotenv" | "ini" | "binary"}
+ * @returns {"yaml" | "json" | "dotenv" | "ini" | "binary" | "toml"}
  */
 export function formatFromPath(path) {
   const lower = path.toLowerCase();
@@ -147,5 +148,7 @@ export function formatFromPath(path) {
   if (lower.endsWith(".json")) return "json";
   if (lower.endsWith(".env")) return "dotenv";
   if (lower.endsWith(".ini")) return "ini";
+  // leafcrypt's TOML store (an extension: sops cannot read these files).
+  if (lower.endsWith(".toml")) return "toml";
   return "binary";
 }

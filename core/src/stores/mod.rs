@@ -5,6 +5,7 @@ pub mod binary;
 pub mod dotenv;
 pub mod ini;
 pub mod json;
+pub mod toml;
 pub mod yaml;
 
 use crate::error::Result;
@@ -34,7 +35,7 @@ pub trait Store {
     fn emit_value(&self, value: &Value) -> Result<Vec<u8>>;
 }
 
-/// The five formats.
+/// The formats: sops's five, and TOML (a leafcrypt extension).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     /// YAML (`.yaml`, `.yml`).
@@ -47,6 +48,8 @@ pub enum Format {
     Ini,
     /// Any other file: one `data` value.
     Binary,
+    /// TOML (`.toml`): a leafcrypt extension, sops cannot read these files.
+    Toml,
 }
 
 impl Format {
@@ -61,6 +64,8 @@ impl Format {
             Format::Dotenv
         } else if lower.ends_with(".ini") {
             Format::Ini
+        } else if lower.ends_with(".toml") {
+            Format::Toml
         } else {
             Format::Binary
         }
@@ -74,6 +79,7 @@ impl Format {
             "dotenv" => Format::Dotenv,
             "ini" => Format::Ini,
             "binary" => Format::Binary,
+            "toml" => Format::Toml,
             _ => return None,
         })
     }
@@ -86,6 +92,7 @@ impl Format {
             Format::Dotenv => "dotenv",
             Format::Ini => "ini",
             Format::Binary => "binary",
+            Format::Toml => "toml",
         }
     }
 
@@ -98,6 +105,7 @@ impl Format {
             Format::Dotenv => Box::new(dotenv::DotenvStore),
             Format::Ini => Box::new(ini::IniStore),
             Format::Binary => Box::new(binary::BinaryStore::new(indent)),
+            Format::Toml => Box::new(toml::TomlStore),
         }
     }
 }

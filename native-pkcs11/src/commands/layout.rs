@@ -21,7 +21,7 @@ pub(crate) fn formats(input: &Input, opts: &Opts) -> CliResult<(Format, Format)>
         Format::from_name(name).ok_or_else(|| {
             Failure::new(
                 ExitCode::ErrorConflictingParameters,
-                format!("unknown format '{name}': use yaml, json, dotenv, ini or binary"),
+                format!("unknown format '{name}': use yaml, json, dotenv, ini, binary or toml (a leafcrypt extension)"),
             )
         })
     };

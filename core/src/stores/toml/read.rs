@@ -192,6 +192,11 @@ impl Builder<'_> {
     fn header(&mut self, t: &Table, map: &[Step]) {
         self.note_span(t.span());
         if let Some(s) = t.span() {
+            if t.is_empty() {
+                // An empty table fills a place of the tree like `{}` does: an empty hole.
+                let empty = HoleKind::Value(Value::Map(Map::new()));
+                self.hole(Some(s.end..s.end), map, empty);
+            }
             if self.record {
                 self.anchors.push(Anchor {
                     start: s.start,
@@ -383,6 +388,14 @@ impl Builder<'_> {
             map.entries
                 .insert(at.min(map.entries.len()), Entry::Comment(placeholder(id)));
         }
+        // An empty table that got comments is no longer a place of its own.
+        let mut holes = std::mem::take(&mut self.holes);
+        holes.retain(|h| {
+            let empty_table =
+                h.range.is_empty() && matches!(&h.kind, HoleKind::Value(Value::Map(_)));
+            !empty_table || map_at_mut(data, &h.addr).is_some_and(|m| m.entries.is_empty())
+        });
+        self.holes = holes;
         // The comments' final places give their holes.
         let mut found = Vec::new();
         collect_placeholders(data, &mut Vec::new(), &mut found);

@@ -159,7 +159,7 @@ fn render(root: &Map, hole: &Hole, raw: &str) -> Option<String> {
             Value::Comment(text) if !text.contains('\n') => Some(text.clone()),
             // Encryption turns a list comment into a string item (as sops does); here
             // it stays a comment, which decrypts the same.
-            Value::Str(text) if is_encrypted_comment(text) => Some(text.clone()),
+            Value::Str(text) if text.is_empty() || is_encrypted_comment(text) => Some(text.clone()),
             _ => None,
         },
         HoleKind::Value(original) => {

@@ -51,6 +51,19 @@ fn without_nulls(v: &Value) -> Value {
     }
 }
 
+/// Whether a value holds a comment anywhere inside.
+fn has_comments(v: &Value) -> bool {
+    match v {
+        Value::Comment(_) => true,
+        Value::Map(m) => m.entries.iter().any(|e| match e {
+            Entry::Comment(_) => true,
+            Entry::Pair(_, v) => has_comments(v),
+        }),
+        Value::List(l) => l.iter().any(has_comments),
+        _ => false,
+    }
+}
+
 /// A value written as a `[table]` or `[[array]]` section. A list holding comments is
 /// written inline, where its comments stay list elements (before a `[[array]]` header
 /// they would be read as the next table's).
@@ -65,6 +78,8 @@ fn sectionable(v: &Value) -> bool {
 #[derive(Default)]
 struct Writer {
     out: String,
+    /// The last line written is a key/value line without a comment.
+    pair_line: bool,
 }
 
 fn emit_error(what: &str, path: &[String]) -> Error {
@@ -83,6 +98,7 @@ fn header_path(path: &[String]) -> String {
 
 impl Writer {
     fn comment(&mut self, text: &str) {
+        self.pair_line = false;
         for line in text.split('\n') {
             self.out.push('#');
             self.out.push_str(line);
@@ -93,43 +109,52 @@ impl Writer {
     /// A comment right after a key/value line goes at the end of that line, where the
     /// reader puts it back after that key (on a line of its own it would go to the key
     /// or table that follows).
-    fn trailing<'m>(
-        &mut self,
-        entries: &mut std::iter::Peekable<impl Iterator<Item = &'m Entry>>,
-    ) -> bool {
-        if let Some(Entry::Comment(text)) = entries.peek() {
-            if !text.contains('\n') && self.out.ends_with('\n') {
-                self.out.pop();
-                self.out.push_str(&format!(" #{text}\n"));
-                entries.next();
-                return true;
-            }
+    fn trailing(&mut self, text: &str) -> bool {
+        if self.pair_line && !text.contains('\n') && self.out.ends_with('\n') {
+            self.pair_line = false;
+            self.out.pop();
+            self.out.push_str(&format!(" #{text}\n"));
+            return true;
         }
         false
     }
 
     /// The body of the table at `path` (its header, if any, already written).
     fn table(&mut self, path: &[String], map: &Map) -> Result<()> {
-        let split = map
-            .entries
-            .iter()
-            .rposition(|e| matches!(e, Entry::Pair(_, v) if !sectionable(v)))
+        // A table followed by a comment is written inline when it can be, so that the
+        // comment stays at the end of its line (and after it when read back).
+        let inline_at = |i: usize| {
+            matches!(map.entries.get(i + 1), Some(Entry::Comment(_)))
+                && matches!(&map.entries[i], Entry::Pair(_, v @ Value::Map(_)) if !has_comments(v))
+        };
+        let split = (0..map.entries.len())
+            .rev()
+            .find(|&i| {
+                matches!(&map.entries[i], Entry::Pair(_, v) if !sectionable(v)) || inline_at(i)
+            })
             .map_or(0, |i| i + 1);
-        let mut entries = map.entries.iter().peekable();
-        let mut written = 0;
-        while written < split {
-            written += 1;
-            match entries.next() {
-                Some(Entry::Comment(text)) => self.comment(text),
-                Some(Entry::Pair(k, v)) => {
-                    self.pair(path, std::slice::from_ref(k), v)?;
-                    if self.trailing(&mut entries) {
-                        written += 1;
+        let mut entries = map.entries.iter().enumerate().peekable();
+        while let Some((i, entry)) = entries.next_if(|(i, _)| *i < split) {
+            match entry {
+                Entry::Comment(text) => self.comment(text),
+                Entry::Pair(k, v) if inline_at(i) => {
+                    let mut here = path.to_vec();
+                    here.push(k.clone());
+                    let text = inline(v, &here, 0)?;
+                    self.out.push_str(&format!("{} = {text}\n", scalar::key(k)));
+                    self.pair_line = true;
+                }
+                Entry::Pair(k, v) => self.pair(path, std::slice::from_ref(k), v)?,
+            }
+            if matches!(entry, Entry::Pair(..)) {
+                if let Some((_, Entry::Comment(text))) = entries.peek() {
+                    if self.trailing(text) {
+                        entries.next();
                     }
                 }
-                None => {}
             }
         }
+        let entries = entries.map(|(_, e)| e);
         let mut pending = Vec::new();
         for entry in entries {
             match entry {
@@ -186,6 +211,7 @@ impl Writer {
         let (open, close) = if array { ("[[", "]]") } else { ("[", "]") };
         self.out
             .push_str(&format!("{open}{}{close}\n", header_path(path)));
+        self.pair_line = false;
         let rest = Map {
             entries: map.entries[leading..].to_vec(),
             layout: None,
@@ -205,7 +231,11 @@ impl Writer {
                             let mut deeper = keys.to_vec();
                             deeper.push(k.clone());
                             self.pair(table, &deeper, v)?;
-                            self.trailing(&mut entries);
+                            if let Some(Entry::Comment(text)) = entries.peek() {
+                                if self.trailing(text) {
+                                    entries.next();
+                                }
+                            }
                         }
                     }
                 }
@@ -217,6 +247,7 @@ impl Writer {
         let text = inline(v, &path, 0)?;
         self.out
             .push_str(&format!("{} = {text}\n", header_path(keys)));
+        self.pair_line = true;
         Ok(())
     }
 }

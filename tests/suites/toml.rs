@@ -339,3 +339,44 @@ fn sops_cannot_read_a_toml_file() {
         "sops 3.11 read a TOML file; the README says it cannot:\n{sops:?}"
     );
 }
+
+/// sops has no TOML store: it encrypts a `.toml` file as binary (a JSON file). Such files
+/// keep opening by their name (their content starts with `{`, which no TOML document does),
+/// and `--input-type binary` encrypts a `.toml` file as sops does.
+#[test]
+fn sops_binary_toml_files_still_open() {
+    let dir = Workdir::new();
+    dir.write("legacy.toml", PLAIN);
+    let sops = dir
+        .cmd(Tool::Sops)
+        .args(["encrypt", "--age", recipient(1), "legacy.toml"])
+        .timeout(LIMIT)
+        .run()
+        .expect_ok("sops encrypt");
+    assert!(sops.stdout_text().trim_start().starts_with('{'), "{sops:?}");
+    dir.write("legacy.enc.toml", &sops.stdout);
+    let dec = leafcrypt(&dir, &["decrypt", "legacy.enc.toml"]).expect_ok("decrypt sops's file");
+    assert_eq!(dec.stdout_text(), PLAIN);
+
+    let ours = leafcrypt(
+        &dir,
+        &[
+            "encrypt",
+            "--input-type",
+            "binary",
+            "--age",
+            recipient(1),
+            "legacy.toml",
+        ],
+    )
+    .expect_ok("encrypt as binary");
+    dir.write("ours.enc.toml", &ours.stdout);
+    let back = dir
+        .cmd(Tool::Sops)
+        .args(["decrypt", "ours.enc.toml"])
+        .identity(key_file(1))
+        .timeout(LIMIT)
+        .run()
+        .expect_ok("sops decrypts leafcrypt's binary .toml");
+    assert_eq!(back.stdout_text(), PLAIN);
+}

@@ -71,6 +71,17 @@ impl Format {
         }
     }
 
+    /// The format for a file by its name and content: [`Format::from_path`], except that a
+    /// `.toml` file whose content starts with `{` is sops's binary store (sops, which has
+    /// no TOML store, encrypts a `.toml` file as binary and writes JSON; no TOML document
+    /// starts with `{`), so such files keep opening as they do with sops.
+    pub fn from_path_and_content(path: &str, content: &[u8]) -> Format {
+        match Format::from_path(path) {
+            Format::Toml if content.trim_ascii_start().starts_with(b"{") => Format::Binary,
+            other => other,
+        }
+    }
+
     /// Parses a `--input-type` / `--output-type` name.
     pub fn from_name(name: &str) -> Option<Format> {
         Some(match name {

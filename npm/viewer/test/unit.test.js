@@ -95,6 +95,11 @@ test("detectFormat: by extension first, then by content", () => {
   assert.equal(detectFormat("", "A=1\nsops_version=3.11.0\n"), "dotenv");
   assert.equal(detectFormat("", "a = 1\n[sops]\nversion = 3.11.0\n"), "ini");
   assert.equal(detectFormat("notes.txt", "hello"), null);
+  // leafcrypt's TOML store; a `.toml` file sops encrypted as binary stays binary.
+  assert.equal(detectFormat("app.toml", 'a = 1\n\n[sops]\nlastmodified = "2026-12-07T00:00:00Z"\n'), "toml");
+  assert.equal(detectFormat("", 'a = "x"\n\n[sops]\nlastmodified = "2026-12-07T00:00:00Z"\nversion = "3.11.0"\n'), "toml");
+  assert.equal(detectFormat("", "a = 1\n\n[sops]\nversion = \"3.11.0\"\n\n[[sops.age]]\nrecipient = \"age1x\"\n"), "toml");
+  assert.equal(detectFormat("legacy.toml", '{"data":"ENC[x]","sops":{}}'), "binary");
 });
 
 test("config: origins only, http for loopback only; the CSP lists exactly what is configured", async () => {

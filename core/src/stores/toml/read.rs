@@ -1,10 +1,12 @@
 //! TOML text → tree, the `sops` table apart, and the layout of the rest.
 //!
-//! Comments are placed the way the INI and YAML stores place them: a comment on its own
-//! line belongs before the key that follows it (before a `[table]` / `[[array]]` header:
-//! first in that table), a comment at the end of a key's line right after that key, a
-//! comment inside an array is an element of the list, and comments after the last key
-//! end the table that key is in.
+//! Comments: a comment at the end of a key's line goes right after that key (at the end
+//! of a header's line: first in that table); a comment inside an array is an element of
+//! the list; a comment on its own line belongs to the table open at that line (the last
+//! header before it, else the root): before the next key of that table, else before the
+//! next header when it opens a table inside that table, else at the end of that table. So a
+//! comment before `[db]` at the top of a file is the root's (before `db`, as YAML puts a
+//! comment before a key), and one after the last key of `[db]` is `db`'s.
 
 use super::lex::{self, Comment};
 use super::scalar;
@@ -95,8 +97,6 @@ struct Anchor {
     map: Vec<Step>,
     /// `Some(key)` for a key/value, `None` for a header (the map is the table's own).
     key: Option<String>,
-    /// Inside an inline table.
-    inline: bool,
 }
 
 /// Where in a map a comment goes.
@@ -163,7 +163,7 @@ impl Builder<'_> {
                 Item::Value(v) => {
                     let value = self.value(v, &here, depth + 1)?;
                     if let (Some(ks), Some(vs)) = (key_span, v.span()) {
-                        self.anchor(ks.start, vs.end, path, Some(k), false);
+                        self.anchor(ks.start, vs.end, path, Some(k));
                     }
                     value
                 }
@@ -203,20 +203,18 @@ impl Builder<'_> {
                     end: s.end,
                     map: map.to_vec(),
                     key: None,
-                    inline: false,
                 });
             }
         }
     }
 
-    fn anchor(&mut self, start: usize, end: usize, map: &[Step], key: Option<&str>, inline: bool) {
+    fn anchor(&mut self, start: usize, end: usize, map: &[Step], key: Option<&str>) {
         if self.record {
             self.anchors.push(Anchor {
                 start,
                 end,
                 map: map.to_vec(),
                 key: key.map(str::to_string),
-                inline,
             });
         }
     }
@@ -250,7 +248,7 @@ impl Builder<'_> {
                     let value =
                         self.value(item, &with(path, Step::Key(k.to_string())), depth + 1)?;
                     if let (Some(ks), Some(vs)) = (key_span, item.span()) {
-                        self.anchor(ks.start, vs.end, path, Some(k), true);
+                        self.anchor(ks.start, vs.end, path, Some(k));
                     }
                     map.push(k, value);
                 }
@@ -318,6 +316,44 @@ impl Builder<'_> {
         Value::Comment(text)
     }
 
+    /// Where a comment on its own line at `at` goes: into the table open at that line (the
+    /// last header before it, else the root), before the next key of that table's lines
+    /// (a dotted key's own table), else before the next header when that header opens a
+    /// table inside the open one (before the key leading to it), else at the end of the
+    /// open table. This is the inverse of
+    /// how [`super::write`] lays out comments, so a file rewritten without its layout
+    /// keeps every comment in its table (an encrypted comment is bound to its table).
+    fn own_line(&self, at: usize) -> (Vec<Step>, Place) {
+        let headers = || self.anchors.iter().filter(|a| a.key.is_none());
+        let open = headers()
+            .filter(|a| a.start < at)
+            .max_by_key(|a| a.start)
+            .map(|a| a.map.clone())
+            .unwrap_or_default();
+        let next_header = headers().filter(|a| a.start > at).min_by_key(|a| a.start);
+        let limit = next_header.map_or(usize::MAX, |a| a.start);
+        let next_key = self
+            .anchors
+            .iter()
+            .filter(|a| a.start > at && a.start < limit)
+            .min_by_key(|a| a.start);
+        if let Some(Anchor {
+            map, key: Some(k), ..
+        }) = next_key
+        {
+            return (map.clone(), Place::Before(k.clone()));
+        }
+        if let Some(header) = next_header {
+            // A header of a table inside the open one: before the key that leads to it.
+            if header.map.len() > open.len() && header.map.starts_with(&open) {
+                if let Step::Key(k) = &header.map[open.len()] {
+                    return (open, Place::Before(k.clone()));
+                }
+            }
+        }
+        (open, Place::Last)
+    }
+
     /// Puts every comment not in an array into its map (see the module docs); comments
     /// from `end` on belong to the metadata and are dropped.
     fn place_comments(&mut self, data: &mut Map, end: usize) -> Result<()> {
@@ -338,24 +374,8 @@ impl Builder<'_> {
                     None => Place::First,
                 };
                 (a.map.clone(), place)
-            } else if let Some(a) = self
-                .anchors
-                .iter()
-                .filter(|a| a.start > c.hash)
-                .min_by_key(|a| a.start)
-            {
-                let place = match &a.key {
-                    Some(k) => Place::Before(k.clone()),
-                    None => Place::First,
-                };
-                (a.map.clone(), place)
             } else {
-                let last = self
-                    .anchors
-                    .iter()
-                    .filter(|a| !a.inline)
-                    .max_by_key(|a| a.start);
-                (last.map(|a| a.map.clone()).unwrap_or_default(), Place::Last)
+                self.own_line(c.hash)
             };
             placed.push((map, place, i));
         }

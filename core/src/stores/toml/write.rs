@@ -123,30 +123,61 @@ impl Writer {
     fn table(&mut self, path: &[String], map: &Map) -> Result<()> {
         // A table followed by a comment is written inline when it can be, so that the
         // comment stays at the end of its line (and after it when read back).
-        let inline_at = |i: usize| {
-            matches!(map.entries.get(i + 1), Some(Entry::Comment(_)))
-                && matches!(&map.entries[i], Entry::Pair(_, v @ Value::Map(_)) if !has_comments(v))
-        };
-        let split = (0..map.entries.len())
+        let inline_at = |i: usize| inline_table_at(map, i);
+        let is_comment = |i: usize| matches!(map.entries.get(i), Some(Entry::Comment(_)));
+        let followed = |i: usize| inline_at(i) && is_comment(i + 1);
+        let mut split = (0..map.entries.len())
             .rev()
             .find(|&i| {
-                matches!(&map.entries[i], Entry::Pair(_, v) if !sectionable(v)) || inline_at(i)
+                matches!(&map.entries[i], Entry::Pair(_, v) if !sectionable(v)) || followed(i)
             })
             .map_or(0, |i| i + 1);
+        // A comment before a section other than the first would be read as the previous
+        // section's: what comes before such a section is written in the plain part (dotted
+        // keys), so that it becomes the first; failing that, it is written inline.
+        loop {
+            let mut pairs =
+                (split..map.entries.len()).filter(|&i| matches!(map.entries[i], Entry::Pair(..)));
+            pairs.next();
+            let Some(i) = pairs.find(|&i| i > 0 && is_comment(i - 1)) else {
+                break;
+            };
+            let before_ok = map.entries[split..i].iter().all(|e| match e {
+                Entry::Pair(_, v) => plain_ok(v),
+                Entry::Comment(_) => true,
+            });
+            if before_ok {
+                split = i;
+            } else if matches!(&map.entries[i], Entry::Pair(_, v) if !has_comments(v)) {
+                split = i + 1;
+            } else {
+                break;
+            }
+        }
+        // Comments after the last section would be read as that section's: the sections
+        // are written in the plain part instead when they can be.
+        let trailing_comments = map.entries[split..]
+            .iter()
+            .rposition(|e| matches!(e, Entry::Pair(..)))
+            .is_some_and(|last| split + last + 1 < map.entries.len());
+        let rest_ok = map.entries[split..].iter().all(|e| match e {
+            Entry::Pair(_, v) => plain_ok(v),
+            Entry::Comment(_) => true,
+        });
+        if trailing_comments && rest_ok {
+            split = map.entries.len();
+        }
         let mut entries = map.entries.iter().enumerate().peekable();
         while let Some((i, entry)) = entries.next_if(|(i, _)| *i < split) {
             match entry {
                 Entry::Comment(text) => self.comment(text),
                 Entry::Pair(k, v) if inline_at(i) => {
-                    let mut here = path.to_vec();
-                    here.push(k.clone());
-                    let text = inline(v, &here, 0)?;
-                    self.out.push_str(&format!("{} = {text}\n", scalar::key(k)));
-                    self.pair_line = true;
+                    self.inline_line(path, std::slice::from_ref(k), v)?
                 }
+
                 Entry::Pair(k, v) => self.pair(path, std::slice::from_ref(k), v)?,
             }
-            if matches!(entry, Entry::Pair(..)) {
+            if matches!(entry, Entry::Pair(_, v) if one_line(v) || inline_at(i)) {
                 if let Some((_, Entry::Comment(text))) = entries.peek() {
                     if self.trailing(text) {
                         entries.next();
@@ -184,7 +215,9 @@ impl Writer {
         Ok(())
     }
 
-    /// A `[path]` (or `[[path]]`) section: comments before it, the header, the body.
+    /// A `[path]` (or `[[path]]`) section: the parent's comments before it (they stay the
+    /// parent's when the parent's own lines come right before), the header, the body
+    /// (its leading comments after the header, where they are read back as its own).
     fn section(
         &mut self,
         path: &[String],
@@ -198,40 +231,48 @@ impl Writer {
         for text in &before {
             self.comment(text);
         }
-        let leading = map
-            .entries
-            .iter()
-            .take_while(|e| matches!(e, Entry::Comment(_)))
-            .count();
-        for entry in &map.entries[..leading] {
-            if let Entry::Comment(text) = entry {
-                self.comment(text);
-            }
-        }
         let (open, close) = if array { ("[[", "]]") } else { ("[", "]") };
         self.out
             .push_str(&format!("{open}{}{close}\n", header_path(path)));
-        self.pair_line = false;
-        let rest = Map {
-            entries: map.entries[leading..].to_vec(),
-            layout: None,
-        };
-        self.table(path, &rest)
+        // The table's first comment at the end of the header line, where it is read back
+        // as the table's first entry (on a line of its own it could go to a dotted key).
+        self.pair_line = true;
+        match map.entries.first() {
+            Some(Entry::Comment(text)) if self.trailing(text) => {
+                let rest = Map {
+                    entries: map.entries[1..].to_vec(),
+                    layout: None,
+                };
+                self.table(path, &rest)
+            }
+            _ => {
+                self.pair_line = false;
+                self.table(path, map)
+            }
+        }
     }
 
     /// `a.b = value` (a non-empty table before plain keys: one dotted line per key).
     fn pair(&mut self, table: &[String], keys: &[String], v: &Value) -> Result<()> {
         if let Value::Map(m) = v {
             if !m.entries.is_empty() {
-                let mut entries = m.entries.iter().peekable();
-                while let Some(entry) = entries.next() {
+                let mut entries = m.entries.iter().enumerate().peekable();
+                while let Some((i, entry)) = entries.next() {
                     match entry {
                         Entry::Comment(text) => self.comment(text),
                         Entry::Pair(k, v) => {
                             let mut deeper = keys.to_vec();
                             deeper.push(k.clone());
-                            self.pair(table, &deeper, v)?;
-                            if let Some(Entry::Comment(text)) = entries.peek() {
+                            let inline = inline_table_at(m, i);
+                            if inline {
+                                self.inline_line(table, &deeper, v)?;
+                            } else {
+                                self.pair(table, &deeper, v)?;
+                            }
+                            if !(inline || one_line(v)) {
+                                continue;
+                            }
+                            if let Some((_, Entry::Comment(text))) = entries.peek() {
                                 if self.trailing(text) {
                                     entries.next();
                                 }
@@ -242,6 +283,11 @@ impl Writer {
                 return Ok(());
             }
         }
+        self.inline_line(table, keys, v)
+    }
+
+    /// `a.b = value` with the value inline.
+    fn inline_line(&mut self, table: &[String], keys: &[String], v: &Value) -> Result<()> {
         let mut path = table.to_vec();
         path.extend_from_slice(keys);
         let text = inline(v, &path, 0)?;
@@ -250,6 +296,35 @@ impl Writer {
         self.pair_line = true;
         Ok(())
     }
+}
+
+/// Whether a value can be written in the plain part (dotted keys, inline arrays) without
+/// dropping a comment (tables inside arrays are written inline, without their comments).
+fn plain_ok(v: &Value) -> bool {
+    match v {
+        Value::Map(m) => m.pairs().all(|(_, v)| plain_ok(v)),
+        Value::List(l) => l.iter().all(|e| match e {
+            Value::Map(_) => !has_comments(e),
+            other => plain_ok(other),
+        }),
+        _ => true,
+    }
+}
+
+/// Whether a value in the plain part is written on one line (a non-empty table is
+/// written with dotted keys, one line per key, unless [`inline_table_at`]).
+fn one_line(v: &Value) -> bool {
+    !matches!(v, Value::Map(m) if !m.entries.is_empty())
+}
+
+/// Whether the table at entry `i` of `map` is written inline (`k = { … }`): it holds no
+/// comment and a comment stands right before or after it, which on a line of its own
+/// next to dotted keys (`k.x = 1`) would be read as the inner table's.
+fn inline_table_at(map: &Map, i: usize) -> bool {
+    let comment_at =
+        |j: Option<usize>| matches!(j.and_then(|j| map.entries.get(j)), Some(Entry::Comment(_)));
+    matches!(&map.entries[i], Entry::Pair(_, v @ Value::Map(_)) if !has_comments(v))
+        && (comment_at(i.checked_sub(1)) || comment_at(Some(i + 1)))
 }
 
 /// A value written inline; arrays holding comments are written one element per line.

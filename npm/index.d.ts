@@ -1,7 +1,8 @@
 // Type declarations of the `leafcrypt` package (Node and web builds share them).
 
 /** The five SOPS stores. `binary` is any file, carried as one value. */
-export type Format = "yaml" | "json" | "dotenv" | "ini" | "binary";
+/** `toml` is a leafcrypt extension: sops cannot read TOML files. */
+export type Format = "yaml" | "json" | "dotenv" | "ini" | "binary" | "toml";
 
 /** A file's content: text is UTF-8 encoded; binary data is passed as is. */
 export type Input = string | Uint8Array | ArrayBuffer | ArrayBufferView;
@@ -367,8 +368,18 @@ export function editKeyGroups(input: Input, options: EditKeyGroupsOptions): Prom
  */
 export function init(source?: string | URL | Response | BufferSource | WebAssembly.Module): Promise<void>;
 
-/** The format sops picks for a file name: by extension, `binary` otherwise. */
+/**
+ * The format sops picks for a file name: by extension (case-sensitive, as sops), `binary`
+ * otherwise (`.toml`: `toml`, leafcrypt's own). Synchronous: in browsers `await init()` first.
+ */
 export function formatFromPath(path: string): Format;
+
+/**
+ * The format of an encrypted file from its name, else from its content (sops's marks:
+ * `{"data", "sops"}` binary, another JSON object, `[sops]` INI/TOML, `sops_mac=` dotenv,
+ * `sops:` YAML); `null` when neither tells. Synchronous: in browsers `await init()` first.
+ */
+export function detectFormat(name: string, content: string | Uint8Array | ArrayBuffer): Format | null;
 
 /** Error codes (`error.code`). */
 export type ErrorCode =

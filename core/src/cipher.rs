@@ -66,6 +66,10 @@ pub enum CipherError {
     /// The `type:` name is unknown.
     #[error("Unknown datatype: {0}")]
     UnknownType(String),
+    /// A TOML local date/time plaintext (`datetime-local`, `date-local`, `time-local`)
+    /// does not have that shape.
+    #[error("invalid {0} value")]
+    LocalTime(&'static str),
 }
 
 /// The `type:` of an encrypted value.
@@ -83,6 +87,13 @@ pub enum ValueType {
     Time,
     /// `comment`: a comment's text.
     Comment,
+    /// `datetime-local` (leafcrypt's TOML store only): a TOML local date-time,
+    /// `YYYY-MM-DDTHH:MM:SS[.frac]` without an offset.
+    LocalDateTime,
+    /// `date-local` (TOML store only): a TOML local date, `YYYY-MM-DD`.
+    LocalDate,
+    /// `time-local` (TOML store only): a TOML local time, `HH:MM:SS[.frac]`.
+    LocalTime,
     /// `bytes`: raw bytes; decrypt-only (sops 3 never writes it).
     Bytes,
 }
@@ -97,6 +108,9 @@ impl ValueType {
             ValueType::Bool => "bool",
             ValueType::Time => "time",
             ValueType::Comment => "comment",
+            ValueType::LocalDateTime => "datetime-local",
+            ValueType::LocalDate => "date-local",
+            ValueType::LocalTime => "time-local",
             ValueType::Bytes => "bytes",
         }
     }
@@ -110,6 +124,9 @@ impl ValueType {
             "bool" => ValueType::Bool,
             "time" => ValueType::Time,
             "comment" => ValueType::Comment,
+            "datetime-local" => ValueType::LocalDateTime,
+            "date-local" => ValueType::LocalDate,
+            "time-local" => ValueType::LocalTime,
             "bytes" => ValueType::Bytes,
             other => return Err(CipherError::UnknownType(other.to_string())),
         })
@@ -129,7 +146,10 @@ pub fn plaintext(value: &Value) -> Option<(Cow<'_, [u8]>, ValueType)> {
         ),
         Value::Bool(true) => (Cow::Borrowed(&b"True"[..]), ValueType::Bool),
         Value::Bool(false) => (Cow::Borrowed(&b"False"[..]), ValueType::Bool),
-        Value::Time(t) => (Cow::Borrowed(t.as_bytes()), ValueType::Time),
+        Value::Time(t) => (
+            Cow::Borrowed(t.as_bytes()),
+            local_kind(t).unwrap_or(ValueType::Time),
+        ),
         Value::Comment(c) => (Cow::Borrowed(c.as_bytes()), ValueType::Comment),
         Value::Null | Value::Map(_) | Value::List(_) => return None,
     })
@@ -152,7 +172,53 @@ pub fn decode(plain: &[u8], ty: ValueType) -> Result<Value, CipherError> {
         ValueType::Time => {
             Value::Time(Timestamp::parse(text().unwrap_or_default())?.format_nanos())
         }
+        ValueType::LocalDateTime | ValueType::LocalDate | ValueType::LocalTime => {
+            let text = text().unwrap_or_default();
+            if local_kind(text) != Some(ty) {
+                return Err(CipherError::LocalTime(ty.name()));
+            }
+            Value::Time(text.to_string())
+        }
     })
+}
+
+/// The TOML local kind of a [`Value::Time`] text without an offset (`1979-05-27`,
+/// `07:32:00.5`, `1979-05-27T07:32:00`); `None` for anything else (RFC 3339 times).
+pub fn local_kind(text: &str) -> Option<ValueType> {
+    let b = text.as_bytes();
+    let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
+    let num = |s: &[u8]| s.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+    let date = |s: &[u8]| {
+        s.len() == 10
+            && digits(&s[..4])
+            && s[4] == b'-'
+            && digits(&s[5..7])
+            && s[7] == b'-'
+            && digits(&s[8..])
+            && (1..=12).contains(&num(&s[5..7]))
+            && (1..=31).contains(&num(&s[8..]))
+    };
+    let time = |s: &[u8]| {
+        s.len() >= 8
+            && digits(&s[..2])
+            && s[2] == b':'
+            && digits(&s[3..5])
+            && s[5] == b':'
+            && digits(&s[6..8])
+            && num(&s[..2]) < 24
+            && num(&s[3..5]) < 60
+            && num(&s[6..8]) <= 60
+            && (s.len() == 8 || (s[8] == b'.' && digits(&s[9..])))
+    };
+    if date(b) {
+        Some(ValueType::LocalDate)
+    } else if time(b) {
+        Some(ValueType::LocalTime)
+    } else if b.len() > 11 && b[10] == b'T' && date(&b[..10]) && time(&b[11..]) {
+        Some(ValueType::LocalDateTime)
+    } else {
+        None
+    }
 }
 
 /// Whether `plain` is the exact form this implementation (and sops) writes for `value`:

@@ -13,7 +13,7 @@ pub enum Error {
     /// as sops does when encrypting; [`Error::parse_detail`] gives the parser's own text.
     #[error("Error unmarshalling file: {}{}", if matches!(*format, "json" | "ini") { "Could not unmarshal input data: " } else { "" }, go_parse_message(format, *line, message))]
     Parse {
-        /// Store name: `yaml`, `json`, `dotenv`, `ini`, `binary`.
+        /// Store name: `yaml`, `json`, `dotenv`, `ini`, `binary`, `toml`.
         format: &'static str,
         /// 1-based line of the problem, if known.
         line: Option<usize>,
@@ -100,6 +100,7 @@ fn go_parse_message(format: &str, line: Option<usize>, message: &str) -> String 
             format!("yaml: unmarshal errors:\n  line {l}: {message}")
         }
         ("yaml", Some(l)) => format!("yaml: line {l}: {message}"),
+        ("toml", Some(l)) => format!("toml: line {l}: {message}"),
         (_, Some(l)) => format!("{message} (line {l})"),
         (_, None) => message.to_string(),
     }

@@ -18,11 +18,45 @@ pub struct Tree {
     pub branches: Vec<Map>,
 }
 
-/// An ordered mapping whose entries are key/value pairs or comments.
-#[derive(Clone, Debug, PartialEq, Default)]
+/// An ordered mapping whose entries are key/value pairs or comments. Two maps are equal
+/// when their entries are (the layout is not compared).
+#[derive(Clone, Debug, Default)]
 pub struct Map {
     /// Entries in document order.
     pub entries: Vec<Entry>,
+    /// How the store that parsed this map laid it out in its source (only the TOML
+    /// store sets it, on a document's root map), so that it can write the same bytes
+    /// back. Presentation only: it never takes part in comparisons.
+    pub layout: Option<Layout>,
+}
+
+impl PartialEq for Map {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries
+    }
+}
+
+/// A store's record of a parsed document's formatting, opaque to everything but that
+/// store.
+#[derive(Clone)]
+pub struct Layout(std::sync::Arc<dyn std::any::Any + Send + Sync>);
+
+impl Layout {
+    /// Wraps a store's layout record.
+    pub fn new<T: std::any::Any + Send + Sync>(record: T) -> Self {
+        Self(std::sync::Arc::new(record))
+    }
+
+    /// The record, if it is a `T`.
+    pub fn get<T: std::any::Any>(&self) -> Option<&T> {
+        self.0.downcast_ref()
+    }
+}
+
+impl std::fmt::Debug for Layout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Layout(..)")
+    }
 }
 
 /// One entry of a [`Map`].

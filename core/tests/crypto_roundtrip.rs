@@ -632,7 +632,10 @@ mod random_trees {
             ],
             0..5,
         )
-        .prop_map(|entries| Map { entries })
+        .prop_map(|entries| Map {
+            entries,
+            layout: None,
+        })
     }
 
     /// What decryption gives back: bytes that are UTF-8 come back as strings, empty list

@@ -487,6 +487,7 @@ fn mask_encrypted(value: &leafcrypt_core::tree::Value) -> leafcrypt_core::tree::
                     Entry::Pair(k, v) => Entry::Pair(k.clone(), mask_encrypted(v)),
                 })
                 .collect(),
+            layout: None,
         }),
         Value::List(items) => Value::List(items.iter().map(mask_encrypted).collect()),
         Value::Comment(_) => Value::Str("ENC<comment>".into()),

@@ -554,10 +554,12 @@ pub struct Opts {
         conflicts_with = "in_place"
     )]
     pub output: Option<PathBuf>,
-    /// Input format: yaml, json, dotenv, ini or binary (default: from the file extension).
+    /// Input format: yaml, json, dotenv, ini or binary (default: from the file extension);
+    /// also toml (`.toml`), a leafcrypt extension: sops cannot read TOML files.
     #[arg(long, global = true, value_name = "TYPE")]
     pub input_type: Option<String>,
-    /// Output format (default: the input format).
+    /// Output format (default: the input format); toml is a leafcrypt extension that sops
+    /// cannot read.
     #[arg(long, global = true, value_name = "TYPE")]
     pub output_type: Option<String>,
     /// Spaces of indentation for YAML or JSON output (0: the format's default).

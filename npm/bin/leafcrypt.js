@@ -19,7 +19,8 @@ Commands:
 Options:
   --age R1,R2               age recipients (encrypt)
   --add-age R, --rm-age R   recipients to add or remove (rotate)
-  --input-type T            yaml, json, dotenv, ini or binary (default: from the extension)
+  --input-type T            yaml, json, dotenv, ini, binary, or toml (leafcrypt only: sops
+                            cannot read TOML) (default: from the extension)
   --output-type T           output format (default: the input type)
   -o, --output FILE         write to FILE instead of stdout
   -i, --in-place            write back to the input file

@@ -61,14 +61,31 @@ export function createApi(wasm, ready = () => {}, isReady = () => true) {
     return decoder.decode(await wasm.rotate(bytes, options).catch(rethrow));
   }
 
-  function inspect(input, options) {
-    const bytes = toBytes(input);
+  /** Throws NOT_INITIALIZED unless the module is loaded (the synchronous functions). */
+  function requireReady(name) {
     if (!isReady()) {
       throw new LeafcryptError(
-        "the WebAssembly module is not loaded yet: `await init()` once before calling inspect()",
+        `the WebAssembly module is not loaded yet: \`await init()\` once before calling ${name}()`,
         { code: "NOT_INITIALIZED" },
       );
     }
+  }
+
+  /** The format sops picks for a file name (the core's rule, case-sensitive as sops's). */
+  function formatFromPath(path) {
+    requireReady("formatFromPath");
+    return wasm.formatFromPath(String(path));
+  }
+
+  /** The format of an encrypted file from its name, else its content; null when neither tells. */
+  function detectFormat(name, input) {
+    requireReady("detectFormat");
+    return wasm.detectFormat(String(name ?? ""), toBytes(input)) ?? null;
+  }
+
+  function inspect(input, options) {
+    const bytes = toBytes(input);
+    requireReady("inspect");
     try {
       return wasm.inspect(bytes, options);
     } catch (error) {
@@ -122,6 +139,8 @@ export function createApi(wasm, ready = () => {}, isReady = () => true) {
   }
 
   return {
+    formatFromPath,
+    detectFormat,
     decrypt,
     decryptToObject,
     encrypt,
@@ -134,18 +153,4 @@ export function createApi(wasm, ready = () => {}, isReady = () => true) {
     encryptText,
     decryptText,
   };
-}
-
-/**
- * The format sops picks for a file name: by extension, binary otherwise.
- * @param {string} path
- * @returns {"yaml" | "json" | "dotenv" | "ini" | "binary"}
- */
-export function formatFromPath(path) {
-  const lower = path.toLowerCase();
-  if (lower.endsWith(".yaml") || lower.endsWith(".yml")) return "yaml";
-  if (lower.endsWith(".json")) return "json";
-  if (lower.endsWith(".env")) return "dotenv";
-  if (lower.endsWith(".ini")) return "ini";
-  return "binary";
 }

@@ -7,7 +7,6 @@ import * as wasm from "../pkg/web/leafcrypt_wasm.js";
 import { createApi } from "./api.js";
 
 export { LeafcryptError } from "./errors.js";
-export { formatFromPath } from "./api.js";
 
 wasm.initSync({ module: readFileSync(new URL("../pkg/web/leafcrypt_wasm_bg.wasm", import.meta.url)) });
 
@@ -15,6 +14,8 @@ wasm.initSync({ module: readFileSync(new URL("../pkg/web/leafcrypt_wasm_bg.wasm"
 export async function init() {}
 
 export const {
+  formatFromPath,
+  detectFormat,
   decrypt,
   decryptToObject,
   encrypt,

@@ -6,7 +6,6 @@ import initWasm, * as wasm from "../pkg/web/leafcrypt_wasm.js";
 import { createApi } from "./api.js";
 
 export { LeafcryptError } from "./errors.js";
-export { formatFromPath } from "./api.js";
 
 let loading;
 let loaded = false;
@@ -31,6 +30,8 @@ export function init(source) {
 }
 
 export const {
+  formatFromPath,
+  detectFormat,
   decrypt,
   decryptToObject,
   encrypt,

@@ -82,7 +82,7 @@ test("inputs that are not what they claim to be", async () => {
 test("bad options are INVALID_OPTIONS naming the option", async () => {
   const cases = [
     [{}, /options\.format is required/],
-    [{ format: "toml" }, /'toml' is not one of/],
+    [{ format: "xml" }, /'xml' is not one of/],
     [{ format: "yaml", age: { recipients: ["age1nope"] } }, /options\.age\.recipients/],
     [{ format: "yaml", age: { identities: ["AGE-SECRET-KEY-1NOPE"] } }, /options\.age\.identities: .*line 1/],
     [{ format: "yaml", age: { recipients: R[0] }, encryptedRegex: "a", unencryptedRegex: "b" }, /at most one of/],

@@ -142,3 +142,19 @@ fn text_key(
         .map_err(|e| Failure::Options(format!("options.key: {e}")))?;
     Ok((kv, key))
 }
+
+/// The format sops picks for a file name (`yaml`, `json`, `dotenv`, `ini`, `toml` — a
+/// leafcrypt extension — or `binary`): the core's rule, case-sensitive as sops's.
+#[wasm_bindgen(js_name = formatFromPath)]
+pub fn format_from_path(path: &str) -> String {
+    leafcrypt_core::stores::Format::from_path(path)
+        .name()
+        .to_string()
+}
+
+/// The format of an encrypted file from its name, else its content (sops's marks), or
+/// `undefined` when neither tells (the core's `stores::detect`).
+#[wasm_bindgen(js_name = detectFormat)]
+pub fn detect_format(name: &str, content: &[u8]) -> Option<String> {
+    leafcrypt_core::stores::detect(name, content).map(|f| f.name().to_string())
+}

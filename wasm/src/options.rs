@@ -143,13 +143,13 @@ impl Options {
     pub fn format(&self, key: &str) -> Result<Format> {
         let name = self.string(key)?.ok_or_else(|| {
             Failure::Options(format!(
-                "{} is required: one of yaml, json, dotenv, ini, binary",
+                "{} is required: one of yaml, json, dotenv, ini, binary, toml",
                 self.field_name(key)
             ))
         })?;
         Format::from_name(&name).ok_or_else(|| {
             Failure::Options(format!(
-                "{} '{name}' is not one of yaml, json, dotenv, ini, binary",
+                "{} '{name}' is not one of yaml, json, dotenv, ini, binary, toml",
                 self.field_name(key)
             ))
         })

@@ -22,6 +22,7 @@ fn data_only(tree: &Tree) -> Vec<Map> {
                     Entry::Comment(_) => None,
                 })
                 .collect(),
+            layout: None,
         }
     }
     fn value(v: &Value) -> Value {

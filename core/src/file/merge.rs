@@ -596,7 +596,10 @@ mod tests {
     fn comments_travel_with_their_key_and_merge_like_values() {
         let c = |t: &str| Entry::Comment(t.into());
         let p = |k: &str, v: &str| Entry::Pair(k.into(), s(v));
-        let m = |entries: Vec<Entry>| Map { entries };
+        let m = |entries: Vec<Entry>| Map {
+            entries,
+            ..Map::default()
+        };
         let base = m(vec![c(" a"), p("a", "1"), p("b", "2"), c(" end")]);
         let ours = m(vec![c(" a"), p("a", "1o"), p("b", "2"), c(" end")]);
         let theirs = m(vec![

@@ -2,10 +2,14 @@
 //! bytes sops 3.11 emits.
 
 pub mod binary;
+mod detect;
 pub mod dotenv;
 pub mod ini;
 pub mod json;
+pub mod toml;
 pub mod yaml;
+
+pub use detect::detect;
 
 use crate::error::Result;
 use crate::metadata::Metadata;
@@ -34,7 +38,7 @@ pub trait Store {
     fn emit_value(&self, value: &Value) -> Result<Vec<u8>>;
 }
 
-/// The five formats.
+/// The formats: sops's five, and TOML (a leafcrypt extension).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     /// YAML (`.yaml`, `.yml`).
@@ -47,6 +51,8 @@ pub enum Format {
     Ini,
     /// Any other file: one `data` value.
     Binary,
+    /// TOML (`.toml`): a leafcrypt extension, sops cannot read these files.
+    Toml,
 }
 
 impl Format {
@@ -61,8 +67,21 @@ impl Format {
             Format::Dotenv
         } else if path.ends_with(".ini") {
             Format::Ini
+        } else if path.ends_with(".toml") {
+            Format::Toml
         } else {
             Format::Binary
+        }
+    }
+
+    /// The format for a file by its name and content: [`Format::from_path`], except that a
+    /// `.toml` file whose content starts with `{` is sops's binary store (sops, which has
+    /// no TOML store, encrypts a `.toml` file as binary and writes JSON; no TOML document
+    /// starts with `{`), so such files keep opening as they do with sops.
+    pub fn from_path_and_content(path: &str, content: &[u8]) -> Format {
+        match Format::from_path(path) {
+            Format::Toml if content.trim_ascii_start().starts_with(b"{") => Format::Binary,
+            other => other,
         }
     }
 
@@ -74,6 +93,7 @@ impl Format {
             "dotenv" => Format::Dotenv,
             "ini" => Format::Ini,
             "binary" => Format::Binary,
+            "toml" => Format::Toml,
             _ => return None,
         })
     }
@@ -86,6 +106,7 @@ impl Format {
             Format::Dotenv => "dotenv",
             Format::Ini => "ini",
             Format::Binary => "binary",
+            Format::Toml => "toml",
         }
     }
 
@@ -98,6 +119,7 @@ impl Format {
             Format::Dotenv => Box::new(dotenv::DotenvStore),
             Format::Ini => Box::new(ini::IniStore),
             Format::Binary => Box::new(binary::BinaryStore::new(indent)),
+            Format::Toml => Box::new(toml::TomlStore),
         }
     }
 }

@@ -296,6 +296,8 @@ fn template(fmt: Format) -> &'static str {
         Format::Json | Format::Binary => "{\n\t\"hello\": \"Welcome to SOPS! Edit this file as you please!\",\n\t\"example_key\": \"example_value\",\n\t\"example_array\": [\n\t\t\"example_value1\",\n\t\t\"example_value2\"\n\t],\n\t\"example_number\": 1234.56789,\n\t\"example_booleans\": [\n\t\ttrue,\n\t\tfalse\n\t]\n}\n",
         Format::Dotenv => "# This is an example file.\nhello=Welcome to SOPS! Edit this file as you please!\nexample_key=example_value\nexample_multiline=foo\\nbar\\nbaz\n",
         Format::Ini => "; This is an example file.\n[Welcome!]\nhello       = Welcome to SOPS! Edit this file as you please!\nexample_key = example_value\n",
+        // leafcrypt's own (sops has no TOML store).
+        Format::Toml => "# This is an example file.\nhello = \"Welcome to leafcrypt! Edit this file as you please!\"\nexample_key = \"example_value\"\nexample_array = [\"example_value1\", \"example_value2\"]\nexample_number = 1234.56789\nexample_booleans = [true, false]\n",
     }
 }
 
@@ -316,7 +318,13 @@ mod tests {
 
     #[test]
     fn templates_parse_in_their_format() {
-        for fmt in [Format::Yaml, Format::Json, Format::Dotenv, Format::Ini] {
+        for fmt in [
+            Format::Yaml,
+            Format::Json,
+            Format::Dotenv,
+            Format::Ini,
+            Format::Toml,
+        ] {
             let doc = fmt.store(None).parse(template(fmt).as_bytes()).unwrap();
             assert!(doc.metadata.is_none());
             assert_eq!(

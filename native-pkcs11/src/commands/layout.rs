@@ -21,7 +21,7 @@ pub(crate) fn formats(input: &Input, opts: &Opts) -> CliResult<(Format, Format)>
         Format::from_name(name).ok_or_else(|| {
             Failure::new(
                 ExitCode::ErrorConflictingParameters,
-                format!("unknown format '{name}': use yaml, json, dotenv, ini or binary"),
+                format!("unknown format '{name}': use yaml, json, dotenv, ini, binary or toml (a leafcrypt extension)"),
             )
         })
     };
@@ -32,7 +32,7 @@ pub(crate) fn formats(input: &Input, opts: &Opts) -> CliResult<(Format, Format)>
                 ExitCode::ErrorConflictingParameters,
                 "reading from stdin needs --input-type or --filename-override to know the format",
             )),
-            None => Format::from_path(&input.name),
+            None => Format::from_path_and_content(&input.name, &input.bytes),
         };
     let output_format = match &opts.output_type {
         Some(t) => parse(t)?,

@@ -8,6 +8,8 @@ use crate::failure::{CliResult, Failure};
 use crate::io::{read_input, Destination};
 use leafcrypt_core::file::OpenFile;
 use leafcrypt_core::stores::json::parse_value;
+use leafcrypt_core::stores::Format;
+use leafcrypt_core::tree::Value;
 use leafcrypt_core::treepath;
 use leafcrypt_core::ExitCode;
 use std::io::Read;
@@ -99,7 +101,24 @@ pub fn set(
             format!("Value for --set is not valid JSON ({e})\n  in file: {name}"),
         )
     })?;
-    edit(file, opts, idempotent, |f| f.set_value(0, &steps, value))
+    edit(file, opts, idempotent, |f, format| {
+        f.set_value(0, &steps, toml_integer(value, format, &text))
+    })
+}
+
+/// JSON has one number type (sops reads `5433` as a float); in a TOML file, where floats
+/// and integers are written differently, a whole number written without `.` or exponent
+/// is set as an integer.
+fn toml_integer(value: Value, format: Format, text: &[u8]) -> Value {
+    let whole = std::str::from_utf8(text)
+        .ok()
+        .map(str::trim)
+        .filter(|t| !t.contains(['.', 'e', 'E']))
+        .and_then(|t| t.parse::<i64>().ok());
+    match (format, &value, whole) {
+        (Format::Toml, Value::Float(_), Some(i)) => Value::Int(i),
+        _ => value,
+    }
 }
 
 /// sops's legacy `--set '<path> <json value>' FILE`: the path ends at the first `] `.
@@ -123,10 +142,12 @@ pub fn legacy_set(file: &Path, arg: &str, opts: &crate::cli::Opts) -> CliResult<
 /// `unset FILE PATH`: removes a key or list element.
 pub fn unset(file: &Path, path: &str, idempotent: bool, opts: &crate::cli::Opts) -> CliResult<()> {
     let steps = set_path(path, &file.display().to_string())?;
-    edit(file, opts, idempotent, |f| match f.unset_value(0, &steps) {
-        Ok(()) => Ok(true),
-        Err(_) if idempotent => Ok(false),
-        Err(e) => Err(e),
+    edit(file, opts, idempotent, |f, _| {
+        match f.unset_value(0, &steps) {
+            Ok(()) => Ok(true),
+            Err(_) if idempotent => Ok(false),
+            Err(e) => Err(e),
+        }
     })
 }
 
@@ -147,7 +168,7 @@ fn edit(
     file: &Path,
     opts: &crate::cli::Opts,
     idempotent: bool,
-    change: impl FnOnce(&mut OpenFile) -> leafcrypt_core::Result<bool>,
+    change: impl FnOnce(&mut OpenFile, Format) -> leafcrypt_core::Result<bool>,
 ) -> CliResult<()> {
     crate::io::require_file(file, ExitCode::CouldNotReadInputFile)?;
     let input = read_input(Some(file), opts.filename_override.as_deref())?;
@@ -155,7 +176,7 @@ fn edit(
     let keyring = keyring(opts)?;
     let mut opened = open(&input, opts, formats.0, &keyring)?;
     // A path that does not exist (unset) is sops's exit 1.
-    let changed = change(&mut opened).map_err(|e| {
+    let changed = change(&mut opened, formats.0).map_err(|e| {
         Failure::new(
             ExitCode::ErrorGeneric,
             format!("{e}\n  in file: {}", input.name),

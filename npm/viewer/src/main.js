@@ -3,11 +3,10 @@
 // is written to storage, the URL or the console, and everything is dropped on
 // "Forget keys" and when the page is hidden for good (pagehide).
 
-import { init, structure, decryptStructure, setValues } from "../../src/web.js";
+import { init, structure, decryptStructure, setValues, detectFormat } from "../../src/web.js";
 import { readConfig } from "./config.js";
 import { diffStructures } from "./diff.js";
 import { renderDiff } from "./diff-view.js";
-import { detectFormat } from "./format.js";
 import {
   explainKeyVaultFailure,
   isBlockedRequest,
@@ -106,6 +105,12 @@ async function timed(name, fn) {
 
 /** Reads, detects and shows a file without a key (and decrypts it when keys are held). */
 async function openFile(name, text) {
+  try {
+    await init(); // format detection is the core's (detectFormat)
+  } catch (error) {
+    setStatus(ui.status, "bad", "Cannot load leafcrypt's WebAssembly module", error.message);
+    return;
+  }
   const format = ui.format.value !== "auto" ? ui.format.value : detectFormat(name, text);
   if (!format) {
     setStatus(ui.status, "bad", "Not a SOPS file", "Neither the name nor the content says which format this is: choose one under Format.");
@@ -497,9 +502,10 @@ $("download").addEventListener("click", async () => {
 // ---------------------------------------------------------------- compare
 
 async function openCompare(name, text) {
-  const format = state.current?.format ?? detectFormat(name, text);
+  let format;
   try {
     await init();
+    format = state.current?.format ?? detectFormat(name, text);
     state.other = { name, text, format, structure: structure(text, { format }), decrypted: null };
   } catch (error) {
     state.other = null;

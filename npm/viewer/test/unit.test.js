@@ -1,9 +1,9 @@
-// The viewer's pure modules in Node: the version diff and format detection.
+// The viewer's pure modules in Node: the version diff and the page config (format
+// detection is the core's: npm/test/format.test.js).
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { classify, diffKeySources, diffMetadata, diffStructures } from "../src/diff.js";
-import { detectFormat } from "../src/format.js";
 
 const enc = (ciphertext, text, type = "str") => ({ kind: "value", encrypted: true, ciphertext, text, type });
 const plain = (text, type = "str") => ({ kind: "value", encrypted: false, text, type });
@@ -81,20 +81,6 @@ test("key sources: added, removed and re-wrapped per group; metadata fields", ()
     ["lastmodified", "key groups", "shamir threshold"],
   );
   assert.deepEqual(diffKeySources(before, before), []);
-});
-
-test("detectFormat: by extension first, then by content", () => {
-  assert.equal(detectFormat("a.yaml", "{}"), "yaml");
-  assert.equal(detectFormat("a.YML", ""), "yaml");
-  assert.equal(detectFormat("prod.env", ""), "dotenv");
-  assert.equal(detectFormat("x.ini", ""), "ini");
-  assert.equal(detectFormat("x.json", '{"data":"", "sops":{}}'), "json");
-  assert.equal(detectFormat("blob.bin", '{"data":"ENC[x]","sops":{}}'), "binary");
-  assert.equal(detectFormat("", '{"a":1,"sops":{}}'), "json");
-  assert.equal(detectFormat("", "a: 1\nsops:\n    version: 3.11.0\n"), "yaml");
-  assert.equal(detectFormat("", "A=1\nsops_version=3.11.0\n"), "dotenv");
-  assert.equal(detectFormat("", "a = 1\n[sops]\nversion = 3.11.0\n"), "ini");
-  assert.equal(detectFormat("notes.txt", "hello"), null);
 });
 
 test("config: origins only, http for loopback only; the CSP lists exactly what is configured", async () => {

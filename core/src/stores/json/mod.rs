@@ -7,7 +7,7 @@
 //! strings, comments dropped (as `sops --output-type json` does).
 
 mod emit;
-mod parse;
+pub(crate) mod parse;
 
 use super::{Document, Store};
 use crate::error::{Error, Result};

@@ -93,6 +93,7 @@ impl<'a> Parser<'a> {
         }
         Ok(Map {
             entries: self.close_block(),
+            layout: None,
         })
     }
 

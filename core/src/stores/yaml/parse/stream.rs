@@ -34,6 +34,7 @@ impl<'a> Parser<'a> {
                     if docs.is_empty() {
                         docs.push(Map {
                             entries: self.take_heads().collect(),
+                            layout: None,
                         });
                     } else {
                         self.heads_to_last(&mut docs);

@@ -1264,3 +1264,83 @@ fn the_explain_flag_reports_on_stderr_and_changes_nothing_else() {
         &format!("group 0: age {}", recipient(4)),
     );
 }
+
+/// `updatekeys --explain` reports each file's config and rule on stderr, and `publish
+/// --config-from-file` finds the file's own `.sops.yaml` (from a directory with none above
+/// it, the working-directory search finds nothing: sops's `config file not found`).
+#[test]
+fn updatekeys_explains_and_publish_finds_the_config_from_the_file() {
+    let wd = Workdir::new();
+    nested(&wd);
+    let root = wd.join("root");
+    let elsewhere = wd.join("elsewhere");
+    let enc = lc(&wd, &root, &[], &["encrypt", "app/deep/s.yaml"]).expect_ok("encrypt");
+    wd.write("root/app/deep/enc.yaml", &enc.stdout);
+    let env = [(
+        "SOPS_AGE_KEY_FILE".to_string(),
+        key_file(1).display().to_string(),
+    )];
+    let out = lc(
+        &wd,
+        &elsewhere,
+        &env,
+        &[
+            "updatekeys",
+            "-y",
+            "--config-from-file",
+            "--explain",
+            "../root/app/deep/enc.yaml",
+        ],
+    )
+    .expect_ok("updatekeys --explain");
+    let stderr = out.stderr_text();
+    let explained: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("[leafcrypt] explain: "))
+        .collect();
+    assert!(
+        explained
+            .iter()
+            .any(|l| l.contains("root/app/.sops.yaml") && l.contains("--config-from-file")),
+        "no explain line names app's config:\n{stderr}"
+    );
+    // Without --explain, no such line.
+    let quiet = lc(
+        &wd,
+        &elsewhere,
+        &env,
+        &[
+            "updatekeys",
+            "-y",
+            "--config-from-file",
+            "../root/app/deep/enc.yaml",
+        ],
+    )
+    .expect_ok("updatekeys");
+    assert!(!quiet.stderr_text().contains("[leafcrypt] explain: "));
+
+    // publish: from `elsewhere` the working-directory search finds no config at all…
+    let file = "../root/app/deep/enc.yaml";
+    let cwd_search = lc(&wd, &elsewhere, &[], &["publish", "-y", file]);
+    assert_ne!(cwd_search.code, 0);
+    assert!(
+        cwd_search.stderr_text().contains("config file not found"),
+        "{}",
+        cwd_search.stderr_text()
+    );
+    // …with --config-from-file it reads app's config, which has no destination rule.
+    let from_file = lc(
+        &wd,
+        &elsewhere,
+        &[],
+        &["publish", "-y", "--config-from-file", file],
+    );
+    assert_ne!(from_file.code, 0);
+    assert!(
+        from_file
+            .stderr_text()
+            .contains("no matching destination found in config"),
+        "{}",
+        from_file.stderr_text()
+    );
+}

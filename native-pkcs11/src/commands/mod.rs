@@ -166,7 +166,12 @@ fn subcommand(command: &cli::Command, opts: &Opts, prog: &str) -> Option<ExitCod
             Some(file) => tree_edit::filestatus(file, opts),
             None => Err(no_file()),
         }),
-        C::Updatekeys(a) => exit(updatekeys::run(&a.files, a.yes, opts)),
+        C::Updatekeys(a) => {
+            if opts.explain {
+                a.files.iter().for_each(|f| explain::to_stderr(f, opts));
+            }
+            exit(updatekeys::run(&a.files, a.yes, opts))
+        }
         C::ExecEnv(a) => exit_code(exec::env_command(a, opts)),
         C::ExecFile(a) => exit_code(exec::file_command(a, opts)),
         C::Decrypt(d) => match &d.output_dir {

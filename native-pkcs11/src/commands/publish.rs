@@ -23,7 +23,8 @@ fn generic(message: impl Into<String>) -> Failure {
 
 /// Runs `publish`.
 pub(crate) fn run(args: &PublishArgs, opts: &Opts) -> CliResult<()> {
-    let config_path = match discovery::load(opts.config.as_deref())? {
+    // With --config-from-file the search starts at the file's directory (as for encrypt).
+    let config_path = match discovery::load_for(opts, args.file.as_deref())? {
         Some(loaded) => loaded.path,
         None => return Err(generic("config file not found")),
     };
